@@ -1,0 +1,151 @@
+"""Argument checks shared by every public entry point.
+
+Every function here raises :class:`ValueError` (bad value) or :class:`TypeError`
+(wrong container) with a message that names the argument, quotes the bad value and
+says what is allowed. Entry points call these first, once, so the numerical code
+below them can assume valid input.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+import torch
+
+MODES = ("joint", "channel")
+
+
+def check_real(name: str, value: Any, *, positive: bool = False,
+               nonnegative: bool = False) -> float:
+    """Return ``value`` as a finite Python float, or raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 0:
+            value = value.item()
+        else:
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__} "
+                            f"{value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if positive and value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    if nonnegative and value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return value
+
+
+def check_scale(t: Any, sparsity: Any) -> tuple[float | None, float | None]:
+    """Check that exactly one of ``t`` and ``sparsity`` is given and in range."""
+    if (t is None) == (sparsity is None):
+        raise ValueError("give exactly one of t (a time >= 0) and sparsity (a fraction "
+                         f"in [0, 1]), got t={t!r}, sparsity={sparsity!r}")
+    if t is not None:
+        return check_real("t", t, nonnegative=True), None
+    s = check_real("sparsity", sparsity)
+    if not 0.0 <= s <= 1.0:
+        raise ValueError(f"sparsity must lie in [0, 1], got {s!r}")
+    return None, s
+
+
+def check_mode(mode: Any) -> str:
+    if mode not in MODES:
+        raise ValueError(f"Invalid mode: {mode!r}; use one of {MODES}")
+    return mode
+
+
+def check_max_iter(max_iter: Any) -> int | None:
+    if max_iter is None:
+        return None
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral):
+        raise TypeError(f"max_iter must be an int or None, got {max_iter!r}")
+    if max_iter < 0:
+        raise ValueError(f"max_iter must be >= 0, got {max_iter!r}")
+    return int(max_iter)
+
+
+def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
+    """Check container, shape and values of a node signal.
+
+    Allowed shapes are ``(p,)``, ``(p, C)`` and, for a batch of signals on the same
+    graph, ``(B, p, C)``, where ``p`` is the number of nodes.
+    """
+    if not isinstance(signal, (np.ndarray, torch.Tensor)):
+        raise TypeError(f"{name} must be a numpy.ndarray or torch.Tensor, got "
+                        f"{type(signal).__name__}")
+    if signal.dtype == torch.bool or signal.dtype == np.bool_ or (
+            isinstance(signal, np.ndarray) and signal.dtype.kind not in "biuf") or (
+            isinstance(signal, torch.Tensor) and signal.is_complex()):
+        raise TypeError(f"{name} must hold real numbers, got dtype {signal.dtype}")
+    if signal.ndim not in (1, 2, 3):
+        raise ValueError(f"{name} must have shape (p,), (p, C) or (B, p, C) with "
+                         f"p = num_nodes = {num_nodes}, got shape {tuple(signal.shape)}")
+    rows = signal.shape[1] if signal.ndim == 3 else signal.shape[0]
+    if rows != num_nodes:
+        raise ValueError(f"{name} has {rows} rows (shape {tuple(signal.shape)}) but "
+                         f"the graph has num_nodes = {num_nodes}")
+    if signal.ndim >= 2 and signal.shape[-1] == 0:
+        raise ValueError(f"{name} has no channels (shape {tuple(signal.shape)})")
+    finite = (torch.isfinite(signal).all().item() if isinstance(signal, torch.Tensor)
+              else bool(np.isfinite(signal).all()))
+    if not finite:
+        raise ValueError(f"{name} contains NaN or infinite values")
+
+
+def check_edge_index(edge_index: Any, num_nodes: int) -> torch.Tensor:
+    """Check an edge index of shape (2, m) with entries in [0, num_nodes)."""
+    if isinstance(edge_index, np.ndarray):
+        edge_index = torch.from_numpy(edge_index)
+    if not isinstance(edge_index, torch.Tensor):
+        raise TypeError("graph.edge_index must be a torch.Tensor or numpy.ndarray, got "
+                        f"{type(edge_index).__name__}")
+    if edge_index.is_floating_point() or edge_index.is_complex() or \
+            edge_index.dtype == torch.bool:
+        raise TypeError(f"graph.edge_index must hold integers, got {edge_index.dtype}")
+    if edge_index.ndim != 2 or edge_index.shape[0] != 2:
+        raise ValueError("graph.edge_index must have shape (2, m), got "
+                         f"{tuple(edge_index.shape)}")
+    if edge_index.numel():
+        low, high = int(edge_index.min()), int(edge_index.max())
+        if low < 0:
+            raise ValueError(f"graph.edge_index has a negative node index ({low})")
+        if high >= num_nodes:
+            raise ValueError(f"graph.edge_index refers to node {high}, but num_nodes = "
+                             f"{num_nodes} (valid indices are 0 .. {num_nodes - 1})")
+    return edge_index.long()
+
+
+def check_edge_weight(edge_weight: Any, num_edges: int) -> torch.Tensor | None:
+    """Check optional positive, finite edge weights of shape (m,)."""
+    if edge_weight is None:
+        return None
+    if isinstance(edge_weight, np.ndarray):
+        edge_weight = torch.from_numpy(edge_weight)
+    if not isinstance(edge_weight, torch.Tensor):
+        raise TypeError("graph.edge_weight must be a torch.Tensor or numpy.ndarray, got "
+                        f"{type(edge_weight).__name__}")
+    if not (edge_weight.is_floating_point() or edge_weight.dtype in (
+            torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)):
+        raise TypeError(f"graph.edge_weight must hold real numbers, got {edge_weight.dtype}")
+    if edge_weight.ndim == 2 and edge_weight.shape[1] == 1:
+        edge_weight = edge_weight[:, 0]
+    if edge_weight.shape != (num_edges,):
+        raise ValueError(f"graph.edge_weight must have shape ({num_edges},), one weight "
+                         f"per column of edge_index, got {tuple(edge_weight.shape)}")
+    edge_weight = edge_weight.double()
+    if not torch.isfinite(edge_weight).all():
+        raise ValueError("graph.edge_weight contains NaN or infinite values")
+    if num_edges and edge_weight.min() <= 0:
+        raise ValueError("graph.edge_weight must be > 0 on every edge, got minimum "
+                         f"{edge_weight.min().item()!r}")
+    return edge_weight
+
+
+def check_num_nodes(num_nodes: Any) -> int:
+    if isinstance(num_nodes, bool) or not isinstance(num_nodes, numbers.Integral):
+        raise TypeError(f"graph.num_nodes must be an int, got {num_nodes!r}")
+    if num_nodes < 1:
+        raise ValueError(f"graph.num_nodes must be >= 1, got {num_nodes!r}")
+    return int(num_nodes)

@@ -1,0 +1,138 @@
+"""Graphs: builders that return :class:`torch_geometric.data.Data`, and the
+canonical form every solver works on.
+
+A graph given to :func:`isvs_graph.solve` may store an undirected edge in either
+direction, several times, and with self-loops. :func:`canonical_graph` turns it into
+the form of DESIGN §2: each undirected edge once as ``(i, j)`` with ``i < j``, sorted
+lexicographically, no self-loops, weights ``> 0``. Because the order is canonical, the
+same graph given in any layout yields bit-identical results.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch_geometric.data import Data
+from torch_geometric.utils import coalesce
+
+from ._validation import check_edge_index, check_edge_weight, check_num_nodes
+
+__all__ = ["CanonicalGraph", "canonical_graph", "grid_graph"]
+
+
+class CanonicalGraph(NamedTuple):
+    """A graph in canonical form (see :func:`canonical_graph`)."""
+
+    edge_index: torch.Tensor
+    """``(2, m)`` int64, ``edge_index[0] < edge_index[1]``, sorted, no duplicates."""
+    edge_weight: torch.Tensor
+    """``(m,)`` float64, every entry ``> 0``."""
+    num_nodes: int
+
+    @property
+    def num_edges(self) -> int:
+        return self.edge_index.shape[1]
+
+
+def canonical_graph(graph: Data) -> CanonicalGraph:
+    """Validate ``graph`` and bring it into canonical form.
+
+    Parameters
+    ----------
+    graph : torch_geometric.data.Data
+        Needs ``edge_index`` and either ``num_nodes`` or ``x`` (from which the
+        number of nodes is read). ``edge_weight`` is optional (default 1).
+
+    Returns
+    -------
+    CanonicalGraph
+        Edges ``(i, j)`` with ``i < j``, each undirected edge once, sorted by
+        ``(i, j)``, self-loops dropped, on the CPU. An edge stored several times
+        (for instance in both directions, as PyG stores undirected graphs) gets the
+        mean of its copies' weights, so a symmetric graph keeps its weights.
+
+    Raises
+    ------
+    ValueError
+        Empty graph, indices out of range or negative, non-positive or non-finite
+        weights, or a weight vector of the wrong length.
+    TypeError
+        ``graph`` is not a :class:`~torch_geometric.data.Data`, or a field has the
+        wrong type.
+    """
+    if not isinstance(graph, Data):
+        raise TypeError("graph must be a torch_geometric.data.Data, got "
+                        f"{type(graph).__name__}")
+    if graph.get("edge_index") is None:
+        raise ValueError("graph has no edge_index; a graph without edges needs "
+                         "edge_index = torch.empty(2, 0, dtype=torch.long)")
+    if "num_nodes" in graph:
+        num_nodes = graph.num_nodes
+    elif graph.get("x") is not None:
+        num_nodes = graph.x.shape[0]
+    else:
+        raise ValueError("graph has neither num_nodes nor x; set graph.num_nodes")
+    num_nodes = check_num_nodes(num_nodes)
+    edge_index = check_edge_index(graph.edge_index, num_nodes).cpu()
+    edge_weight = check_edge_weight(graph.get("edge_weight"), edge_index.shape[1])
+    if edge_weight is None:
+        edge_weight = torch.ones(edge_index.shape[1], dtype=torch.float64)
+    edge_weight = edge_weight.cpu()
+
+    edge_index, _ = edge_index.sort(dim=0)  # each column becomes (min, max)
+    keep = edge_index[0] != edge_index[1]
+    edge_index, edge_weight = coalesce(edge_index[:, keep], edge_weight[keep],
+                                       num_nodes=num_nodes, reduce="mean")
+    return CanonicalGraph(edge_index.contiguous(), edge_weight.contiguous(), num_nodes)
+
+
+def grid_graph(height: int, width: int, connectivity: int = 4, *,
+               device: torch.device | str | None = None) -> Data:
+    """The pixel grid of an ``height × width`` image as a graph.
+
+    Node ``r * width + c`` is pixel ``(r, c)``: the row-major order in which
+    ``image.reshape(height * width, C)`` lists pixels.
+
+    Parameters
+    ----------
+    height, width : int
+        Image size, ``>= 1`` each.
+    connectivity : {4, 8}, optional
+        4 joins horizontal and vertical neighbours; 8 adds the diagonals. Every
+        edge has weight 1 (no ``edge_weight`` is stored).
+    device : torch.device or str, optional
+        Where ``edge_index`` is allocated.
+
+    Returns
+    -------
+    torch_geometric.data.Data
+        ``edge_index`` (2, m) in canonical order (``i < j``, sorted), ``num_nodes``
+        and ``pos`` (p, 2), the ``(row, column)`` of each pixel.
+
+    Examples
+    --------
+    >>> from isvs_graph import grid_graph
+    >>> g = grid_graph(2, 3)
+    >>> g.edge_index.tolist()
+    [[0, 0, 1, 1, 2, 3, 4], [1, 3, 2, 4, 5, 4, 5]]
+    >>> grid_graph(5, 7, connectivity=8).num_edges
+    106
+    """
+    for name, value in (("height", height), ("width", width)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    if connectivity not in (4, 8):
+        raise ValueError(f"connectivity must be 4 or 8, got {connectivity!r}")
+    node = torch.arange(height * width, device=device).view(height, width)
+    pairs = [(node[:, :-1], node[:, 1:]), (node[:-1, :], node[1:, :])]
+    if connectivity == 8:
+        pairs += [(node[:-1, :-1], node[1:, 1:]), (node[:-1, 1:], node[1:, :-1])]
+    src = torch.cat([a.reshape(-1) for a, _ in pairs])
+    dst = torch.cat([b.reshape(-1) for _, b in pairs])
+    edge_index = torch.stack([torch.minimum(src, dst), torch.maximum(src, dst)])
+    edge_index = coalesce(edge_index, num_nodes=height * width)
+    rows, cols = torch.meshgrid(torch.arange(height, device=device),
+                                torch.arange(width, device=device), indexing="ij")
+    pos = torch.stack([rows.reshape(-1), cols.reshape(-1)], dim=1).float()
+    return Data(edge_index=edge_index, num_nodes=height * width, pos=pos)
