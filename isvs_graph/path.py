@@ -55,13 +55,16 @@ class ISVSPath:
         np.minimum.at(first, entry[entering], iteration[entering])
         entry_times = np.where(np.isfinite(first), first * problem.options.alpha, np.inf)
         self.entry_times = entry_times if self.mode == "joint" else \
-            entry_times.reshape(problem.graph.num_edges, -1)
+            entry_times.reshape(problem.graph.num_edges, self._entries_per_edge)
         self.n_leave_events = int((~entering).sum())
 
     @property
+    def _entries_per_edge(self) -> int:
+        return 1 if self.mode == "joint" else self._problem.x.shape[2]
+
+    @property
     def _num_entries(self) -> int:
-        p = self._problem
-        return p.graph.num_edges * (1 if p.options.mode == "joint" else p.x.shape[2])
+        return self._problem.graph.num_edges * self._entries_per_edge
 
     @property
     def mode(self) -> str:
@@ -110,7 +113,7 @@ class ISVSPath:
         state = np.zeros(self._num_entries, dtype=bool)
         # Events are in time order, so the last write to an entry wins.
         state[entry[:upto]] = entering[:upto]
-        return state.reshape(self._problem.graph.num_edges, -1)
+        return state.reshape(self._problem.graph.num_edges, self._entries_per_edge)
 
     def labels(self, t: float | None = None, *, sparsity: float | None = None) -> np.ndarray:
         """Component of every node at that scale: shape ``(p,)`` (joint) or ``(p, C)``

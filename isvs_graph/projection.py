@@ -49,7 +49,8 @@ def component_labels(graph: CanonicalGraph, keep: np.ndarray | torch.Tensor | No
         keep = np.ones((m, 1), dtype=bool)
     if isinstance(keep, torch.Tensor):
         keep = keep.cpu().numpy()
-    keep = keep.reshape(m, -1)
+    if keep.ndim == 1:
+        keep = keep[:, None]
     groups = keep.shape[1]
     edge, group = np.nonzero(keep)
     src = graph.edge_index[0].numpy()[edge] + group * p
@@ -109,6 +110,6 @@ def project(graph: CanonicalGraph, u: torch.Tensor, support: torch.Tensor | None
     if support.ndim == 2:
         labels, n = component_labels(graph, ~support)
         return component_means(u, labels, n)
-    labels, n = component_labels(graph, ~support.reshape(graph.num_edges, -1))
+    labels, n = component_labels(graph, ~support.reshape(graph.num_edges, batch * channels))
     flat = u.reshape(p, batch * channels, 1)
     return component_means(flat, labels, n).reshape(p, batch, channels)

@@ -145,7 +145,7 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
     k_target = iterations_for_time(t, alpha) if t is not None else None
     max_iter = options.max_iter
 
-    scale = (x.amax(dim=(0, 2)) - x.amin(dim=(0, 2))).double()
+    scale = x.amax(dim=(0, 2)).double() - x.amin(dim=(0, 2)).double()
     eps = torch.finfo(x.dtype).eps
     u_threshold = options.tol * scale + 16 * eps * x.abs().amax(dim=(0, 2)).double()
     w_max = float(op.weight.max()) if m else 1.0
@@ -177,7 +177,8 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
         torch.sub(op.apply(u, out=r), gamma, out=r)
         torch.sub(u, x, out=grad)
 
-        zero_count = entries - nonzero.reshape(m, active.numel(), -1).sum(dim=(0, 2))
+        zero_count = nonzero.sum(dim=0) if joint else nonzero.sum(dim=(0, 2))
+        zero_count = entries - zero_count
         current = (zero_count.double() / entries).cpu().numpy() if entries else \
             np.zeros(active.numel())
         if observer is not None:
