@@ -1,3 +1,9 @@
+import warnings
+
+# PyG 2.8 still calls torch.jit.script at import; torch 2.13 deprecates it.
+warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated",
+                        category=DeprecationWarning)
+
 import numpy as np
 import pytest
 import torch

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Data
+
+import isvs_graph
+from reference import canonical_edges
+
+
+def test_grid_4_exact_edges():
+    g = isvs_graph.grid_graph(2, 3)
+    assert g.edge_index.tolist() == [[0, 0, 1, 1, 2, 3, 4], [1, 3, 2, 4, 5, 4, 5]]
+    assert g.num_nodes == 6
+    assert g.pos.tolist() == [[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2]]
+
+
+def test_grid_8_exact_edges():
+    g = isvs_graph.grid_graph(2, 2, connectivity=8)
+    assert g.edge_index.tolist() == [[0, 0, 0, 1, 1, 2], [1, 2, 3, 2, 3, 3]]
+
+
+@pytest.mark.parametrize("height,width", [(1, 1), (1, 5), (5, 7), (8, 3)])
+def test_grid_edge_counts(height, width):
+    four = height * (width - 1) + (height - 1) * width
+    diagonals = 2 * (height - 1) * (width - 1)
+    assert isvs_graph.grid_graph(height, width).num_edges == four
+    assert isvs_graph.grid_graph(height, width, connectivity=8).num_edges == four + diagonals
+    assert isvs_graph.grid_graph(5, 7, connectivity=8).num_edges == 106
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"height": 0, "width": 3}, "height must be an int >= 1"),
+    ({"height": 3, "width": 2.5}, "width must be an int >= 1"),
+    ({"height": 3, "width": 3, "connectivity": 6}, "connectivity must be 4 or 8"),
+])
+def test_grid_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        isvs_graph.grid_graph(**kwargs)
+
+
+def test_canonical_graph_of_a_messy_edge_list():
+    edge_index = torch.tensor([[2, 1, 0, 1, 3, 2], [1, 2, 0, 0, 3, 0]])
+    weight = torch.tensor([1.0, 3.0, 5.0, 2.0, 7.0, 4.0])
+    c = isvs_graph.canonical_graph(Data(edge_index=edge_index, edge_weight=weight,
+                                        num_nodes=4))
+    assert c.edge_index.tolist() == [[0, 0, 1], [1, 2, 2]]
+    # (1, 2) is stored twice with weights 1 and 3: the mean is kept.
+    assert c.edge_weight.tolist() == [2.0, 4.0, 2.0]
+    assert c.num_nodes == 4 and c.num_edges == 3
+    assert canonical_edges(edge_index.numpy(), 4, weight.numpy()) == {
+        (0, 1): 2.0, (0, 2): 4.0, (1, 2): 2.0}
+
+
+def test_canonical_graph_takes_numpy_and_num_nodes_from_x():
+    data = Data(edge_index=np.array([[1], [0]]), x=torch.zeros(3, 2))
+    c = isvs_graph.canonical_graph(data)
+    assert c.edge_index.tolist() == [[0], [1]] and c.num_nodes == 3
+    assert c.edge_weight.dtype == torch.float64
+
+
+def test_symmetric_pyg_graph_keeps_its_weights():
+    from torch_geometric.utils import to_undirected
+    edge_index = torch.tensor([[0, 1], [1, 2]])
+    weight = torch.tensor([0.5, 2.0])
+    both, both_weight = to_undirected(edge_index, weight, reduce="mean")
+    c = isvs_graph.canonical_graph(Data(edge_index=both, edge_weight=both_weight,
+                                        num_nodes=3))
+    assert c.edge_weight.tolist() == [0.5, 2.0]

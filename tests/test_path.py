@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+import torch
+
+import isvs_graph
+from reference import canonical_edges, default_alpha, split_lbi
+from test_solver import grid_case
+
+
+@pytest.mark.parametrize("mode", ["joint", "channel"])
+def test_at_recorded_sparsities_and_times_equals_solve(mode):
+    graph, _, x = grid_case()
+    p = isvs_graph.path(graph, x, sparsity_min=0.3, record_sparsities=[0.9, 0.6, 0.3],
+                        record_times=[1.0, 2.5], mode=mode)
+    for s in (0.9, 0.6, 0.3):
+        np.testing.assert_array_equal(p.at(sparsity=s),
+                                      isvs_graph.solve(graph, x, sparsity=s, mode=mode))
+    for t in (0.0, 1.0, 2.5):
+        np.testing.assert_array_equal(p.at(t), isvs_graph.solve(graph, x, t, mode=mode))
+
+
+def test_times_sparsities_and_entry_times_match_reference():
+    graph, edges, x = grid_case()
+    p = isvs_graph.path(graph, x, t_max=6.0)
+    alpha = default_alpha(edges, graph.num_nodes)
+    assert p.alpha == alpha
+    np.testing.assert_allclose(p.times, np.arange(p.n_iter + 1) * alpha)
+    first_entry = np.full(len(edges), np.inf)
+    for k in range(p.n_iter + 1):
+        _, _, support = split_lbi(edges, graph.num_nodes, x, iterations=k, project=False)
+        assert p.sparsities[k] == pytest.approx((~support).mean(), abs=1e-15)
+        first_entry[np.isinf(first_entry) & support] = k * alpha
+    np.testing.assert_allclose(p.entry_times, first_entry)
+    assert np.isfinite(p.entry_times).sum() > 5  # the path really moved
+
+
+def test_labels_between_records_are_exact_partitions():
+    graph, edges, x = grid_case()
+    p = isvs_graph.path(graph, x, t_max=5.0, record_sparsities=[])
+    _, _, support = split_lbi(edges, graph.num_nodes, x, t=3.3, project=False)
+    np.testing.assert_array_equal(p.support(3.3)[:, 0], support)
+    labels = p.labels(3.3)
+    keys = list(edges)
+    for e, (i, j) in enumerate(keys):
+        if not support[e]:
+            assert labels[i] == labels[j]
+    # Between records the partition is exact, the values come from a recorded iterate.
+    smoothed = p.at(3.3)
+    for c in np.unique(labels):
+        assert np.ptp(smoothed[labels == c], axis=0).max() < 1e-12
+
+
+def test_labels_at_coarsest_scale_are_the_components():
+    graph = isvs_graph.grid_graph(1, 4)
+    p = isvs_graph.path(graph, np.array([0.0, 0.0, 1.0, 1.0]), sparsity_min=0.7)
+    assert p.labels(sparsity=1.0).tolist() == [0, 0, 0, 0]
+    assert p.labels(sparsity=0.7).tolist() == [0, 0, 1, 1]
+    assert p.n_leave_events == 0
+
+
+def test_beyond_the_path_is_refused():
+    graph, _, x = grid_case()
+    p = isvs_graph.path(graph, x, t_max=1.0)
+    with pytest.raises(ValueError, match="beyond this path"):
+        p.at(5.0)
+    with pytest.raises(ValueError, match="beyond this path"):
+        p.at(sparsity=0.0)
+
+
+def test_converged_path_answers_any_later_scale():
+    graph = isvs_graph.grid_graph(1, 4)
+    x = np.array([0.0, 0.0, 1.0, 1.0])
+    p = isvs_graph.path(graph, x)
+    assert p.converged
+    np.testing.assert_allclose(p.at(1e6), x, atol=1e-5)
+
+
+def test_torch_signal_gives_torch_results():
+    graph, _, x = grid_case()
+    p = isvs_graph.path(graph, torch.from_numpy(x), t_max=2.0)
+    assert isinstance(p.at(1.0), torch.Tensor)
+
+
+def test_batches_are_refused():
+    graph, _, x = grid_case()
+    with pytest.raises(ValueError, match="one signal"):
+        isvs_graph.path(graph, np.stack([x, x]))
+
+
+def test_plot_draws_one_panel_per_scale():
+    pytest.importorskip("matplotlib", reason="needs matplotlib for plotting")
+    import matplotlib
+    matplotlib.use("Agg")
+    graph, _, x = grid_case()
+    p = isvs_graph.path(graph, x)
+    fig = p.plot((6, 7, 3), sparsities=[1.0, 0.5, 0.2])
+    assert len(fig.axes) == 3
+    assert "sparsity=1.00" in fig.axes[0].get_title()

@@ -1,0 +1,117 @@
+"""Every bad input named in the core issue raises a clear exception."""
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Data
+
+import isvs_graph
+
+GRAPH = isvs_graph.grid_graph(3, 3)
+X = np.linspace(0.0, 1.0, 9)
+
+
+def graph_with(**fields):
+    base = {"edge_index": GRAPH.edge_index, "num_nodes": 9}
+    base.update(fields)
+    return Data(**{k: v for k, v in base.items() if v is not None})
+
+
+@pytest.mark.parametrize("bad,match", [
+    (np.array([np.nan] + [0.0] * 8), "signal contains NaN or infinite"),
+    (np.array([np.inf] + [0.0] * 8), "signal contains NaN or infinite"),
+    (torch.tensor([float("-inf")] + [0.0] * 8), "signal contains NaN or infinite"),
+    (np.zeros(8), "signal has 8 rows .* num_nodes = 9"),
+    (np.zeros((9, 2, 2, 2)), "shape \\(p,\\), \\(p, C\\) or \\(B, p, C\\)"),
+    (np.zeros((2, 8, 3)), "signal has 8 rows"),
+    (np.zeros((9, 0)), "no channels"),
+])
+def test_bad_signal_values_and_shapes(bad, match):
+    with pytest.raises(ValueError, match=match):
+        isvs_graph.solve(GRAPH, bad, 1.0)
+
+
+@pytest.mark.parametrize("bad", [[0.0] * 9, "signal", np.zeros(9, dtype=complex),
+                                 torch.zeros(9, dtype=torch.bool)])
+def test_bad_signal_types(bad):
+    with pytest.raises(TypeError, match="signal must"):
+        isvs_graph.solve(GRAPH, bad, 1.0)
+
+
+def test_missing_signal():
+    with pytest.raises(ValueError, match="graph.x is not set"):
+        isvs_graph.solve(GRAPH, None, 1.0)
+
+
+@pytest.mark.parametrize("graph,match", [
+    (graph_with(edge_index=torch.tensor([[0, 9], [1, 2]])), "refers to node 9"),
+    (graph_with(edge_index=torch.tensor([[0, -1], [1, 2]])), "negative node index"),
+    (graph_with(edge_index=torch.tensor([[0, 1, 2]])), "shape \\(2, m\\)"),
+    (graph_with(edge_weight=torch.zeros(12)), "edge_weight must be > 0"),
+    (graph_with(edge_weight=-torch.ones(12)), "edge_weight must be > 0"),
+    (graph_with(edge_weight=torch.full((12,), float("nan"))), "edge_weight contains NaN"),
+    (graph_with(edge_weight=torch.ones(11)), "edge_weight must have shape \\(12,\\)"),
+    (graph_with(num_nodes=0, edge_index=torch.empty(2, 0, dtype=torch.long)),
+     "num_nodes must be >= 1"),
+    (Data(edge_index=GRAPH.edge_index), "neither num_nodes nor x"),
+    (Data(num_nodes=9), "no edge_index"),
+])
+def test_bad_graphs(graph, match):
+    with pytest.raises(ValueError, match=match):
+        isvs_graph.solve(graph, X, 1.0)
+
+
+@pytest.mark.parametrize("graph,match", [
+    ("not a graph", "graph must be a torch_geometric.data.Data"),
+    (graph_with(edge_index=torch.tensor([[0.0], [1.0]])), "edge_index must hold integers"),
+])
+def test_bad_graph_types(graph, match):
+    with pytest.raises(TypeError, match=match):
+        isvs_graph.solve(graph, X, 1.0)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"t": -1.0}, "t must be >= 0"),
+    ({"t": float("nan")}, "t must be finite"),
+    ({"t": float("inf")}, "t must be finite"),
+    ({"sparsity": 1.5}, "sparsity must lie in \\[0, 1\\]"),
+    ({"sparsity": -0.1}, "sparsity must lie in \\[0, 1\\]"),
+    ({"sparsity": float("nan")}, "sparsity must be finite"),
+    ({}, "exactly one of t .* and sparsity"),
+    ({"t": 1.0, "sparsity": 0.5}, "exactly one of t .* and sparsity"),
+    ({"t": 1.0, "kappa": 0.0}, "kappa must be > 0"),
+    ({"t": 1.0, "kappa": -2.0}, "kappa must be > 0"),
+    ({"t": 1.0, "nu": 0.0}, "nu must be > 0"),
+    ({"t": 1.0, "mode": "joined"}, "Invalid mode: 'joined'"),
+    ({"t": 1.0, "alpha": 0.25}, "alpha = 0.25 is unstable .* must be < "),
+    ({"t": 1.0, "alpha": 2 / 9}, "unstable"),  # exactly at the bound 2ν/(κ(ν+1+Λ)), Λ = 7
+    ({"t": 1.0, "alpha": -0.1}, "alpha must be > 0"),
+    ({"t": 1.0, "max_iter": -1}, "max_iter must be >= 0"),
+    ({"t": 1.0, "tol": 0.0}, "tol must be > 0"),
+])
+def test_bad_scales_and_options(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        isvs_graph.solve(GRAPH, X, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"t": "1.0"}, "t must be a real number"),
+    ({"sparsity": [0.5]}, "sparsity must be a real number"),
+    ({"t": 1.0, "kappa": None}, "kappa must be a real number"),
+    ({"t": 1.0, "max_iter": 2.5}, "max_iter must be an int"),
+])
+def test_wrong_types_of_options(kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        isvs_graph.solve(GRAPH, X, **kwargs)
+
+
+def test_just_below_the_bound_is_accepted():
+    out = isvs_graph.solve(GRAPH, X, 1.0, alpha=2 / 9 * (1 - 1e-9))
+    assert np.isfinite(out).all()
+
+
+def test_odd_but_valid_graphs_are_accepted():
+    graph = Data(edge_index=torch.tensor([[0, 0, 3, 1], [0, 1, 1, 0]]), num_nodes=5)
+    out = isvs_graph.solve(graph, np.arange(5.0), 0.0)
+    # Components {0, 1, 3}, {2}, {4}; the self-loop is dropped.
+    np.testing.assert_allclose(out, [4 / 3, 4 / 3, 2.0, 4 / 3, 4.0])
