@@ -1,6 +1,7 @@
 """isvs_graph: inverse-scale-space (Split LBI) smoothing of signals on graphs."""
 
 from .graphs import canonical_graph, grid_graph
+from .images import smooth_image
 from .operator import difference_operator
 from .path import ISVSPath, path
 from .smoothing import solve
@@ -13,5 +14,6 @@ __all__ = [
     "difference_operator",
     "grid_graph",
     "path",
+    "smooth_image",
     "solve",
 ]

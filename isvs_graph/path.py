@@ -217,7 +217,7 @@ def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
          record_sparsities: Sequence[float] = DEFAULT_RECORD_SPARSITIES,
          record_times: Sequence[float] = (), kappa: float = 1.0, nu: float = 1.0,
          alpha: float | None = None, mode: str = "joint", tol: float = 1e-6,
-         max_iter: int | None = None) -> ISVSPath:
+         max_iter: int | None = None, progress: bool = False) -> ISVSPath:
     """Compute the inverse-scale-space path of one signal, from ``t = 0`` onwards.
 
     Parameters
@@ -232,7 +232,7 @@ def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
         sparsities and times, so that :meth:`ISVSPath.at` is exact there. The
         default records sparsities 1, 0.95, …, 0. The first and last iterates are
         always stored.
-    kappa, nu, alpha, mode, tol, max_iter
+    kappa, nu, alpha, mode, tol, max_iter, progress
         As for :func:`isvs_graph.solve`.
 
     Returns
@@ -270,8 +270,9 @@ def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
     events: tuple[list, list, list] = ([], [], [])
     level = 0
 
-    def observe(k: int, u: torch.Tensor, nonzero: torch.Tensor, sparsity: float) -> None:
+    def observe(k: int, u: torch.Tensor, nonzero: torch.Tensor, current: np.ndarray) -> None:
         nonlocal previous, level
+        sparsity = float(current[0])
         now = nonzero.reshape(-1).cpu().numpy().copy()
         changed = np.nonzero(now != previous)[0]
         events[0].extend([k] * len(changed))
@@ -287,7 +288,8 @@ def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
             snapshots[k] = u.clone()
 
     result = run_split_lbi(problem.op, problem.x, problem.initial(), problem.options,
-                           t=t_max, sparsity=sparsity_min, observer=observe)
+                           t=t_max, sparsity=sparsity_min, observer=observe,
+                           progress=progress)
     snapshots[int(result.iterations[0])] = result.u.clone()
     packed = (np.asarray(events[0], dtype=np.int64), np.asarray(events[1], dtype=np.int64),
               np.asarray(events[2], dtype=bool))

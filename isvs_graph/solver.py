@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from ._validation import check_max_iter, check_mode, check_real
 from .operator import DifferenceOperator
@@ -103,15 +104,15 @@ class SolverResult:
     converged: np.ndarray
 
 
-#: Called as ``observer(k, u, gamma_nonzero, sparsity)`` at every iterate of a
-#: one-signal run, before the stop test; used to record a path.
-Observer = Callable[[int, torch.Tensor, torch.Tensor, float], None]
+#: Called as ``observer(k, u, gamma_nonzero, sparsities)`` at every iterate, before
+#: the stop test, with the working (unfinished) signals; used to record a path.
+Observer = Callable[[int, torch.Tensor, torch.Tensor, np.ndarray], None]
 
 
 def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
                   options: SolverOptions, *, t: float | None = None,
                   sparsity: float | None = None, observer: Observer | None = None,
-                  ) -> SolverResult:
+                  progress: bool = False) -> SolverResult:
     """Run Split LBI on a batch of signals until each meets its target.
 
     Parameters
@@ -125,7 +126,9 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
         ``k`` whose sparsity is ``<= sparsity``. ``None`` for both runs to
         convergence (or ``max_iter``).
     observer : callable, optional
-        Called at every iterate (one-signal runs only).
+        Called at every iterate.
+    progress : bool
+        Show a progress bar (tqdm) of iterations and the sparsity reached.
 
     Returns
     -------
@@ -172,6 +175,12 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
     reached = np.zeros(batch, dtype=bool)
     converged = np.zeros(batch, dtype=bool)
 
+    bar = None
+    if progress:
+        target = f"t = {t:g}" if t is not None else (
+            f"sparsity {sparsity:g}" if sparsity is not None else "convergence")
+        bar = tqdm(total=k_target, desc=f"Split LBI to {target}", unit="it",
+                   dynamic_ncols=True)
     k = 0
     while active.numel():
         torch.sub(op.apply(u, out=r), gamma, out=r)
@@ -182,7 +191,10 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
         current = (zero_count.double() / entries).cpu().numpy() if entries else \
             np.zeros(active.numel())
         if observer is not None:
-            observer(k, u, nonzero, float(current[0]))
+            observer(k, u, nonzero, current)
+        if bar is not None and (k % 16 == 0 or k == k_target):
+            bar.update(k - bar.n)
+            bar.set_postfix(sparsity=f"{current.max():.4f}", refresh=False)
 
         if k_target is not None:
             done_target = np.full(active.numel(), k >= k_target)
@@ -243,6 +255,9 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
             torch.ne(gamma, 0.0, out=nonzero)
         k += 1
 
+    if bar is not None:
+        bar.update(k - bar.n)
+        bar.close()
     short = ~reached & ((sparsity is not None) | ~converged)
     if short.any():
         what = (f"sparsity {sparsity!r}" if sparsity is not None else

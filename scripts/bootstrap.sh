@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Set up (or refresh) a virtual environment in .venv with isvs_graph and its test
+# and example dependencies. Safe to run again: it installs only what is missing.
+#
+# PyTorch: when the environment has no torch yet, install the CPU build 2.13.0 first,
+# so that the package's torch range is met without pulling a multi-GB CUDA build.
+# An environment that already has a torch (a CUDA build, say) keeps it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+py=.venv/bin/python
+"$py" -m pip install --quiet --upgrade pip
+if ! "$py" -c "import torch" >/dev/null 2>&1; then
+  "$py" -m pip install --quiet "torch==2.13.0"
+fi
+"$py" -m pip install --quiet -e ".[test,examples]"
+"$py" -c "import isvs_graph, torch; print(f'isvs_graph ready: torch {torch.__version__}')"
