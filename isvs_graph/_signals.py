@@ -34,7 +34,7 @@ def to_working(signal: np.ndarray | torch.Tensor) -> WorkingSignal:
     dtype = working_dtype(signal)
     is_numpy = isinstance(signal, np.ndarray)
     tensor = torch.from_numpy(np.ascontiguousarray(signal)) if is_numpy else signal
-    tensor = tensor.to(dtype)
+    tensor = tensor.detach().to(dtype)  # smoothing is not differentiated through
     ndim = tensor.ndim
     if ndim == 1:
         working = tensor[:, None, None]

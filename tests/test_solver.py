@@ -214,3 +214,11 @@ def test_deterministic():
         a = isvs_graph.solve(graph, x, sparsity=0.5)
         b = isvs_graph.solve(graph, x, sparsity=0.5)
     assert a.tobytes() == b.tobytes()
+
+
+def test_tensor_that_requires_grad_is_accepted():
+    graph, _, x = grid_case()
+    signal = torch.from_numpy(x).requires_grad_()
+    out = isvs_graph.solve(graph, signal, 2.0)
+    assert not out.requires_grad
+    np.testing.assert_array_equal(out.numpy(), isvs_graph.solve(graph, x, 2.0))
