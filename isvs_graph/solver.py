@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from . import _kernels
 from ._validation import check_max_iter, check_mode, check_real
 from .operator import DifferenceOperator
 
@@ -93,7 +94,14 @@ class SolverResult:
     """Where each signal of a batch stopped.
 
     ``u`` is ``(p, B, C)``; ``support`` is ``(m, B)`` (joint) or ``(m, B, C)``
-    (channel), True where ``γ ≠ 0``; the rest are ``(B,)`` arrays.
+    (channel), True where ``γ ≠ 0``; ``iterations``, ``sparsity``, ``reached`` and
+    ``converged`` are ``(B,)`` arrays. With ``record_levels`` and ``record_entries``
+    (numba backend) it also holds, per signal, the first iteration at which each
+    entry of ``γ`` became non-zero (``entry_iter``, ``(B, entries)``, −1 if never),
+    the number of leave events, and ``u_k`` with its support at the first iterate
+    whose sparsity is at most each level (``snapshots`` ``(B, L, p, C)``,
+    ``snapshot_support`` ``(B, L, m, 1 or C)``, ``snapshot_iter`` ``(B, L)``, −1
+    where a level was not reached).
     """
 
     u: torch.Tensor
@@ -102,6 +110,18 @@ class SolverResult:
     sparsity: np.ndarray
     reached: np.ndarray
     converged: np.ndarray
+    entry_iter: np.ndarray | None = None
+    leaves: np.ndarray | None = None
+    snapshots: np.ndarray | None = None
+    snapshot_support: np.ndarray | None = None
+    snapshot_iter: np.ndarray | None = None
+
+    def merge(self, where: np.ndarray, index: torch.Tensor, part: SolverResult) -> None:
+        """Write ``part``, the result of the signals ``where`` (a mask), into self."""
+        self.u[:, index] = part.u
+        self.support[:, index] = part.support
+        for name in ("iterations", "sparsity", "reached", "converged"):
+            getattr(self, name)[where] = getattr(part, name)
 
 
 #: Called as ``observer(k, u, gamma_nonzero, sparsities)`` at every iterate, before
@@ -109,10 +129,43 @@ class SolverResult:
 Observer = Callable[[int, torch.Tensor, torch.Tensor, np.ndarray], None]
 
 
+@dataclass
+class Targets:
+    """Per-signal stop rules and convergence thresholds, shared by both backends."""
+
+    k_target: np.ndarray  # (B,) int64, −1 where the signal has no time target
+    s_target: np.ndarray  # (B,) float64, −1 where it has no sparsity target
+    u_threshold: np.ndarray  # (B,) float64
+    r_threshold: np.ndarray  # (B,) float64
+
+    def subset(self, keep: np.ndarray) -> Targets:
+        return Targets(self.k_target[keep], self.s_target[keep], self.u_threshold[keep],
+                       self.r_threshold[keep])
+
+
+def _targets(op: DifferenceOperator, x: torch.Tensor, options: SolverOptions,
+             t, sparsity) -> Targets:
+    batch = x.shape[1]
+    k_target = np.full(batch, -1, dtype=np.int64)
+    s_target = np.full(batch, -1.0)
+    if t is not None:
+        times = np.broadcast_to(np.asarray(t, dtype=np.float64), (batch,))
+        k_target[:] = [iterations_for_time(float(v), options.alpha) for v in times]
+    if sparsity is not None:
+        s_target[:] = np.broadcast_to(np.asarray(sparsity, dtype=np.float64), (batch,))
+    scale = x.amax(dim=(0, 2)).double() - x.amin(dim=(0, 2)).double()
+    eps = torch.finfo(x.dtype).eps
+    u_threshold = options.tol * scale + 16 * eps * x.abs().amax(dim=(0, 2)).double()
+    w_max = float(op.weight.max()) if op.num_edges else 1.0
+    u_threshold = u_threshold.cpu().numpy()
+    return Targets(k_target, s_target, u_threshold, u_threshold * w_max)
+
+
 def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
-                  options: SolverOptions, *, t: float | None = None,
-                  sparsity: float | None = None, observer: Observer | None = None,
-                  progress: bool = False) -> SolverResult:
+                  options: SolverOptions, *, t=None, sparsity=None,
+                  observer: Observer | None = None, progress: bool = False,
+                  backend: str = "auto", record_levels: Sequence[float] | None = None,
+                  record_entries: bool = False) -> SolverResult:
     """Run Split LBI on a batch of signals until each meets its target.
 
     Parameters
@@ -121,14 +174,19 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
     x, u0 : Tensor of shape ``(p, B, C)``
         The signals and the starting point (their component means).
     options : SolverOptions
-    t, sparsity : float
-        Exactly one: stop at the first ``k`` with ``k α >= t``, or at the first
-        ``k`` whose sparsity is ``<= sparsity``. ``None`` for both runs to
-        convergence (or ``max_iter``).
+    t, sparsity : float or array of shape (B,)
+        At most one: stop at the first ``k`` with ``k α >= t``, or at the first
+        ``k`` whose sparsity is ``<= sparsity``, per signal. ``None`` for both runs
+        to convergence (or ``max_iter``).
     observer : callable, optional
-        Called at every iterate.
+        Called at every iterate (torch backend).
     progress : bool
-        Show a progress bar (tqdm) of iterations and the sparsity reached.
+        Show a progress bar (tqdm).
+    backend : {"auto", "torch", "numba"}
+        ``"auto"`` takes the fused numba kernels for CPU tensors when numba is
+        installed and no observer is given, and torch otherwise (CUDA).
+    record_levels, record_entries
+        Path recording (numba backend): see :class:`SolverResult`.
 
     Returns
     -------
@@ -140,19 +198,169 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
     tolerance and no further edge can enter. A sparsity target not reached by then,
     or a target cut off by ``max_iter``, gives a :class:`ConvergenceWarning`.
     """
+    if backend not in ("auto", "torch", "numba"):
+        raise ValueError(f"Invalid backend: {backend!r}; use 'auto', 'torch' or 'numba'")
+    recording = record_levels is not None or record_entries
+    use_numba = backend == "numba" or (
+        backend == "auto" and _kernels.available() and x.device.type == "cpu"
+        and observer is None and not (progress and x.shape[1] == 1))
+    if use_numba and (not _kernels.available() or x.device.type != "cpu"):
+        raise ValueError("the numba backend needs numba installed and CPU tensors")
+    if recording and not use_numba:
+        raise ValueError("path recording of batches needs the numba backend (CPU)")
+    targets = _targets(op, x, options, t, sparsity)
+    limit = _limit_answers(op, x, options, targets) if not recording and observer is None \
+        else None
+    run = np.ones(x.shape[1], dtype=bool) if limit is None else ~limit.reached_limit
+    if run.all():
+        result = _iterate(use_numba, op, x, u0, options, targets, observer, progress,
+                          record_levels, record_entries)
+    else:
+        result = limit.result
+        if run.any():
+            index = torch.from_numpy(np.nonzero(run)[0]).to(x.device)
+            part = _iterate(use_numba, op, x.index_select(1, index),
+                            u0.index_select(1, index), options, targets.subset(run),
+                            observer, progress, record_levels, record_entries)
+            result.merge(run, index, part)
+    _warn_if_short(result, options, t, sparsity)
+    return result
+
+
+def _iterate(use_numba, op, x, u0, options, targets, observer, progress, record_levels,
+             record_entries) -> SolverResult:
+    if use_numba:
+        return _iterate_numba(op, x, u0, options, targets, progress, record_levels,
+                              record_entries)
+    return _iterate_torch(op, x, u0, options, targets, observer, progress)
+
+
+@dataclass
+class _Limit:
+    reached_limit: np.ndarray
+    result: SolverResult
+
+
+def _limit_answers(op: DifferenceOperator, x: torch.Tensor, options: SolverOptions,
+                   targets: Targets) -> _Limit | None:
+    """Answer at once the signals whose target sparsity lies below their limit.
+
+    The iteration converges to ``u = x``, ``γ = D x``: in the limit exactly the
+    entries with ``(D x)_e ≠ 0`` are in the support, so the finest sparsity a signal
+    can settle at is its fraction of flat entries. A target below it is out of reach;
+    its answer is the converged state, ``x`` with support ``D x ≠ 0`` (whose
+    projection is ``x`` itself), returned without iterating.
+    """
+    has_sparsity = targets.s_target >= 0
+    if not has_sparsity.any() or op.num_edges == 0:
+        return None
+    joint = options.mode == "joint"
+    nonflat = op.apply(x) != 0  # (m, B, C)
+    if joint:
+        nonflat = nonflat.any(dim=2)
+    flat_count = (~nonflat).sum(dim=0) if joint else (~nonflat).sum(dim=(0, 2))
+    entries = op.num_edges * (1 if joint else x.shape[2])
+    flat_fraction = (flat_count.double() / entries).cpu().numpy()
+    unreachable = has_sparsity & (targets.s_target < flat_fraction)
+    if not unreachable.any():
+        return None
+    batch = x.shape[1]
+    result = SolverResult(x.clone(), nonflat, np.zeros(batch, dtype=np.int64),
+                          flat_fraction, np.zeros(batch, dtype=bool), unreachable.copy())
+    return _Limit(unreachable, result)
+
+
+def _warn_if_short(result: SolverResult, options: SolverOptions, t, sparsity) -> None:
+    reached, converged = result.reached, result.converged
+    short = ~reached & ((sparsity is not None) | ~converged)
+    if not short.any():
+        return
+    what = ("the target sparsity" if sparsity is not None and np.ndim(sparsity) else
+            f"sparsity {sparsity!r}" if sparsity is not None else
+            f"t = {t!r}" if t is not None and not np.ndim(t) else
+            "the target time" if t is not None else "convergence")
+    why = (f"max_iter = {options.max_iter} was reached"
+           if not converged[short].all() else "the iteration converged")
+    warnings.warn(
+        f"{int(short.sum())} of {len(reached)} signal(s) stopped short of {what} because "
+        f"{why}; the finest sparsity reached was {result.sparsity[short].min():.4g}. "
+        "Edges across which the signal is flat never enter the support; the result "
+        "is the finest available scale.", ConvergenceWarning, stacklevel=4)
+
+
+def _non_finite_error(k, options: SolverOptions) -> FloatingPointError:
+    return FloatingPointError(
+        f"Split LBI produced non-finite values by iteration {k} (alpha = "
+        f"{options.alpha!r}, kappa = {options.kappa!r}, nu = {options.nu!r}); the step "
+        "size is too large for these edge weights or the signal overflows its dtype")
+
+
+def _iterate_numba(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
+                   options: SolverOptions, targets: Targets, progress: bool,
+                   record_levels, record_entries: bool) -> SolverResult:
+    p, batch, channels = x.shape
+    m = op.num_edges
+    joint = options.mode == "joint"
+    per_edge = 1 if joint else channels
+    dtype = x.numpy().dtype
+    xs = x.permute(1, 0, 2).contiguous().numpy()
+    us = u0.permute(1, 0, 2).contiguous().numpy().copy()
+    src, dst = op.src.numpy(), op.dst.numpy()
+    weight = op.weight.numpy()
+    kappa, nu, alpha = options.kappa, options.nu, options.alpha
+    params = np.array([kappa, 1.0 / nu, kappa * alpha, alpha / nu, 1.0], dtype=dtype)
+    levels = np.asarray(sorted(record_levels or (), reverse=True), dtype=np.float64)
+    n_levels = len(levels)
+    snapshots = np.zeros((batch, n_levels, p, channels), dtype=dtype)
+    snapshot_support = np.zeros((batch, n_levels, m, per_edge), dtype=bool)
+    snapshot_iter = np.full((batch, n_levels), -1, dtype=np.int64)
+    entry_iter = np.full((batch, m * per_edge if record_entries else 0), -1, dtype=np.int64)
+    support = np.zeros((batch, m, per_edge), dtype=bool)
+    iterations = np.zeros(batch, dtype=np.int64)
+    sparsity = np.zeros(batch)
+    status = np.zeros(batch, dtype=np.int64)
+    leaves = np.zeros(batch, dtype=np.int64)
+    max_iter = -1 if options.max_iter is None else options.max_iter
+
+    # Chunks of signals let a progress bar move; without one, one call does all.
+    chunk = max(1, batch // 20) if progress and batch > 1 else batch
+    bar = tqdm(total=batch, desc="Split LBI", unit="signal", dynamic_ncols=True) \
+        if progress else None
+    for start in range(0, batch, chunk):
+        part = slice(start, min(start + chunk, batch))
+        _kernels.run_batch(
+            src, dst, weight, xs[part], us[part], params, joint, targets.k_target[part],
+            targets.s_target[part], max_iter, targets.u_threshold[part],
+            targets.r_threshold[part], CHECK_EVERY, levels, snapshots[part],
+            snapshot_support[part], snapshot_iter[part], entry_iter[part], support[part],
+            iterations[part], sparsity[part], status[part], leaves[part])
+        if bar is not None:
+            bar.update(part.stop - part.start)
+    if bar is not None:
+        bar.close()
+    if (status == _kernels.NON_FINITE).any() or not np.isfinite(us).all():
+        raise _non_finite_error(int(iterations.max()), options)
+    support_t = torch.from_numpy(support).permute(1, 0, 2)
+    return SolverResult(
+        torch.from_numpy(us).permute(1, 0, 2), support_t[:, :, 0] if joint else support_t,
+        iterations, sparsity, status == _kernels.REACHED, status == _kernels.CONVERGED,
+        entry_iter if record_entries else None, leaves,
+        snapshots if n_levels else None, snapshot_support if n_levels else None,
+        snapshot_iter if n_levels else None)
+
+
+def _iterate_torch(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
+                   options: SolverOptions, targets: Targets, observer: Observer | None,
+                   progress: bool) -> SolverResult:
     p, batch, channels = x.shape
     m = op.num_edges
     kappa, nu, alpha = options.kappa, options.nu, options.alpha
     joint = options.mode == "joint"
     entries = m if joint else m * channels
-    k_target = iterations_for_time(t, alpha) if t is not None else None
     max_iter = options.max_iter
-
-    scale = x.amax(dim=(0, 2)).double() - x.amin(dim=(0, 2)).double()
-    eps = torch.finfo(x.dtype).eps
-    u_threshold = options.tol * scale + 16 * eps * x.abs().amax(dim=(0, 2)).double()
-    w_max = float(op.weight.max()) if m else 1.0
-    r_threshold = u_threshold * w_max
+    k_target, s_target = targets.k_target, targets.s_target
+    u_threshold = torch.from_numpy(targets.u_threshold).to(x.device)
+    r_threshold = torch.from_numpy(targets.r_threshold).to(x.device)
 
     u = u0.clone()
     x = x.contiguous()
@@ -168,6 +376,7 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
     # Per original signal: its final state. ``active[i]`` is the original index of
     # working column ``i``.
     active = torch.arange(batch, device=x.device)
+    active_np = np.arange(batch)
     out_u = torch.empty_like(u)
     out_support = torch.empty_like(nonzero)
     iterations = np.zeros(batch, dtype=np.int64)
@@ -177,10 +386,9 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
 
     bar = None
     if progress:
-        target = f"t = {t:g}" if t is not None else (
-            f"sparsity {sparsity:g}" if sparsity is not None else "convergence")
-        bar = tqdm(total=k_target, desc=f"Split LBI to {target}", unit="it",
-                   dynamic_ncols=True)
+        finite = k_target[k_target >= 0]
+        bar = tqdm(total=int(finite.max()) if finite.size == batch else None,
+                   desc="Split LBI", unit="it", dynamic_ncols=True)
     k = 0
     while active.numel():
         torch.sub(op.apply(u, out=r), gamma, out=r)
@@ -192,25 +400,18 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
             np.zeros(active.numel())
         if observer is not None:
             observer(k, u, nonzero, current)
-        if bar is not None and (k % 16 == 0 or k == k_target):
+        if bar is not None and k % 16 == 0:
             bar.update(k - bar.n)
             bar.set_postfix(sparsity=f"{current.max():.4f}", refresh=False)
 
-        if k_target is not None:
-            done_target = np.full(active.numel(), k >= k_target)
-        elif sparsity is not None:
-            done_target = current <= sparsity
-        else:
-            done_target = np.zeros(active.numel(), dtype=bool)
+        kt, st = k_target[active_np], s_target[active_np]
+        done_target = ((kt >= 0) & (k >= kt)) | ((st >= 0) & (current <= st))
         done_converged = np.zeros(active.numel(), dtype=bool)
         if k % CHECK_EVERY == 0 or (max_iter is not None and k >= max_iter):
             u_err = grad.abs().amax(dim=(0, 2)).double()
             r_err = r.abs().amax(dim=(0, 2)).double() if m else torch.zeros_like(u_err)
             if not (torch.isfinite(u_err).all() and torch.isfinite(r_err).all()):
-                raise FloatingPointError(
-                    f"Split LBI produced non-finite values at iteration {k} (alpha = "
-                    f"{alpha!r}, kappa = {kappa!r}, nu = {nu!r}); the step size is too "
-                    "large for these edge weights or the signal overflows its dtype")
+                raise _non_finite_error(k, options)
             done_converged = ((u_err <= u_threshold[active]) &
                               (r_err <= r_threshold[active])).cpu().numpy()
         done_limit = np.full(active.numel(), max_iter is not None and k >= max_iter)
@@ -220,20 +421,19 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
             where = active[finished]
             final = u.index_select(1, finished)
             if not torch.isfinite(final).all():
-                raise FloatingPointError(
-                    f"Split LBI produced non-finite values by iteration {k} (alpha = "
-                    f"{alpha!r}); the step size is too large for these edge weights")
+                raise _non_finite_error(k, options)
             out_u[:, where] = final
             out_support[:, where] = nonzero.index_select(1, finished)
-            where_np = where.cpu().numpy()
+            where_np = active_np[done]
             iterations[where_np] = k
             final_sparsity[where_np] = current[done]
             reached[where_np] = done_target[done]
-            converged[where_np] = done_converged[done]
-            keep = torch.from_numpy(np.nonzero(~done)[0]).to(x.device)
-            if keep.numel() == 0:
+            converged[where_np] = done_converged[done] & ~done_target[done]
+            keep_np = np.nonzero(~done)[0]
+            if keep_np.size == 0:
                 break
-            active = active[keep]
+            keep = torch.from_numpy(keep_np).to(x.device)
+            active, active_np = active[keep], active_np[keep_np]
             u, x, z, gamma, r, grad, adjoint, nonzero = (
                 v.index_select(1, keep) for v in (u, x, z, gamma, r, grad, adjoint, nonzero))
             if norm is not None:
@@ -258,15 +458,4 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
     if bar is not None:
         bar.update(k - bar.n)
         bar.close()
-    short = ~reached & ((sparsity is not None) | ~converged)
-    if short.any():
-        what = (f"sparsity {sparsity!r}" if sparsity is not None else
-                f"t = {t!r}" if t is not None else "convergence")
-        why = (f"max_iter = {max_iter} was reached"
-               if not converged[short].all() else "the iteration converged")
-        warnings.warn(
-            f"{int(short.sum())} of {batch} signal(s) stopped short of {what} because "
-            f"{why}; the finest sparsity reached was {final_sparsity[short].min():.4g}. "
-            "Edges across which the signal is flat never enter the support; the result "
-            "is the finest available scale.", ConvergenceWarning, stacklevel=3)
     return SolverResult(out_u, out_support, iterations, final_sparsity, reached, converged)
