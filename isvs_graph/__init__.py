@@ -1,7 +1,7 @@
 """isvs_graph: inverse-scale-space (Split LBI) smoothing of signals on graphs."""
 
 from .graphs import canonical_graph, grid_graph
-from .images import smooth_image
+from .images import smooth_image, smooth_images
 from .operator import difference_operator
 from .path import ISVSPath, path
 from .smoothing import solve
@@ -15,5 +15,6 @@ __all__ = [
     "grid_graph",
     "path",
     "smooth_image",
+    "smooth_images",
     "solve",
 ]

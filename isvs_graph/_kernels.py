@@ -109,8 +109,11 @@ if numba is not None:
                     if joint:
                         norm2 += z[e, c] * z[e, c]
                 if joint:
-                    norm = np.sqrt(norm2)
-                    factor = max(one - one / norm, 0.0 * one) if norm > 0 else 0.0 * one
+                    # Most edges lie outside the support (‖z_e‖ <= 1): skip sqrt and
+                    # division there, the costliest operations of the step.
+                    factor = 0.0 * one
+                    if norm2 > one:
+                        factor = max(one - one / np.sqrt(norm2), 0.0 * one)
                     for c in range(channels):
                         gamma[e, c] = (z[e, c] * factor) * kappa
                     now = factor > 0

@@ -149,3 +149,24 @@ def check_num_nodes(num_nodes: Any) -> int:
     if num_nodes < 1:
         raise ValueError(f"graph.num_nodes must be >= 1, got {num_nodes!r}")
     return int(num_nodes)
+
+
+def check_batch_scale(t: Any, sparsity: Any, batch: int,
+                      ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Like :func:`check_scale`, but each may also be one value per signal."""
+    if (t is None) == (sparsity is None):
+        raise ValueError("give exactly one of t (a time >= 0) and sparsity (a fraction "
+                         f"in [0, 1]), got t={t!r}, sparsity={sparsity!r}")
+    name, value = ("t", t) if t is not None else ("sparsity", sparsity)
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, (np.ndarray, list, tuple)) and np.ndim(value) == 1:
+        if len(value) != batch:
+            raise ValueError(f"{name} has {len(value)} values for a batch of {batch}")
+        values = [check_scale(v, None)[0] if t is not None else check_scale(None, v)[1]
+                  for v in np.asarray(value).tolist()]
+    else:
+        one = check_scale(value, None)[0] if t is not None else check_scale(None, value)[1]
+        values = [one] * batch
+    array = np.asarray(values, dtype=np.float64)
+    return (array, None) if t is not None else (None, array)

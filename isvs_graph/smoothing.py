@@ -9,7 +9,7 @@ import torch
 from torch_geometric.data import Data
 
 from ._signals import to_working
-from ._validation import check_scale, check_signal
+from ._validation import check_batch_scale, check_signal
 from .graphs import CanonicalGraph, canonical_graph
 from .operator import DifferenceOperator
 from .projection import project as project_onto_support
@@ -77,7 +77,8 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
         Shape ``(p,)``, ``(p, C)`` or ``(B, p, C)`` (a batch of signals on this
         graph, each stopped at its own iteration). Default ``graph.x``.
     t : float, optional
-        The time ``t >= 0``: runs the first ``k`` iterations with ``k α >= t``.
+        The time ``t >= 0``: runs the first ``k`` iterations with ``k α >= t``. For
+        a batch, one value or one per signal.
     sparsity : float, optional
         Instead of ``t``: runs to the first iterate whose fraction of zero entries
         of ``γ`` is ``<= sparsity``, a value in ``[0, 1]``. ``1`` is the coarsest
@@ -167,9 +168,13 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
     >>> isvs_graph.solve(graph, x, t=100).round(3)
     array([0., 0., 1., 1.])
     """
-    t, sparsity = check_scale(t, sparsity)
     problem = prepare(graph, signal, kappa=kappa, nu=nu, alpha=alpha, mode=mode,
                       tol=tol, max_iter=max_iter)
+    t, sparsity = check_batch_scale(t, sparsity, problem.x.shape[1])
+    if problem.x.shape[1] == 1 or len(set((t if t is not None else sparsity).tolist())) == 1:
+        # One value for all: keeps warnings quoting it.
+        t, sparsity = (None if t is None else float(t[0]),
+                       None if sparsity is None else float(sparsity[0]))
     result = run_split_lbi(problem.op, problem.x, problem.initial(), problem.options,
                            t=t, sparsity=sparsity, progress=progress,
                            backend=backend)

@@ -96,7 +96,7 @@ def test_bad_scales_and_options(kwargs, match):
 
 @pytest.mark.parametrize("kwargs,match", [
     ({"t": "1.0"}, "t must be a real number"),
-    ({"sparsity": [0.5]}, "sparsity must be a real number"),
+    ({"sparsity": "0.5"}, "sparsity must be a real number"),
     ({"t": 1.0, "kappa": None}, "kappa must be a real number"),
     ({"t": 1.0, "max_iter": 2.5}, "max_iter must be an int"),
 ])
