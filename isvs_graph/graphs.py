@@ -18,7 +18,7 @@ from torch_geometric.utils import coalesce
 
 from ._validation import check_edge_index, check_edge_weight, check_num_nodes
 
-__all__ = ["CanonicalGraph", "canonical_graph", "grid_graph"]
+__all__ = ["CanonicalGraph", "canonical_graph", "grid_graph", "grid_shape"]
 
 
 class CanonicalGraph(NamedTuple):
@@ -136,3 +136,29 @@ def grid_graph(height: int, width: int, connectivity: int = 4, *,
                                 torch.arange(width, device=device), indexing="ij")
     pos = torch.stack([rows.reshape(-1), cols.reshape(-1)], dim=1).float()
     return Data(edge_index=edge_index, num_nodes=height * width, pos=pos)
+
+
+def grid_shape(graph: CanonicalGraph) -> tuple[int, int, int] | None:
+    """``(height, width, connectivity)`` if ``graph`` is exactly the unit-weight pixel
+    grid :func:`grid_graph` builds (in any layout), else ``None``.
+
+    Lets the solver take its pixel-grid kernels for any grid, however it was built.
+    """
+    p, m = graph.num_nodes, graph.num_edges
+    if m == 0 or not bool((graph.edge_weight == 1).all()):
+        return None
+    src, dst = graph.edge_index
+    out_of_first = dst[src == 0].tolist()
+    widths = {p, 1} | ({out_of_first[1]} if len(out_of_first) > 1 else set())
+    for width in sorted(widths):
+        if width < 1 or p % width:
+            continue
+        height = p // width
+        for connectivity in (4, 8):
+            edges = height * (width - 1) + (height - 1) * width
+            if connectivity == 8:
+                edges += 2 * (height - 1) * (width - 1)
+            if edges == m and torch.equal(
+                    grid_graph(height, width, connectivity).edge_index, graph.edge_index):
+                return height, width, connectivity
+    return None

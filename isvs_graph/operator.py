@@ -51,6 +51,7 @@ class DifferenceOperator:
 
     def __init__(self, graph: CanonicalGraph, *, dtype: torch.dtype,
                  device: torch.device | str | None = None) -> None:
+        self.graph = graph
         self.num_nodes = graph.num_nodes
         self.num_edges = graph.num_edges
         self.src = graph.edge_index[0].to(device)

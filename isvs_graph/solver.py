@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from . import _kernels
 from ._validation import check_max_iter, check_mode, check_real
+from .graphs import grid_shape
 from .operator import DifferenceOperator
 
 __all__ = ["ConvergenceWarning", "SolverOptions", "SolverResult", "run_split_lbi",
@@ -322,22 +323,47 @@ def _iterate_numba(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
     leaves = np.zeros(batch, dtype=np.int64)
     max_iter = -1 if options.max_iter is None else options.max_iter
 
+    grid = grid_shape(op.graph)
+    if grid is not None:
+        height, width, connectivity = grid
+        dirs, offsets, eid = _kernels.grid_layout(height, width, connectivity,
+                                                  op.graph.edge_index.numpy())
+        # The grid kernels keep channels as planes: (B, C, H, W).
+        planes = x.permute(1, 2, 0).contiguous().numpy().reshape(batch, channels, height,
+                                                                 width)
+        u_planes = u0.permute(1, 2, 0).contiguous().numpy().copy().reshape(
+            batch, channels, height, width)
+
+        def run(part: slice) -> None:
+            _kernels.run_grid_batch(
+                dirs, offsets, eid, planes[part], u_planes[part], params, joint,
+                targets.k_target[part], targets.s_target[part], max_iter,
+                targets.u_threshold[part], targets.r_threshold[part], CHECK_EVERY, levels,
+                snapshots[part], snapshot_support[part], snapshot_iter[part],
+                entry_iter[part], support[part], iterations[part], sparsity[part],
+                status[part], leaves[part])
+    else:
+        def run(part: slice) -> None:
+            _kernels.run_batch(
+                src, dst, weight, xs[part], us[part], params, joint, targets.k_target[part],
+                targets.s_target[part], max_iter, targets.u_threshold[part],
+                targets.r_threshold[part], CHECK_EVERY, levels, snapshots[part],
+                snapshot_support[part], snapshot_iter[part], entry_iter[part], support[part],
+                iterations[part], sparsity[part], status[part], leaves[part])
+
     # Chunks of signals let a progress bar move; without one, one call does all.
     chunk = max(1, batch // 20) if progress and batch > 1 else batch
     bar = tqdm(total=batch, desc="Split LBI", unit="signal", dynamic_ncols=True) \
         if progress else None
     for start in range(0, batch, chunk):
         part = slice(start, min(start + chunk, batch))
-        _kernels.run_batch(
-            src, dst, weight, xs[part], us[part], params, joint, targets.k_target[part],
-            targets.s_target[part], max_iter, targets.u_threshold[part],
-            targets.r_threshold[part], CHECK_EVERY, levels, snapshots[part],
-            snapshot_support[part], snapshot_iter[part], entry_iter[part], support[part],
-            iterations[part], sparsity[part], status[part], leaves[part])
+        run(part)
         if bar is not None:
             bar.update(part.stop - part.start)
     if bar is not None:
         bar.close()
+    if grid is not None:
+        us = u_planes.reshape(batch, channels, p).transpose(0, 2, 1)
     if (status == _kernels.NON_FINITE).any() or not np.isfinite(us).all():
         raise _non_finite_error(int(iterations.max()), options)
     support_t = torch.from_numpy(support).permute(1, 0, 2)
