@@ -20,6 +20,7 @@ import numpy as np
 from .graphs import grid_graph
 from .images import image_to_signal, smooth_image
 from .path import path
+from .solver import DEFAULT_KAPPA
 
 __all__ = ["main"]
 
@@ -111,7 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     def common(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("input", help="image file to read (PNG, JPEG, …)")
         sub.add_argument("output", help="image file to write")
-        sub.add_argument("--kappa", type=float, default=1.0, help="damping κ (default 1)")
+        sub.add_argument("--kappa", type=float, default=DEFAULT_KAPPA,
+                         help="damping κ (default %(default)s)")
         sub.add_argument("--nu", type=float, default=1.0, help="coupling ν (default 1)")
         sub.add_argument("--mode", choices=("joint", "channel"), default="joint",
                          help="one support per pixel edge for all channels (joint, "

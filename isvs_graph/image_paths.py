@@ -39,7 +39,7 @@ from .graphs import canonical_graph, grid_graph
 from .images import images_to_signals
 from .projection import project
 from .smoothing import prepare
-from .solver import iterations_for_time, run_split_lbi
+from .solver import DEFAULT_KAPPA, iterations_for_time, run_split_lbi
 
 __all__ = ["ImagePaths", "image_paths", "load_paths"]
 
@@ -216,7 +216,7 @@ def _checksum(meta: str, arrays: dict[str, np.ndarray]) -> str:
 
 def image_paths(images: np.ndarray | torch.Tensor, *, levels: Sequence[float] = DEFAULT_LEVELS,
                 sparsity_min: float | None = None, t_max: float | None = None,
-                connectivity: int = 4, kappa: float = 1.0, nu: float = 1.0,
+                connectivity: int = 4, kappa: float = DEFAULT_KAPPA, nu: float = 1.0,
                 alpha: float | None = None, mode: str = "joint", tol: float = 1e-6,
                 max_iter: int | None = None, progress: bool = False) -> ImagePaths:
     """Compute the inverse-scale paths of a batch of images in one solve.

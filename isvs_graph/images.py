@@ -97,7 +97,7 @@ def smooth_image(image: np.ndarray | torch.Tensor, t: float | None = None, *,
     >>> smooth_image(image, t=0)[0]
     array([100, 100, 100, 100], dtype=uint8)
     >>> smooth_image(image, sparsity=0.85)[0]
-    array([ 43,  43, 157, 157], dtype=uint8)
+    array([ 44,  44, 156, 156], dtype=uint8)
     """
     signal, height, width, restore = image_to_signal(image)
     graph = grid_graph(height, width, connectivity,
@@ -175,7 +175,7 @@ def smooth_images(images: np.ndarray | torch.Tensor, t=None, *, sparsity=None,
     >>> batch[:, :, :, 4:] = 1.0
     >>> smooth_images(batch, sparsity=[1.0, 0.95])[:, 0, 0].round(decimals=3)
     tensor([[0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000],
-            [0.1420, 0.1420, 0.1420, 0.1420, 0.8580, 0.8580, 0.8580, 0.8580]])
+            [0.1750, 0.1750, 0.1750, 0.1750, 0.8250, 0.8250, 0.8250, 0.8250]])
     """
     signals, height, width, restore = images_to_signals(images)
     graph = grid_graph(height, width, connectivity)

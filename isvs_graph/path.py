@@ -12,7 +12,7 @@ from torch_geometric.data import Data
 from ._validation import check_real, check_scale
 from .projection import component_labels, component_means
 from .smoothing import prepare
-from .solver import iterations_for_time, run_split_lbi
+from .solver import DEFAULT_KAPPA, iterations_for_time, run_split_lbi
 
 __all__ = ["ISVSPath", "path"]
 
@@ -215,7 +215,7 @@ class ISVSPath:
 def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
          t_max: float | None = None, sparsity_min: float | None = None,
          record_sparsities: Sequence[float] = DEFAULT_RECORD_SPARSITIES,
-         record_times: Sequence[float] = (), kappa: float = 1.0, nu: float = 1.0,
+         record_times: Sequence[float] = (), kappa: float = DEFAULT_KAPPA, nu: float = 1.0,
          alpha: float | None = None, mode: str = "joint", tol: float = 1e-6,
          max_iter: int | None = None, progress: bool = False) -> ISVSPath:
     """Compute the inverse-scale-space path of one signal, from ``t = 0`` onwards.

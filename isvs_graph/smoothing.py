@@ -13,7 +13,7 @@ from ._validation import check_batch_scale, check_signal
 from .graphs import CanonicalGraph, canonical_graph
 from .operator import DifferenceOperator
 from .projection import project as project_onto_support
-from .solver import SolverOptions, run_split_lbi, solver_options
+from .solver import DEFAULT_KAPPA, SolverOptions, run_split_lbi, solver_options
 
 __all__ = ["solve"]
 
@@ -50,7 +50,8 @@ def prepare(graph: Data, signal: np.ndarray | torch.Tensor | None, **options) ->
 
 
 def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
-          t: float | None = None, *, sparsity: float | None = None, kappa: float = 1.0,
+          t: float | None = None, *, sparsity: float | None = None,
+          kappa: float = DEFAULT_KAPPA,
           nu: float = 1.0, alpha: float | None = None, mode: str = "joint",
           project: bool = True, tol: float = 1e-6, max_iter: int | None = None,
           progress: bool = False, backend: str = "auto") -> np.ndarray | torch.Tensor:
@@ -85,7 +86,7 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
         scale, ``0`` the finest. Out of reach (edges across which the signal is
         flat never enter), the solve stops at convergence with a
         :class:`~isvs_graph.ConvergenceWarning`.
-    kappa : float, default 1
+    kappa : float, default 0.5
         Damping ``κ > 0``. The partitions barely change with ``κ`` while the
         iterations needed grow linearly with it.
     nu : float, default 1
@@ -164,7 +165,7 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
     >>> isvs_graph.solve(graph, x, t=0)
     array([0.5, 0.5, 0.5, 0.5])
     >>> isvs_graph.solve(graph, x, sparsity=0.7).round(3)
-    array([0.215, 0.215, 0.785, 0.785])
+    array([0.218, 0.218, 0.782, 0.782])
     >>> isvs_graph.solve(graph, x, t=100).round(3)
     array([0., 0., 1., 1.])
     """

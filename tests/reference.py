@@ -43,7 +43,7 @@ def component_means(edges, num_nodes, x, removed=()):
     return out
 
 
-def default_alpha(edges, num_nodes, kappa=1.0, nu=1.0):
+def default_alpha(edges, num_nodes, kappa=0.5, nu=1.0):  # the package defaults
     degree = np.zeros(num_nodes)
     for (i, j), w in edges.items():
         degree[i] += w * w
@@ -52,7 +52,7 @@ def default_alpha(edges, num_nodes, kappa=1.0, nu=1.0):
     return 1.9 * nu / (kappa * (nu + 1 + bound))
 
 
-def split_lbi(edges, num_nodes, x, *, kappa=1.0, nu=1.0, alpha=None, mode="joint",
+def split_lbi(edges, num_nodes, x, *, kappa=0.5, nu=1.0, alpha=None, mode="joint",
               iterations=None, t=None, sparsity=None, project=True):
     """Run Split LBI on x of shape (p, C) and return (result, k, support)."""
     x = np.asarray(x, dtype=float)

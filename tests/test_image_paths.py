@@ -89,7 +89,7 @@ def test_save_and_load_round_trip(tmp_path):
 def test_cache_made_with_other_options_is_refused(tmp_path):
     file = tmp_path / "cache.npz"
     image_paths(photo_batch(2), levels=[1.0, 0.9]).save(file)
-    with pytest.raises(ValueError, match="made with kappa=1.0, not 2.0"):
+    with pytest.raises(ValueError, match="made with kappa=0.5, not 2.0"):
         load_paths(file, kappa=2.0)
     with pytest.raises(ValueError, match="made with levels"):
         load_paths(file, levels=[1.0, 0.8])

@@ -74,7 +74,7 @@ def test_given_alpha_is_used():
 def test_time_rounds_to_first_iterate_at_or_after_t():
     graph, edges, x = grid_case()
     alpha = default_alpha(edges, graph.num_nodes)
-    assert alpha == 1.9 / (1 + 1 + 8)  # Λ = 8 on a 4-neighbour grid
+    assert alpha == 1.9 / (0.5 * (1 + 1 + 8))  # κ = 0.5, ν = 1, Λ = 8 on a 4-grid
     on_step = isvs_graph.solve(graph, x, 10 * alpha)
     just_after = isvs_graph.solve(graph, x, 10 * alpha * (1 + 1e-6))
     expected_10, _, _ = split_lbi(edges, graph.num_nodes, x, iterations=10)

@@ -83,8 +83,8 @@ def test_bad_graph_types(graph, match):
     ({"t": 1.0, "kappa": -2.0}, "kappa must be > 0"),
     ({"t": 1.0, "nu": 0.0}, "nu must be > 0"),
     ({"t": 1.0, "mode": "joined"}, "Invalid mode: 'joined'"),
-    ({"t": 1.0, "alpha": 0.25}, "alpha = 0.25 is unstable .* must be < "),
-    ({"t": 1.0, "alpha": 2 / 9}, "unstable"),  # exactly at the bound 2ν/(κ(ν+1+Λ)), Λ = 7
+    ({"t": 1.0, "alpha": 0.5}, "alpha = 0.5 is unstable .* must be < "),
+    ({"t": 1.0, "alpha": 2 / 4.5}, "unstable"),  # at the bound 2ν/(κ(ν+1+Λ)), Λ = 7
     ({"t": 1.0, "alpha": -0.1}, "alpha must be > 0"),
     ({"t": 1.0, "max_iter": -1}, "max_iter must be >= 0"),
     ({"t": 1.0, "tol": 0.0}, "tol must be > 0"),
@@ -106,7 +106,7 @@ def test_wrong_types_of_options(kwargs, match):
 
 
 def test_just_below_the_bound_is_accepted():
-    out = isvs_graph.solve(GRAPH, X, 1.0, alpha=2 / 9 * (1 - 1e-9))
+    out = isvs_graph.solve(GRAPH, X, 1.0, alpha=2 / 4.5 * (1 - 1e-9))
     assert np.isfinite(out).all()
 
 
