@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import tempfile
 from collections.abc import Sequence
@@ -105,18 +104,15 @@ class ImagePaths:
             k = np.array([iterations_for_time(v, self.options["alpha"]) for v in t])
             beyond = k > last
         else:
-            k = np.zeros(batch, dtype=np.int64)
-            beyond = np.zeros(batch, dtype=bool)
-            for b in range(batch):
-                recorded = np.nonzero(self.levels == sparsity[b])[0]
-                if recorded.size and self.snapshot_iter[b, recorded[0]] >= 0:
-                    k[b] = self.snapshot_iter[b, recorded[0]]
-                    continue
-                needed = _entries_needed(entries, sparsity[b])
-                if needed == 0:
-                    continue
-                k[b] = self._sorted_entries[b, needed - 1]
-                beyond[b] = k[b] > last[b]
+            rows = np.arange(batch)
+            needed = _entries_needed(entries, sparsity)
+            k = np.where(needed > 0, self._sorted_entries[rows, np.maximum(needed - 1, 0)], 0)
+            # At a recorded level the recorded iterate is exact, leave events or not.
+            where = {level: i for i, level in enumerate(self.levels.tolist())}
+            level = np.array([where.get(s, -1) for s in sparsity.tolist()])
+            recorded = np.where(level >= 0, self.snapshot_iter[rows, np.maximum(level, 0)], -1)
+            k = np.where(recorded >= 0, recorded, k)
+            beyond = (recorded < 0) & (k > last)
         if beyond.any():
             stuck = beyond & ~self.converged
             if stuck.any():
@@ -144,8 +140,9 @@ class ImagePaths:
             entered = (self.entry_iter >= 0) & (self.entry_iter <= k[:, None])
             from_entries = entered.reshape(len(k), -1, self._per_edge)
             support = np.where(exact[:, None, None], support, from_entries)
-        u_t = torch.from_numpy(np.ascontiguousarray(u.transpose(1, 0, 2)))
-        support_t = torch.from_numpy(np.ascontiguousarray(support.transpose(1, 0, 2)))
+        # Views in the (p, B, C) layout project() takes; it works group-major inside.
+        u_t = torch.from_numpy(u).permute(1, 0, 2)
+        support_t = torch.from_numpy(support).permute(1, 0, 2)
         if self._per_edge == 1 and self.options["mode"] == "joint":
             support_t = support_t[:, :, 0]
         smoothed = project(self._graph, u_t, support_t).permute(1, 0, 2).numpy()
@@ -194,15 +191,17 @@ def _output_dtype(images: np.ndarray | torch.Tensor) -> str:
     return name if integer or name in ("float32", "float64") else "float32"
 
 
-def _entries_needed(entries: int, sparsity: float) -> int:
-    """Fewest non-zero entries ``c`` with ``(entries − c) / entries <= sparsity``,
-    in the solver's own arithmetic."""
+def _entries_needed(entries: int, sparsity: np.ndarray) -> np.ndarray:
+    """Fewest non-zero entries ``c`` with ``(entries − c) / entries <= sparsity``, per
+    value, in the solver's own arithmetic."""
     if entries == 0:
-        return 0
-    c = max(0, math.ceil(entries - sparsity * entries) - 1)
-    while (entries - c) / entries > sparsity:
-        c += 1
-    return c
+        return np.zeros(len(sparsity), dtype=np.int64)
+    c = np.maximum(np.ceil(entries - sparsity * entries).astype(np.int64) - 1, 0)
+    while True:
+        short = (entries - c) / entries > sparsity
+        if not short.any():
+            return c
+        c += short
 
 
 def _checksum(meta: str, arrays: dict[str, np.ndarray]) -> str:

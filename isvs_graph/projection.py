@@ -55,13 +55,14 @@ def component_labels(graph: CanonicalGraph, keep: np.ndarray | torch.Tensor | No
     # Group-major order makes the rows of the block-diagonal adjacency sorted (canonical
     # edges are sorted by source), so its CSR arrays are built directly, with no COO
     # conversion. csgraph works in int32 indices.
-    group, edge = np.nonzero(keep.T)
     index = np.int32 if groups * p < 2**31 - 1 else np.int64
-    rows = graph.edge_index[0].numpy()[edge] + group * p
-    cols = (graph.edge_index[1].numpy()[edge] + group * p).astype(index)
+    offsets = (np.arange(groups, dtype=index) * p)[:, None]
+    kept = np.flatnonzero(keep.T)
+    rows = (graph.edge_index[0].numpy().astype(index) + offsets).ravel()[kept]
+    cols = (graph.edge_index[1].numpy().astype(index) + offsets).ravel()[kept]
     indptr = np.zeros(groups * p + 1, dtype=index)
     np.cumsum(np.bincount(rows, minlength=groups * p), out=indptr[1:])
-    adjacency = scipy.sparse.csr_array((np.ones(len(edge), dtype=np.int8), cols, indptr),
+    adjacency = scipy.sparse.csr_array((np.ones(len(kept), dtype=np.int8), cols, indptr),
                                        shape=(groups * p, groups * p))
     n_components, labels = connected_components(adjacency, directed=False)
     return labels.astype(np.int64).reshape(groups, p), int(n_components)

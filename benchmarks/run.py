@@ -1,0 +1,287 @@
+"""Benchmarks of isvs_graph against its peers, measured in one run on the same images.
+
+Run ``python benchmarks/run.py`` (``--quick`` for a smaller smoke run). Prints, with
+the machine it ran on:
+
+1. throughput of a batch of CIFAR-size RGB images (32×32×3, 4-grid, joint mode) to
+   sparsity 0.8, against scikit-image's ``denoise_tv_bregman`` and
+   ``denoise_tv_chambolle`` on the same images, and a 3×3 box blur as the floor;
+2. reading any scale from cached paths (``image_paths(...).at``) against the same;
+3. the damping κ: iterations, regions and agreement of partitions with κ = 10;
+4. cost per iteration from 64² to 1024² pixels (linear in edges expected);
+5. peak memory of a 1024×1024×3 solve to sparsity 0.8 (in a fresh process);
+6. on a CUDA GPU when present: images/s of the torch iteration on a large batch.
+
+The images are crops of the photos bundled with scikit-image, downsampled to 32×32:
+no download. Speed figures are ratios against a peer measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import torch
+
+import isvs_graph
+from isvs_graph.images import images_to_signals
+from isvs_graph.projection import component_labels
+from isvs_graph.smoothing import prepare
+from isvs_graph.solver import ConvergenceWarning, run_split_lbi
+
+
+def photo_crops(count: int, size: int = 32, seed: int = 0) -> np.ndarray:
+    """``count`` RGB crops (uint8, B×C×H×W) of scikit-image's bundled photos."""
+    from skimage import data
+    photos = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket()]
+    rng = np.random.default_rng(seed)
+    crops = []
+    for i in range(count):
+        photo = photos[i % len(photos)]
+        r = rng.integers(0, photo.shape[0] - 2 * size)
+        c = rng.integers(0, photo.shape[1] - 2 * size)
+        crops.append(photo[r:r + 2 * size:2, c:c + 2 * size:2])
+    return np.stack(crops).transpose(0, 3, 1, 2).copy()
+
+
+def best_time(function, repeat: int) -> float:
+    """The fastest of ``repeat`` runs, in seconds (after one warm-up run)."""
+    function()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info
+                       if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    import numba
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch threads": torch.get_num_threads(),
+            "numba threads": numba.get_num_threads(), "python": platform.python_version(),
+            "torch": torch.__version__, "numpy": np.__version__, "numba": numba.__version__,
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else "none"}
+
+
+def rand_index(a: np.ndarray, b: np.ndarray) -> float:
+    """Fraction of node pairs on which two partitions agree (same / different)."""
+    n = len(a)
+    table = np.zeros((a.max() + 1, b.max() + 1))
+    np.add.at(table, (a, b), 1)
+    pairs = n * (n - 1) / 2
+    both = (table * (table - 1) / 2).sum()
+    in_a = (table.sum(1) * (table.sum(1) - 1) / 2).sum()
+    in_b = (table.sum(0) * (table.sum(0) - 1) / 2).sum()
+    return float((pairs + 2 * both - in_a - in_b) / pairs)
+
+
+def throughput(args, results: dict) -> None:
+    from scipy.ndimage import uniform_filter
+    from skimage.restoration import denoise_tv_bregman, denoise_tv_chambolle
+
+    images = photo_crops(args.batch)
+    batch = torch.from_numpy(images.astype(np.float32) / 255)
+    hwc = [image.transpose(1, 2, 0) / 255.0 for image in images]
+    n = len(images)
+    sparsities = np.random.default_rng(1).uniform(0.5, 1.0, n)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        isvs = best_time(lambda: isvs_graph.smooth_images(batch, sparsity=0.8), args.repeat)
+        start = time.perf_counter()
+        paths = isvs_graph.image_paths(batch, levels=[1.0, 0.8, 0.5])
+        build = time.perf_counter() - start
+    cached = best_time(lambda: paths.at(sparsity=0.8), args.repeat)
+    cached_random = best_time(lambda: paths.at(sparsity=sparsities), args.repeat)
+
+    def per_image(function):
+        return lambda: [function(image) for image in hwc]
+
+    def two_threads(function):
+        pool = ThreadPoolExecutor(2)
+        return lambda: list(pool.map(function, hwc))
+
+    def bregman(image):
+        return denoise_tv_bregman(image, channel_axis=-1)
+
+    def chambolle(image):
+        return denoise_tv_chambolle(image, channel_axis=-1)
+
+    peers = {
+        "tv_bregman (1 thread)": best_time(per_image(bregman), args.repeat),
+        "tv_bregman (2 threads)": best_time(two_threads(bregman), args.repeat),
+        "tv_chambolle (1 thread)": best_time(per_image(chambolle), 1),
+        "box blur 3x3 (batch)": best_time(
+            lambda: uniform_filter(images.astype(np.float32) / 255, size=(1, 1, 3, 3)),
+            args.repeat),
+    }
+    rows = {"isvs smooth_images, sparsity 0.8": isvs,
+            "isvs cached .at(sparsity=0.8)": cached,
+            "isvs cached .at(random sparsity per image)": cached_random, **peers}
+    bregman_rate = n / peers["tv_bregman (1 thread)"]
+    print(f"\n## 1-2. Throughput: {n} images 32x32x3 (float32), 4-grid, joint mode\n")
+    print("| method | images/s | × tv_bregman (1 thread) |")
+    print("| --- | ---: | ---: |")
+    for name, seconds in rows.items():
+        print(f"| {name} | {n / seconds:,.0f} | {n / seconds / bregman_rate:.2f} |")
+    print(f"\nbuilding the cached paths (levels 1, 0.8, 0.5, down to 0.5): "
+          f"{n / build:,.0f} images/s")
+    results["throughput"] = {name: n / seconds for name, seconds in rows.items()}
+    results["throughput"]["image_paths build"] = n / build
+
+    signals, h, w, _ = images_to_signals(batch)
+    problem = prepare(isvs_graph.grid_graph(h, w), signals)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        solved = run_split_lbi(problem.op, problem.x, problem.initial(), problem.options,
+                               sparsity=0.8)
+    its = solved.iterations[solved.reached]
+    print(f"iterations to sparsity 0.8 (κ = {problem.options.kappa}): median "
+          f"{np.median(its):.0f}, mean {its.mean():.0f}, max {its.max()}; "
+          f"{int((~solved.reached).sum())} of {n} images cannot reach 0.8 (too many flat "
+          "edges) and are answered by their limit at once")
+
+
+def kappa_table(args, results: dict) -> None:
+    images = photo_crops(args.kappa_images, seed=2).astype(np.float64) / 255
+    _, h, w, _ = images_to_signals(images)
+    canonical = isvs_graph.canonical_graph(isvs_graph.grid_graph(h, w))
+    partitions = {}
+    print(f"\n## 3. Damping κ: {len(images)} crops 32x32x3 at sparsity 0.8\n")
+    print("| κ | median iterations | mean regions | Rand index vs κ = 10 | seconds |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
+    rows = {}
+    for kappa in (10.0, 2.0, 1.0, 0.5, 0.25):
+        start = time.perf_counter()
+        paths = isvs_graph.image_paths(images, levels=[0.8], kappa=kappa)
+        seconds = time.perf_counter() - start
+        k = paths.iterations(sparsity=0.8)
+        labels = []
+        for b in range(len(images)):
+            support = paths.snapshot_support[b, 0, :, 0]
+            lab, _ = component_labels(canonical, ~support)
+            labels.append(lab[0])
+        partitions[kappa] = labels
+        agreement = np.mean([rand_index(a, b) for a, b in zip(labels, partitions[10.0])])
+        regions = np.mean([lab.max() + 1 for lab in labels])
+        rows[kappa] = {"median iterations": float(np.median(k)), "regions": regions,
+                       "rand index vs 10": agreement, "seconds": seconds}
+        print(f"| {kappa:g} | {np.median(k):.0f} | {regions:.1f} | {agreement:.4f} | "
+              f"{seconds:.2f} |")
+    results["kappa"] = rows
+
+
+def growth(args, results: dict) -> None:
+    from skimage import data, transform
+    photo = data.astronaut() / 255.0
+    print("\n## 4. Cost per iteration against image size (RGB, 4-grid, joint, 1 image)\n")
+    print("| pixels | edges | ms / iteration | ns / edge / iteration |")
+    print("| ---: | ---: | ---: | ---: |")
+    rows = {}
+    for side in args.sizes:
+        image = transform.resize(photo, (side, side), anti_aliasing=False).astype(np.float32)
+        graph = isvs_graph.grid_graph(side, side)
+        problem = prepare(graph, image.reshape(-1, 3))
+        steps = max(10, int(2e7 // (side * side * 3)))
+        t = steps * problem.options.alpha
+        u0 = problem.initial()
+        seconds = best_time(lambda: run_split_lbi(problem.op, problem.x, u0, problem.options,
+                                                  t=t), 1) / steps
+        edges = graph.num_edges
+        rows[side] = {"ms per iteration": seconds * 1e3,
+                      "ns per edge": seconds / edges * 1e9}
+        print(f"| {side}² | {edges:,} | {seconds * 1e3:.3f} | {seconds / edges * 1e9:.2f} |")
+    results["growth"] = rows
+
+
+MEMORY_CHILD = """
+import resource, sys, time, warnings, numpy as np
+import isvs_graph
+from skimage import data, transform
+side = int(sys.argv[1])
+image = transform.resize(data.astronaut(), (side, side)).astype(np.float32)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    out = isvs_graph.smooth_image(image, sparsity=0.8)
+seconds = time.perf_counter() - start
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before, after, seconds)
+"""
+
+
+def memory(args, results: dict) -> None:
+    side = args.memory_side
+    output = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(side)],
+                            capture_output=True, text=True, check=True).stdout.split()
+    before, after, seconds = int(output[0]) / 1024, int(output[1]) / 1024, float(output[2])
+    print(f"\n## 5. Memory: one {side}x{side}x3 float32 image to sparsity 0.8\n")
+    print(f"peak resident memory {after:.0f} MB, of which {after - before:.0f} MB added by "
+          f"the solve (the rest is Python, torch and the image); {seconds:.1f} s")
+    results["memory"] = {"side": side, "peak MB": after, "added MB": after - before,
+                         "seconds": seconds}
+
+
+def gpu(args, results: dict) -> None:
+    print("\n## 6. GPU\n")
+    if not torch.cuda.is_available():
+        print("no CUDA device here: skipped")
+        return
+    images = torch.from_numpy(photo_crops(args.gpu_batch)).cuda()
+    batch = images.float() / 255
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        isvs_graph.smooth_images(batch[:64], sparsity=0.8)
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        isvs_graph.smooth_images(batch, sparsity=0.8)
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    print(f"{len(batch)} images 32x32x3 to sparsity 0.8 on {torch.cuda.get_device_name()}: "
+          f"{len(batch) / seconds:,.0f} images/s")
+    results["gpu"] = {"images/s": len(batch) / seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    args = parser.parse_args()
+    args.batch = 64 if args.quick else 256
+    args.repeat = 1 if args.quick else 3
+    args.kappa_images = 4 if args.quick else 32
+    args.sizes = (64, 128) if args.quick else (64, 128, 256, 512, 1024)
+    args.memory_side = 128 if args.quick else 1024
+    args.gpu_batch = 1024 if args.quick else 16384
+    results = {"machine": machine()}
+    print("# isvs_graph benchmarks\n")
+    for key, value in results["machine"].items():
+        print(f"- {key}: {value}")
+    throughput(args, results)
+    kappa_table(args, results)
+    growth(args, results)
+    memory(args, results)
+    gpu(args, results)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=2, default=float)
+
+
+if __name__ == "__main__":
+    main()
