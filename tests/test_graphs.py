@@ -66,3 +66,26 @@ def test_symmetric_pyg_graph_keeps_its_weights():
     c = isvs_graph.canonical_graph(Data(edge_index=both, edge_weight=both_weight,
                                         num_nodes=3))
     assert c.edge_weight.tolist() == [0.5, 2.0]
+
+
+@pytest.mark.parametrize("height,width", [(1, 1), (1, 5), (5, 1), (3, 4), (6, 2)])
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_grid_shape_is_detected_in_any_layout(height, width, connectivity):
+    g = isvs_graph.grid_graph(height, width, connectivity)
+    flipped = Data(edge_index=g.edge_index.flip(0), num_nodes=g.num_nodes)
+    shape = isvs_graph.graphs.grid_shape(isvs_graph.canonical_graph(flipped))
+    if height * width == 1:
+        assert shape is None  # no edges: nothing for a grid kernel to do
+        return
+    if height > 1 and width > 1:
+        assert shape == (height, width, connectivity)
+    # A 1×n grid and an n×1 grid are the same path graph: either shape is right.
+    assert torch.equal(isvs_graph.grid_graph(*shape).edge_index, g.edge_index)
+
+
+def test_weighted_or_other_graphs_are_not_grids():
+    g = isvs_graph.grid_graph(3, 3)
+    g.edge_weight = torch.full((g.num_edges,), 2.0)
+    assert isvs_graph.graphs.grid_shape(isvs_graph.canonical_graph(g)) is None
+    ring = Data(edge_index=torch.tensor([[0, 1, 2, 3], [1, 2, 3, 0]]), num_nodes=4)
+    assert isvs_graph.graphs.grid_shape(isvs_graph.canonical_graph(ring)) is None
