@@ -47,6 +47,11 @@ if numba is not None:
                     out[e, c] = gamma[e, c] != 0
 
     @njit
+    def _target_reached(k, sparsity, k_target, s_target):
+        """The stop rule of DESIGN §2: time (``k α >= t``) or sparsity."""
+        return (k_target >= 0 and k >= k_target) or (s_target >= 0 and sparsity <= s_target)
+
+    @njit
     def _one_signal(src, dst, w, x, u, z, gamma, g, params, joint, k_target, s_target,
                     max_iter, u_thr, r_thr, check_every, levels, snapshots, snap_support,
                     snap_iter, entry_iter):
@@ -68,10 +73,8 @@ if numba is not None:
                 _write_support(gamma, joint, snap_support[level])
                 snap_iter[level] = k
                 level += 1
-            if k_target >= 0 and k >= k_target:
-                return k, sparsity, 0, leaves
-            if s_target >= 0 and sparsity <= s_target:
-                return k, sparsity, 0, leaves
+            if _target_reached(k, sparsity, k_target, s_target):
+                return k, sparsity, REACHED, leaves
             last = max_iter >= 0 and k >= max_iter
             if k % check_every == 0 or last:
                 u_err = 0.0
@@ -88,11 +91,11 @@ if numba is not None:
                         if not d <= r_err:
                             r_err = d
                 if not (np.isfinite(u_err) and np.isfinite(r_err)):
-                    return k, sparsity, 3, leaves
+                    return k, sparsity, NON_FINITE, leaves
                 if u_err <= u_thr and r_err <= r_thr:
-                    return k, sparsity, 1, leaves
+                    return k, sparsity, CONVERGED, leaves
             if last:
-                return k, sparsity, 2, leaves
+                return k, sparsity, MAX_ITER, leaves
 
             # One Split LBI step: edges (r_k, z, γ, Dᵀ r_k), then nodes (u).
             count = 0
@@ -240,10 +243,8 @@ if numba is not None:
                 _write_grid_support(gamma, eid, joint, snap_support[level])
                 snap_iter[level] = k
                 level += 1
-            if k_target >= 0 and k >= k_target:
-                return k, sparsity, 0, leaves
-            if s_target >= 0 and sparsity <= s_target:
-                return k, sparsity, 0, leaves
+            if _target_reached(k, sparsity, k_target, s_target):
+                return k, sparsity, REACHED, leaves
             last = max_iter >= 0 and k >= max_iter
             if k % check_every == 0 or last:
                 u_err = 0.0
@@ -253,11 +254,11 @@ if numba is not None:
                         u_err = d
                 r_err = _grid_residual_max(dirs, offsets, u, gamma)
                 if not (np.isfinite(u_err) and np.isfinite(r_err)):
-                    return k, sparsity, 3, leaves
+                    return k, sparsity, NON_FINITE, leaves
                 if u_err <= u_thr and r_err <= r_thr:
-                    return k, sparsity, 1, leaves
+                    return k, sparsity, CONVERGED, leaves
             if last:
-                return k, sparsity, 2, leaves
+                return k, sparsity, MAX_ITER, leaves
 
             # r_k, z_{k+1} and Dᵀ r_k: one channel, direction and image row at a time.
             for c in range(channels):

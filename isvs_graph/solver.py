@@ -8,9 +8,12 @@ With ``r_k = D u_k − γ_k`` and ``x`` the signal (DESIGN §2)::
     t_{k+1} = (k + 1) α
 
 started from ``u_0`` = the mean of ``x`` over each connected component, ``z_0 = γ_0 = 0``.
-The iteration is written once, over a :class:`~isvs_graph.operator.DifferenceOperator`,
-for a batch of signals of shape ``(p, B, C)`` on any device. Each signal stops at its
-own iteration; finished signals leave the working set, so they cost nothing more.
+Two backends run it for a batch of signals of shape ``(p, B, C)``, each signal stopping
+at its own iteration: the torch iteration over a
+:class:`~isvs_graph.operator.DifferenceOperator` (gather/scatter, any device; finished
+signals leave the working set), and on the CPU the fused numba kernels of
+:mod:`isvs_graph._kernels` (edge-list and pixel-grid), one thread task per signal. They
+agree to rounding. Stop rules, convergence thresholds and warnings live here, shared.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ __all__ = ["ConvergenceWarning", "SolverOptions", "SolverResult", "run_split_lbi
 TIME_RTOL = 1e-9
 #: Default damping κ. Iterations to a given sparsity grow linearly with κ while the
 #: partitions barely move (benchmarks/README.md: κ = 0.5 against κ = 10 on photo crops);
-#: 0.5 halves the work of κ = 1 at the same partitions.
+#: 0.5 halves the work of κ = 1 for nearly the same partitions.
 DEFAULT_KAPPA = 0.5
 #: The convergence test runs every this many iterations.
 CHECK_EVERY = 8
@@ -308,10 +311,6 @@ def _iterate_numba(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
     joint = options.mode == "joint"
     per_edge = 1 if joint else channels
     dtype = x.numpy().dtype
-    xs = x.permute(1, 0, 2).contiguous().numpy()
-    us = u0.permute(1, 0, 2).contiguous().numpy().copy()
-    src, dst = op.src.numpy(), op.dst.numpy()
-    weight = op.weight.numpy()
     kappa, nu, alpha = options.kappa, options.nu, options.alpha
     params = np.array([kappa, 1.0 / nu, kappa * alpha, alpha / nu, 1.0], dtype=dtype)
     levels = np.asarray(sorted(record_levels or (), reverse=True), dtype=np.float64)
@@ -337,6 +336,7 @@ def _iterate_numba(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
                                                                  width)
         u_planes = u0.permute(1, 2, 0).contiguous().numpy().copy().reshape(
             batch, channels, height, width)
+        us = u_planes.reshape(batch, channels, p).transpose(0, 2, 1)  # a view: (B, p, C)
 
         def run(part: slice) -> None:
             _kernels.run_grid_batch(
@@ -347,6 +347,10 @@ def _iterate_numba(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
                 entry_iter[part], support[part], iterations[part], sparsity[part],
                 status[part], leaves[part])
     else:
+        xs = x.permute(1, 0, 2).contiguous().numpy()
+        us = u0.permute(1, 0, 2).contiguous().numpy().copy()
+        src, dst, weight = op.src.numpy(), op.dst.numpy(), op.weight.numpy()
+
         def run(part: slice) -> None:
             _kernels.run_batch(
                 src, dst, weight, xs[part], us[part], params, joint, targets.k_target[part],
@@ -366,8 +370,6 @@ def _iterate_numba(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
             bar.update(part.stop - part.start)
     if bar is not None:
         bar.close()
-    if grid is not None:
-        us = u_planes.reshape(batch, channels, p).transpose(0, 2, 1)
     if (status == _kernels.NON_FINITE).any() or not np.isfinite(us).all():
         raise _non_finite_error(int(iterations.max()), options)
     support_t = torch.from_numpy(support).permute(1, 0, 2)
