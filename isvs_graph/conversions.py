@@ -1,0 +1,110 @@
+"""Graphs from elsewhere: networkx graphs and SciPy sparse adjacency matrices."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import scipy.sparse
+import torch
+from torch_geometric.data import Data
+
+__all__ = ["from_networkx", "from_scipy"]
+
+
+def from_scipy(adjacency) -> Data:
+    """A graph from a (p, p) adjacency matrix: an edge wherever ``A[i, j] != 0``.
+
+    Entries are the edge weights and must be positive; ``A[i, j]`` and ``A[j, i]``
+    are one undirected edge (with the mean weight if they differ); the diagonal is
+    ignored. Accepts any SciPy sparse array or matrix, or a dense numpy array.
+
+    Examples
+    --------
+    >>> import scipy.sparse
+    >>> from isvs_graph import from_scipy
+    >>> g = from_scipy(scipy.sparse.csr_array([[0, 2.0, 0], [2.0, 0, 1.0], [0, 1.0, 0]]))
+    >>> g.edge_index.tolist(), g.edge_weight.tolist()
+    ([[0, 1], [1, 2]], [2.0, 1.0])
+    """
+    if isinstance(adjacency, np.ndarray):
+        adjacency = scipy.sparse.coo_array(adjacency)
+    if not scipy.sparse.issparse(adjacency):
+        raise TypeError("adjacency must be a SciPy sparse array or matrix or a numpy array, "
+                        f"got {type(adjacency).__name__}")
+    if adjacency.ndim != 2 or adjacency.shape[0] != adjacency.shape[1]:
+        raise ValueError(f"adjacency must be square (p, p), got shape {adjacency.shape}")
+    coo = scipy.sparse.coo_array(adjacency)
+    coo.sum_duplicates()
+    keep = (coo.row != coo.col) & (coo.data != 0)
+    rows, cols = coo.row[keep].astype(np.int64), coo.col[keep].astype(np.int64)
+    values = coo.data[keep].astype(np.float64)
+    if not np.isfinite(values).all() or (values < 0).any():
+        raise ValueError("adjacency entries must be finite and >= 0 (they are edge weights)")
+    low, high = np.minimum(rows, cols), np.maximum(rows, cols)
+    keys, inverse = np.unique(low * adjacency.shape[0] + high, return_inverse=True)
+    weight = np.bincount(inverse, weights=values) / np.bincount(inverse)
+    p = adjacency.shape[0]
+    return Data(edge_index=torch.from_numpy(np.stack([keys // p, keys % p])),
+                edge_weight=torch.from_numpy(weight), num_nodes=p)
+
+
+def from_networkx(graph: nx.Graph, weight: str | None = "weight", signal=None) -> Data:
+    """A graph from networkx, nodes numbered in ``graph.nodes`` order.
+
+    Parameters
+    ----------
+    graph : networkx.Graph
+        Directed graphs are read as undirected.
+    weight : str or None, default "weight"
+        Edge attribute holding the weight (1 where missing); ``None`` for unit weights.
+    signal : str or array, optional
+        A node attribute name (each node's value, a number or a vector) or an array
+        of shape (p,) or (p, C) in ``graph.nodes`` order; stored as ``x``.
+
+    Returns
+    -------
+    torch_geometric.data.Data
+        ``edge_index``, ``edge_weight``, ``num_nodes``, ``x`` when a signal is given,
+        and ``node_names``: the networkx node of each row.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from isvs_graph import from_networkx
+    >>> g = from_networkx(nx.path_graph(["a", "b", "c"]))
+    >>> g.edge_index.tolist(), g.node_names
+    ([[0, 1], [1, 2]], ['a', 'b', 'c'])
+    """
+    if not isinstance(graph, nx.Graph):
+        raise TypeError(f"graph must be a networkx graph, got {type(graph).__name__}")
+    nodes = list(graph.nodes)
+    if not nodes:
+        raise ValueError("graph has no nodes")
+    undirected = graph.to_undirected(as_view=True) if graph.is_directed() else graph
+    if weight is not None:
+        for u, v, value in undirected.edges(data=weight, default=1.0):
+            if u != v and not (isinstance(value, (int, float, np.number))
+                               and np.isfinite(value) and value > 0):
+                raise ValueError(f"edge ({u!r}, {v!r}) has {weight} = {value!r}; weights "
+                                 "must be finite and > 0")
+    adjacency = nx.to_scipy_sparse_array(undirected, nodelist=nodes, weight=weight,
+                                         format="coo")
+    data = from_scipy(adjacency) if adjacency.nnz else Data(
+        edge_index=torch.empty(2, 0, dtype=torch.long), num_nodes=len(nodes))
+    if isinstance(signal, str):
+        missing = [node for node in nodes if signal not in graph.nodes[node]]
+        if missing:
+            raise ValueError(f"node {missing[0]!r} has no attribute {signal!r}")
+        signal = np.asarray([graph.nodes[node][signal] for node in nodes], dtype=np.float64)
+    if signal is not None:
+        if isinstance(signal, np.ndarray):
+            signal = torch.from_numpy(signal)
+        if not isinstance(signal, torch.Tensor):
+            raise TypeError(f"signal must be an attribute name or an array, got "
+                            f"{type(signal).__name__}")
+        if signal.shape[0] != len(nodes):
+            raise ValueError(f"signal has {signal.shape[0]} rows but the graph has "
+                             f"{len(nodes)} nodes")
+        data.x = signal
+    data.node_names = nodes
+    return data

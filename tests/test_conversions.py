@@ -1,0 +1,85 @@
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse
+import torch
+
+import isvs_graph
+from reference import canonical_edges, split_lbi
+
+
+def test_karate_club_from_networkx_solves_like_the_reference():
+    graph = nx.karate_club_graph()  # ships with networkx; weighted edges
+    signal = np.array([1.0 if graph.nodes[n]["club"] == "Mr. Hi" else 0.0
+                       for n in graph.nodes])
+    data = isvs_graph.from_networkx(graph, signal=signal)
+    assert data.num_nodes == 34 and data.num_edges == 78
+    weights = nx.get_edge_attributes(graph, "weight")
+    for (i, j), w in zip(data.edge_index.T.tolist(), data.edge_weight.tolist()):
+        assert weights.get((i, j), weights.get((j, i))) == w
+    edges = canonical_edges(data.edge_index.numpy(), 34, data.edge_weight.numpy())
+    expected, _, _ = split_lbi(edges, 34, signal[:, None], t=1.0)
+    np.testing.assert_allclose(isvs_graph.solve(data, t=1.0).numpy(), expected[:, 0],
+                               rtol=1e-10)
+
+
+def test_networkx_node_names_attributes_and_directed_graphs():
+    graph = nx.DiGraph()
+    graph.add_node("b", value=2.0)
+    graph.add_node("a", value=1.0)
+    graph.add_edge("a", "b", weight=3.0)
+    data = isvs_graph.from_networkx(graph, signal="value")
+    assert data.node_names == ["b", "a"]
+    assert data.x.tolist() == [2.0, 1.0]
+    assert data.edge_index.tolist() == [[0], [1]] and data.edge_weight.tolist() == [3.0]
+    unweighted = isvs_graph.from_networkx(graph, weight=None)
+    assert unweighted.edge_weight.tolist() == [1.0]
+
+
+def test_networkx_bad_input():
+    graph = nx.path_graph(3)
+    graph.edges[0, 1]["weight"] = -1
+    with pytest.raises(ValueError, match="weights must be finite and > 0"):
+        isvs_graph.from_networkx(graph)
+    with pytest.raises(ValueError, match="has no attribute 'value'"):
+        isvs_graph.from_networkx(nx.path_graph(3), signal="value")
+    with pytest.raises(ValueError, match="signal has 2 rows"):
+        isvs_graph.from_networkx(nx.path_graph(3), signal=np.zeros(2))
+    with pytest.raises(ValueError, match="no nodes"):
+        isvs_graph.from_networkx(nx.Graph())
+    with pytest.raises(TypeError, match="networkx graph"):
+        isvs_graph.from_networkx({0: [1]})
+
+
+def test_from_scipy_is_the_same_graph_as_the_grid():
+    grid = isvs_graph.grid_graph(4, 5)
+    adjacency = scipy.sparse.coo_array(
+        (np.ones(grid.num_edges), tuple(grid.edge_index.numpy())), shape=(20, 20))
+    data = isvs_graph.from_scipy(adjacency + adjacency.T)
+    assert data.edge_index.tolist() == grid.edge_index.tolist()
+    x = np.random.default_rng(0).random((20, 3))
+    np.testing.assert_array_equal(isvs_graph.solve(data, x, sparsity=0.7),
+                                  isvs_graph.solve(grid, x, sparsity=0.7))
+
+
+def test_from_scipy_dense_and_bad_input():
+    data = isvs_graph.from_scipy(np.array([[5.0, 1.0], [3.0, 0.0]]))
+    assert data.edge_index.tolist() == [[0], [1]] and data.edge_weight.tolist() == [2.0]
+    with pytest.raises(ValueError, match="square"):
+        isvs_graph.from_scipy(scipy.sparse.csr_array(np.ones((2, 3))))
+    with pytest.raises(ValueError, match=">= 0"):
+        isvs_graph.from_scipy(np.array([[0.0, -1.0], [-1.0, 0.0]]))
+    with pytest.raises(TypeError, match="SciPy sparse"):
+        isvs_graph.from_scipy([[0, 1], [1, 0]])
+
+
+def test_any_pyg_data_works_directly():
+    from torch_geometric.data import Data
+    from torch_geometric.utils import erdos_renyi_graph
+    torch.manual_seed(0)
+    data = Data(edge_index=erdos_renyi_graph(30, 0.2), x=torch.rand(30, 2))
+    out = isvs_graph.solve(data, sparsity=0.8)
+    assert out.shape == (30, 2) and torch.isfinite(out).all()
+    edges = canonical_edges(data.edge_index.numpy(), 30)
+    expected, _, _ = split_lbi(edges, 30, data.x.double().numpy(), sparsity=0.8)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-5)

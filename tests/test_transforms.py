@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Batch
+from torch_geometric.transforms import Compose, ToUndirected
+
+import isvs_graph
+from isvs_graph.transforms import ISVSSmooth
+
+
+def graph(seed):
+    data = isvs_graph.grid_graph(4, 5)
+    data.x = torch.from_numpy(np.random.default_rng(seed).random((20, 3)))
+    return data
+
+
+@pytest.mark.parametrize("scale", [{"t": 3.0}, {"sparsity": 0.7}])
+def test_transform_replaces_x_with_solve(scale):
+    data = graph(0)
+    expected = isvs_graph.solve(data, data.x, **scale)
+    out = ISVSSmooth(**scale, keep="x_raw", mode="channel" if "t" in scale else "joint")(data)
+    if "t" in scale:
+        expected = isvs_graph.solve(data, data.x, **scale, mode="channel")
+    assert torch.equal(out.x, expected)
+    assert torch.equal(out.x_raw, graph(0).x)
+    assert torch.equal(data.x, graph(0).x)  # BaseTransform copies; the input is untouched
+
+
+@pytest.mark.parametrize("scale", [{"t": 3.0}, {"sparsity": 0.7}])
+def test_transform_on_a_batch_equals_graph_by_graph(scale):
+    batch = Batch.from_data_list([graph(s) for s in range(3)])
+    out = ISVSSmooth(**scale)(batch)
+    for s, part in enumerate(out.to_data_list()):
+        expected = isvs_graph.solve(graph(s), graph(s).x, **scale)
+        np.testing.assert_allclose(part.x.numpy(), expected.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_composes_with_pyg_transforms_and_shows_its_parameters():
+    transform = Compose([ToUndirected(), ISVSSmooth(sparsity=0.8, kappa=2.0)])
+    out = transform(graph(1))
+    assert out.x.shape == (20, 3)
+    assert repr(transform.transforms[1]) == "ISVSSmooth(sparsity=0.8, key='x', kappa=2.0)"
+
+
+def test_bad_transform_arguments():
+    with pytest.raises(ValueError, match="exactly one of t"):
+        ISVSSmooth()
+    with pytest.raises(ValueError, match="sparsity must lie in"):
+        ISVSSmooth(sparsity=2.0)
+    data = isvs_graph.grid_graph(2, 2)
+    with pytest.raises(ValueError, match="no attribute 'x'"):
+        ISVSSmooth(t=1.0)(data)
