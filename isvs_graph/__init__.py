@@ -1,6 +1,6 @@
 """isvs_graph: inverse-scale-space (Split LBI) smoothing of signals on graphs."""
 
-from . import transforms
+from . import augment, datasets, transforms
 from .conversions import from_networkx, from_scipy
 from .graphs import canonical_graph, grid_graph
 from .image_paths import ImagePaths, image_paths, load_paths
@@ -17,7 +17,9 @@ __all__ = [
     "ConvergenceWarning",
     "ISVSPath",
     "ImagePaths",
+    "augment",
     "canonical_graph",
+    "datasets",
     "difference_operator",
     "from_networkx",
     "from_scipy",

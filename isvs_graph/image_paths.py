@@ -89,6 +89,14 @@ class ImagePaths:
     def __len__(self) -> int:
         return self.shape[0]
 
+    def select(self, index) -> ImagePaths:
+        """The paths of some images only: ``index`` is an int, a slice or indices."""
+        rows = np.arange(self.shape[0])[index]
+        rows = np.atleast_1d(rows)
+        arrays = {name: getattr(self, name)[rows] for name in _ARRAYS}
+        return ImagePaths((len(rows), *self.shape[1:]), self.kind, self.dtype, self.options,
+                          arrays)
+
     def __repr__(self) -> str:
         return (f"ImagePaths(shape={self.shape}, mode={self.options['mode']!r}, "
                 f"levels={len(self.levels)}, kappa={self.options['kappa']!r}, "

@@ -1,0 +1,492 @@
+"""
+Robust training with ISVS
+=========================
+
+Trains the same classifier three ways — on the images as they are (``vanilla``), on
+low-passed images (``lowpass``: an FFT mask removes high frequencies) and on
+ISVS-sparsified images (``isvs``: a fixed sparsity, a random range, or a coarse-to-fine
+curriculum, read from a path cache built once) — with the same seed and budget, then
+evaluates each on clean images, the 15 corruption types × 5 severities, FGSM and PGD
+attacks, and low resolution (×2, ×4), and prints the table side by side.
+
+With no arguments it runs on scikit-learn's bundled handwritten digits (resized to
+32×32, no download) with a small CNN. ``--dataset cifar10 --data-root DIR`` reads the
+CIFAR python batches, ``--dataset folder --data-root DIR`` an ImageFolder tree, with a
+CIFAR ResNet-18 by default. ``torchrun --nproc_per_node N`` trains with
+DistributedDataParallel (gloo on CPU, nccl on GPU).
+
+Outputs in ``--out``: ``results.json``, ``results.md``, ``corruptions.png``,
+``severity.png``, checkpoints (``--resume`` continues a killed run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import random
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from isvs_graph import ConvergenceWarning, smooth_images
+from isvs_graph.augment import CoarseToFine, SparsityRange
+from isvs_graph.datasets import CachedISVSDataset, bundled_digits, read_cifar, read_image_folder
+from isvs_graph.robustness import (CORRUPTIONS, corrupt, fgsm, low_resolution, lowpass, pgd,
+                                   read_cifar10c)
+
+METHODS = ("vanilla", "lowpass", "isvs")
+CHECKPOINT_VERSION = 1
+
+
+# ----------------------------------------------------------------------------- models
+class SmallCNN(nn.Module):
+    """Three conv blocks and a linear head: the default for the bundled digits."""
+
+    def __init__(self, classes: int, width: int = 32) -> None:
+        super().__init__()
+        layers, channels = [], 3
+        for out in (width, 2 * width, 4 * width):
+            layers += [nn.Conv2d(channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out),
+                       nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+            channels = out
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(channels, classes)
+
+    def forward(self, x):
+        return self.head(self.features(x).mean(dim=(2, 3)))
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, inputs: int, outputs: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(inputs, outputs, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(outputs)
+        self.conv2 = nn.Conv2d(outputs, outputs, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(outputs)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or inputs != outputs:
+            self.shortcut = nn.Sequential(nn.Conv2d(inputs, outputs, 1, stride, bias=False),
+                                          nn.BatchNorm2d(outputs))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class ResNet18(nn.Module):
+    """ResNet-18, CIFAR variant (3×3 stem, no max-pool; He et al., 2016)."""
+
+    def __init__(self, classes: int) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64),
+                                  nn.ReLU(inplace=True))
+        blocks, inputs = [], 64
+        for outputs, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+            blocks += [BasicBlock(inputs, outputs, stride), BasicBlock(outputs, outputs, 1)]
+            inputs = outputs
+        self.blocks = nn.Sequential(*blocks)
+        self.head = nn.Linear(512, classes)
+
+    def forward(self, x):
+        return self.head(self.blocks(self.stem(x)).mean(dim=(2, 3)))
+
+
+MODELS = {"small": SmallCNN, "resnet18": ResNet18}
+
+
+# ------------------------------------------------------------------------------- data
+def load_data(args):
+    if args.dataset == "digits":
+        (train_x, train_y), (test_x, test_y) = bundled_digits()
+        return train_x, train_y, test_x, test_y, 10
+    if args.data_root is None:
+        raise SystemExit(f"--dataset {args.dataset} needs --data-root DIR")
+    if args.dataset in ("cifar10", "cifar100"):
+        train_x, train_y = read_cifar(args.data_root, "train")
+        test_x, test_y = read_cifar(args.data_root, "test")
+        return train_x, train_y, test_x, test_y, int(max(train_y.max(), test_y.max())) + 1
+    images, labels, classes = read_image_folder(args.data_root, size=args.image_size)
+    order = np.random.default_rng(args.seed).permutation(len(images))
+    test = order[:max(1, len(images) // 5)]
+    train = order[len(test):]
+    return images[train], labels[train], images[test], labels[test], len(classes)
+
+
+def isvs_rule(args):
+    if args.isvs_schedule == "fixed":
+        return args.isvs_sparsity
+    if args.isvs_schedule == "random":
+        return SparsityRange(*args.isvs_range)
+    # Coarse to fine over the first 3/4 of the epochs, then the full images.
+    return CoarseToFine(args.isvs_range[1], args.isvs_range[0],
+                        epochs=max(1, (3 * args.epochs) // 4))
+
+
+class TensorImages(torch.utils.data.Dataset):
+    def __init__(self, images, labels) -> None:
+        self.images, self.labels = torch.from_numpy(images), torch.from_numpy(labels)
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, index):
+        return self.images[index].float() / 255.0, self.labels[index]
+
+
+# ------------------------------------------------------------------- checkpoints
+def save_checkpoint(path: Path, payload: dict) -> None:
+    """Write atomically: sha256 of the torch payload, then the payload; temp + rename."""
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    data = buffer.getvalue()
+    temporary = path.with_suffix(".tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def load_checkpoint(path: Path, config: dict) -> dict | None:
+    """A verified checkpoint made with ``config``, or None (with a message) if absent,
+    damaged or made with other options. Never unpickles arbitrary objects."""
+    if not path.exists():
+        return None
+    raw = path.read_bytes()
+    digest, _, data = raw.partition(b"\n")
+    if hashlib.sha256(data).hexdigest().encode() != digest:
+        print(f"checkpoint {path} is damaged (checksum); starting this method afresh")
+        return None
+    payload = torch.load(io.BytesIO(data), weights_only=True)
+    if payload.get("version") != CHECKPOINT_VERSION or payload.get("config") != json.dumps(
+            config, sort_keys=True):
+        print(f"checkpoint {path} was made with other options or version; starting afresh")
+        return None
+    return payload
+
+
+# ----------------------------------------------------------------------- training
+def setup_distributed(device_name: str):
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if world > 1:
+        backend = "nccl" if device_name.startswith("cuda") else "gloo"
+        dist.init_process_group(backend)
+        if device_name.startswith("cuda"):
+            device_name = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+    return rank, world, torch.device(device_name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train_method(method: str, args, data, classes: int, rank: int, world: int,
+                 device: torch.device) -> nn.Module:
+    train_x, train_y = data
+    config = {"method": method, "dataset": args.dataset, "model": args.model,
+              "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+              "seed": args.seed, "world": world, "isvs": [args.isvs_schedule,
+                                                           args.isvs_sparsity,
+                                                           list(args.isvs_range)],
+              "lowpass_radius": args.lowpass_radius, "limit": args.limit}
+    seed_everything(args.seed)
+    model = MODELS[args.model](classes).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9,
+                                weight_decay=5e-4, nesterov=True)
+    steps = args.epochs * -(-len(train_x) // (args.batch_size * world))
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=steps)
+    if method == "isvs":
+        dataset = CachedISVSDataset(train_x, train_y, args.out / "path-cache",
+                                    sparsity=isvs_rule(args), seed=args.seed,
+                                    levels=args.isvs_levels)
+        dataset.build(rank=rank, world_size=world, progress=rank == 0)
+        if world > 1:
+            dist.barrier()
+        dataset.load()
+    else:
+        dataset = TensorImages(train_x, train_y)
+    sampler = torch.utils.data.distributed.DistributedSampler(
+        dataset, num_replicas=world, rank=rank, shuffle=True, seed=args.seed) \
+        if world > 1 else None
+
+    checkpoint_path = args.out / f"checkpoint-{method}.pt"
+    start = 0
+    if args.resume:
+        payload = load_checkpoint(checkpoint_path, config)
+        if payload is not None:
+            model.load_state_dict(payload["model"])
+            optimizer.load_state_dict(payload["optimizer"])
+            scheduler.load_state_dict(payload["scheduler"])
+            start = payload["epoch"] + 1
+            if rank == 0:
+                print(f"{method}: resuming after epoch {start}")
+    net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    scaler = torch.amp.GradScaler(device.type, enabled=args.amp and device.type == "cuda")
+    for epoch in range(start, args.epochs):
+        if hasattr(dataset, "set_epoch"):
+            dataset.set_epoch(epoch)
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        # The order of an epoch depends only on (seed, epoch): a resumed run repeats it.
+        order = torch.Generator().manual_seed(args.seed * 1000 + epoch)
+        loader = torch.utils.data.DataLoader(
+            dataset, batch_size=args.batch_size, sampler=sampler, shuffle=sampler is None,
+            generator=order, num_workers=args.num_workers, drop_last=False)
+        net.train()
+        total, correct, loss_sum = 0, 0, 0.0
+        bar = tqdm(loader, desc=f"{method} epoch {epoch + 1}/{args.epochs}", leave=False,
+                   disable=rank != 0 or args.quiet)
+        for images, labels in bar:
+            images, labels = images.to(device), labels.to(device)
+            if method == "lowpass":
+                images = lowpass(images, args.lowpass_radius)
+            with torch.autocast(device.type, enabled=args.amp):
+                logits = net(images)
+                loss = F.cross_entropy(logits, labels)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            total += len(labels)
+            correct += (logits.argmax(1) == labels).sum().item()
+            loss_sum += loss.item() * len(labels)
+        if rank == 0:
+            print(f"{method}: epoch {epoch + 1}/{args.epochs} loss {loss_sum / total:.3f} "
+                  f"train accuracy {correct / total:.3f}")
+            save_checkpoint(checkpoint_path, {
+                "version": CHECKPOINT_VERSION, "config": json.dumps(config, sort_keys=True),
+                "epoch": epoch, "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()})
+        if world > 1:
+            dist.barrier()
+    return model
+
+
+# --------------------------------------------------------------------- evaluation
+@torch.no_grad()
+def accuracy(model, images, labels, device, batch_size=256, transform=None) -> float:
+    model.eval()
+    correct = 0
+    for start in range(0, len(images), batch_size):
+        batch = torch.as_tensor(images[start:start + batch_size])
+        batch = batch.float() / 255.0 if batch.dtype == torch.uint8 else batch.float()
+        batch = batch.to(device)
+        if transform is not None:
+            batch = transform(batch)
+        target = torch.as_tensor(labels[start:start + batch_size]).to(device)
+        correct += (model(batch).argmax(1) == target).sum().item()
+    return correct / len(images)
+
+
+def adversarial_accuracy(model, images, labels, device, attack, batch_size=128,
+                         transform=None) -> float:
+    correct = 0
+    generator = torch.Generator().manual_seed(0)
+    for start in range(0, len(images), batch_size):
+        batch = (torch.as_tensor(images[start:start + batch_size]).float() / 255).to(device)
+        target = torch.as_tensor(labels[start:start + batch_size]).to(device)
+        adversarial = attack(model, batch, target, generator)
+        with torch.no_grad():
+            if transform is not None:
+                adversarial = transform(adversarial)
+            correct += (model(adversarial).argmax(1) == target).sum().item()
+    return correct / len(images)
+
+
+def corrupted_sets(args, test_x, test_y):
+    """{(name, severity): (images, labels)}, generated once for every method."""
+    sets = {}
+    bar = tqdm(total=len(CORRUPTIONS) * 5, desc="corrupting the test set", disable=args.quiet)
+    for name in CORRUPTIONS:
+        for severity in range(1, 6):
+            if args.cifar10c is not None:
+                sets[name, severity] = read_cifar10c(args.cifar10c, name, severity)
+            else:
+                sets[name, severity] = (corrupt(test_x, name, severity), test_y)
+            bar.update()
+    bar.close()
+    return sets
+
+
+def evaluate(model, method, args, test_x, test_y, corrupted, device) -> dict:
+    transform = None
+    if method == "isvs" and args.isvs_test:
+        level = args.isvs_sparsity
+
+        def transform(batch):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                return smooth_images(batch, sparsity=level)
+    elif method == "lowpass" and args.lowpass_test:
+        def transform(batch):
+            return lowpass(batch, args.lowpass_radius)
+    result = {"clean": accuracy(model, test_x, test_y, device, transform=transform)}
+    detail = {}
+    for (name, severity), (images, labels) in corrupted.items():
+        detail.setdefault(name, []).append(accuracy(model, images, labels, device,
+                                                    transform=transform))
+    result["corruption"] = float(np.mean([np.mean(v) for v in detail.values()]))
+    eps = args.eps / 255
+    result["fgsm"] = adversarial_accuracy(
+        model, test_x, test_y, device, lambda m, x, y, g: fgsm(m, x, y, eps), transform=transform)
+    result["pgd"] = adversarial_accuracy(
+        model, test_x, test_y, device,
+        lambda m, x, y, g: pgd(m, x, y, eps, steps=args.pgd_steps, generator=g),
+        transform=transform)
+    lowres = {factor: accuracy(model, test_x, test_y, device,
+                               transform=(lambda b, f=factor: low_resolution(b, f)) if
+                               transform is None else
+                               (lambda b, f=factor: transform(low_resolution(b, f))))
+              for factor in (2, 4)}
+    result["lowres"] = float(np.mean(list(lowres.values())))
+    result["lowres_detail"] = {str(k): v for k, v in lowres.items()}
+    result["corruption_detail"] = detail
+    result["test_time_transform"] = transform is not None
+    return result
+
+
+def table(results: dict) -> str:
+    columns = ("clean", "corruption", "fgsm", "pgd", "lowres")
+    lines = ["| method | " + " | ".join(columns) + " |",
+             "| --- |" + " ---: |" * len(columns)]
+    for method, row in results.items():
+        lines.append(f"| {method} | " + " | ".join(f"{row[c]:.3f}" for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def plots(results: dict, out: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    methods = list(results)
+    fig, ax = plt.subplots(figsize=(12, 3.5))
+    width = 0.8 / len(methods)
+    for i, method in enumerate(methods):
+        detail = results[method]["corruption_detail"]
+        ax.bar(np.arange(len(CORRUPTIONS)) + i * width,
+               [np.mean(detail[name]) for name in CORRUPTIONS], width, label=method)
+    ax.set_xticks(np.arange(len(CORRUPTIONS)) + 0.4 - width / 2)
+    ax.set_xticklabels(CORRUPTIONS, rotation=40, ha="right", fontsize=8)
+    ax.set_ylabel("accuracy (mean over severities)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "corruptions.png", dpi=100)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for method in methods:
+        detail = results[method]["corruption_detail"]
+        ax.plot(range(1, 6), np.mean([detail[name] for name in CORRUPTIONS], axis=0),
+                marker="o", label=method)
+    ax.set_xlabel("severity")
+    ax.set_ylabel("accuracy (mean over corruptions)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "severity.png", dpi=100)
+    plt.close("all")
+
+
+def parse(argv=None):
+    parser = argparse.ArgumentParser(description="Robust training with ISVS",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--dataset", choices=("digits", "cifar10", "cifar100", "folder"),
+                        default="digits")
+    parser.add_argument("--data-root", help="folder of CIFAR batches or an ImageFolder tree")
+    parser.add_argument("--cifar10c", help="folder of CIFAR-10-C .npy files (instead of "
+                        "generating the corruptions)")
+    parser.add_argument("--image-size", type=int, default=32, help="for --dataset folder")
+    parser.add_argument("--model", choices=tuple(MODELS),
+                        help="default: small for digits, resnet18 otherwise")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--amp", action="store_true", help="mixed precision (CUDA)")
+    parser.add_argument("--out", type=Path, default=Path("out/train"))
+    parser.add_argument("--resume", action="store_true", help="continue from checkpoints")
+    parser.add_argument("--num-workers", type=int, default=0)
+    parser.add_argument("--isvs-schedule", choices=("fixed", "random", "curriculum"),
+                        default="random")
+    parser.add_argument("--isvs-sparsity", type=float, default=0.7,
+                        help="fixed schedule, and the test-time sparsity")
+    parser.add_argument("--isvs-range", type=float, nargs=2, default=(0.6, 0.8),
+                        metavar=("LOW", "HIGH"), help="random range / curriculum end, start")
+    parser.add_argument("--isvs-levels", type=float, nargs="+",
+                        default=[0.9, 0.8, 0.7, 0.6], help="recorded sparsities of the cache")
+    parser.add_argument("--isvs-test", action="store_true",
+                        help="also smooth test inputs of the isvs model")
+    parser.add_argument("--lowpass-radius", type=float, default=0.5)
+    parser.add_argument("--lowpass-test", action="store_true",
+                        help="also low-pass test inputs of the lowpass model")
+    parser.add_argument("--eps", type=float, default=4.0, help="attack radius, in /255")
+    parser.add_argument("--pgd-steps", type=int, default=10)
+    parser.add_argument("--limit", type=int, help="use only this many training and test "
+                        "images (quick runs)")
+    parser.add_argument("--no-eval", action="store_true", help="train only (no evaluation)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    args.model = args.model or ("small" if args.dataset == "digits" else "resnet18")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
+    rank, world, device = setup_distributed(args.device)
+    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        train_x, train_y, test_x, test_y, classes = load_data(args)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.limit:
+        train_x, train_y = train_x[:args.limit], train_y[:args.limit]
+        test_x, test_y = test_x[:args.limit], test_y[:args.limit]
+    if rank == 0:
+        print(f"{args.dataset}: {len(train_x)} training and {len(test_x)} test images, "
+              f"{classes} classes; model {args.model}; {world} process(es) on {device}")
+    evaluating = rank == 0 and not args.no_eval
+    corrupted = corrupted_sets(args, test_x, test_y) if evaluating else None
+    results = {}
+    for method in args.methods:
+        start = time.perf_counter()
+        model = train_method(method, args, (train_x, train_y), classes, rank, world, device)
+        if evaluating:
+            results[method] = evaluate(model, method, args, test_x, test_y, corrupted, device)
+            results[method]["train_seconds"] = time.perf_counter() - start
+            print(f"{method}: " + ", ".join(f"{k} {results[method][k]:.3f}" for k in
+                                            ("clean", "corruption", "fgsm", "pgd", "lowres")))
+        if world > 1:
+            dist.barrier()
+    if evaluating:
+        summary = {"dataset": args.dataset, "model": args.model, "epochs": args.epochs,
+                   "seed": args.seed, "eps": args.eps, "results": results}
+        temporary = args.out / "results.json.tmp"
+        temporary.write_text(json.dumps(summary, indent=2))
+        os.replace(temporary, args.out / "results.json")
+        markdown = table(results)
+        (args.out / "results.md").write_text(markdown + "\n")
+        plots(results, args.out)
+        print("\n" + markdown)
+        print(f"\nresults, plots and checkpoints in {args.out}/")
+    if world > 1:
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

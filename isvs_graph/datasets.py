@@ -1,0 +1,246 @@
+"""Image data for training: bundled digits, CIFAR and ImageFolder readers, and a dataset
+that serves each image at any ISVS scale from a path cache built once."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle  # noqa: S403 - CIFAR's own format; read only from a path the user gives
+import tarfile
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .augment import CoarseToFine, SparsityRange
+from .image_paths import ImagePaths, image_paths, load_paths
+
+__all__ = ["CachedISVSDataset", "bundled_digits", "read_cifar", "read_image_folder"]
+
+
+def bundled_digits(size: int = 32, *, test_fraction: float = 0.2, seed: int = 0):
+    """scikit-learn's handwritten digits (1,797 images, 10 classes; shipped inside
+    scikit-learn, no download), resized to ``size × size`` RGB uint8.
+
+    Returns ``(train_images, train_labels), (test_images, test_labels)``: images
+    ``N × 3 × size × size`` uint8, labels int64; a fixed stratified split.
+    """
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as error:  # pragma: no cover - depends on the install
+        raise ImportError("the bundled digits need scikit-learn: pip install scikit-learn"
+                          ) from error
+    from skimage.transform import resize
+    digits = load_digits()
+    images = np.stack([resize(image / 16.0, (size, size), order=1, anti_aliasing=False)
+                       for image in digits.images])
+    images = np.round(np.clip(images, 0, 1) * 255).astype(np.uint8)
+    images = np.repeat(images[:, None], 3, axis=1)
+    labels = digits.target.astype(np.int64)
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(labels), dtype=bool)
+    for label in np.unique(labels):
+        members = rng.permutation(np.nonzero(labels == label)[0])
+        test[members[:int(round(test_fraction * len(members)))]] = True
+    return (images[~test], labels[~test]), (images[test], labels[test])
+
+
+def read_cifar(root: str | os.PathLike, split: str = "train"):
+    """CIFAR-10 or CIFAR-100 from the standard python batches under ``root``.
+
+    ``root`` holds ``cifar-10-batches-py/`` or ``cifar-100-python/`` (or the archive
+    ``cifar-10-python.tar.gz`` / ``cifar-100-python.tar.gz``, unpacked next to it).
+    Returns ``(images N × 3 × 32 × 32 uint8, labels int64)``.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    root = os.fspath(root)
+    for archive in ("cifar-10-python.tar.gz", "cifar-100-python.tar.gz"):
+        folder = "cifar-10-batches-py" if "10-" in archive else "cifar-100-python"
+        if os.path.exists(os.path.join(root, archive)) and \
+                not os.path.isdir(os.path.join(root, folder)):
+            with tarfile.open(os.path.join(root, archive)) as tar:
+                tar.extractall(root, filter="data")
+    ten, hundred = os.path.join(root, "cifar-10-batches-py"), os.path.join(root, "cifar-100-python")
+    if os.path.isdir(ten):
+        names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+        files, key = [os.path.join(ten, name) for name in names], b"labels"
+    elif os.path.isdir(hundred):
+        files, key = [os.path.join(hundred, split)], b"fine_labels"
+    else:
+        raise FileNotFoundError(
+            f"no CIFAR data under {root!r}: expected cifar-10-batches-py/ or "
+            "cifar-100-python/ (the python version from the CIFAR website)")
+    images, labels = [], []
+    for file in files:
+        if not os.path.exists(file):
+            raise FileNotFoundError(f"CIFAR batch missing: {file!r}")
+        with open(file, "rb") as handle:
+            batch = pickle.load(handle, encoding="bytes")  # noqa: S301 - user's own data
+        images.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+        labels.append(np.asarray(batch[key], dtype=np.int64))
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def read_image_folder(root: str | os.PathLike, size: int = 32):
+    """An ImageFolder tree (``root/<class>/<image>``) resized to ``size × size`` RGB.
+
+    Returns ``(images N × 3 × size × size uint8, labels int64, class_names)``.
+    """
+    from PIL import Image
+    root = os.fspath(root)
+    if not os.path.isdir(root):
+        raise FileNotFoundError(f"no image folder at {root!r}")
+    classes = sorted(entry.name for entry in os.scandir(root) if entry.is_dir())
+    if not classes:
+        raise FileNotFoundError(f"{root!r} has no class folders (root/<class>/<image>)")
+    images, labels = [], []
+    for label, name in enumerate(classes):
+        for entry in sorted(os.scandir(os.path.join(root, name)), key=lambda e: e.name):
+            if not entry.is_file():
+                continue
+            try:
+                with Image.open(entry.path) as image:
+                    image = image.convert("RGB").resize((size, size), Image.BILINEAR)
+            except OSError:
+                continue  # not an image
+            images.append(np.asarray(image).transpose(2, 0, 1))
+            labels.append(label)
+    if not images:
+        raise FileNotFoundError(f"no readable images under {root!r}")
+    return np.stack(images), np.asarray(labels, dtype=np.int64), classes
+
+
+class CachedISVSDataset(torch.utils.data.Dataset):
+    """Images served at an ISVS scale read from a path cache, in ``O(p)`` per image.
+
+    The cache is built once (:meth:`build`), in shards of ``shard_size`` images, each
+    written atomically: a killed build resumes where it stopped, and ranks of a
+    distributed run build disjoint shards. Items are ``(image, label)`` with
+    ``image`` a float32 ``C × H × W`` tensor in ``[0, 1]``.
+
+    Parameters
+    ----------
+    images : uint8 array or tensor ``N × C × H × W``
+    labels : array of N ints
+    cache_dir : path
+        Where the shards live.
+    sparsity : float, SparsityRange or CoarseToFine
+        The scale of each item: fixed, drawn per item and epoch, or by epoch.
+        ``None`` from a schedule serves the original image.
+    levels : sequence of float
+        Recorded sparsities (exact reads there); the paths run down to ``min(levels)``,
+        which must not exceed the smallest sparsity ``sparsity`` can ask for.
+    seed : int
+        Makes the per-item draws reproducible: item ``i`` in epoch ``e`` always gets
+        the same sparsity.
+    **solver_options
+        For :func:`isvs_graph.image_paths`.
+    """
+
+    def __init__(self, images, labels, cache_dir, *, sparsity, levels=(1.0, 0.9, 0.8, 0.7,
+                 0.6, 0.5), shard_size: int = 512, seed: int = 0, **solver_options) -> None:
+        self.images = torch.as_tensor(np.asarray(images))
+        if self.images.dtype != torch.uint8 or self.images.ndim != 4:
+            raise ValueError("images must be uint8 of shape (N, C, H, W), got "
+                             f"{self.images.dtype} {tuple(self.images.shape)}")
+        self.labels = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
+        if len(self.labels) != len(self.images):
+            raise ValueError(f"{len(self.labels)} labels for {len(self.images)} images")
+        self.cache_dir = os.fspath(cache_dir)
+        self.levels = sorted((float(v) for v in levels), reverse=True)
+        self.sparsity = sparsity
+        lowest = _lowest_sparsity(sparsity)
+        if lowest is not None and lowest < self.levels[-1]:
+            raise ValueError(f"sparsity can reach {lowest!r}, below the finest cached level "
+                             f"{self.levels[-1]!r}: add a lower level")
+        self.shard_size = shard_size
+        self.seed = seed
+        self.solver_options = solver_options
+        self.epoch = 0
+        self._shards: list[ImagePaths] | None = None
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    @property
+    def n_shards(self) -> int:
+        return -(-len(self.images) // self.shard_size)
+
+    def _shard_file(self, shard: int) -> str:
+        # The name carries a digest of the shard's images: other data, other file.
+        digest = hashlib.sha256(self.images[self._rows(shard)].numpy().tobytes()).hexdigest()
+        return os.path.join(self.cache_dir, f"paths-{shard:05d}-{digest[:12]}.npz")
+
+    def _expected(self) -> dict:
+        return {"levels": self.levels, **{k: v for k, v in self.solver_options.items()
+                                          if k in ("kappa", "nu", "mode", "connectivity")}}
+
+    def _valid(self, shard: int) -> bool:
+        try:
+            paths = load_paths(self._shard_file(shard), **self._expected())
+        except (FileNotFoundError, ValueError):
+            return False
+        rows = self._rows(shard)
+        return len(paths) == rows.stop - rows.start
+
+    def _rows(self, shard: int) -> slice:
+        return slice(shard * self.shard_size, min((shard + 1) * self.shard_size,
+                                                  len(self.images)))
+
+    def build(self, *, rank: int = 0, world_size: int = 1, progress: bool = True) -> int:
+        """Build the shards of this rank (``shard % world_size == rank``) that are
+        missing or invalid. Returns how many were built."""
+        os.makedirs(self.cache_dir, exist_ok=True)
+        mine = [s for s in range(self.n_shards) if s % world_size == rank]
+        todo = [s for s in mine if not self._valid(s)]
+        for shard in tqdm(todo, desc=f"ISVS path cache (rank {rank})", unit="shard",
+                          disable=not progress or not todo):
+            paths = image_paths(self.images[self._rows(shard)], levels=self.levels,
+                                **self.solver_options)
+            paths.save(self._shard_file(shard))
+        return len(todo)
+
+    def load(self) -> None:
+        """Read every shard (after all ranks have built theirs)."""
+        shards = []
+        for shard in range(self.n_shards):
+            file = self._shard_file(shard)
+            if not os.path.exists(file):
+                raise FileNotFoundError(f"path cache shard {file!r} is missing: run build()")
+            shards.append(load_paths(file, **self._expected()))
+        self._shards = shards
+
+    def sparsity_of(self, index: int) -> float | None:
+        """The sparsity item ``index`` gets in the current epoch."""
+        rule = self.sparsity(self.epoch) if callable(self.sparsity) and \
+            not isinstance(self.sparsity, SparsityRange) else self.sparsity
+        if isinstance(rule, SparsityRange):
+            generator = torch.Generator().manual_seed(
+                (self.seed * 1_000_003 + self.epoch) * 1_000_003 + index)
+            return float(rule.sample(1, generator)[0])
+        return rule
+
+    def __getitem__(self, index: int):
+        if self._shards is None:
+            self.load()
+        level = self.sparsity_of(index)
+        if level is None:
+            image = self.images[index]
+        else:
+            shard, row = divmod(index, self.shard_size)
+            image = self._shards[shard].select(row).at(sparsity=level)[0]
+        return image.float() / 255.0, self.labels[index]
+
+
+def _lowest_sparsity(rule) -> float | None:
+    if isinstance(rule, SparsityRange):
+        return rule.low
+    if isinstance(rule, CoarseToFine):
+        return min(rule.start, rule.end)
+    if callable(rule):
+        return None
+    return float(rule)

@@ -1,0 +1,149 @@
+"""Robustness evaluation and baselines for image classifiers: the FFT low-pass baseline,
+FGSM and PGD attacks, low-resolution inputs, and the 15 CIFAR-10-C / ImageNet-C
+corruptions (generated with ``imagecorruptions-imaug`` or read from CIFAR-10-C files).
+
+Images are float tensors ``B × C × H × W`` in ``[0, 1]`` unless said otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = ["CORRUPTIONS", "corrupt", "fgsm", "lowpass", "low_resolution", "pgd",
+           "read_cifar10c"]
+
+#: The 15 corruption types of the CIFAR-10-C / ImageNet-C benchmark.
+CORRUPTIONS = ("gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur",
+               "motion_blur", "zoom_blur", "snow", "frost", "fog", "brightness", "contrast",
+               "elastic_transform", "pixelate", "jpeg_compression")
+
+
+def lowpass(images: torch.Tensor, radius: float = 0.5) -> torch.Tensor:
+    """Remove the high frequencies of images with a circular FFT mask.
+
+    Keeps the frequencies ``(f_y, f_x)`` with ``sqrt(f_y² + f_x²) <= radius · 0.5``
+    cycles per pixel (``radius = 1`` keeps everything up to the Nyquist frequency along
+    each axis). The frequency baseline against which ISVS training is compared.
+    """
+    if not 0.0 < radius:
+        raise ValueError(f"radius must be > 0, got {radius!r}")
+    height, width = images.shape[-2:]
+    fy = torch.fft.fftfreq(height, device=images.device)[:, None]
+    fx = torch.fft.rfftfreq(width, device=images.device)[None, :]
+    mask = (fy ** 2 + fx ** 2).sqrt() <= radius * 0.5
+    spectrum = torch.fft.rfft2(images if images.is_floating_point() else images.float())
+    return torch.fft.irfft2(spectrum * mask, s=(height, width)).to(images.dtype)
+
+
+def low_resolution(images: torch.Tensor, factor: int) -> torch.Tensor:
+    """Down-sample by ``factor`` (area average) and back up (bilinear)."""
+    if factor < 1:
+        raise ValueError(f"factor must be >= 1, got {factor!r}")
+    small = F.avg_pool2d(images, factor) if factor > 1 else images
+    return F.interpolate(small, size=images.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def _loss_gradient(model, images, labels):
+    with torch.enable_grad():  # attacks work inside no_grad evaluation loops too
+        images = images.clone().detach().requires_grad_(True)
+        loss = F.cross_entropy(model(images), labels)
+        (gradient,) = torch.autograd.grad(loss, images)
+    return gradient
+
+
+def fgsm(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
+         eps: float) -> torch.Tensor:
+    """Fast gradient sign method: ``clip(x + ε sign(∇ₓ loss), 0, 1)``.
+
+    The model is evaluated in eval mode (its mode is restored afterwards).
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        gradient = _loss_gradient(model, images, labels)
+    finally:
+        model.train(was_training)
+    return (images + eps * gradient.sign()).clamp(0.0, 1.0).detach()
+
+
+def pgd(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, eps: float,
+        step: float | None = None, steps: int = 10, *, random_start: bool = True,
+        generator: torch.Generator | None = None) -> torch.Tensor:
+    """Projected gradient descent in the L∞ ball of radius ``ε`` (Madry et al., 2018).
+
+    ``steps`` signed-gradient steps of size ``step`` (default ``2.5 ε / steps``), each
+    followed by projection onto the ball around ``images`` and clipping to ``[0, 1]``;
+    an optional uniform random start. Eval mode, restored afterwards.
+    """
+    step = 2.5 * eps / steps if step is None else step
+    was_training = model.training
+    model.eval()
+    try:
+        adversarial = images.clone().detach()
+        if random_start:
+            noise = torch.rand(images.shape, generator=generator, dtype=images.dtype)
+            adversarial = adversarial + (2 * noise.to(images.device) - 1) * eps
+            adversarial = adversarial.clamp(0.0, 1.0)
+        for _ in range(steps):
+            gradient = _loss_gradient(model, adversarial, labels)
+            adversarial = adversarial + step * gradient.sign()
+            adversarial = torch.minimum(torch.maximum(adversarial, images - eps), images + eps)
+            adversarial = adversarial.clamp(0.0, 1.0).detach()
+    finally:
+        model.train(was_training)
+    return adversarial
+
+
+def corrupt(images: np.ndarray, name: str, severity: int) -> np.ndarray:
+    """Apply one of :data:`CORRUPTIONS` at ``severity`` 1–5 to uint8 images.
+
+    ``images``: ``N × C × H × W`` uint8 (C = 1 or 3); returns the same shape and dtype.
+    Uses ``imagecorruptions-imaug`` (``pip install imagecorruptions-imaug``).
+    """
+    if name not in CORRUPTIONS:
+        raise ValueError(f"Invalid corruption: {name!r}; use one of {CORRUPTIONS}")
+    if severity not in (1, 2, 3, 4, 5):
+        raise ValueError(f"severity must be 1, 2, 3, 4 or 5, got {severity!r}")
+    if images.dtype != np.uint8 or images.ndim != 4:
+        raise ValueError(f"images must be uint8 (N, C, H, W), got {images.dtype} {images.shape}")
+    try:
+        from imagecorruptions import corrupt as apply
+    except ImportError as error:  # pragma: no cover - depends on the install
+        raise ImportError("corruptions need imagecorruptions-imaug: "
+                          "pip install imagecorruptions-imaug") from error
+    out = np.empty_like(images)
+    for n, image in enumerate(images):
+        rgb = image.transpose(1, 2, 0)
+        if rgb.shape[2] == 1:
+            rgb = np.repeat(rgb, 3, axis=2)
+        result = np.asarray(apply(rgb, corruption_name=name, severity=severity))
+        result = np.clip(np.round(result), 0, 255).astype(np.uint8)
+        if result.shape[:2] != rgb.shape[:2]:  # some corruptions pad or crop
+            result = result[:rgb.shape[0], :rgb.shape[1]]
+        out[n] = result.transpose(2, 0, 1)[:images.shape[1]]
+    return out
+
+
+def read_cifar10c(root: str | os.PathLike, name: str, severity: int):
+    """CIFAR-10-C images of one corruption and severity from ``root/<name>.npy`` and
+    ``root/labels.npy`` (the published files: 5 × 10,000 images, severities in order).
+
+    Returns ``(images N × 3 × 32 × 32 uint8, labels int64)``.
+    """
+    if name not in CORRUPTIONS:
+        raise ValueError(f"Invalid corruption: {name!r}; use one of {CORRUPTIONS}")
+    root = os.fspath(root)
+    files = os.path.join(root, f"{name}.npy"), os.path.join(root, "labels.npy")
+    for file in files:
+        if not os.path.exists(file):
+            raise FileNotFoundError(f"CIFAR-10-C file missing: {file!r}")
+    images = np.load(files[0], mmap_mode="r", allow_pickle=False)
+    labels = np.load(files[1], allow_pickle=False)
+    per = len(images) // 5
+    part = slice((severity - 1) * per, severity * per)
+    return (np.ascontiguousarray(images[part]).transpose(0, 3, 1, 2).copy(),
+            labels[part].astype(np.int64))

@@ -1,0 +1,124 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from isvs_graph import smooth_images
+from isvs_graph.augment import CoarseToFine, SparsityRange
+from isvs_graph.datasets import CachedISVSDataset, bundled_digits, read_cifar, read_image_folder
+
+
+def images(count=10, size=12):
+    rng = np.random.default_rng(0)
+    blocks = rng.integers(0, 4, (count, 3, size // 4, size // 4)) * 60
+    noisy = np.kron(blocks, np.ones((1, 1, 4, 4))) + rng.integers(0, 20, (count, 3, size, size))
+    return noisy.astype(np.uint8), np.arange(count) % 3
+
+
+def test_cached_items_equal_direct_solving(tmp_path):
+    x, y = images()
+    dataset = CachedISVSDataset(x, y, tmp_path, sparsity=0.8, levels=[1.0, 0.8, 0.6],
+                                shard_size=4)
+    assert dataset.build(progress=False) == 3
+    for i in range(len(x)):
+        image, label = dataset[i]
+        expected = smooth_images(x[i:i + 1], sparsity=0.8)[0]
+        assert torch.equal(image, torch.from_numpy(expected).float() / 255)
+        assert label == y[i]
+
+
+def test_random_sparsity_is_per_item_and_epoch_reproducible(tmp_path):
+    x, y = images()
+    dataset = CachedISVSDataset(x, y, tmp_path, sparsity=SparsityRange(0.6, 0.9),
+                                levels=[1.0, 0.8, 0.6], shard_size=5, seed=1)
+    dataset.build(progress=False)
+    first = [dataset.sparsity_of(i) for i in range(10)]
+    assert all(0.6 <= s <= 0.9 for s in first) and len(set(first)) == 10
+    assert first == [dataset.sparsity_of(i) for i in range(10)]
+    dataset.set_epoch(1)
+    assert first != [dataset.sparsity_of(i) for i in range(10)]
+    assert torch.isfinite(dataset[3][0]).all()
+
+
+def test_schedule_serves_the_originals_after_the_curriculum(tmp_path):
+    x, y = images()
+    dataset = CachedISVSDataset(x, y, tmp_path, sparsity=CoarseToFine(0.8, 0.6, epochs=2),
+                                levels=[0.8, 0.6])
+    dataset.build(progress=False)
+    coarse = dataset[0][0]
+    dataset.set_epoch(2)
+    assert torch.equal(dataset[0][0], torch.from_numpy(x[0]).float() / 255)
+    assert not torch.equal(coarse, dataset[0][0])
+
+
+def test_build_resumes_and_shards_across_ranks(tmp_path):
+    x, y = images(12)
+    dataset = CachedISVSDataset(x, y, tmp_path, sparsity=0.8, levels=[0.8], shard_size=3)
+    assert dataset.build(rank=0, world_size=2, progress=False) == 2  # shards 0 and 2
+    with pytest.raises(FileNotFoundError, match="shard .* is missing"):
+        dataset.load()
+    assert dataset.build(rank=1, world_size=2, progress=False) == 2  # shards 1 and 3
+    reference = [dataset[i][0] for i in range(12)]
+    shards = sorted(tmp_path.glob("paths-*.npz"))
+    assert len(shards) == 4
+    shards[1].unlink()
+    shards[2].write_bytes(b"damaged")
+    assert dataset.build(progress=False) == 2  # only the missing and the damaged one
+    again = CachedISVSDataset(x, y, tmp_path, sparsity=0.8, levels=[0.8], shard_size=3)
+    assert again.build(progress=False) == 0
+    assert all(torch.equal(a, again[i][0]) for i, a in enumerate(reference))
+
+
+def test_other_images_get_their_own_cache(tmp_path):
+    x, y = images()
+    CachedISVSDataset(x, y, tmp_path, sparsity=0.8, levels=[0.8]).build(progress=False)
+    other = CachedISVSDataset(255 - x, y, tmp_path, sparsity=0.8, levels=[0.8])
+    assert other.build(progress=False) == 1
+    assert torch.equal(other[0][0], torch.from_numpy(
+        smooth_images((255 - x)[:1], sparsity=0.8)[0]).float() / 255)
+
+
+def test_bad_dataset_arguments(tmp_path):
+    x, y = images()
+    with pytest.raises(ValueError, match="below the finest cached level"):
+        CachedISVSDataset(x, y, tmp_path, sparsity=SparsityRange(0.5, 0.9), levels=[0.8, 0.6])
+    with pytest.raises(ValueError, match="uint8"):
+        CachedISVSDataset(x.astype(float), y, tmp_path, sparsity=0.8)
+    with pytest.raises(ValueError, match="9 labels for 10 images"):
+        CachedISVSDataset(x, y[:9], tmp_path, sparsity=0.8)
+
+
+def test_bundled_digits():
+    (train_x, train_y), (test_x, test_y) = bundled_digits()
+    assert train_x.shape[1:] == (3, 32, 32) and train_x.dtype == np.uint8
+    assert len(train_x) + len(test_x) == 1797
+    assert sorted(np.unique(test_y).tolist()) == list(range(10))
+
+
+def test_read_cifar_batches(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8),
+                 b"labels": list(range(4))}
+        (folder / name).write_bytes(pickle.dumps(batch))
+    x, y = read_cifar(tmp_path, "train")
+    assert x.shape == (20, 3, 32, 32) and y.tolist() == list(range(4)) * 5
+    with pytest.raises(FileNotFoundError, match="no CIFAR data"):
+        read_cifar(tmp_path / "elsewhere")
+
+
+def test_read_image_folder(tmp_path):
+    for label, colour in (("cats", (200, 0, 0)), ("dogs", (0, 0, 200))):
+        (tmp_path / label).mkdir()
+        for n in range(2):
+            Image.new("RGB", (40, 30), colour).save(tmp_path / label / f"{n}.png")
+    (tmp_path / "dogs" / "notes.txt").write_text("not an image")
+    x, y, classes = read_image_folder(tmp_path, size=16)
+    assert x.shape == (4, 3, 16, 16) and y.tolist() == [0, 0, 1, 1]
+    assert classes == ["cats", "dogs"] and x[0, 0, 0, 0] == 200
+    with pytest.raises(FileNotFoundError, match="no image folder"):
+        read_image_folder(tmp_path / "missing")

@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+from isvs_graph.robustness import (CORRUPTIONS, corrupt, fgsm, low_resolution, lowpass, pgd,
+                                   read_cifar10c)
+
+
+def model():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(4 * 8 * 8, 5))
+
+
+def data():
+    generator = torch.Generator().manual_seed(1)
+    return torch.rand(6, 3, 8, 8, generator=generator), torch.arange(6) % 5
+
+
+def test_lowpass_removes_exactly_the_high_frequencies():
+    images = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0),
+                        dtype=torch.float64)
+    out = lowpass(images, 0.5)
+    spectrum = torch.fft.fft2(out)
+    fy = torch.fft.fftfreq(16)[:, None]
+    fx = torch.fft.fftfreq(16)[None, :]
+    outside = (fy ** 2 + fx ** 2).sqrt() > 0.25 + 1e-9
+    assert spectrum[..., outside].abs().max() < 1e-9
+    inside = ~outside
+    np.testing.assert_allclose(spectrum[..., inside], torch.fft.fft2(images)[..., inside],
+                               atol=1e-9)
+    # A radius covering every frequency keeps the image.
+    np.testing.assert_allclose(lowpass(images, 2.0), images, atol=1e-12)
+
+
+def test_fgsm_is_one_signed_gradient_step_clipped():
+    net, (images, labels) = model(), data()
+    net.train()
+    eps = 8 / 255
+    adversarial = fgsm(net, images, labels, eps)
+    assert net.training  # mode restored
+    net.eval()
+    x = images.clone().requires_grad_(True)
+    nn.functional.cross_entropy(net(x), labels).backward()
+    expected = (images + eps * x.grad.sign()).clamp(0, 1)
+    assert torch.equal(adversarial, expected)
+
+
+def test_pgd_stays_in_the_ball_and_beats_the_clean_loss():
+    net, (images, labels) = model(), data()
+    eps = 8 / 255
+    adversarial = pgd(net, images, labels, eps, steps=10,
+                      generator=torch.Generator().manual_seed(0))
+    assert (adversarial - images).abs().max() <= eps + 1e-6
+    assert adversarial.min() >= 0 and adversarial.max() <= 1
+    net.eval()
+    with torch.no_grad():
+        clean = nn.functional.cross_entropy(net(images), labels)
+        attacked = nn.functional.cross_entropy(net(adversarial), labels)
+        one_step = nn.functional.cross_entropy(net(fgsm(net, images, labels, eps)), labels)
+    assert attacked > clean and attacked >= one_step - 1e-6
+
+
+def test_low_resolution():
+    images = torch.rand(2, 3, 16, 16)
+    assert low_resolution(images, 4).shape == images.shape
+    flat = torch.full((1, 3, 16, 16), 0.3)
+    torch.testing.assert_close(low_resolution(flat, 2), flat)
+    assert torch.equal(low_resolution(images, 1), images)
+    # ×4 keeps at most 16 distinct 4×4 means' worth of detail: it differs from ×2.
+    assert not torch.allclose(low_resolution(images, 4), low_resolution(images, 2))
+
+
+def test_every_corruption_at_every_severity():
+    images = (np.random.default_rng(0).random((2, 3, 32, 32)) * 255).astype(np.uint8)
+    for name in CORRUPTIONS:
+        outputs = [corrupt(images, name, severity) for severity in range(1, 6)]
+        for out in outputs:
+            assert out.shape == images.shape and out.dtype == np.uint8
+        assert any((out != images).any() for out in outputs), name
+
+
+@pytest.mark.parametrize("args,match", [
+    (("rain", 1), "Invalid corruption"),
+    (("fog", 6), "severity must be"),
+])
+def test_bad_corruptions(args, match):
+    with pytest.raises(ValueError, match=match):
+        corrupt(np.zeros((1, 3, 32, 32), dtype=np.uint8), *args)
+
+
+def test_read_cifar10c(tmp_path):
+    images = np.arange(5 * 2 * 32 * 32 * 3, dtype=np.int64).astype(np.uint8).reshape(
+        10, 32, 32, 3)
+    np.save(tmp_path / "fog.npy", images)
+    np.save(tmp_path / "labels.npy", np.arange(10))
+    got, labels = read_cifar10c(tmp_path, "fog", 3)
+    assert got.shape == (2, 3, 32, 32) and labels.tolist() == [4, 5]
+    assert np.array_equal(got[0], images[4].transpose(2, 0, 1))
+    with pytest.raises(FileNotFoundError, match="CIFAR-10-C file missing"):
+        read_cifar10c(tmp_path, "snow", 1)

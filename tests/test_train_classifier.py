@@ -1,0 +1,93 @@
+"""The training example: a quick run, missing data, resume after a kill, and DDP."""
+
+import hashlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "train_classifier.py"
+QUICK = ["--limit", "120", "--quiet", "--batch-size", "32"]
+
+
+def run(*arguments, timeout=600, **kwargs):
+    return subprocess.run([sys.executable, str(SCRIPT), *arguments], capture_output=True,
+                          text=True, timeout=timeout, **kwargs)
+
+
+def weights(path: Path) -> dict:
+    digest, _, data = path.read_bytes().partition(b"\n")
+    assert hashlib.sha256(data).hexdigest().encode() == digest
+    return torch.load(io.BytesIO(data), weights_only=True)["model"]
+
+
+def test_quick_run_writes_results_table_and_plots(tmp_path):
+    result = run("--epochs", "1", "--out", str(tmp_path), *QUICK)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((tmp_path / "results.json").read_text())
+    assert summary["dataset"] == "digits"
+    assert set(summary["results"]) == {"vanilla", "lowpass", "isvs"}
+    for row in summary["results"].values():
+        for key in ("clean", "corruption", "fgsm", "pgd", "lowres"):
+            assert 0.0 <= row[key] <= 1.0
+        assert len(row["corruption_detail"]) == 15
+        assert all(len(v) == 5 for v in row["corruption_detail"].values())
+    assert "| isvs |" in result.stdout
+    for name in ("results.md", "corruptions.png", "severity.png"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_missing_data_gives_a_clear_message(tmp_path):
+    result = run("--dataset", "cifar10", "--data-root", str(tmp_path / "none"),
+                 "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert "no CIFAR data" in result.stderr
+
+
+def test_resume_after_a_kill_reaches_the_same_weights(tmp_path):
+    arguments = ["--epochs", "3", "--methods", "vanilla", "--no-eval", *QUICK]
+    whole = run(*arguments, "--out", str(tmp_path / "whole"))
+    assert whole.returncode == 0, whole.stderr[-3000:]
+
+    killed_out = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, str(SCRIPT), *arguments, "--out",
+                                str(killed_out)], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    checkpoint = killed_out / "checkpoint-vanilla.pt"
+    deadline = time.time() + 300
+    while not checkpoint.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert checkpoint.exists()
+    first = torch.load(io.BytesIO(checkpoint.read_bytes().partition(b"\n")[2]),
+                       weights_only=True)["epoch"]
+    assert first < 2, "the run finished before it could be killed"
+
+    resumed = run(*arguments, "--out", str(killed_out), "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming after epoch" in resumed.stdout
+    a, b = weights(tmp_path / "whole" / "checkpoint-vanilla.pt"), weights(checkpoint)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_distributed_training_with_two_processes(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+         "2", str(SCRIPT), "--epochs", "1", "--methods", "isvs", "--out", str(tmp_path),
+         *QUICK], capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "2 process(es)" in result.stdout
+    summary = json.loads((tmp_path / "results.json").read_text())
+    assert set(summary["results"]) == {"isvs"}
+    assert len(list((tmp_path / "path-cache").glob("paths-*.npz"))) == 1
