@@ -337,7 +337,9 @@ def evaluate(model, method, args, test_x, test_y, corrupted, device) -> dict:
             return lowpass(batch, args.lowpass_radius)
     result = {"clean": accuracy(model, test_x, test_y, device, transform=transform)}
     detail = {}
-    for (name, severity), (images, labels) in corrupted.items():
+    for (name, severity), (images, labels) in tqdm(corrupted.items(), leave=False,
+                                                    desc=f"{method}: corruptions",
+                                                    disable=args.quiet):
         detail.setdefault(name, []).append(accuracy(model, images, labels, device,
                                                     transform=transform))
     result["corruption"] = float(np.mean([np.mean(v) for v in detail.values()]))
@@ -391,6 +393,7 @@ def plots(results: dict, out: Path) -> None:
         detail = results[method]["corruption_detail"]
         ax.plot(range(1, 6), np.mean([detail[name] for name in CORRUPTIONS], axis=0),
                 marker="o", label=method)
+    ax.set_xticks(range(1, 6))
     ax.set_xlabel("severity")
     ax.set_ylabel("accuracy (mean over corruptions)")
     ax.legend()
