@@ -154,7 +154,8 @@ def throughput(args, results: dict) -> None:
     print(f"iterations to sparsity 0.8 (κ = {problem.options.kappa}): median "
           f"{np.median(its):.0f}, mean {its.mean():.0f}, max {its.max()}; "
           f"{int((~solved.reached).sum())} of {n} images cannot reach 0.8 (too many flat "
-          "edges) and are answered by their limit at once")
+          f"edges) and run to convergence: {solved.iterations[~solved.reached].tolist()} "
+          "iterations")
 
 
 def kappa_table(args, results: dict) -> None:

@@ -124,13 +124,6 @@ class SolverResult:
     snapshot_support: np.ndarray | None = None
     snapshot_iter: np.ndarray | None = None
 
-    def merge(self, where: np.ndarray, index: torch.Tensor, part: SolverResult) -> None:
-        """Write ``part``, the result of the signals ``where`` (a mask), into self."""
-        self.u[:, index] = part.u
-        self.support[:, index] = part.support
-        for name in ("iterations", "sparsity", "reached", "converged"):
-            getattr(self, name)[where] = getattr(part, name)
-
 
 #: Called as ``observer(k, u, gamma_nonzero, sparsities)`` at every iterate, before
 #: the stop test, with the working (unfinished) signals; used to record a path.
@@ -146,9 +139,6 @@ class Targets:
     u_threshold: np.ndarray  # (B,) float64
     r_threshold: np.ndarray  # (B,) float64
 
-    def subset(self, keep: np.ndarray) -> Targets:
-        return Targets(self.k_target[keep], self.s_target[keep], self.u_threshold[keep],
-                       self.r_threshold[keep])
 
 
 def _targets(op: DifferenceOperator, x: torch.Tensor, options: SolverOptions,
@@ -217,20 +207,8 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
     if recording and not use_numba:
         raise ValueError("path recording of batches needs the numba backend (CPU)")
     targets = _targets(op, x, options, t, sparsity)
-    limit = _limit_answers(op, x, options, targets) if not recording and observer is None \
-        else None
-    run = np.ones(x.shape[1], dtype=bool) if limit is None else ~limit.reached_limit
-    if run.all():
-        result = _iterate(use_numba, op, x, u0, options, targets, observer, progress,
-                          record_levels, record_entries)
-    else:
-        result = limit.result
-        if run.any():
-            index = torch.from_numpy(np.nonzero(run)[0]).to(x.device)
-            part = _iterate(use_numba, op, x.index_select(1, index),
-                            u0.index_select(1, index), options, targets.subset(run),
-                            observer, progress, record_levels, record_entries)
-            result.merge(run, index, part)
+    result = _iterate(use_numba, op, x, u0, options, targets, observer, progress,
+                      record_levels, record_entries)
     _warn_if_short(result, options, t, sparsity)
     return result
 
@@ -241,41 +219,6 @@ def _iterate(use_numba, op, x, u0, options, targets, observer, progress, record_
         return _iterate_numba(op, x, u0, options, targets, progress, record_levels,
                               record_entries)
     return _iterate_torch(op, x, u0, options, targets, observer, progress)
-
-
-@dataclass
-class _Limit:
-    reached_limit: np.ndarray
-    result: SolverResult
-
-
-def _limit_answers(op: DifferenceOperator, x: torch.Tensor, options: SolverOptions,
-                   targets: Targets) -> _Limit | None:
-    """Answer at once the signals whose target sparsity lies below their limit.
-
-    The iteration converges to ``u = x``, ``γ = D x``: in the limit exactly the
-    entries with ``(D x)_e ≠ 0`` are in the support, so the finest sparsity a signal
-    can settle at is its fraction of flat entries. A target below it is out of reach;
-    its answer is the converged state, ``x`` with support ``D x ≠ 0`` (whose
-    projection is ``x`` itself), returned without iterating.
-    """
-    has_sparsity = targets.s_target >= 0
-    if not has_sparsity.any() or op.num_edges == 0:
-        return None
-    joint = options.mode == "joint"
-    nonflat = op.apply(x) != 0  # (m, B, C)
-    if joint:
-        nonflat = nonflat.any(dim=2)
-    flat_count = (~nonflat).sum(dim=0) if joint else (~nonflat).sum(dim=(0, 2))
-    entries = op.num_edges * (1 if joint else x.shape[2])
-    flat_fraction = (flat_count.double() / entries).cpu().numpy()
-    unreachable = has_sparsity & (targets.s_target < flat_fraction)
-    if not unreachable.any():
-        return None
-    batch = x.shape[1]
-    result = SolverResult(x.clone(), nonflat, np.zeros(batch, dtype=np.int64),
-                          flat_fraction, np.zeros(batch, dtype=bool), unreachable.copy())
-    return _Limit(unreachable, result)
 
 
 def _warn_if_short(result: SolverResult, options: SolverOptions, t, sparsity) -> None:

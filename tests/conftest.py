@@ -4,8 +4,11 @@ import warnings
 warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated",
                         category=DeprecationWarning)
 
+import os
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 import torch
 from torch_geometric.data import Data
 
@@ -34,3 +37,12 @@ def random_graph(seed, num_nodes=30, num_edges=60, weighted=True):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+# Property tests: a CI profile that runs in about a minute, and a longer one for local
+# runs (HYPOTHESIS_PROFILE=long pytest tests/test_properties.py).
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("long", max_examples=1000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
