@@ -120,3 +120,14 @@ def test_damaged_cache_is_refused(tmp_path, damage):
 def test_missing_cache_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="no path cache"):
         load_paths(tmp_path / "nothing.npz")
+
+
+def test_cache_of_another_format_version_is_refused(tmp_path, monkeypatch):
+    import importlib
+    module = importlib.import_module("isvs_graph.image_paths")  # the module, not the function
+    file = tmp_path / "cache.npz"
+    monkeypatch.setattr(module, "FORMAT_VERSION", 99)
+    image_paths(photo_batch(2), levels=[1.0, 0.9]).save(file)
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="format version 99"):
+        load_paths(file)
