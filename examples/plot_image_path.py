@@ -9,7 +9,7 @@ scikit-image's bundled astronaut photo on its 4-neighbour pixel grid once, reads
 at several sparsities (the fraction of pixel edges not yet split) and draws them side
 by side with the input.
 
-Run ``python examples/plot_image_path.py [--out DIR] [--size N]``.
+Run ``python examples/plot_image_path.py [--out DIR] [--size N] [--small]``.
 """
 
 import argparse
@@ -24,10 +24,13 @@ from skimage import data, transform  # noqa: E402
 
 import isvs_graph  # noqa: E402
 
-parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+parser = argparse.ArgumentParser(description="The inverse-scale path of a photo")
 parser.add_argument("--out", type=Path, default=Path("out"), help="output folder")
 parser.add_argument("--size", type=int, default=192, help="image side in pixels")
+parser.add_argument("--small", action="store_true", help="a small, fast run (96 pixels)")
 args = parser.parse_args()
+if args.small:
+    args.size = 96
 
 image = transform.resize(data.astronaut(), (args.size, args.size), anti_aliasing=True)
 graph = isvs_graph.grid_graph(args.size, args.size)

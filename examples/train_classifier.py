@@ -213,7 +213,7 @@ def train_method(method: str, args, data, classes: int, rank: int, world: int,
         dataset = CachedISVSDataset(train_x, train_y, args.out / "path-cache",
                                     sparsity=isvs_rule(args), seed=args.seed,
                                     levels=args.isvs_levels)
-        dataset.build(rank=rank, world_size=world, progress=rank == 0)
+        dataset.build(rank=rank, world_size=world, progress=rank == 0 and not args.quiet)
         if world > 1:
             dist.barrier()
         dataset.load()

@@ -57,7 +57,7 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
           progress: bool = False, backend: str = "auto") -> np.ndarray | torch.Tensor:
     r"""Smooth a signal on a graph by inverse scale space (Split LBI) at one scale.
 
-    Split LBI follows the inverse scale space of
+    Split LBI [1]_ follows the inverse scale space [2]_, [3]_ of
 
     .. math::
 

@@ -26,6 +26,8 @@ class ISVSSmooth(BaseTransform):
         ``kappa``, ``nu``, ``alpha``, ``mode``, ``project``, ``tol``, ``max_iter`` of
         :func:`isvs_graph.solve`.
 
+    Notes
+    -----
     Works on one :class:`~torch_geometric.data.Data` and on a
     :class:`~torch_geometric.data.Batch`: at a time ``t`` the graphs of a batch are
     disjoint, so one solve of the whole batch is each graph's own solve; at a

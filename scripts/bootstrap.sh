@@ -16,5 +16,5 @@ py=.venv/bin/python
 if ! "$py" -c "import torch" >/dev/null 2>&1; then
   "$py" -m pip install --quiet "torch==2.13.0"
 fi
-"$py" -m pip install --quiet -e ".[test,examples]"
+"$py" -m pip install --quiet -e ".[test,examples,docs]"
 "$py" -c "import isvs_graph, torch; print(f'isvs_graph ready: torch {torch.__version__}')"
