@@ -15,6 +15,8 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
     ("plot_superpixels.py", ["--small"], "superpixels.png"),
     ("plot_mesh.py", ["--small"], "mesh.png"),
     ("plot_point_cloud.py", ["--small"], "point_cloud_and_karate.png"),
+    ("plot_isvs_vs_lowpass.py", ["--small"], "isvs_vs_lowpass.png"),
+    ("plot_parameters.py", ["--small"], "parameters.png"),
 ])
 def test_example_runs_and_draws(tmp_path, script, arguments, figure):
     result = subprocess.run([sys.executable, str(EXAMPLES / script), "--out", str(tmp_path),
