@@ -171,7 +171,10 @@ if numba is not None:
 
 def run_batch(*args) -> None:
     """Run the batch kernel (arguments in its order; outputs are written in place)."""
-    _run_batch(*args)
+    # Signals differ in cost by orders of magnitude (each stops at its own iteration):
+    # hand them to threads one at a time, not in equal contiguous blocks.
+    with numba.parallel_chunksize(1):
+        _run_batch(*args)
 
 
 # Pixel grids. An image's edges fall into a few directions (right, down, and for 8
@@ -379,4 +382,5 @@ def grid_layout(height: int, width: int, connectivity: int, edge_index: np.ndarr
 
 def run_grid_batch(*args) -> None:
     """Run the pixel-grid batch kernel (outputs are written in place)."""
-    _run_grid_batch(*args)
+    with numba.parallel_chunksize(1):
+        _run_grid_batch(*args)
