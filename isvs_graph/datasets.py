@@ -195,6 +195,7 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         """Build the shards of this rank (``shard % world_size == rank``) that are
         missing or invalid. Returns how many were built."""
         os.makedirs(self.cache_dir, exist_ok=True)
+        _remove_orphans(self.cache_dir)
         mine = [s for s in range(self.n_shards) if s % world_size == rank]
         todo = [s for s in mine if not self._valid(s)]
         for shard in tqdm(todo, desc=f"ISVS path cache (rank {rank})", unit="shard",
@@ -234,6 +235,24 @@ class CachedISVSDataset(torch.utils.data.Dataset):
             shard, row = divmod(index, self.shard_size)
             image = self._shards[shard].select(row).at(sparsity=level)[0]
         return image.float() / 255.0, self.labels[index]
+
+
+def _remove_orphans(folder: str) -> None:
+    """Delete temporary files left by writers that were killed (their pid is gone)."""
+    for entry in os.scandir(folder):
+        parts = entry.name.split("-")
+        if not (entry.name.startswith(".isvs-paths-") and len(parts) > 3 and
+                parts[2].isdigit()):
+            continue
+        try:
+            os.kill(int(parts[2]), 0)
+        except ProcessLookupError:
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                pass
+        except PermissionError:
+            pass  # alive, another user's
 
 
 def _lowest_sparsity(rule) -> float | None:

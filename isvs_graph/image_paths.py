@@ -173,7 +173,9 @@ class ImagePaths:
         digest = _checksum(meta, arrays)
         file = os.fspath(file)
         folder = os.path.dirname(os.path.abspath(file))
-        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".isvs-paths-", suffix=".npz")
+        # The writer's pid in the name lets a later build remove what a killed one left.
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".isvs-paths-{os.getpid()}-",
+                                         suffix=".npz")
         try:
             with os.fdopen(fd, "wb") as handle:
                 np.savez(handle, meta=np.frombuffer(meta.encode(), dtype=np.uint8),

@@ -122,3 +122,18 @@ def test_read_image_folder(tmp_path):
     assert classes == ["cats", "dogs"] and x[0, 0, 0, 0] == 200
     with pytest.raises(FileNotFoundError, match="no image folder"):
         read_image_folder(tmp_path / "missing")
+
+
+def test_build_removes_temporaries_of_killed_writers_only(tmp_path):
+    import os
+    import subprocess
+    import sys
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    orphan = tmp_path / f".isvs-paths-{dead}-abc123.npz"
+    alive = tmp_path / f".isvs-paths-{os.getpid()}-def456.npz"
+    orphan.write_bytes(b"half written")
+    alive.write_bytes(b"being written")
+    x, y = images()
+    CachedISVSDataset(x, y, tmp_path, sparsity=0.8, levels=[0.8]).build(progress=False)
+    assert not orphan.exists() and alive.exists()
