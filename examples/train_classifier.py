@@ -317,7 +317,8 @@ def corrupted_sets(args, test_x, test_y):
             if args.cifar10c is not None:
                 sets[name, severity] = read_cifar10c(args.cifar10c, name, severity)
             else:
-                sets[name, severity] = (corrupt(test_x, name, severity), test_y)
+                seed = args.seed * 100 + CORRUPTIONS.index(name) * 10 + severity
+                sets[name, severity] = (corrupt(test_x, name, severity, seed=seed), test_y)
             bar.update()
     bar.close()
     return sets

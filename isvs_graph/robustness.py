@@ -98,11 +98,14 @@ def pgd(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, eps:
     return adversarial
 
 
-def corrupt(images: np.ndarray, name: str, severity: int) -> np.ndarray:
+def corrupt(images: np.ndarray, name: str, severity: int, *,
+            seed: int | None = None) -> np.ndarray:
     """Apply one of :data:`CORRUPTIONS` at ``severity`` 1–5 to uint8 images.
 
     ``images``: ``N × C × H × W`` uint8 (C = 1 or 3); returns the same shape and dtype.
-    Uses ``imagecorruptions-imaug`` (``pip install imagecorruptions-imaug``).
+    Uses ``imagecorruptions-imaug`` (``pip install imagecorruptions-imaug``), which draws
+    from NumPy's global random state: ``seed`` makes the result reproducible (the global
+    state is restored afterwards).
     """
     if name not in CORRUPTIONS:
         raise ValueError(f"Invalid corruption: {name!r}; use one of {CORRUPTIONS}")
@@ -116,6 +119,19 @@ def corrupt(images: np.ndarray, name: str, severity: int) -> np.ndarray:
         raise ImportError("corruptions need imagecorruptions-imaug: "
                           "pip install imagecorruptions-imaug") from error
     out = np.empty_like(images)
+    if seed is None:
+        _corrupt_into(out, images, apply, name, severity)
+        return out
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        _corrupt_into(out, images, apply, name, severity)
+    finally:
+        np.random.set_state(state)
+    return out
+
+
+def _corrupt_into(out, images, apply, name, severity) -> None:
     for n, image in enumerate(images):
         rgb = image.transpose(1, 2, 0)
         if rgb.shape[2] == 1:
@@ -125,7 +141,6 @@ def corrupt(images: np.ndarray, name: str, severity: int) -> np.ndarray:
         if result.shape[:2] != rgb.shape[:2]:  # some corruptions pad or crop
             result = result[:rgb.shape[0], :rgb.shape[1]]
         out[n] = result.transpose(2, 0, 1)[:images.shape[1]]
-    return out
 
 
 def read_cifar10c(root: str | os.PathLike, name: str, severity: int):

@@ -81,6 +81,15 @@ def test_every_corruption_at_every_severity():
         assert any((out != images).any() for out in outputs), name
 
 
+def test_seeded_corruptions_are_reproducible():
+    images = (np.random.default_rng(0).random((2, 3, 32, 32)) * 255).astype(np.uint8)
+    before = np.random.get_state()[1].copy()
+    a = corrupt(images, "gaussian_noise", 3, seed=7)
+    assert np.array_equal(a, corrupt(images, "gaussian_noise", 3, seed=7))
+    assert not np.array_equal(a, corrupt(images, "gaussian_noise", 3, seed=8))
+    assert np.array_equal(np.random.get_state()[1], before)  # the global state is restored
+
+
 @pytest.mark.parametrize("args,match", [
     (("rain", 1), "Invalid corruption"),
     (("fog", 6), "severity must be"),
