@@ -52,6 +52,37 @@ if numba is not None:
         return (k_target >= 0 and k >= k_target) or (s_target >= 0 and sparsity <= s_target)
 
     @njit
+    def _max_abs_difference(a, b):
+        """max |a − b| over flat arrays; NaN if any difference is NaN."""
+        largest = 0.0
+        for q in range(a.shape[0]):
+            d = abs(a[q] - b[q])
+            if not d <= largest:  # also catches NaN
+                largest = d
+        return largest
+
+    @njit
+    def _edge_residual_max(src, dst, w, u, gamma):
+        """max |(D u)_e − γ_e| over edges and channels (NaN-propagating)."""
+        largest = 0.0
+        for e in range(src.shape[0]):
+            i, j = src[e], dst[e]
+            for c in range(u.shape[1]):
+                d = abs(w[e] * (u[i, c] - u[j, c]) - gamma[e, c])
+                if not d <= largest:
+                    largest = d
+        return largest
+
+    @njit
+    def _convergence(u_err, r_err, u_thr, r_thr):
+        """The convergence test of the solver: a status, or −1 to go on."""
+        if not (np.isfinite(u_err) and np.isfinite(r_err)):
+            return NON_FINITE
+        if u_err <= u_thr and r_err <= r_thr:
+            return CONVERGED
+        return -1
+
+    @njit
     def _one_signal(src, dst, w, x, u, z, gamma, g, params, joint, k_target, s_target,
                     max_iter, u_thr, r_thr, check_every, levels, snapshots, snap_support,
                     snap_iter, entry_iter):
@@ -77,23 +108,10 @@ if numba is not None:
                 return k, sparsity, REACHED, leaves
             last = max_iter >= 0 and k >= max_iter
             if k % check_every == 0 or last:
-                u_err = 0.0
-                for n in range(p):
-                    for c in range(channels):
-                        d = abs(u[n, c] - x[n, c])
-                        if not d <= u_err:  # also catches NaN
-                            u_err = d
-                r_err = 0.0
-                for e in range(m):
-                    i, j = src[e], dst[e]
-                    for c in range(channels):
-                        d = abs(w[e] * (u[i, c] - u[j, c]) - gamma[e, c])
-                        if not d <= r_err:
-                            r_err = d
-                if not (np.isfinite(u_err) and np.isfinite(r_err)):
-                    return k, sparsity, NON_FINITE, leaves
-                if u_err <= u_thr and r_err <= r_thr:
-                    return k, sparsity, CONVERGED, leaves
+                status = _convergence(_max_abs_difference(u.ravel(), x.ravel()),
+                                      _edge_residual_max(src, dst, w, u, gamma), u_thr, r_thr)
+                if status >= 0:
+                    return k, sparsity, status, leaves
             if last:
                 return k, sparsity, MAX_ITER, leaves
 
@@ -250,16 +268,10 @@ if numba is not None:
                 return k, sparsity, REACHED, leaves
             last = max_iter >= 0 and k >= max_iter
             if k % check_every == 0 or last:
-                u_err = 0.0
-                for q in range(uf.shape[0]):
-                    d = abs(uf[q] - xf[q])
-                    if not d <= u_err:
-                        u_err = d
-                r_err = _grid_residual_max(dirs, offsets, u, gamma)
-                if not (np.isfinite(u_err) and np.isfinite(r_err)):
-                    return k, sparsity, NON_FINITE, leaves
-                if u_err <= u_thr and r_err <= r_thr:
-                    return k, sparsity, CONVERGED, leaves
+                status = _convergence(_max_abs_difference(uf, xf),
+                                      _grid_residual_max(dirs, offsets, u, gamma), u_thr, r_thr)
+                if status >= 0:
+                    return k, sparsity, status, leaves
             if last:
                 return k, sparsity, MAX_ITER, leaves
 
