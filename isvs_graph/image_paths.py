@@ -162,7 +162,7 @@ class ImagePaths:
         dtype = np.dtype(self.dtype)
         if dtype.kind in "iu":
             info = np.iinfo(dtype)
-            out = (out * float(info.max)).round().clip(max(info.min, 0), info.max)
+            out = (out * float(info.max)).round().clip(info.min, info.max)
         out = np.ascontiguousarray(out.astype(dtype))
         return torch.from_numpy(out) if self.kind == "torch" else out
 

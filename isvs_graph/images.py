@@ -38,29 +38,17 @@ def image_to_signal(image: np.ndarray | torch.Tensor):
                         f"{type(image).__name__}")
     if image.dtype in (np.bool_, torch.bool):
         raise TypeError("image must hold numbers, got a boolean array")
-    integer = (image.dtype.kind in "iu") if isinstance(image, np.ndarray) else \
-        not (image.is_floating_point() or image.is_complex())
-    top = None
-    if integer:
-        top = float(np.iinfo(image.dtype).max) if isinstance(image, np.ndarray) else \
-            float(torch.iinfo(image.dtype).max)
-        layout = layout / top
-    signal = layout.reshape(height * width, channels)
+    # One image is a batch of one: the batch conversion does the scaling and restoring.
+    batch = layout.transpose(2, 0, 1)[None] if isinstance(image, np.ndarray) else \
+        layout.permute(2, 0, 1)[None]
+    signals, _, _, restore_batch = images_to_signals(batch)
+    signal = signals[0]
 
     def restore(smoothed):
-        out = smoothed.reshape(height, width, channels)
-        if isinstance(image, torch.Tensor):
-            out = out.permute(2, 0, 1)
+        out = restore_batch(smoothed[None])[0]  # (C, H, W)
         if image.ndim == 2:
-            out = out[0] if isinstance(image, torch.Tensor) else out[..., 0]
-        if integer:
-            low = 0 if isinstance(image, torch.Tensor) and image.dtype == torch.uint8 else (
-                np.iinfo(image.dtype).min if isinstance(image, np.ndarray)
-                else torch.iinfo(image.dtype).min)
-            out = (out * top).round().clip(low, top)
-            out = out.astype(image.dtype) if isinstance(out, np.ndarray) else \
-                out.to(image.dtype)
-        return out
+            return out[0]
+        return out.transpose(1, 2, 0) if isinstance(image, np.ndarray) else out
 
     return signal, height, width, restore
 
@@ -137,7 +125,7 @@ def images_to_signals(images: np.ndarray | torch.Tensor):
         out = smoothed.reshape(batch, height, width, channels)
         out = out.transpose(0, 3, 1, 2) if is_numpy else out.permute(0, 3, 1, 2)
         if integer:
-            out = (out * float(info.max)).round().clip(max(info.min, 0), info.max)
+            out = (out * float(info.max)).round().clip(info.min, info.max)
             out = out.astype(images.dtype) if is_numpy else out.to(images.dtype)
         return out if is_numpy else out.contiguous()
 
