@@ -10,7 +10,7 @@ from .operator import difference_operator
 from .path import ISVSPath, path
 from .point_clouds import knn_graph, radius_graph
 from .smoothing import solve
-from .solver import ConvergenceWarning
+from ._warnings import ConvergenceWarning
 from .superpixels import superpixel_graph
 
 __all__ = [

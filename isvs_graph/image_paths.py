@@ -38,7 +38,7 @@ from .graphs import canonical_graph, grid_graph
 from .images import images_to_signals
 from .projection import project
 from .smoothing import prepare
-from .solver import DEFAULT_KAPPA, iterations_for_time, run_split_lbi
+from ._solver import DEFAULT_KAPPA, DEFAULT_TOL, iterations_for_time, run_split_lbi
 
 __all__ = ["ImagePaths", "image_paths", "load_paths"]
 
@@ -226,7 +226,7 @@ def _checksum(meta: str, arrays: dict[str, np.ndarray]) -> str:
 def image_paths(images: np.ndarray | torch.Tensor, *, levels: Sequence[float] = DEFAULT_LEVELS,
                 sparsity_min: float | None = None, t_max: float | None = None,
                 connectivity: int = 4, kappa: float = DEFAULT_KAPPA, nu: float = 1.0,
-                alpha: float | None = None, mode: str = "joint", tol: float = 1e-6,
+                alpha: float | None = None, mode: str = "joint", tol: float = DEFAULT_TOL,
                 max_iter: int | None = None, progress: bool = False) -> ImagePaths:
     """Compute the inverse-scale paths of a batch of images in one solve.
 
@@ -287,9 +287,9 @@ def image_paths(images: np.ndarray | torch.Tensor, *, levels: Sequence[float] = 
     arrays = {
         "entry_iter": result.entry_iter,
         "leave_events": result.leaves,
-        "snapshots": np.concatenate([result.snapshots, final_u], axis=1),
-        "snapshot_support": np.concatenate([result.snapshot_support, final_support], axis=1),
-        "snapshot_iter": np.concatenate([result.snapshot_iter, result.iterations[:, None]],
+        "snapshots": np.concatenate([result.level_u, final_u], axis=1),
+        "snapshot_support": np.concatenate([result.level_support, final_support], axis=1),
+        "snapshot_iter": np.concatenate([result.level_iter, result.iterations[:, None]],
                                         axis=1),
         "converged": result.converged,
     }

@@ -85,7 +85,7 @@ def smooth_image(image: np.ndarray | torch.Tensor, t: float | None = None, *,
     >>> smooth_image(image, t=0)[0]
     array([100, 100, 100, 100], dtype=uint8)
     >>> smooth_image(image, sparsity=0.85)[0]
-    array([ 44,  44, 156, 156], dtype=uint8)
+    array([ 45,  45, 155, 155], dtype=uint8)
     """
     signal, height, width, restore = image_to_signal(image)
     graph = grid_graph(height, width, connectivity,

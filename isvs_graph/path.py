@@ -12,7 +12,7 @@ from torch_geometric.data import Data
 from ._validation import check_real, check_scale
 from .projection import component_labels, component_means
 from .smoothing import prepare
-from .solver import DEFAULT_KAPPA, iterations_for_time, run_split_lbi
+from ._solver import DEFAULT_KAPPA, DEFAULT_TOL, iterations_for_time, run_split_lbi
 
 __all__ = ["ISVSPath", "path"]
 
@@ -216,7 +216,7 @@ def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
          t_max: float | None = None, sparsity_min: float | None = None,
          record_sparsities: Sequence[float] = DEFAULT_RECORD_SPARSITIES,
          record_times: Sequence[float] = (), kappa: float = DEFAULT_KAPPA, nu: float = 1.0,
-         alpha: float | None = None, mode: str = "joint", tol: float = 1e-6,
+         alpha: float | None = None, mode: str = "joint", tol: float = DEFAULT_TOL,
          max_iter: int | None = None, progress: bool = False) -> ISVSPath:
     """Compute the inverse-scale-space path of one signal, from ``t = 0`` onwards.
 
@@ -290,6 +290,10 @@ def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
     result = run_split_lbi(problem.op, problem.x, problem.initial(), problem.options,
                            t=t_max, sparsity=sparsity_min, observer=observe,
                            progress=progress)
+    # The observer saw the normalised iterates (x − offset) / scale.
+    for k, u in snapshots.items():
+        snapshots[k] = (u.double() * float(result.scale[0]) + float(result.offset[0])).to(
+            u.dtype)
     snapshots[int(result.iterations[0])] = result.u.clone()
     packed = (np.asarray(events[0], dtype=np.int64), np.asarray(events[1], dtype=np.int64),
               np.asarray(events[2], dtype=bool))

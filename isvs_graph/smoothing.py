@@ -13,7 +13,8 @@ from ._validation import check_batch_scale, check_signal
 from .graphs import CanonicalGraph, canonical_graph
 from .operator import DifferenceOperator
 from .projection import project as project_onto_support
-from .solver import DEFAULT_KAPPA, SolverOptions, run_split_lbi, solver_options
+from ._solver import (DEFAULT_KAPPA, DEFAULT_MAX_ITER, DEFAULT_TOL, SolverOptions,
+                      run_split_lbi, solver_options)
 
 __all__ = ["solve"]
 
@@ -53,8 +54,9 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
           t: float | None = None, *, sparsity: float | None = None,
           kappa: float = DEFAULT_KAPPA,
           nu: float = 1.0, alpha: float | None = None, mode: str = "joint",
-          project: bool = True, tol: float = 1e-6, max_iter: int | None = None,
-          progress: bool = False, backend: str = "auto") -> np.ndarray | torch.Tensor:
+          project: bool = True, tol: float = DEFAULT_TOL, max_iter: int | None = None,
+          jumps: bool = True, progress: bool = False, backend: str = "auto",
+          ) -> np.ndarray | torch.Tensor:
     r"""Smooth a signal on a graph by inverse scale space (Split LBI) at one scale.
 
     Split LBI [1]_ follows the inverse scale space [2]_, [3]_ of
@@ -84,13 +86,15 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
         Instead of ``t``: runs to the first iterate whose fraction of zero entries
         of ``γ`` is ``<= sparsity``, a value in ``[0, 1]``. ``1`` is the coarsest
         scale, ``0`` the finest. Out of reach (edges across which the signal is
-        flat never enter), the solve stops at convergence with a
-        :class:`~isvs_graph.ConvergenceWarning`.
+        flat never enter), the run stops at the floor (see ``tol``) with a
+        :class:`~isvs_graph.ConvergenceWarning` and returns the finest scale there.
     kappa : float, default 0.5
         Damping ``κ > 0``. The partitions barely change with ``κ`` while the
         iterations needed grow linearly with it.
     nu : float, default 1
-        Coupling ``ν > 0`` between ``D u`` and ``γ``.
+        Coupling ``ν > 0`` between ``D u`` and ``γ``; 0.1 … 10 works best, and
+        values so extreme that the iteration cannot relax within ``max_iter`` are
+        refused.
     alpha : float, optional
         Step size; default ``1.9 ν / (κ (ν + 1 + Λ))`` with ``Λ >= ‖D‖²`` the
         degree bound of :func:`~isvs_graph.operator.norm_bound`. Values at or above
@@ -101,19 +105,27 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
     project : bool, default True
         Return the projection :math:`\tilde u_k` (``u_k`` averaged over the
         components left after removing the support edges) rather than ``u_k``.
-    tol : float, default 1e-6
-        Convergence tolerance, relative to the signal's range: the iteration is
-        stationary when ``max |u_k − x|`` and ``max |D u_k − γ_k|`` fall below it.
+    tol : float, default 1e-3
+        The floor, relative to the signal's range ``σ``: an edge outside the support
+        whose weighted difference ``|(D u)_e|`` stays below ``tol σ`` counts as flat,
+        and a run that is stationary within ``tol σ`` with only flat edges left
+        outside the support stops there (see Notes).
     max_iter : int, optional
-        Stop after this many iterations at the latest (with a warning if the
-        target was not reached). Default: no limit; convergence ends every run.
+        The most iteration steps computed per signal (jumped idle stretches do not
+        count); default 100,000. A run cut off by it warns.
+    jumps : bool, default True
+        Jump over idle stretches (support unchanged, ``u`` stationary, ``z`` growing
+        linearly) straight to the next entry. ``False`` runs the plain iteration;
+        both agree within about 1e-6 of ``σ`` where the target lies above the floor.
     progress : bool, default False
-        Show a progress bar (tqdm) of the iterations and the sparsity reached.
+        Show a progress bar (tqdm); it does not change which backend or arithmetic
+        runs.
     backend : {"auto", "numba", "torch"}, default "auto"
         ``"numba"``: fused CPU kernels, each signal of a batch in its own thread
-        task. ``"torch"``: the gather/scatter iteration, on any device. ``"auto"``
-        takes numba for CPU tensors (when installed) and torch otherwise. The two
-        agree to rounding (about 1e-15 relative in float64), not bit for bit.
+        task (a single large graph splits each step across threads). ``"torch"``:
+        the gather/scatter iteration, on any device. ``"auto"`` takes numba for CPU
+        tensors (when installed) and torch otherwise. The two agree to rounding
+        (about 1e-15 relative in float64), not bit for bit.
 
     Returns
     -------
@@ -127,7 +139,9 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
         Non-finite signal values, a signal whose rows do not match the graph,
         out-of-range edges, non-positive weights, ``t < 0``, ``sparsity`` outside
         ``[0, 1]``, both or neither of ``t`` and ``sparsity``, ``kappa <= 0``,
-        ``nu <= 0``, an unknown ``mode`` or an unstable ``alpha``.
+        ``nu <= 0``, ``tol`` outside ``(0, 1)``, an unknown ``mode``, an unstable
+        ``alpha``, or a problem too stiff to relax within ``max_iter`` (extreme
+        ``nu`` or edge weights; the message says which).
     TypeError
         A container or value of the wrong type.
     FloatingPointError
@@ -139,6 +153,20 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
 
         u_{k+1} = u_k − κ α [(u_k − x) + Dᵀ r_k / ν]
         z_{k+1} = z_k + α r_k / ν,    γ_{k+1} = κ shrink(z_{k+1}),    t_k = k α
+
+    Scale-free: each signal (each of a batch) is solved normalised by its range
+    ``σ = max(x) − min(x)`` and scaled back, so ``solve(a x + b) = a solve(x) + b``
+    for ``a > 0`` and ``κ``, ``ν``, ``α``, ``t`` and ``tol`` are dimensionless: a
+    photo in [0, 1], in 0–255 or standardised gives the same partitions. A constant
+    signal is returned as it is.
+
+    Bounded cost: a run stops at its target, at the floor, or after ``max_iter``
+    steps, whichever comes first, and idle stretches cost nothing. At the floor
+    every edge outside the support has ``|(D u)_e| <= tol σ`` and the iterate is
+    stationary within ``tol σ``; the support is then final, and the projected result
+    is exact: the limit of the iteration with that support, whose component means
+    are those of ``x`` (``project=False`` returns ``u_k``, within a few ``tol σ``
+    of that limit).
 
     Integer signals are computed and returned as float64 (numpy) or torch's
     default dtype; float16 and bfloat16 as float32.
@@ -170,7 +198,7 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
     array([0., 0., 1., 1.])
     """
     problem = prepare(graph, signal, kappa=kappa, nu=nu, alpha=alpha, mode=mode,
-                      tol=tol, max_iter=max_iter)
+                      tol=tol, max_iter=max_iter, jumps=jumps)
     t, sparsity = check_batch_scale(t, sparsity, problem.x.shape[1])
     if problem.x.shape[1] == 1 or len(set((t if t is not None else sparsity).tolist())) == 1:
         # One value for all: keeps warnings quoting it.
@@ -179,6 +207,21 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
     result = run_split_lbi(problem.op, problem.x, problem.initial(), problem.options,
                            t=t, sparsity=sparsity, progress=progress,
                            backend=backend)
-    u = project_onto_support(problem.graph, result.u, result.support) if project \
-        else result.u
-    return problem.restore(u)
+    if not project:
+        return problem.restore(result.u)
+    return problem.restore(project_onto_support(problem.graph, limit_values(problem.x, result),
+                                                result.support))
+
+
+def limit_values(x: torch.Tensor, result) -> torch.Tensor:
+    """The values to project: ``u_k``, or ``x`` for signals stopped at the floor.
+
+    At the floor the support ``S`` is final, and at the limit of the iteration with
+    that support every edge leaving a component of ``(V, E \\ S)`` has ``r_e = 0``, so
+    each component's mean of ``u`` equals its mean of ``x``: the projection of ``x``
+    is the finest scale exactly, where ``u_k`` is only within a few ``tol`` of it.
+    """
+    floor = torch.from_numpy(result.converged).to(x.device)
+    if not bool(floor.any()):
+        return result.u
+    return torch.where(floor[None, :, None], x, result.u)

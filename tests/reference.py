@@ -54,8 +54,22 @@ def default_alpha(edges, num_nodes, kappa=0.5, nu=1.0):  # the package defaults
 
 def split_lbi(edges, num_nodes, x, *, kappa=0.5, nu=1.0, alpha=None, mode="joint",
               iterations=None, t=None, sparsity=None, project=True):
-    """Run Split LBI on x of shape (p, C) and return (result, k, support)."""
+    """Run Split LBI on x of shape (p, C) and return (result, k, support).
+
+    Scale-free as DESIGN §2 defines it: the iteration runs on x / σ, σ = max(x) − min(x)
+    (1 for a constant x), and the result is multiplied back by σ.
+    """
     x = np.asarray(x, dtype=float)
+    sigma = float(x.max() - x.min()) if x.size else 0.0
+    sigma = sigma if sigma > 0 else 1.0
+    result, k, support = _split_lbi(edges, num_nodes, x / sigma, kappa=kappa, nu=nu,
+                                    alpha=alpha, mode=mode, iterations=iterations, t=t,
+                                    sparsity=sparsity, project=project)
+    return result * sigma, k, support
+
+
+def _split_lbi(edges, num_nodes, x, *, kappa, nu, alpha, mode, iterations, t, sparsity,
+               project):
     D = dense_operator(edges, num_nodes)
     alpha = default_alpha(edges, num_nodes, kappa, nu) if alpha is None else alpha
     if t is not None:

@@ -77,16 +77,30 @@ def test_out_of_reach_targets_stop_at_convergence_with_a_warning():
 
 
 def test_a_flat_edge_can_enter_on_the_way():
-    """x = (0, 0, 2) on a path: the flat edge (0, 1) enters transiently, so sparsity 0
-    is reached although only half the edges are not flat: no shortcut may skip that."""
+    """x = (0, 0, 2) on a path with κ = 0.25: the flat edge (0, 1) enters transiently,
+    so sparsity 0 is reached although only half the edges are not flat: neither a
+    shortcut nor the floor may skip that."""
     graph = isvs_graph.grid_graph(1, 3)
     x = np.array([0.0, 0.0, 2.0])
-    path = isvs_graph.path(graph, x, sparsity_min=0.0)
+    path = isvs_graph.path(graph, x, sparsity_min=0.0, kappa=0.25)
     assert path.sparsities.min() == 0.0
     edges = canonical_edges(graph.edge_index.numpy(), 3)
-    expected, _, _ = split_lbi(edges, 3, x[:, None], sparsity=0.0)
-    np.testing.assert_allclose(isvs_graph.solve(graph, x, sparsity=0.0), expected[:, 0],
-                               rtol=1e-12)
+    expected, _, _ = split_lbi(edges, 3, x[:, None], sparsity=0.0, kappa=0.25)
+    for jumps in (True, False):
+        np.testing.assert_allclose(
+            isvs_graph.solve(graph, x, sparsity=0.0, kappa=0.25, jumps=jumps),
+            expected[:, 0], rtol=1e-12)
+
+
+def test_a_flat_edge_stalled_at_the_threshold_ends_at_the_floor():
+    """With κ = 0.5 that edge's z settles on the threshold itself, where its increments
+    are rounding noise: the run ends at the floor with a warning, not at max_iter."""
+    graph = isvs_graph.grid_graph(1, 3)
+    x = np.array([0.0, 0.0, 2.0])
+    for jumps in (True, False):
+        with pytest.warns(isvs_graph.ConvergenceWarning, match="floor"):
+            got = isvs_graph.solve(graph, x, sparsity=0.0, jumps=jumps)
+        np.testing.assert_allclose(got, x, atol=1e-12)
 
 
 @pytest.mark.parametrize("bad,error,match", [

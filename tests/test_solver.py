@@ -42,16 +42,20 @@ def test_grid_at_sparsity_matches_reference(mode, sparsity):
 @pytest.mark.parametrize("mode", ["joint", "channel"])
 @pytest.mark.parametrize("kappa,nu", [(1.0, 1.0), (4.0, 0.5), (0.5, 3.0)])
 def test_random_weighted_graph_matches_reference(seed, mode, kappa, nu):
+    # The plain iteration (no jumps) is the mathematics to the last digits.
     graph, edges = random_graph(seed)
     x = np.random.default_rng(seed).standard_normal((graph.num_nodes, 2))
     for t in (1.0, 6.0):
         expected, _, _ = split_lbi(edges, graph.num_nodes, x, mode=mode, t=t,
                                    kappa=kappa, nu=nu)
-        got = isvs_graph.solve(graph, x, t, mode=mode, kappa=kappa, nu=nu)
+        got = isvs_graph.solve(graph, x, t, mode=mode, kappa=kappa, nu=nu, jumps=False)
         np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-11)
+        jumped = isvs_graph.solve(graph, x, t, mode=mode, kappa=kappa, nu=nu)
+        np.testing.assert_allclose(jumped, expected, rtol=0, atol=1e-6 * np.ptp(x))
     expected, _, _ = split_lbi(edges, graph.num_nodes, x, mode=mode, sparsity=0.6,
                                kappa=kappa, nu=nu)
-    got = isvs_graph.solve(graph, x, sparsity=0.6, mode=mode, kappa=kappa, nu=nu)
+    got = isvs_graph.solve(graph, x, sparsity=0.6, mode=mode, kappa=kappa, nu=nu,
+                           jumps=False)
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-11)
 
 
@@ -201,11 +205,28 @@ def test_device_is_kept(device):
                                rtol=1e-9, atol=1e-12)
 
 
-def test_overflow_raises_instead_of_returning_garbage():
+def test_huge_values_are_solved_scale_free():
+    # The normalisation is formed in float64: values near float32's limit do not overflow.
     graph = isvs_graph.grid_graph(1, 2)
     x = np.array([3e38, -3e38], dtype=np.float32)
+    got = isvs_graph.solve(graph, x, 10.0)
+    assert got.dtype == np.float32 and np.isfinite(got).all()
+    np.testing.assert_allclose(got / 3e38, isvs_graph.solve(graph, np.array([1.0, -1.0]), 10.0),
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_divergence_raises_instead_of_returning_garbage(backend):
+    from isvs_graph._solver import run_split_lbi, solver_options
+    from isvs_graph.smoothing import prepare
+    graph, _, x = grid_case()
+    problem = prepare(graph, x)
+    # Bypass the validation: a step far above the stability bound diverges.
+    options = solver_options(problem.op.norm_bound)
+    options = type(options)(**{**options.__dict__, "alpha": 40 * options.alpha})
     with pytest.raises(FloatingPointError, match="non-finite"):
-        isvs_graph.solve(graph, x, 10.0)
+        run_split_lbi(problem.op, problem.x, problem.initial(), options, t=1e6,
+                      backend=backend)
 
 
 def test_deterministic():

@@ -1,0 +1,251 @@
+"""The CPU backend: lay a batch out for the numba kernels, run it, read it back.
+
+Signals are handed to threads one at a time; a large graph with few signals instead
+splits every step of each signal into blocks across threads ("wide"), so that one
+1024² image uses every core. Both orders give the same bits. A progress bar runs the
+same kernels in resumable chunks (of signals, or of steps for one signal), so showing
+it never changes the arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..graphs import grid_shape
+from ..operator import DifferenceOperator
+from . import numba_kernels as kernels
+from .options import CHECK_EVERY, KICK_RTOL, SolverOptions
+
+#: Graphs with at least this many nodes are solved "wide" when the batch is too small
+#: to keep every thread busy with whole signals.
+WIDE_MIN_NODES = 32_768
+#: Steps per chunk when a progress bar follows one signal.
+PROGRESS_STEPS = 64
+
+
+@dataclass
+class Recorded:
+    """What a numba run hands back (normalised units; ``(B, C, p)`` planes)."""
+
+    u: np.ndarray
+    z: np.ndarray
+    f: np.ndarray
+    iterations: np.ndarray
+    steps: np.ndarray
+    status: np.ndarray
+    sparsity: np.ndarray
+    leaves: np.ndarray
+    rec: kernels.Recording
+
+
+def grid_layout(height: int, width: int, connectivity: int, edge_index: np.ndarray):
+    """Directions, offsets and the map to canonical edge ids for the grid kernel.
+
+    ``edge_index`` is the grid's canonical edge list; each direction's edges are
+    looked up in it, so the kernel's support and entries come out in canonical order.
+    """
+    directions = [(0, 0, 1, width - 1), (1, 0, 0, width)]
+    if connectivity == 8:
+        directions += [(1, 0, 1, width - 1), (1, 1, 0, width - 1)]
+    node = np.arange(height * width).reshape(height, width)
+    p = height * width
+    keys = edge_index[0].astype(np.int64) * p + edge_index[1]  # sorted: canonical order
+    dirs, offsets, eid = [], [0], []
+    for dr, ci, cj, ncols in directions:
+        rows = height - dr
+        if rows <= 0 or ncols <= 0:
+            continue
+        a = node[:rows, ci:ci + ncols].reshape(-1)
+        b = node[dr:dr + rows, cj:cj + ncols].reshape(-1)
+        eid.append(np.searchsorted(keys, np.minimum(a, b) * p + np.maximum(a, b)))
+        dirs.append((dr, ci, cj, ncols))
+        offsets.append(offsets[-1] + rows * ncols)
+    eid = np.concatenate(eid) if eid else np.zeros(0, dtype=np.int64)
+    return (np.asarray(dirs, dtype=np.int64).reshape(-1, 4),
+            np.asarray(offsets, dtype=np.int64), eid.astype(np.int64))
+
+
+def _blocks(count: int, parts: int) -> np.ndarray:
+    parts = max(1, min(parts, count))
+    return np.linspace(0, count, parts + 1).round().astype(np.int64)
+
+
+def kernel_graph(op: DifferenceOperator, dtype: np.dtype) -> kernels.Graph:
+    """The operator's graph in the kernels' form (cached on the operator per dtype)."""
+    cache = op.__dict__.setdefault("_kernel_graphs", {})
+    if dtype in cache:
+        return cache[dtype]
+    import numba
+    parts = 4 * numba.get_num_threads()
+    none_i, none_f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=dtype)
+    shape = grid_shape(op.graph)
+    if shape is not None:
+        height, width, connectivity = shape
+        dirs, offsets, eid = grid_layout(height, width, connectivity,
+                                         op.graph.edge_index.numpy())
+        rows = _blocks(height, parts)
+        graph = kernels.Graph(True, height, width, dirs, offsets, eid, none_i, none_i, none_f,
+                              none_i, none_i, none_f, rows, rows)
+    else:
+        src = op.graph.edge_index[0].numpy().astype(np.int64)
+        dst = op.graph.edge_index[1].numpy().astype(np.int64)
+        weight = op.graph.edge_weight.numpy().astype(dtype)
+        m, p = len(src), op.num_nodes
+        # The edges at each node, in edge order, with ±w: Dᵀ r gathered per node.
+        ends = np.concatenate([src, dst])
+        order = np.argsort(ends, kind="stable")
+        incident = np.concatenate([np.arange(m), np.arange(m)])[order]
+        coef = np.concatenate([weight, -weight])[order]
+        indptr = np.zeros(p + 1, dtype=np.int64)
+        np.cumsum(np.bincount(ends, minlength=p), out=indptr[1:])
+        graph = kernels.Graph(False, 1, 0, np.zeros((0, 4), dtype=np.int64), none_i,
+                              np.arange(m, dtype=np.int64), src, dst, weight, indptr,
+                              incident.astype(np.int64), coef.astype(dtype),
+                              _blocks(m, parts), _blocks(p, parts))
+    cache[dtype] = graph
+    return graph
+
+
+def _recording(batch, channels, p, m, per_edge, dtype, levels, stops, record_entries,
+               log_capacity) -> kernels.Recording:
+    n_levels, n_stops = len(levels), len(stops)
+    entries = m * per_edge if record_entries else 0
+    capacity = log_capacity if record_entries else 0
+    return kernels.Recording(
+        np.asarray(levels, dtype=np.float64),
+        np.zeros((batch, n_levels, channels, p), dtype=dtype),
+        np.zeros((batch, n_levels, m, per_edge), dtype=bool),
+        np.full((batch, n_levels), -1, dtype=np.int64),
+        np.zeros((batch, n_stops, channels, p), dtype=dtype),
+        np.zeros((batch, n_stops, m, per_edge), dtype=bool),
+        np.full((batch, n_stops), -1, dtype=np.int64),
+        np.full((batch, entries), -1, dtype=np.int64),
+        np.zeros((batch, capacity), dtype=np.int64),
+        np.zeros((batch, capacity), dtype=np.int64),
+        np.zeros(batch, dtype=np.int64))
+
+
+def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
+        k_target: np.ndarray, s_target: np.ndarray, *, progress: bool = False,
+        levels=(), stops=(), record_entries: bool = False) -> Recorded:
+    """Run Split LBI on normalised signals ``x`` (``(p, B, C)``, CPU) from ``u0``."""
+    p, batch, channels = x.shape
+    dtype = x.numpy().dtype
+    graph = kernel_graph(op, dtype)
+    m = op.num_edges
+    joint = options.mode == "joint"
+    per_edge = 1 if joint else channels
+    one = dtype.type(1)
+    consts = kernels.Constants(dtype.type(options.kappa), one / dtype.type(options.nu),
+                               dtype.type(options.kappa * options.alpha),
+                               dtype.type(options.alpha / options.nu), one, joint)
+    # Thresholds never below what the working dtype resolves.
+    resolution = 32 * float(np.finfo(dtype).eps)
+    rule = kernels.StopRule(k_target.astype(np.int64), s_target.astype(np.float64),
+                            int(options.max_iter), float(options.tol), KICK_RTOL, resolution,
+                            CHECK_EVERY, bool(options.jumps),
+                            np.asarray(sorted(set(stops)), dtype=np.int64))
+    xs = np.ascontiguousarray(x.permute(1, 2, 0).numpy())
+    u0s = np.ascontiguousarray(u0.permute(1, 2, 0).numpy())
+    levels = sorted(levels, reverse=True)
+    capacity = max(64, m * per_edge // 16)
+    signals = np.arange(batch)
+    out = None
+    while signals.size:
+        part = _run_signals(graph, consts, rule, xs, u0s, signals, m, per_edge, levels,
+                            record_entries, capacity, progress)
+        if out is None:
+            out = part
+        else:
+            _scatter(out, part, signals)
+        # Signals whose log of support changes overflowed run again with room for all.
+        overflow = part.rec.log_n > capacity
+        signals = signals[overflow] if record_entries else signals[:0]
+        capacity = int(part.rec.log_n.max())
+    return out
+
+
+def _run_signals(graph, consts, rule, xs, u0s, signals, m, per_edge, levels,
+                 record_entries, capacity, progress) -> Recorded:
+    batch = len(signals)
+    _, channels, p = xs.shape
+    dtype = xs.dtype
+    x = xs[signals] if batch != xs.shape[0] else xs
+    sub_rule = rule._replace(k_target=rule.k_target[signals],
+                             s_target=rule.s_target[signals])
+    state = kernels.State(
+        u0s[signals].copy(), np.zeros((batch, channels, m), dtype=dtype),
+        np.zeros((batch, m if consts.joint else 0), dtype=dtype),
+        np.zeros(batch, dtype=np.int64), np.zeros(batch, dtype=np.int64),
+        np.full(batch, kernels.RUNNING, dtype=np.int64), np.zeros(batch, dtype=np.int64),
+        np.zeros(batch, dtype=np.int64), np.zeros(batch, dtype=np.int64),
+        np.zeros(batch, dtype=np.int64), np.ones(batch))
+    rec = _recording(batch, channels, p, m, per_edge, dtype, levels,
+                     sub_rule.stops, record_entries, capacity)
+    import numba
+    threads = numba.get_num_threads()
+    wide = threads > 1 and p >= WIDE_MIN_NODES and batch < 2 * threads
+    order = np.arange(batch)
+    if not progress:
+        kernels.run_batch(order, wide, graph, consts, sub_rule, x, state, rec,
+                          np.iinfo(np.int64).max)
+    elif batch > 1:
+        with tqdm(total=batch, desc="Split LBI", unit="signal", dynamic_ncols=True) as bar:
+            chunk = max(1, batch // 20)
+            for start in range(0, batch, chunk):
+                kernels.run_batch(order[start:start + chunk], wide, graph, consts, sub_rule,
+                                  x, state, rec, np.iinfo(np.int64).max)
+                bar.update(min(chunk, batch - start))
+    else:
+        with tqdm(desc="Split LBI", unit="step", dynamic_ncols=True) as bar:
+            until = 0
+            while state.status[0] == kernels.RUNNING:
+                until += PROGRESS_STEPS
+                kernels.run_batch(order, wide, graph, consts, sub_rule, x, state, rec, until)
+                bar.update(int(state.steps[0]) - bar.n)
+                bar.set_postfix(sparsity=f"{state.sparsity[0]:.4f}", refresh=False)
+    return Recorded(state.u, state.z, state.f, state.k, state.steps, state.status,
+                    state.sparsity, state.leaves, rec)
+
+
+def _scatter(out: Recorded, part: Recorded, signals: np.ndarray) -> None:
+    """Write a rerun of ``signals`` into ``out``; the logs grow to the larger capacity."""
+    for name in ("u", "z", "f", "iterations", "steps", "status", "sparsity", "leaves"):
+        getattr(out, name)[signals] = getattr(part, name)
+    capacity = max(out.rec.log_k.shape[1], part.rec.log_k.shape[1])
+
+    def grown(log: np.ndarray) -> np.ndarray:
+        if log.shape[1] == capacity:
+            return log
+        wider = np.zeros((log.shape[0], capacity), dtype=log.dtype)
+        wider[:, :log.shape[1]] = log
+        return wider
+
+    fields = {}
+    for name in kernels.Recording._fields:
+        whole, rerun = getattr(out.rec, name), getattr(part.rec, name)
+        if name in ("log_k", "log_e"):
+            whole, rerun = grown(whole), grown(rerun)
+        if name != "levels":
+            whole[signals] = rerun
+        fields[name] = whole
+    out.rec = kernels.Recording(**fields)
+
+
+def support(recorded: Recorded, graph: kernels.Graph, joint: bool, one) -> np.ndarray:
+    """The final support in canonical edge order: ``(B, m, 1)`` joint, ``(B, m, C)``."""
+    batch = recorded.u.shape[0]
+    m = graph.eid.shape[0]
+    if joint:
+        inside = recorded.f > 0  # (B, m) kernel order
+        out = np.zeros((batch, m, 1), dtype=bool)
+        out[:, graph.eid, 0] = inside
+        return out
+    inside = np.abs(recorded.z) > one  # (B, C, m)
+    out = np.zeros((batch, m, recorded.z.shape[1]), dtype=bool)
+    out[:, graph.eid, :] = inside.transpose(0, 2, 1)
+    return out

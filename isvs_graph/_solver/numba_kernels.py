@@ -1,0 +1,557 @@
+"""Fused CPU kernels (numba) for Split LBI on a batch of signals.
+
+One loop, :func:`run_signal`, runs one signal to its stop rule; :func:`run_batch`
+hands signals to threads one at a time (``wide=False``), or runs them one after the
+other with each step split into blocks of rows (pixel grids) or of edges and nodes
+(edge lists) across threads (``wide=True``, for large graphs). Both run the same
+per-block arithmetic in the same order, so they agree bit for bit.
+
+Layout. Signals are stored as channel planes: ``x`` and ``u`` are ``(C, p)``, ``z`` and
+the residual ``r`` are ``(C, m)``, so every inner loop runs over contiguous memory.
+Edges are in the graph's kernel order: for a pixel grid, direction by direction, row by
+row (``Graph.eid`` maps that order to canonical edge ids); for an edge list, canonical.
+``γ`` is not stored: in joint mode ``f_e = κ max(0, 1 − 1/‖z_e‖)`` (one number per edge)
+gives ``γ_e = f_e z_e``; in channel mode ``γ = κ (z − clip(z, −1, 1))``.
+
+One step, in two passes (DESIGN §2, ``r_k = D u_k − γ_k``)::
+
+    edges:  r_k = D u_k − γ_k;   z_{k+1} = z_k + (α/ν) r_k;   γ_{k+1} = κ shrink(z_{k+1})
+    nodes:  u_{k+1} = u_k − κα [(u_k − x) + Dᵀ r_k / ν]      (Dᵀ r gathered per node)
+
+Every ``check_every`` steps the loop measures how stationary the iterate is
+(``ε = max(max |∂L/∂u|, max_{e ∈ S} |r_e|)``). Once ``ε <= tol`` it scans the edges
+outside the support: when all are flat (weighted difference ``<= tol``) the run has
+reached the floor and stops; when ``ε`` is small enough for the rest of the idle
+stretch to be predicted (``z`` outside the support grows linearly), ``z`` jumps to
+just before the next entry (see :mod:`isvs_graph._solver.options`).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+try:
+    import numba
+except ImportError:  # pragma: no cover - numba is a dependency; torch is the fallback
+    numba = None
+
+#: Status of a signal. RUNNING: paused by a step budget (progress bars), to be resumed.
+RUNNING, REACHED, FLOOR, MAX_ITER, NON_FINITE = -1, 0, 1, 2, 3
+
+#: The graph as the kernels see it. Pixel grid (``grid`` True): ``dirs[d] = (dr, ci, cj,
+#: ncols)`` — in image row ``r`` edge ``q`` of direction ``d`` joins pixel ``(r, ci + q)``
+#: to ``(r + dr, cj + q)`` —, ``offsets[d]`` its first edge, ``eid`` kernel → canonical
+#: edge ids. Edge list: ``src``, ``dst``, ``weight`` per edge; ``indptr``/``incident``/
+#: ``coef``: the edges at each node with ``±w`` (CSR), so ``Dᵀ r`` is gathered per node.
+#: ``edge_blocks``/``node_blocks``: block boundaries (rows of a grid; edge and node
+#: indices of a list) for wide steps.
+Graph = namedtuple("Graph", ["grid", "height", "width", "dirs", "offsets", "eid", "src",
+                             "dst", "weight", "indptr", "incident", "coef", "edge_blocks",
+                             "node_blocks"])
+#: Constants of the iteration, in the working dtype (``one`` is 1 in that dtype).
+Constants = namedtuple("Constants", ["kappa", "inv_nu", "step_u", "step_z", "one", "joint"])
+#: Per-signal stop rule: ``k_target`` (−1: none), ``s_target`` (−1: none), the step
+#: bound, the floor tolerance, the jump criterion, the dtype's resolution (no threshold
+#: below it), how often to check, whether to jump, and iterations a jump must not pass
+#: (``stops``, sorted: the recorded times).
+StopRule = namedtuple("StopRule", ["k_target", "s_target", "max_steps", "tol", "kick_rtol",
+                                   "resolution", "check_every", "jumps", "stops"])
+#: What a path records (arrays with a zero-length axis when unused): ``u`` and the
+#: support at the first iterate at or below each sparsity level and at each stop
+#: iteration; the first entry iteration of every entry; every later change of an
+#: entry (leave or re-entry) as a log ``(iteration, entry)`` of capacity ``log_k.shape[1]``
+#: (``log_n`` counts changes, beyond the capacity too).
+Recording = namedtuple("Recording", ["levels", "level_u", "level_support", "level_iter",
+                                     "stop_u", "stop_support", "stop_iter", "entry_iter",
+                                     "log_k", "log_e", "log_n"])
+#: Per-signal state, resumable: iterate, counters, status, next level and stop to record.
+State = namedtuple("State", ["u", "z", "f", "k", "steps", "status", "count", "level",
+                             "stop", "leaves", "sparsity"])
+
+
+def available() -> bool:
+    return numba is not None
+
+
+if numba is not None:
+    # error_model="numpy": 1 / 0 gives inf (as in torch), not an exception.
+    FLAGS = {"cache": True, "nogil": True, "error_model": "numpy"}
+    njit = numba.njit(**FLAGS)
+
+    @njit
+    def _nan_max(a, b):
+        """max that propagates NaN (a non-finite iterate must not look stationary)."""
+        if a != a or b != b:
+            return np.nan
+        return max(a, b)
+
+    # ------------------------------------------------------------------ edge passes
+
+    @njit
+    def _transition(entry, now, old, k_next, entry_iter, log_k, log_e, log_n):
+        """Record a change of one entry of the support; returns 1 for a leave."""
+        if entry_iter.shape[0] > 0:
+            if now and entry_iter[entry] < 0:
+                entry_iter[entry] = k_next
+            else:
+                n = log_n[0]
+                if n < log_k.shape[0]:
+                    log_k[n] = k_next
+                    log_e[n] = entry
+                log_n[0] = n + 1
+        return 1 if old and not now else 0
+
+    @njit
+    def _grid_edges(graph, consts, u, z, f, rb, lo, hi, check, k_next, entry_iter,
+                    log_k, log_e, log_n, nbuf, obuf):
+        """Edges of image rows ``lo … hi − 1``: r, z, the support; (count, ε_r, leaves)."""
+        kappa, step_z, one = consts.kappa, consts.step_z, consts.one
+        zero = one - one
+        channels = u.shape[0]
+        height, width = graph.height, graph.width
+        dirs, offsets, eid = graph.dirs, graph.offsets, graph.eid
+        count = 0
+        leaves = 0
+        eps_r = 0.0
+        for r in range(lo, hi):
+            for dd in range(dirs.shape[0]):
+                dr, ci, cj, ncols = dirs[dd, 0], dirs[dd, 1], dirs[dd, 2], dirs[dd, 3]
+                if r + dr >= height:
+                    continue
+                base = offsets[dd] + r * ncols
+                rowi = r * width + ci
+                rowj = (r + dr) * width + cj
+                if consts.joint:
+                    for c in range(channels):
+                        for q in range(ncols):
+                            zq = z[c, base + q]
+                            v = (u[c, rowi + q] - u[c, rowj + q]) - zq * f[base + q]
+                            rb[c, base + q] = v
+                            z[c, base + q] = zq + step_z * v
+                    for q in range(ncols):
+                        nbuf[q] = zero
+                    for c in range(channels):
+                        for q in range(ncols):
+                            nbuf[q] += z[c, base + q] * z[c, base + q]
+                    changed = 0
+                    for q in range(ncols):
+                        o = f[base + q]
+                        obuf[q] = o
+                        # 0 outside the unit ball (and 1 − 1/0 = −inf for z = 0).
+                        fn = kappa * max(one - one / np.sqrt(nbuf[q]), zero)
+                        f[base + q] = fn
+                        count += fn > zero
+                        changed += (o > zero) != (fn > zero)
+                    if check:
+                        for q in range(ncols):
+                            if obuf[q] > zero:
+                                for c in range(channels):
+                                    eps_r = _nan_max(eps_r, abs(rb[c, base + q]))
+                    if changed:
+                        for q in range(ncols):
+                            old, now = obuf[q] > zero, f[base + q] > zero
+                            if old != now:
+                                leaves += _transition(eid[base + q], now, old, k_next,
+                                                      entry_iter, log_k, log_e, log_n)
+                else:
+                    for c in range(channels):
+                        changed = 0
+                        for q in range(ncols):
+                            zq = z[c, base + q]
+                            obuf[q] = zq
+                            gamma = kappa * (zq - min(max(zq, -one), one))
+                            v = (u[c, rowi + q] - u[c, rowj + q]) - gamma
+                            rb[c, base + q] = v
+                            zn = zq + step_z * v
+                            z[c, base + q] = zn
+                            count += abs(zn) > one
+                            changed += (abs(zq) > one) != (abs(zn) > one)
+                        if check:
+                            for q in range(ncols):
+                                if abs(obuf[q]) > one:
+                                    eps_r = _nan_max(eps_r, abs(rb[c, base + q]))
+                        if changed:
+                            for q in range(ncols):
+                                old, now = abs(obuf[q]) > one, abs(z[c, base + q]) > one
+                                if old != now:
+                                    leaves += _transition(
+                                        eid[base + q] * channels + c, now, old, k_next,
+                                        entry_iter, log_k, log_e, log_n)
+        return count, eps_r, leaves
+
+    @njit
+    def _list_edges(graph, consts, u, z, f, rb, lo, hi, check, k_next, entry_iter,
+                    log_k, log_e, log_n):
+        """Edges ``lo … hi − 1`` of an edge list: r, z, the support; (count, ε_r, leaves)."""
+        kappa, step_z, one = consts.kappa, consts.step_z, consts.one
+        zero = one - one
+        channels = u.shape[0]
+        src, dst, weight = graph.src, graph.dst, graph.weight
+        count = 0
+        leaves = 0
+        eps_r = 0.0
+        for e in range(lo, hi):
+            i, j, w = src[e], dst[e], weight[e]
+            if consts.joint:
+                fo = f[e]
+                n2 = zero
+                for c in range(channels):
+                    zq = z[c, e]
+                    v = w * (u[c, i] - u[c, j]) - zq * fo
+                    rb[c, e] = v
+                    zn = zq + step_z * v
+                    z[c, e] = zn
+                    n2 += zn * zn
+                fn = kappa * max(one - one / np.sqrt(n2), zero)
+                f[e] = fn
+                old, now = fo > zero, fn > zero
+                count += now
+                if check and old:
+                    for c in range(channels):
+                        eps_r = _nan_max(eps_r, abs(rb[c, e]))
+                if old != now:
+                    leaves += _transition(e, now, old, k_next, entry_iter, log_k, log_e,
+                                          log_n)
+            else:
+                for c in range(channels):
+                    zq = z[c, e]
+                    gamma = kappa * (zq - min(max(zq, -one), one))
+                    v = w * (u[c, i] - u[c, j]) - gamma
+                    rb[c, e] = v
+                    zn = zq + step_z * v
+                    z[c, e] = zn
+                    old, now = abs(zq) > one, abs(zn) > one
+                    count += now
+                    if check and old:
+                        eps_r = _nan_max(eps_r, abs(v))
+                    if old != now:
+                        leaves += _transition(e * channels + c, now, old, k_next,
+                                              entry_iter, log_k, log_e, log_n)
+        return count, eps_r, leaves
+
+    # ------------------------------------------------------------------ node passes
+
+    @njit
+    def _grid_nodes(graph, consts, x, u, rb, lo, hi, check, gbuf):
+        """``u`` of image rows ``lo … hi − 1``; returns ``max |∂L/∂u|`` when checking."""
+        inv_nu, step_u, one = consts.inv_nu, consts.step_u, consts.one
+        zero = one - one
+        channels = u.shape[0]
+        height, width = graph.height, graph.width
+        dirs, offsets = graph.dirs, graph.offsets
+        eps_u = 0.0
+        for r in range(lo, hi):
+            row = r * width
+            for c in range(channels):
+                for col in range(width):
+                    gbuf[col] = zero
+                # Dᵀ r: + r_e where the pixel is the edge's first end, − r_e at its second.
+                for dd in range(dirs.shape[0]):
+                    dr, ci, cj, ncols = dirs[dd, 0], dirs[dd, 1], dirs[dd, 2], dirs[dd, 3]
+                    if r + dr < height:
+                        base = offsets[dd] + r * ncols
+                        for q in range(ncols):
+                            gbuf[ci + q] += rb[c, base + q]
+                    if r - dr >= 0:
+                        base = offsets[dd] + (r - dr) * ncols
+                        for q in range(ncols):
+                            gbuf[cj + q] -= rb[c, base + q]
+                if check:
+                    for col in range(width):
+                        d = (u[c, row + col] - x[c, row + col]) + inv_nu * gbuf[col]
+                        u[c, row + col] -= step_u * d
+                        eps_u = _nan_max(eps_u, abs(d))
+                else:
+                    for col in range(width):
+                        d = (u[c, row + col] - x[c, row + col]) + inv_nu * gbuf[col]
+                        u[c, row + col] -= step_u * d
+        return eps_u
+
+    @njit
+    def _list_nodes(graph, consts, x, u, rb, lo, hi, check):
+        """``u`` of nodes ``lo … hi − 1`` of an edge list; ``max |∂L/∂u|`` when checking."""
+        inv_nu, step_u, one = consts.inv_nu, consts.step_u, consts.one
+        zero = one - one
+        channels = u.shape[0]
+        indptr, incident, coef = graph.indptr, graph.incident, graph.coef
+        eps_u = 0.0
+        for n in range(lo, hi):
+            for c in range(channels):
+                g = zero
+                for at in range(indptr[n], indptr[n + 1]):
+                    g += coef[at] * rb[c, incident[at]]
+                d = (u[c, n] - x[c, n]) + inv_nu * g
+                u[c, n] -= step_u * d
+                if check:
+                    eps_u = _nan_max(eps_u, abs(d))
+        return eps_u
+
+    # ------------------------------------------------------------------ one step
+
+    @njit
+    def _step_serial(graph, consts, x, u, z, f, rb, check, k_next, entry_iter, log_k,
+                     log_e, log_n, nbuf, obuf, gbuf):
+        """One step of one signal on one thread: (count, ε, leaves)."""
+        if graph.grid:
+            count, eps_r, leaves = _grid_edges(graph, consts, u, z, f, rb, 0, graph.height,
+                                               check, k_next, entry_iter, log_k, log_e,
+                                               log_n, nbuf, obuf)
+            eps_u = _grid_nodes(graph, consts, x, u, rb, 0, graph.height, check, gbuf)
+        else:
+            count, eps_r, leaves = _list_edges(graph, consts, u, z, f, rb, 0,
+                                               graph.src.shape[0], check, k_next,
+                                               entry_iter, log_k, log_e, log_n)
+            eps_u = _list_nodes(graph, consts, x, u, rb, 0, x.shape[1], check)
+        return count, _nan_max(eps_u, eps_r), leaves
+
+    @numba.njit(parallel=True, **FLAGS)
+    def _step_wide(graph, consts, x, u, z, f, rb, check, k_next, entry_iter, log_k, log_e,
+                   log_n, block_log_k, block_log_e):
+        """One step of one signal, each pass split into blocks across threads.
+
+        Each block logs its support changes in its own row of ``block_log_*``; they are
+        appended to the signal's log in block order, which is the serial order.
+        """
+        blocks = graph.edge_blocks.shape[0] - 1
+        counts = np.zeros(blocks, dtype=np.int64)
+        leaves = np.zeros(blocks, dtype=np.int64)
+        logged = np.zeros(blocks, dtype=np.int64)
+        eps_r = np.zeros(blocks)
+        for blk in numba.prange(blocks):
+            lo, hi = graph.edge_blocks[blk], graph.edge_blocks[blk + 1]
+            block_n = logged[blk:blk + 1]
+            if graph.grid:
+                nbuf = np.empty(graph.width, dtype=u.dtype)
+                obuf = np.empty(graph.width, dtype=u.dtype)
+                c, e, lv = _grid_edges(graph, consts, u, z, f, rb, lo, hi, check, k_next,
+                                       entry_iter, block_log_k[blk], block_log_e[blk],
+                                       block_n, nbuf, obuf)
+            else:
+                c, e, lv = _list_edges(graph, consts, u, z, f, rb, lo, hi, check, k_next,
+                                       entry_iter, block_log_k[blk], block_log_e[blk],
+                                       block_n)
+            counts[blk], eps_r[blk], leaves[blk] = c, e, lv
+        node_blocks = graph.node_blocks.shape[0] - 1
+        eps_u = np.zeros(node_blocks)
+        for blk in numba.prange(node_blocks):
+            lo, hi = graph.node_blocks[blk], graph.node_blocks[blk + 1]
+            if graph.grid:
+                gbuf = np.empty(graph.width, dtype=u.dtype)
+                eps_u[blk] = _grid_nodes(graph, consts, x, u, rb, lo, hi, check, gbuf)
+            else:
+                eps_u[blk] = _list_nodes(graph, consts, x, u, rb, lo, hi, check)
+        for blk in range(blocks):
+            for n in range(logged[blk]):
+                at = log_n[0]
+                if at < log_k.shape[0]:
+                    log_k[at] = block_log_k[blk, n]
+                    log_e[at] = block_log_e[blk, n]
+                log_n[0] = at + 1
+        eps = 0.0
+        for value in eps_r:
+            eps = _nan_max(eps, value)
+        for value in eps_u:
+            eps = _nan_max(eps, value)
+        return counts.sum(), eps, leaves.sum()
+
+    # ------------------------------------------------------------------ idle stretches
+
+    @njit
+    def _scan(consts, z, f, rb, tol, noise):
+        """Entries outside the support: (any not flat, steps to the next entry, the
+        weighted difference of that entry).
+
+        At its current rate an entry enters after ``n`` steps (``z`` grows by
+        ``(α/ν) r`` a step); it is flat when ``n`` exceeds the floor horizon
+        ``ν / (α tol)``, the wait of an unmoved entry with ``|r| = tol``, or when
+        ``|r|`` is rounding noise (``<= noise``): such a ``z`` does not move.
+        """
+        step_z, one = float(consts.step_z), float(consts.one)
+        horizon = 1.0 / (step_z * tol)
+        channels, m = z.shape
+        nonflat = False
+        nstar = np.inf
+        rstar = 0.0
+        for e in range(m):
+            if consts.joint:
+                if f[e] > 0:
+                    continue
+                zz = za = aa = rr = 0.0
+                for c in range(channels):
+                    zc, v = float(z[c, e]), float(rb[c, e])
+                    a = step_z * v
+                    zz += zc * zc
+                    za += zc * a
+                    aa += a * a
+                    rr += v * v
+                if rr > noise * noise:
+                    # ‖z + n a‖² = 1: the first n past the positive root enters.
+                    n = (-za + np.sqrt(max(za * za + aa * (one - zz), 0.0))) / aa
+                    if n <= horizon:
+                        nonflat = True
+                    if n < nstar:
+                        nstar, rstar = n, np.sqrt(rr)
+            else:
+                for c in range(channels):
+                    zc = float(z[c, e])
+                    if abs(zc) > one:
+                        continue
+                    v = float(rb[c, e])
+                    a = step_z * v
+                    if abs(v) > noise:
+                        n = ((one if a > 0.0 else -one) - zc) / a
+                        if n <= horizon:
+                            nonflat = True
+                        if n < nstar:
+                            nstar, rstar = n, abs(v)
+        return nonflat, nstar, rstar
+
+    @njit
+    def _jump(consts, z, f, rb, steps):
+        """Advance ``z`` outside the support by ``steps`` idle steps at once."""
+        channels, m = z.shape
+        scale = consts.step_z * (consts.one * steps)
+        for c in range(channels):
+            for e in range(m):
+                if consts.joint:
+                    if f[e] > 0:
+                        continue
+                elif abs(z[c, e]) > consts.one:
+                    continue
+                z[c, e] += scale * rb[c, e]
+
+    # ------------------------------------------------------------------ recording
+
+    @njit
+    def _snapshot(graph, consts, u, z, f, out_u, out_support):
+        out_u[:] = u
+        channels = u.shape[0]
+        eid = graph.eid
+        for el in range(eid.shape[0]):
+            if consts.joint:
+                out_support[eid[el], 0] = f[el] > 0
+            else:
+                for c in range(channels):
+                    out_support[eid[el], c] = abs(z[c, el]) > consts.one
+
+    # ------------------------------------------------------------------ the loop
+
+    @njit
+    def run_signal(b, wide, graph, consts, rule, x, state, rec, until, block_log_k,
+                   block_log_e):
+        """Run signal ``b`` until its stop rule, its step bound or ``until`` steps."""
+        xb, u, z, f = x[b], state.u[b], state.z[b], state.f[b]
+        channels, p = xb.shape
+        m = graph.eid.shape[0]
+        entries = m if consts.joint else m * channels
+        rb = np.empty((channels, m), dtype=xb.dtype)
+        width = max(graph.width, 1)
+        nbuf = np.empty(width, dtype=xb.dtype)
+        obuf = np.empty(width, dtype=xb.dtype)
+        gbuf = np.empty(width, dtype=xb.dtype)
+        entry_iter, log_k, log_e = rec.entry_iter[b], rec.log_k[b], rec.log_e[b]
+        log_n = rec.log_n[b:b + 1]
+        k, steps, count = state.k[b], state.steps[b], state.count[b]
+        level, stop, leaves = state.level[b], state.stop[b], state.leaves[b]
+        k_target, s_target = rule.k_target[b], rule.s_target[b]
+        floor_tol = max(rule.tol, rule.resolution)
+        status = RUNNING
+        sparsity = 1.0
+        while True:
+            sparsity = (entries - count) / entries if entries else 0.0
+            while level < rec.levels.shape[0] and sparsity <= rec.levels[level]:
+                _snapshot(graph, consts, u, z, f, rec.level_u[b, level],
+                          rec.level_support[b, level])
+                rec.level_iter[b, level] = k
+                level += 1
+            while stop < rule.stops.shape[0] and k >= rule.stops[stop]:
+                if k == rule.stops[stop]:
+                    _snapshot(graph, consts, u, z, f, rec.stop_u[b, stop],
+                              rec.stop_support[b, stop])
+                    rec.stop_iter[b, stop] = k
+                stop += 1
+            if (k_target >= 0 and k >= k_target) or (s_target >= 0 and sparsity <= s_target):
+                status = REACHED
+                break
+            if steps >= rule.max_steps:
+                status = MAX_ITER
+                break
+            if steps >= until:
+                break
+            check = steps % rule.check_every == 0
+            if wide:
+                count, eps, left = _step_wide(graph, consts, xb, u, z, f, rb, check, k + 1,
+                                              entry_iter, log_k, log_e, log_n, block_log_k,
+                                              block_log_e)
+            else:
+                count, eps, left = _step_serial(graph, consts, xb, u, z, f, rb, check, k + 1,
+                                                entry_iter, log_k, log_e, log_n, nbuf, obuf,
+                                                gbuf)
+            leaves += left
+            k += 1
+            steps += 1
+            if not check:
+                continue
+            if not np.isfinite(eps):
+                status = NON_FINITE
+                break
+            if eps > floor_tol:
+                continue
+            nonflat, nstar, rstar = _scan(consts, z, f, rb, floor_tol, rule.resolution)
+            if not nonflat:
+                status = FLOOR
+                break
+            if rule.jumps and eps <= max(rule.kick_rtol * rstar, rule.resolution) \
+                    and nstar < np.inf:
+                jump = int(nstar) - 1  # land one step before the entry: it is computed
+                if k_target >= 0:
+                    jump = min(jump, k_target - k)
+                if stop < rule.stops.shape[0]:
+                    jump = min(jump, rule.stops[stop] - k)
+                if jump > 0:
+                    _jump(consts, z, f, rb, jump)
+                    k += jump
+        state.k[b], state.steps[b], state.count[b], state.status[b] = k, steps, count, status
+        state.level[b], state.stop[b], state.leaves[b] = level, stop, leaves
+        state.sparsity[b] = sparsity
+
+    @numba.njit(parallel=True, **FLAGS)
+    def _run_parallel(order, graph, consts, rule, x, state, rec, until):
+        empty = np.zeros((0, 0), dtype=np.int64)
+        for i in numba.prange(order.shape[0]):
+            run_signal(order[i], False, graph, consts, rule, x, state, rec, until, empty,
+                       empty)
+
+    @njit
+    def _run_wide(order, graph, consts, rule, x, state, rec, until, block_log_k,
+                  block_log_e):
+        for i in range(order.shape[0]):
+            run_signal(order[i], True, graph, consts, rule, x, state, rec, until,
+                       block_log_k, block_log_e)
+
+
+def run_batch(order: np.ndarray, wide: bool, graph: Graph, consts: Constants,
+              rule: StopRule, x: np.ndarray, state: State, rec: Recording,
+              until: int) -> None:
+    """Run the signals ``order`` (indices into the batch) until each stops or has done
+    ``until`` steps in all; the state is updated in place."""
+    if wide:
+        if rec.entry_iter.shape[1]:
+            blocks = graph.edge_blocks.shape[0] - 1
+            sizes = np.diff(graph.edge_blocks)
+            # Entries a block can change in one step: its edges (rows: their edges).
+            per_block = int(sizes.max()) * (graph.dirs.shape[0] * max(graph.width, 1)
+                                            if graph.grid else 1)
+            per_block *= 1 if consts.joint else x.shape[1]
+            block_log = np.empty((blocks, per_block), dtype=np.int64)
+            block_log_e = np.empty_like(block_log)
+        else:
+            block_log = block_log_e = np.zeros((graph.edge_blocks.shape[0] - 1, 0),
+                                               dtype=np.int64)
+        _run_wide(order, graph, consts, rule, x, state, rec, until, block_log, block_log_e)
+    else:
+        # Signals differ in cost by orders of magnitude: one at a time per thread.
+        with numba.parallel_chunksize(1):
+            _run_parallel(order, graph, consts, rule, x, state, rec, until)

@@ -1,0 +1,145 @@
+"""Solver parameters: validation, the step size, the stability and stiffness bounds,
+and how times map to iterations.
+
+Every parameter here is dimensionless: the iteration runs on the signal normalised by
+its range ``σ = max(x) − min(x)`` (DESIGN §2, scale-free solving), so ``κ``, ``ν``,
+``α``, ``t`` and ``tol`` mean the same for a photo in [0, 1], in 0–255 or in any other
+units.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .._validation import check_max_iter, check_mode, check_real
+
+#: Default damping κ. Iterations to a given sparsity grow linearly with κ while the
+#: partitions barely move (benchmarks/README.md, "The damping κ").
+DEFAULT_KAPPA = 0.5
+#: Default floor tolerance, relative to the signal's range: edges whose weighted
+#: difference stays below it count as flat, and a run stationary within it with only
+#: flat edges left outside the support stops (benchmarks/README.md, "Bounded cost").
+DEFAULT_TOL = 1e-3
+#: Default bound on the iteration steps computed per signal (jumped idle stretches
+#: are not computed and do not count).
+DEFAULT_MAX_ITER = 100_000
+#: Time targets are met by the first ``k`` with ``k α >= t (1 − TIME_RTOL)``.
+TIME_RTOL = 1e-9
+#: The stationarity, floor and jump tests run every this many steps.
+CHECK_EVERY = 8
+#: A jump over an idle stretch is taken when the iterate is stationary within this
+#: fraction of the weighted difference of the next edge to enter (so that the jump
+#: moves that edge's entry by far less than one iteration).
+KICK_RTOL = 1e-6
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Validated solver parameters (see :func:`solver_options`).
+
+    ``relaxation`` estimates how many steps the iteration needs to relax by a factor
+    e with a fixed support (see :func:`relaxation_steps`); ``max_iter`` is the bound
+    on computed steps per signal; ``jumps`` enables jumping over idle stretches.
+    """
+
+    kappa: float
+    nu: float
+    alpha: float
+    mode: str
+    tol: float
+    max_iter: int
+    jumps: bool
+    norm_bound: float
+    relaxation: float
+
+
+def stability_bound(kappa: float, nu: float, norm_bound: float) -> float:
+    """``2ν / (κ (ν + 1 + Λ))``: every ``α`` below it is stable (DESIGN §2)."""
+    return 2.0 * nu / (kappa * (nu + 1.0 + norm_bound))
+
+
+def relaxation_steps(kappa: float, nu: float, alpha: float) -> float:
+    """Steps the iteration needs to relax by a factor e, with the support fixed.
+
+    ``u`` relaxes towards ``x`` at the rate ``κα`` per step and ``γ`` towards ``D u``
+    at ``κα/ν``, so the slower of the two takes ``max(1, ν) / (κα)`` steps. With the
+    default step ``κα = 1.9ν / (ν + 1 + Λ)`` this is large for small ``ν`` (``u``
+    barely moves), large ``ν`` (``γ`` barely moves) and heavy weights (large ``Λ``):
+    the problem is stiff.
+    """
+    return max(1.0, nu) / (kappa * alpha)
+
+
+def solver_options(norm_bound: float, *, kappa: float = DEFAULT_KAPPA, nu: float = 1.0,
+                   alpha: float | None = None, mode: str = "joint",
+                   tol: float = DEFAULT_TOL, max_iter: int | None = None,
+                   jumps: bool = True) -> SolverOptions:
+    """Validate solver parameters for a graph whose ``‖D‖² <= norm_bound``.
+
+    ``alpha=None`` picks ``1.9 ν / (κ (ν + 1 + Λ))``, 0.95 times the stability
+    bound; a given ``alpha`` at or above the bound is refused. ``max_iter=None``
+    takes :data:`DEFAULT_MAX_ITER`. A problem so stiff that the iteration cannot
+    relax once within that many steps (or ``max_iter``, if larger; see
+    :func:`relaxation_steps`) is refused with a message that names the cause (``ν``
+    or the edge weights) and the fix.
+    """
+    kappa = check_real("kappa", kappa, positive=True)
+    nu = check_real("nu", nu, positive=True)
+    mode = check_mode(mode)
+    tol = check_real("tol", tol, positive=True)
+    if tol >= 1.0:
+        raise ValueError(f"tol must lie in (0, 1) (a fraction of the signal's range), "
+                         f"got {tol!r}")
+    max_iter = check_max_iter(max_iter)
+    max_iter = DEFAULT_MAX_ITER if max_iter is None else max_iter
+    if not isinstance(jumps, bool):
+        raise TypeError(f"jumps must be True or False, got {jumps!r}")
+    bound = stability_bound(kappa, nu, norm_bound)
+    if alpha is None:
+        alpha = 1.9 * nu / (kappa * (nu + 1.0 + norm_bound))
+    else:
+        alpha = check_real("alpha", alpha, positive=True)
+        if alpha >= bound:
+            raise ValueError(
+                f"alpha = {alpha:g} is unstable for kappa = {kappa:g}, nu = {nu:g} on this "
+                f"graph (norm bound Λ = {norm_bound:g}): it must be < 2ν / (κ (ν + 1 + Λ)) "
+                f"= {bound:g}; leave alpha=None for the default {0.95 * bound:g}")
+    relaxation = relaxation_steps(kappa, nu, alpha)
+    if relaxation > max(max_iter, DEFAULT_MAX_ITER):
+        raise ValueError("this problem is stiff: " + stiffness_cause(
+            kappa, nu, alpha, tol, norm_bound, relaxation))
+    return SolverOptions(kappa, nu, alpha, mode, tol, max_iter, jumps, norm_bound,
+                         relaxation)
+
+
+def floor_wait_steps(kappa: float, nu: float, alpha: float, tol: float) -> float:
+    """Steps an edge at the floor (weighted difference ``tol``) waits to enter: the
+    longest idle stretch the iteration may have to cross, ``ν / (α tol)``."""
+    return nu / (alpha * tol)
+
+
+def stiffness_cause(kappa: float, nu: float, alpha: float, tol: float,
+                    norm_bound: float, relaxation: float) -> str:
+    """Which parameter makes a run slow, and what to change (for errors and warnings)."""
+    wait = floor_wait_steps(kappa, nu, alpha, tol)
+    if norm_bound > 1e3 * max(nu, 1.0):
+        return (f"the edge weights are heavy (‖D‖² ≤ Λ = {norm_bound:.3g} against "
+                f"ν = {nu:g}), so one relaxation of the iteration takes about "
+                f"{relaxation:.3g} steps; rescale edge_weight (e.g. divide it by its mean)")
+    if relaxation >= wait:
+        return (f"nu = {nu:g} makes one relaxation of the iteration take about "
+                f"{relaxation:.3g} steps; ν between 0.1 and 10 works best")
+    return (f"nu = {nu:g} with tol = {tol:g} makes low-contrast edges wait up to "
+            f"ν/(α·tol) = {wait:.3g} steps to enter; ν between 0.1 and 10 works best, "
+            "or raise tol")
+
+
+def iterations_for_time(t: float, alpha: float) -> int:
+    """The first ``k`` with ``k α >= t``, up to a relative tolerance of 1e-9.
+
+    Times beyond what an int64 iteration count can hold are clipped to it (such a run
+    ends by convergence long before).
+    """
+    k = t * (1.0 - TIME_RTOL) / alpha
+    return max(0, min(math.ceil(k), 2**62)) if math.isfinite(k) else 2**62

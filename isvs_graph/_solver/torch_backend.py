@@ -1,0 +1,218 @@
+"""The torch backend: Split LBI by gather/scatter over the edge list, on any device.
+
+The whole batch steps together. Stop tests run on the device at every iterate: a
+signal that meets its target is frozen by a mask (its later steps add zero), so the
+host never waits for the device inside the loop. Every ``CHECK_EVERY`` steps the host
+reads a few numbers per signal — stationarity, the floor, the next entry for a jump —
+and drops finished signals from the working set. The arithmetic is that of the numba
+kernels; the two agree to rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..operator import DifferenceOperator
+from .numba_kernels import FLOOR, MAX_ITER, NON_FINITE, REACHED, RUNNING
+from .options import CHECK_EVERY, KICK_RTOL, SolverOptions
+
+#: Called as ``observer(k, u, support, sparsities)`` at every iterate before the stop
+#: test (one signal, no jumps); the path recorder of :mod:`isvs_graph.path` uses it.
+Observer = Callable[[int, torch.Tensor, torch.Tensor, np.ndarray], None]
+
+
+@dataclass
+class TorchRun:
+    """Where each signal stopped (normalised units, ``(p, B, C)``)."""
+
+    u: torch.Tensor
+    support: torch.Tensor
+    iterations: np.ndarray
+    steps: np.ndarray
+    status: np.ndarray
+    sparsity: np.ndarray
+
+
+class _Batch:
+    """The working set: the unfinished signals' state, shrunk as signals finish."""
+
+    def __init__(self, m, x, u0, k_target, s_target, joint):
+        p, batch, channels = x.shape
+        device = x.device
+        self.index = torch.arange(batch, device=device)  # original index of each column
+        self.x, self.u = x.contiguous(), u0.clone()
+        self.z = x.new_zeros((m, batch, channels))
+        self.gamma = torch.zeros_like(self.z)
+        self.support = torch.zeros((m, batch) if joint else (m, batch, channels),
+                                   dtype=torch.bool, device=device)
+        self.k = torch.zeros(batch, dtype=torch.long, device=device)
+        self.k_target = torch.from_numpy(k_target).to(device)
+        self.s_target = torch.from_numpy(s_target).to(device)
+        self.status = torch.full((batch,), RUNNING, dtype=torch.long, device=device)
+
+    def keep(self, columns: torch.Tensor) -> None:
+        for name in ("index", "k", "k_target", "s_target", "status"):
+            setattr(self, name, getattr(self, name)[columns])
+        for name in ("x", "u", "z", "gamma", "support"):
+            setattr(self, name, getattr(self, name).index_select(1, columns))
+
+
+def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
+        k_target: np.ndarray, s_target: np.ndarray, *, progress: bool = False,
+        observer: Observer | None = None) -> TorchRun:
+    """Run Split LBI on normalised signals ``x`` (``(p, B, C)``) from ``u0``."""
+    p, batch, channels = x.shape
+    device, dtype = x.device, x.dtype
+    joint = options.mode == "joint"
+    m = op.num_edges
+    entries = m if joint else m * channels
+    kappa, inv_nu, alpha = options.kappa, 1.0 / options.nu, options.alpha
+    resolution = 32 * torch.finfo(dtype).eps
+    floor_tol = max(options.tol, resolution)
+    jumps = options.jumps and observer is None
+
+    work = _Batch(m, x, u0, k_target, s_target, joint)
+    out_u = torch.empty_like(x)
+    out_support = torch.empty_like(work.support)
+    iterations = np.zeros(batch, dtype=np.int64)
+    steps_out = np.zeros(batch, dtype=np.int64)
+    status_out = np.full(batch, RUNNING, dtype=np.int64)
+    sparsity_out = np.ones(batch)
+
+    def finish(columns: torch.Tensor, steps: int) -> None:
+        where = work.index[columns]
+        out_u[:, where] = work.u.index_select(1, columns)
+        out_support[:, where] = work.support.index_select(1, columns)
+        where_np = where.cpu().numpy()
+        iterations[where_np] = work.k[columns].cpu().numpy()
+        status_out[where_np] = work.status[columns].cpu().numpy()
+        count = _count(work.support.index_select(1, columns), joint)
+        sparsity_out[where_np] = ((entries - count) / entries).cpu().numpy() if entries \
+            else 0.0
+        steps_out[where_np] = steps
+
+    bar = tqdm(desc="Split LBI", unit="step", dynamic_ncols=True) if progress else None
+    steps = 0
+    count = torch.zeros(batch, dtype=torch.long, device=device)
+    while True:
+        # The stop rule at the current iterate, on the device.
+        sparsity = (entries - count).to(torch.float64) / entries if entries else \
+            torch.zeros(count.shape, dtype=torch.float64, device=device)
+        running = work.status == RUNNING
+        done = running & (((work.k_target >= 0) & (work.k >= work.k_target)) |
+                          ((work.s_target >= 0) & (sparsity <= work.s_target)))
+        work.status = torch.where(done, REACHED, work.status)
+        if observer is not None:
+            observer(int(work.k[0]), work.u, work.support, sparsity.cpu().numpy())
+        # An observer sees every iterate once: finished signals must leave at once.
+        check = observer is not None or steps % CHECK_EVERY == 0
+        if check or steps >= options.max_iter:
+            running = work.status == RUNNING
+            if steps >= options.max_iter:
+                work.status = torch.where(running, MAX_ITER, work.status)
+                running = torch.zeros_like(running)
+            finished = torch.nonzero(~running).flatten()
+            if finished.numel():
+                finish(finished, steps)
+                if finished.numel() == work.index.numel():
+                    break
+                left = torch.nonzero(running).flatten()
+                work.keep(left)
+                count = count[left]
+        active = (work.status == RUNNING).to(dtype)[None, :, None]
+
+        # One step (DESIGN §2), frozen signals masked out.
+        r = op.apply(work.u) - work.gamma
+        grad = (work.u - work.x) + op.adjoint(r) * inv_nu
+        if check:
+            eps = torch.maximum(grad.abs().amax(dim=(0, 2)), _support_max(r, work.support))
+        work.u -= grad * (kappa * alpha) * active
+        work.z += r * (alpha * inv_nu) * active
+        if joint:
+            factor = (1.0 - 1.0 / torch.linalg.vector_norm(work.z, dim=2, keepdim=True))
+            factor = factor.clamp_(min=0.0).mul_(kappa)
+            work.gamma = work.z * factor
+            work.support = factor[..., 0] > 0
+        else:
+            work.gamma = (work.z - work.z.clamp(-1.0, 1.0)) * kappa
+            work.support = work.gamma != 0
+        count = _count(work.support, joint)
+        work.k += (work.status == RUNNING).long()
+        steps += 1
+        if bar is not None and check:
+            bar.update(steps - bar.n)
+        if not check:
+            continue
+        # Stationarity, the floor and jumps: a few numbers per signal cross to the host.
+        running = work.status == RUNNING
+        if not bool(torch.isfinite(eps[running]).all()):
+            work.status = torch.where(running & ~torch.isfinite(eps), NON_FINITE,
+                                      work.status)
+            finish(torch.nonzero(work.status == NON_FINITE).flatten(), steps)
+            break
+        idle = running & (eps <= floor_tol)
+        if not bool(idle.any()):
+            continue
+        nonflat, nstar, rstar = _scan(work, r, alpha * inv_nu, floor_tol, resolution,
+                                      joint)
+        work.status = torch.where(idle & ~nonflat, FLOOR, work.status)
+        if jumps:
+            kick = idle & nonflat & (eps <= torch.clamp(KICK_RTOL * rstar, min=resolution)) \
+                & torch.isfinite(nstar)
+            jump = torch.where(kick, torch.floor(nstar).long() - 1, 0)
+            jump = torch.where(work.k_target >= 0,
+                               torch.minimum(jump, work.k_target - work.k), jump)
+            jump = jump.clamp(min=0)
+            if bool((jump > 0).any()):
+                outside = ~work.support[..., None] if joint else ~work.support
+                scale = (jump.to(dtype) * (alpha * inv_nu))[None, :, None]
+                work.z += r * scale * outside
+                work.k += jump
+    if bar is not None:
+        bar.update(steps - bar.n)
+        bar.close()
+    return TorchRun(out_u, out_support, iterations, steps_out, status_out, sparsity_out)
+
+
+def _count(support: torch.Tensor, joint: bool) -> torch.Tensor:
+    return support.sum(dim=0) if joint else support.sum(dim=(0, 2))
+
+
+def _support_max(r: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
+    """``max |r|`` over the support, per signal (0 where the support is empty)."""
+    inside = support[..., None] if support.ndim == 2 else support
+    return torch.where(inside, r.abs(), 0).amax(dim=(0, 2)) if r.shape[0] else \
+        r.new_zeros(r.shape[1])
+
+
+def _scan(work: _Batch, r: torch.Tensor, step_z: float, tol: float, noise: float,
+          joint: bool):
+    """Per signal: any entry outside the support that is not flat, the steps to the next
+    entry and that entry's weighted difference (see the numba kernels' ``_scan``)."""
+    z, r = work.z.double(), r.double()
+    a = r * step_z
+    if joint:
+        outside = ~work.support  # (m, B)
+        rn = torch.linalg.vector_norm(r, dim=2)
+        zz, za, aa = (z * z).sum(2), (z * a).sum(2), (a * a).sum(2)
+        root = (-za + torch.sqrt(torch.clamp(za * za + aa * (1.0 - zz), min=0.0))) / aa
+        n = torch.where(outside & (rn > noise), root, torch.inf)
+    else:
+        outside = ~work.support  # (m, B, C)
+        rn = r.abs()
+        n = torch.where(outside & (rn > noise), (torch.sign(a) - z) / a, torch.inf)
+    nonflat = n <= 1.0 / (step_z * tol)
+    nonflat = nonflat.any(dim=0) if joint else nonflat.any(dim=2).any(dim=0)
+    batch = n.shape[1]
+    flat_n = n.reshape(n.shape[0], batch, -1).permute(1, 0, 2).reshape(batch, -1)
+    flat_r = rn.reshape(rn.shape[0], batch, -1).permute(1, 0, 2).reshape(batch, -1)
+    if flat_n.shape[1] == 0:
+        return nonflat, torch.full((batch,), torch.inf, dtype=n.dtype, device=n.device), \
+            torch.zeros(batch, dtype=n.dtype, device=n.device)
+    nstar, where = flat_n.min(dim=1)
+    return nonflat, nstar, flat_r.gather(1, where[:, None])[:, 0]
