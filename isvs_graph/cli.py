@@ -20,7 +20,7 @@ import numpy as np
 from .graphs import grid_graph
 from .images import image_to_signal, smooth_image
 from .path import path
-from .solver import DEFAULT_KAPPA
+from ._solver import DEFAULT_KAPPA
 
 __all__ = ["main"]
 

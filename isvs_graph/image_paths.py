@@ -37,7 +37,7 @@ from ._validation import check_batch_scale, check_scale
 from .graphs import canonical_graph, grid_graph
 from .images import images_to_signals
 from .projection import project
-from .smoothing import prepare
+from .smoothing import limit_values, prepare
 from ._solver import DEFAULT_KAPPA, DEFAULT_TOL, iterations_for_time, run_split_lbi
 
 __all__ = ["ImagePaths", "image_paths", "load_paths"]
@@ -281,7 +281,8 @@ def image_paths(images: np.ndarray | torch.Tensor, *, levels: Sequence[float] = 
     result = run_split_lbi(problem.op, problem.x, problem.initial(), problem.options,
                            t=t_stop, sparsity=s_stop, progress=progress, backend="numba",
                            record_levels=levels, record_entries=True)
-    final_u = result.u.permute(1, 0, 2).numpy()[:, None]
+    # At the floor the finest scale is the projection of x itself (see solve).
+    final_u = limit_values(problem.x, result).permute(1, 0, 2).numpy()[:, None]
     support = result.support if result.support.ndim == 3 else result.support[:, :, None]
     final_support = support.permute(1, 0, 2).numpy()[:, None]
     arrays = {

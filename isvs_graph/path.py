@@ -11,7 +11,7 @@ from torch_geometric.data import Data
 
 from ._validation import check_real, check_scale
 from .projection import component_labels, component_means
-from .smoothing import prepare
+from .smoothing import limit_values, prepare
 from ._solver import DEFAULT_KAPPA, DEFAULT_TOL, iterations_for_time, run_split_lbi
 
 __all__ = ["ISVSPath", "path"]
@@ -294,7 +294,8 @@ def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
     for k, u in snapshots.items():
         snapshots[k] = (u.double() * float(result.scale[0]) + float(result.offset[0])).to(
             u.dtype)
-    snapshots[int(result.iterations[0])] = result.u.clone()
+    # At the floor the finest scale is the projection of x itself (see solve).
+    snapshots[int(result.iterations[0])] = limit_values(problem.x, result).clone()
     packed = (np.asarray(events[0], dtype=np.int64), np.asarray(events[1], dtype=np.int64),
               np.asarray(events[2], dtype=bool))
     return ISVSPath(problem, result, packed, snapshots, times, sparsities)

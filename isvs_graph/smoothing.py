@@ -105,7 +105,7 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
     project : bool, default True
         Return the projection :math:`\tilde u_k` (``u_k`` averaged over the
         components left after removing the support edges) rather than ``u_k``.
-    tol : float, default 1e-3
+    tol : float, default 3e-3
         The floor, relative to the signal's range ``σ``: an edge outside the support
         whose weighted difference ``|(D u)_e|`` stays below ``tol σ`` counts as flat,
         and a run that is stationary within ``tol σ`` with only flat edges left
@@ -209,8 +209,12 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
                            backend=backend)
     if not project:
         return problem.restore(result.u)
-    return problem.restore(project_onto_support(problem.graph, limit_values(problem.x, result),
-                                                result.support))
+    smoothed = project_onto_support(problem.graph, limit_values(problem.x, result),
+                                    result.support)
+    if result.constant.any():  # their own answer, to the last bit
+        constant = torch.from_numpy(result.constant).to(smoothed.device)
+        smoothed = torch.where(constant[None, :, None], problem.x, smoothed)
+    return problem.restore(smoothed)
 
 
 def limit_values(x: torch.Tensor, result) -> torch.Tensor:

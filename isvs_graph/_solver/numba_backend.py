@@ -42,36 +42,41 @@ class Recorded:
     rec: kernels.Recording
 
 
-def grid_layout(height: int, width: int, connectivity: int, edge_index: np.ndarray):
-    """Directions, offsets and the map to canonical edge ids for the grid kernel.
+def grid_stencil(height: int, width: int, connectivity: int, edge_index: np.ndarray,
+                 dtype) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """The stencil layout of a pixel grid for the kernels: ``(shifts, pad, masks, eid)``.
 
-    ``edge_index`` is the grid's canonical edge list; each direction's edges are
-    looked up in it, so the kernel's support and entries come out in canonical order.
+    Direction ``d`` joins pixel ``t`` to ``t + shifts[d]`` (right, down, down-right,
+    down-left); its edges sit at slots ``d L + pad + t``, ``L = pad + p``. ``masks`` is
+    1 on the slots that are edges; ``eid`` maps slots to the canonical ids of
+    ``edge_index`` (−1 elsewhere), so supports and entries come out in canonical order.
     """
-    directions = [(0, 0, 1, width - 1), (1, 0, 0, width)]
-    if connectivity == 8:
-        directions += [(1, 0, 1, width - 1), (1, 1, 0, width - 1)]
-    node = np.arange(height * width).reshape(height, width)
     p = height * width
+    row, col = np.divmod(np.arange(p), width)
+    steps = [(1, col < width - 1), (width, row < height - 1)]
+    if connectivity == 8:
+        steps += [(width + 1, (row < height - 1) & (col < width - 1)),
+                  (width - 1, (row < height - 1) & (col > 0))]
+    pad = width + 1
+    length = pad + p
+    masks = np.zeros(len(steps) * length, dtype=dtype)
+    eid = np.full(len(steps) * length, -1, dtype=np.int64)
     keys = edge_index[0].astype(np.int64) * p + edge_index[1]  # sorted: canonical order
-    dirs, offsets, eid = [], [0], []
-    for dr, ci, cj, ncols in directions:
-        rows = height - dr
-        if rows <= 0 or ncols <= 0:
-            continue
-        a = node[:rows, ci:ci + ncols].reshape(-1)
-        b = node[dr:dr + rows, cj:cj + ncols].reshape(-1)
-        eid.append(np.searchsorted(keys, np.minimum(a, b) * p + np.maximum(a, b)))
-        dirs.append((dr, ci, cj, ncols))
-        offsets.append(offsets[-1] + rows * ncols)
-    eid = np.concatenate(eid) if eid else np.zeros(0, dtype=np.int64)
-    return (np.asarray(dirs, dtype=np.int64).reshape(-1, 4),
-            np.asarray(offsets, dtype=np.int64), eid.astype(np.int64))
+    for d, (shift, valid) in enumerate(steps):
+        first = np.flatnonzero(valid)
+        slots = d * length + pad + first
+        masks[slots] = 1
+        eid[slots] = np.searchsorted(keys, first * p + first + shift)
+    return np.array([shift for shift, _ in steps], dtype=np.int64), pad, masks, eid
 
 
-def _blocks(count: int, parts: int) -> np.ndarray:
-    parts = max(1, min(parts, count))
-    return np.linspace(0, count, parts + 1).round().astype(np.int64)
+def _blocks(count: int, parts: int, unit: int = 1) -> np.ndarray:
+    """``parts`` ranges covering ``0 … count``, cut at multiples of ``unit``."""
+    units = -(-count // unit)
+    parts = max(1, min(parts, units))
+    cuts = np.linspace(0, units, parts + 1).round().astype(np.int64) * unit
+    cuts[-1] = count
+    return cuts
 
 
 def kernel_graph(op: DifferenceOperator, dtype: np.dtype) -> kernels.Graph:
@@ -83,18 +88,18 @@ def kernel_graph(op: DifferenceOperator, dtype: np.dtype) -> kernels.Graph:
     parts = 4 * numba.get_num_threads()
     none_i, none_f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=dtype)
     shape = grid_shape(op.graph)
+    m, p = op.num_edges, op.num_nodes
     if shape is not None:
         height, width, connectivity = shape
-        dirs, offsets, eid = grid_layout(height, width, connectivity,
-                                         op.graph.edge_index.numpy())
-        rows = _blocks(height, parts)
-        graph = kernels.Graph(True, height, width, dirs, offsets, eid, none_i, none_i, none_f,
-                              none_i, none_i, none_f, rows, rows)
+        shifts, pad, masks, eid = grid_stencil(height, width, connectivity,
+                                               op.graph.edge_index.numpy(), dtype)
+        rows = _blocks(p, parts, unit=width)
+        graph = kernels.Graph(True, m, width, shifts, pad, masks, eid, none_i, none_i,
+                              none_f, none_i, none_i, none_f, rows, rows)
     else:
         src = op.graph.edge_index[0].numpy().astype(np.int64)
         dst = op.graph.edge_index[1].numpy().astype(np.int64)
         weight = op.graph.edge_weight.numpy().astype(dtype)
-        m, p = len(src), op.num_nodes
         # The edges at each node, in edge order, with ±w: Dᵀ r gathered per node.
         ends = np.concatenate([src, dst])
         order = np.argsort(ends, kind="stable")
@@ -102,10 +107,9 @@ def kernel_graph(op: DifferenceOperator, dtype: np.dtype) -> kernels.Graph:
         coef = np.concatenate([weight, -weight])[order]
         indptr = np.zeros(p + 1, dtype=np.int64)
         np.cumsum(np.bincount(ends, minlength=p), out=indptr[1:])
-        graph = kernels.Graph(False, 1, 0, np.zeros((0, 4), dtype=np.int64), none_i,
-                              np.arange(m, dtype=np.int64), src, dst, weight, indptr,
-                              incident.astype(np.int64), coef.astype(dtype),
-                              _blocks(m, parts), _blocks(p, parts))
+        graph = kernels.Graph(False, m, 0, none_i, 0, none_f, np.arange(m, dtype=np.int64),
+                              src, dst, weight, indptr, incident.astype(np.int64),
+                              coef.astype(dtype), _blocks(m, parts), _blocks(p, parts))
     cache[dtype] = graph
     return graph
 
@@ -137,6 +141,7 @@ def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: Solv
     dtype = x.numpy().dtype
     graph = kernel_graph(op, dtype)
     m = op.num_edges
+    slots = graph.eid.shape[0]
     joint = options.mode == "joint"
     per_edge = 1 if joint else channels
     one = dtype.type(1)
@@ -156,8 +161,8 @@ def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: Solv
     signals = np.arange(batch)
     out = None
     while signals.size:
-        part = _run_signals(graph, consts, rule, xs, u0s, signals, m, per_edge, levels,
-                            record_entries, capacity, progress)
+        part = _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge,
+                            levels, record_entries, capacity, progress)
         if out is None:
             out = part
         else:
@@ -169,7 +174,7 @@ def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: Solv
     return out
 
 
-def _run_signals(graph, consts, rule, xs, u0s, signals, m, per_edge, levels,
+def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, levels,
                  record_entries, capacity, progress) -> Recorded:
     batch = len(signals)
     _, channels, p = xs.shape
@@ -178,8 +183,8 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, per_edge, levels,
     sub_rule = rule._replace(k_target=rule.k_target[signals],
                              s_target=rule.s_target[signals])
     state = kernels.State(
-        u0s[signals].copy(), np.zeros((batch, channels, m), dtype=dtype),
-        np.zeros((batch, m if consts.joint else 0), dtype=dtype),
+        u0s[signals].copy(), np.zeros((batch, channels, slots), dtype=dtype),
+        np.zeros((batch, slots if consts.joint else 0), dtype=dtype),
         np.zeros(batch, dtype=np.int64), np.zeros(batch, dtype=np.int64),
         np.full(batch, kernels.RUNNING, dtype=np.int64), np.zeros(batch, dtype=np.int64),
         np.zeros(batch, dtype=np.int64), np.zeros(batch, dtype=np.int64),
@@ -238,14 +243,13 @@ def _scatter(out: Recorded, part: Recorded, signals: np.ndarray) -> None:
 
 def support(recorded: Recorded, graph: kernels.Graph, joint: bool, one) -> np.ndarray:
     """The final support in canonical edge order: ``(B, m, 1)`` joint, ``(B, m, C)``."""
-    batch = recorded.u.shape[0]
-    m = graph.eid.shape[0]
+    batch, channels = recorded.u.shape[:2]
+    edges = graph.eid >= 0
+    order = graph.eid[edges]
     if joint:
-        inside = recorded.f > 0  # (B, m) kernel order
-        out = np.zeros((batch, m, 1), dtype=bool)
-        out[:, graph.eid, 0] = inside
+        out = np.zeros((batch, graph.num_edges, 1), dtype=bool)
+        out[:, order, 0] = recorded.f[:, edges] > 0
         return out
-    inside = np.abs(recorded.z) > one  # (B, C, m)
-    out = np.zeros((batch, m, recorded.z.shape[1]), dtype=bool)
-    out[:, graph.eid, :] = inside.transpose(0, 2, 1)
+    out = np.zeros((batch, graph.num_edges, channels), dtype=bool)
+    out[:, order, :] = (np.abs(recorded.z[:, :, edges]) > one).transpose(0, 2, 1)
     return out

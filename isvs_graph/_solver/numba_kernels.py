@@ -7,11 +7,16 @@ other with each step split into blocks of rows (pixel grids) or of edges and nod
 per-block arithmetic in the same order, so they agree bit for bit.
 
 Layout. Signals are stored as channel planes: ``x`` and ``u`` are ``(C, p)``, ``z`` and
-the residual ``r`` are ``(C, m)``, so every inner loop runs over contiguous memory.
-Edges are in the graph's kernel order: for a pixel grid, direction by direction, row by
-row (``Graph.eid`` maps that order to canonical edge ids); for an edge list, canonical.
-``γ`` is not stored: in joint mode ``f_e = κ max(0, 1 − 1/‖z_e‖)`` (one number per edge)
-gives ``γ_e = f_e z_e``; in channel mode ``γ = κ (z − clip(z, −1, 1))``.
+the residual ``r`` are ``(C, entries)``, so every inner loop runs over contiguous memory.
+A pixel grid is a stencil: for each direction ``d`` (right, down, and for 8 neighbours
+the two diagonals) the edge from pixel ``t`` to pixel ``t + shift[d]`` sits at slot
+``d L + pad + t``, ``L = pad + p``; slots that are not edges (the last column for a
+rightward edge, the leading ``pad`` zeros) have mask 0 and stay zero. Every pass is then
+one contiguous loop per channel and direction, whatever the image's width, and ``Dᵀ r``
+at pixel ``n`` is ``Σ_d r[d, n] − r[d, n − shift[d]]``. An edge list keeps canonical
+order and gathers ``Dᵀ r`` per node. ``Graph.eid`` maps slots to canonical edge ids (−1:
+no edge). ``γ`` is not stored: in joint mode ``f_e = κ max(0, 1 − 1/‖z_e‖)`` (one number
+per edge) gives ``γ_e = f_e z_e``; in channel mode ``γ = κ (z − clip(z, −1, 1))``.
 
 One step, in two passes (DESIGN §2, ``r_k = D u_k − γ_k``)::
 
@@ -40,16 +45,15 @@ except ImportError:  # pragma: no cover - numba is a dependency; torch is the fa
 #: Status of a signal. RUNNING: paused by a step budget (progress bars), to be resumed.
 RUNNING, REACHED, FLOOR, MAX_ITER, NON_FINITE = -1, 0, 1, 2, 3
 
-#: The graph as the kernels see it. Pixel grid (``grid`` True): ``dirs[d] = (dr, ci, cj,
-#: ncols)`` — in image row ``r`` edge ``q`` of direction ``d`` joins pixel ``(r, ci + q)``
-#: to ``(r + dr, cj + q)`` —, ``offsets[d]`` its first edge, ``eid`` kernel → canonical
-#: edge ids. Edge list: ``src``, ``dst``, ``weight`` per edge; ``indptr``/``incident``/
-#: ``coef``: the edges at each node with ``±w`` (CSR), so ``Dᵀ r`` is gathered per node.
-#: ``edge_blocks``/``node_blocks``: block boundaries (rows of a grid; edge and node
-#: indices of a list) for wide steps.
-Graph = namedtuple("Graph", ["grid", "height", "width", "dirs", "offsets", "eid", "src",
-                             "dst", "weight", "indptr", "incident", "coef", "edge_blocks",
-                             "node_blocks"])
+#: The graph as the kernels see it: ``num_edges`` edges, ``eid`` slot → canonical edge
+#: id (−1: no edge). Pixel grid (``grid`` True): ``shifts`` per direction, ``pad``,
+#: ``masks`` (1 on edge slots, 0 elsewhere). Edge list: ``src``, ``dst``, ``weight`` per
+#: edge; ``indptr``/``incident``/``coef``: the edges at each node with ``±w`` (CSR), so
+#: ``Dᵀ r`` is gathered per node. ``edge_blocks``/``node_blocks``: block boundaries for
+#: wide steps (pixel ranges at row boundaries; edge and node ranges of a list).
+Graph = namedtuple("Graph", ["grid", "num_edges", "width", "shifts", "pad", "masks", "eid",
+                             "src", "dst", "weight", "indptr", "incident", "coef",
+                             "edge_blocks", "node_blocks"])
 #: Constants of the iteration, in the working dtype (``one`` is 1 in that dtype).
 Constants = namedtuple("Constants", ["kappa", "inv_nu", "step_u", "step_z", "one", "joint"])
 #: Per-signal stop rule: ``k_target`` (−1: none), ``s_target`` (−1: none), the step
@@ -106,79 +110,102 @@ if numba is not None:
     @njit
     def _grid_edges(graph, consts, u, z, f, rb, lo, hi, check, k_next, entry_iter,
                     log_k, log_e, log_n, nbuf, obuf):
-        """Edges of image rows ``lo … hi − 1``: r, z, the support; (count, ε_r, leaves)."""
+        """Edges leaving pixels ``lo … hi − 1``: r, z, the support; (count, ε_r, leaves).
+
+        Changes of the support (entries, leaves) are tracked only when recording.
+        """
         kappa, step_z, one = consts.kappa, consts.step_z, consts.one
+        tracking = entry_iter.shape[0] > 0
         zero = one - one
-        channels = u.shape[0]
-        height, width = graph.height, graph.width
-        dirs, offsets, eid = graph.dirs, graph.offsets, graph.eid
+        channels, p = u.shape
+        length = graph.pad + p
         count = 0
         leaves = 0
         eps_r = 0.0
-        for r in range(lo, hi):
-            for dd in range(dirs.shape[0]):
-                dr, ci, cj, ncols = dirs[dd, 0], dirs[dd, 1], dirs[dd, 2], dirs[dd, 3]
-                if r + dr >= height:
-                    continue
-                base = offsets[dd] + r * ncols
-                rowi = r * width + ci
-                rowj = (r + dr) * width + cj
-                if consts.joint:
-                    for c in range(channels):
-                        for q in range(ncols):
-                            zq = z[c, base + q]
-                            v = (u[c, rowi + q] - u[c, rowj + q]) - zq * f[base + q]
-                            rb[c, base + q] = v
-                            z[c, base + q] = zq + step_z * v
-                    for q in range(ncols):
-                        nbuf[q] = zero
-                    for c in range(channels):
-                        for q in range(ncols):
-                            nbuf[q] += z[c, base + q] * z[c, base + q]
+        for d in range(graph.shifts.shape[0]):
+            shift = graph.shifts[d]
+            top = min(hi, p - shift)
+            if top <= lo:
+                continue
+            n = top - lo
+            a = d * length + graph.pad + lo
+            mask = graph.masks[a:a + n]
+            if consts.joint:
+                fseg = f[a:a + n]
+                n2 = nbuf[:n]
+                for c in range(channels):
+                    ui, uj = u[c, lo:top], u[c, lo + shift:top + shift]
+                    zs, rs = z[c, a:a + n], rb[c, a:a + n]
+                    if c == 0:
+                        for q in range(n):
+                            v = ((ui[q] - uj[q]) - zs[q] * fseg[q]) * mask[q]
+                            rs[q] = v
+                            zn = zs[q] + step_z * v
+                            zs[q] = zn
+                            n2[q] = zn * zn
+                    else:
+                        for q in range(n):
+                            v = ((ui[q] - uj[q]) - zs[q] * fseg[q]) * mask[q]
+                            rs[q] = v
+                            zn = zs[q] + step_z * v
+                            zs[q] = zn
+                            n2[q] += zn * zn
+                o = obuf[:n]
+                for q in range(n):
+                    o[q] = fseg[q]
+                    # 0 inside the unit ball (and 1 − 1/0 = −inf for z = 0): no branch,
+                    # so the loop stays vectorised.
+                    fseg[q] = kappa * max(one - one / np.sqrt(n2[q]), zero)
+                inside = 0
+                for q in range(n):
+                    inside += fseg[q] > zero
+                count += inside
+                changed = 0
+                if tracking:
+                    for q in range(n):
+                        changed += (fseg[q] > zero) != (o[q] > zero)
+                if check:
+                    for q in range(n):
+                        if o[q] > zero:
+                            for c in range(channels):
+                                eps_r = _nan_max(eps_r, abs(rb[c, a + q]))
+                if changed:
+                    for q in range(n):
+                        old, now = o[q] > zero, fseg[q] > zero
+                        if old != now:
+                            leaves += _transition(graph.eid[a + q], now, old, k_next,
+                                                  entry_iter, log_k, log_e, log_n)
+            else:
+                for c in range(channels):
+                    ui, uj = u[c, lo:top], u[c, lo + shift:top + shift]
+                    zs, rs = z[c, a:a + n], rb[c, a:a + n]
+                    o = obuf[:n]
+                    for q in range(n):
+                        zq = zs[q]
+                        o[q] = zq
+                        gamma = kappa * (zq - min(max(zq, -one), one))
+                        v = ((ui[q] - uj[q]) - gamma) * mask[q]
+                        rs[q] = v
+                        zs[q] = zq + step_z * v
+                    inside = 0
+                    for q in range(n):
+                        inside += abs(zs[q]) > one
+                    count += inside
                     changed = 0
-                    for q in range(ncols):
-                        o = f[base + q]
-                        obuf[q] = o
-                        # 0 outside the unit ball (and 1 − 1/0 = −inf for z = 0).
-                        fn = kappa * max(one - one / np.sqrt(nbuf[q]), zero)
-                        f[base + q] = fn
-                        count += fn > zero
-                        changed += (o > zero) != (fn > zero)
+                    if tracking:
+                        for q in range(n):
+                            changed += (abs(zs[q]) > one) != (abs(o[q]) > one)
                     if check:
-                        for q in range(ncols):
-                            if obuf[q] > zero:
-                                for c in range(channels):
-                                    eps_r = _nan_max(eps_r, abs(rb[c, base + q]))
+                        for q in range(n):
+                            if abs(o[q]) > one:
+                                eps_r = _nan_max(eps_r, abs(rs[q]))
                     if changed:
-                        for q in range(ncols):
-                            old, now = obuf[q] > zero, f[base + q] > zero
+                        for q in range(n):
+                            old, now = abs(o[q]) > one, abs(zs[q]) > one
                             if old != now:
-                                leaves += _transition(eid[base + q], now, old, k_next,
-                                                      entry_iter, log_k, log_e, log_n)
-                else:
-                    for c in range(channels):
-                        changed = 0
-                        for q in range(ncols):
-                            zq = z[c, base + q]
-                            obuf[q] = zq
-                            gamma = kappa * (zq - min(max(zq, -one), one))
-                            v = (u[c, rowi + q] - u[c, rowj + q]) - gamma
-                            rb[c, base + q] = v
-                            zn = zq + step_z * v
-                            z[c, base + q] = zn
-                            count += abs(zn) > one
-                            changed += (abs(zq) > one) != (abs(zn) > one)
-                        if check:
-                            for q in range(ncols):
-                                if abs(obuf[q]) > one:
-                                    eps_r = _nan_max(eps_r, abs(rb[c, base + q]))
-                        if changed:
-                            for q in range(ncols):
-                                old, now = abs(obuf[q]) > one, abs(z[c, base + q]) > one
-                                if old != now:
-                                    leaves += _transition(
-                                        eid[base + q] * channels + c, now, old, k_next,
-                                        entry_iter, log_k, log_e, log_n)
+                                leaves += _transition(graph.eid[a + q] * channels + c, now,
+                                                      old, k_next, entry_iter, log_k, log_e,
+                                                      log_n)
         return count, eps_r, leaves
 
     @njit
@@ -235,38 +262,34 @@ if numba is not None:
 
     @njit
     def _grid_nodes(graph, consts, x, u, rb, lo, hi, check, gbuf):
-        """``u`` of image rows ``lo … hi − 1``; returns ``max |∂L/∂u|`` when checking."""
-        inv_nu, step_u, one = consts.inv_nu, consts.step_u, consts.one
-        zero = one - one
-        channels = u.shape[0]
-        height, width = graph.height, graph.width
-        dirs, offsets = graph.dirs, graph.offsets
+        """``u`` of pixels ``lo … hi − 1``; returns ``max |∂L/∂u|`` when checking."""
+        inv_nu, step_u = consts.inv_nu, consts.step_u
+        channels, p = u.shape
+        length = graph.pad + p
+        n = hi - lo
+        g = gbuf[:n]
         eps_u = 0.0
-        for r in range(lo, hi):
-            row = r * width
-            for c in range(channels):
-                for col in range(width):
-                    gbuf[col] = zero
-                # Dᵀ r: + r_e where the pixel is the edge's first end, − r_e at its second.
-                for dd in range(dirs.shape[0]):
-                    dr, ci, cj, ncols = dirs[dd, 0], dirs[dd, 1], dirs[dd, 2], dirs[dd, 3]
-                    if r + dr < height:
-                        base = offsets[dd] + r * ncols
-                        for q in range(ncols):
-                            gbuf[ci + q] += rb[c, base + q]
-                    if r - dr >= 0:
-                        base = offsets[dd] + (r - dr) * ncols
-                        for q in range(ncols):
-                            gbuf[cj + q] -= rb[c, base + q]
-                if check:
-                    for col in range(width):
-                        d = (u[c, row + col] - x[c, row + col]) + inv_nu * gbuf[col]
-                        u[c, row + col] -= step_u * d
-                        eps_u = _nan_max(eps_u, abs(d))
+        for c in range(channels):
+            # Dᵀ r at pixel t: r of the edges leaving t minus r of those arriving.
+            for d in range(graph.shifts.shape[0]):
+                a = d * length + graph.pad + lo
+                out, into = rb[c, a:a + n], rb[c, a - graph.shifts[d]:a - graph.shifts[d] + n]
+                if d == 0:
+                    for q in range(n):
+                        g[q] = out[q] - into[q]
                 else:
-                    for col in range(width):
-                        d = (u[c, row + col] - x[c, row + col]) + inv_nu * gbuf[col]
-                        u[c, row + col] -= step_u * d
+                    for q in range(n):
+                        g[q] += out[q] - into[q]
+            uc, xc = u[c, lo:hi], x[c, lo:hi]
+            if check:
+                for q in range(n):
+                    step = (uc[q] - xc[q]) + inv_nu * g[q]
+                    uc[q] -= step_u * step
+                    eps_u = _nan_max(eps_u, abs(step))
+            else:
+                for q in range(n):
+                    step = (uc[q] - xc[q]) + inv_nu * g[q]
+                    uc[q] -= step_u * step
         return eps_u
 
     @njit
@@ -295,10 +318,11 @@ if numba is not None:
                      log_e, log_n, nbuf, obuf, gbuf):
         """One step of one signal on one thread: (count, ε, leaves)."""
         if graph.grid:
-            count, eps_r, leaves = _grid_edges(graph, consts, u, z, f, rb, 0, graph.height,
-                                               check, k_next, entry_iter, log_k, log_e,
-                                               log_n, nbuf, obuf)
-            eps_u = _grid_nodes(graph, consts, x, u, rb, 0, graph.height, check, gbuf)
+            p = x.shape[1]
+            count, eps_r, leaves = _grid_edges(graph, consts, u, z, f, rb, 0, p, check,
+                                               k_next, entry_iter, log_k, log_e, log_n,
+                                               nbuf, obuf)
+            eps_u = _grid_nodes(graph, consts, x, u, rb, 0, p, check, gbuf)
         else:
             count, eps_r, leaves = _list_edges(graph, consts, u, z, f, rb, 0,
                                                graph.src.shape[0], check, k_next,
@@ -323,8 +347,8 @@ if numba is not None:
             lo, hi = graph.edge_blocks[blk], graph.edge_blocks[blk + 1]
             block_n = logged[blk:blk + 1]
             if graph.grid:
-                nbuf = np.empty(graph.width, dtype=u.dtype)
-                obuf = np.empty(graph.width, dtype=u.dtype)
+                nbuf = np.empty(hi - lo, dtype=u.dtype)
+                obuf = np.empty(hi - lo, dtype=u.dtype)
                 c, e, lv = _grid_edges(graph, consts, u, z, f, rb, lo, hi, check, k_next,
                                        entry_iter, block_log_k[blk], block_log_e[blk],
                                        block_n, nbuf, obuf)
@@ -338,7 +362,7 @@ if numba is not None:
         for blk in numba.prange(node_blocks):
             lo, hi = graph.node_blocks[blk], graph.node_blocks[blk + 1]
             if graph.grid:
-                gbuf = np.empty(graph.width, dtype=u.dtype)
+                gbuf = np.empty(hi - lo, dtype=u.dtype)
                 eps_u[blk] = _grid_nodes(graph, consts, x, u, rb, lo, hi, check, gbuf)
             else:
                 eps_u[blk] = _list_nodes(graph, consts, x, u, rb, lo, hi, check)
@@ -363,13 +387,12 @@ if numba is not None:
         """Entries outside the support: (any not flat, steps to the next entry, the
         weighted difference of that entry).
 
-        At its current rate an entry enters after ``n`` steps (``z`` grows by
-        ``(α/ν) r`` a step); it is flat when ``n`` exceeds the floor horizon
-        ``ν / (α tol)``, the wait of an unmoved entry with ``|r| = tol``, or when
-        ``|r|`` is rounding noise (``<= noise``): such a ``z`` does not move.
+        An entry is flat when its weighted difference ``|r_e|`` is at most ``tol``.
+        At its current rate it enters after ``n`` steps (``z`` grows by ``(α/ν) r`` a
+        step), unless ``|r|`` is rounding noise (``<= noise``): such a ``z`` does not
+        move, and a jump must not wait for it.
         """
         step_z, one = float(consts.step_z), float(consts.one)
-        horizon = 1.0 / (step_z * tol)
         channels, m = z.shape
         nonflat = False
         nstar = np.inf
@@ -389,7 +412,7 @@ if numba is not None:
                 if rr > noise * noise:
                     # ‖z + n a‖² = 1: the first n past the positive root enters.
                     n = (-za + np.sqrt(max(za * za + aa * (one - zz), 0.0))) / aa
-                    if n <= horizon:
+                    if rr > tol * tol:
                         nonflat = True
                     if n < nstar:
                         nstar, rstar = n, np.sqrt(rr)
@@ -402,7 +425,7 @@ if numba is not None:
                     a = step_z * v
                     if abs(v) > noise:
                         n = ((one if a > 0.0 else -one) - zc) / a
-                        if n <= horizon:
+                        if abs(v) > tol:
                             nonflat = True
                         if n < nstar:
                             nstar, rstar = n, abs(v)
@@ -430,6 +453,8 @@ if numba is not None:
         channels = u.shape[0]
         eid = graph.eid
         for el in range(eid.shape[0]):
+            if eid[el] < 0:
+                continue
             if consts.joint:
                 out_support[eid[el], 0] = f[el] > 0
             else:
@@ -444,13 +469,13 @@ if numba is not None:
         """Run signal ``b`` until its stop rule, its step bound or ``until`` steps."""
         xb, u, z, f = x[b], state.u[b], state.z[b], state.f[b]
         channels, p = xb.shape
-        m = graph.eid.shape[0]
+        m = graph.num_edges
         entries = m if consts.joint else m * channels
-        rb = np.empty((channels, m), dtype=xb.dtype)
-        width = max(graph.width, 1)
-        nbuf = np.empty(width, dtype=xb.dtype)
-        obuf = np.empty(width, dtype=xb.dtype)
-        gbuf = np.empty(width, dtype=xb.dtype)
+        # Slots that are not edges must read as r = 0: zeros, never written.
+        rb = np.zeros(z.shape, dtype=xb.dtype)
+        nbuf = np.empty(p, dtype=xb.dtype)
+        obuf = np.empty(p, dtype=xb.dtype)
+        gbuf = np.empty(p, dtype=xb.dtype)
         entry_iter, log_k, log_e = rec.entry_iter[b], rec.log_k[b], rec.log_e[b]
         log_n = rec.log_n[b:b + 1]
         k, steps, count = state.k[b], state.steps[b], state.count[b]
@@ -541,9 +566,8 @@ def run_batch(order: np.ndarray, wide: bool, graph: Graph, consts: Constants,
         if rec.entry_iter.shape[1]:
             blocks = graph.edge_blocks.shape[0] - 1
             sizes = np.diff(graph.edge_blocks)
-            # Entries a block can change in one step: its edges (rows: their edges).
-            per_block = int(sizes.max()) * (graph.dirs.shape[0] * max(graph.width, 1)
-                                            if graph.grid else 1)
+            # Entries a block can change in one step: its edges (per pixel: one a direction).
+            per_block = int(sizes.max()) * (graph.shifts.shape[0] if graph.grid else 1)
             per_block *= 1 if consts.joint else x.shape[1]
             block_log = np.empty((blocks, per_block), dtype=np.int64)
             block_log_e = np.empty_like(block_log)

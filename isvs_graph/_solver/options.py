@@ -20,7 +20,7 @@ DEFAULT_KAPPA = 0.5
 #: Default floor tolerance, relative to the signal's range: edges whose weighted
 #: difference stays below it count as flat, and a run stationary within it with only
 #: flat edges left outside the support stops (benchmarks/README.md, "Bounded cost").
-DEFAULT_TOL = 1e-3
+DEFAULT_TOL = 3e-3
 #: Default bound on the iteration steps computed per signal (jumped idle stretches
 #: are not computed and do not count).
 DEFAULT_MAX_ITER = 100_000

@@ -36,7 +36,8 @@ class SolverResult:
     (channel), True where ``γ ≠ 0``; ``iterations`` (the iterate ``k``, jumps
     included), ``steps`` (computed), ``sparsity``, ``status`` (``REACHED``, ``FLOOR``,
     ``MAX_ITER``) and ``leaves`` are ``(B,)``; ``offset`` and ``scale`` the
-    normalisation ``(x − offset) / scale`` of each signal.
+    normalisation ``(x − offset) / scale`` of each signal; ``constant`` marks signals
+    with ``σ = 0`` (their ``u`` is the signal itself).
 
     Path recording (numba backend) adds, per signal: ``entry_iter`` ``(B, entries)``,
     the first iteration at which each entry of ``γ`` (an edge, or an edge-channel pair
@@ -57,6 +58,7 @@ class SolverResult:
     leaves: np.ndarray
     offset: np.ndarray
     scale: np.ndarray
+    constant: np.ndarray | None = None
     entry_iter: np.ndarray | None = None
     log_k: np.ndarray | None = None
     log_e: np.ndarray | None = None
@@ -81,12 +83,26 @@ class SolverResult:
 
 def normalise(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``((x − min) / σ, min, σ)`` per signal of ``x`` ``(p, B, C)``; ``σ = 1`` where a
-    signal is constant. Formed in float64, so that huge values do not overflow."""
-    wide = x.double()
-    low = wide.amin(dim=(0, 2)) if x.numel() else wide.new_zeros(x.shape[1])
-    high = wide.amax(dim=(0, 2)) if x.numel() else wide.new_zeros(x.shape[1])
+    signal is constant. ``min`` and ``σ`` are float64; the division runs in ``x``'s
+    dtype unless the range would overflow it (values near float32's limit)."""
+    if not x.numel():
+        zero = torch.zeros(x.shape[1], dtype=torch.float64, device=x.device)
+        return x.clone(), zero, zero + 1
+    low = x.amin(dim=(0, 2)).double()
+    high = x.amax(dim=(0, 2)).double()
     scale = torch.where(high > low, high - low, torch.ones_like(high))
-    return ((wide - low[None, :, None]) / scale[None, :, None]).to(x.dtype), low, scale
+    if bool((scale < torch.finfo(x.dtype).max / 4).all()):
+        return (x - low.to(x.dtype)[None, :, None]) / scale.to(x.dtype)[None, :, None], \
+            low, scale
+    wide = (x.double() - low[None, :, None]) / scale[None, :, None]
+    return wide.to(x.dtype), low, scale
+
+
+def _denormalise(u: torch.Tensor, low: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """The inverse of :func:`normalise` on ``(p, B, C)`` values."""
+    if bool((scale < torch.finfo(u.dtype).max / 4).all()):
+        return u * scale.to(u.dtype)[None, :, None] + low.to(u.dtype)[None, :, None]
+    return (u.double() * scale[None, :, None] + low[None, :, None]).to(u.dtype)
 
 
 def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
@@ -137,7 +153,9 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
     batch = x.shape[1]
     k_target, s_target = _targets(options, batch, t, sparsity)
     xn, low, scale = normalise(x)
-    un = ((u0.double() - low[None, :, None]) / scale[None, :, None]).to(x.dtype)
+    un = ((u0.double() - low[None, :, None]) / scale[None, :, None]).to(x.dtype) \
+        if not bool((scale < torch.finfo(x.dtype).max / 4).all()) else \
+        (u0 - low.to(x.dtype)[None, :, None]) / scale.to(x.dtype)[None, :, None]
     stops = sorted({iterations_for_time(float(v), options.alpha) for v in record_times})
     if use_numba:
         result = _run_numba(op, xn, un, options, k_target, s_target, progress,
@@ -154,13 +172,24 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
             f"{options.kappa:g}, nu = {options.nu:g}): the step size is too large for "
             "these edge weights")
     result.offset, result.scale = low.cpu().numpy(), scale.cpu().numpy()
-    result.u = (result.u.double() * scale[None, :, None] + low[None, :, None]).to(x.dtype)
+    result.u = _denormalise(result.u, low.to(result.u.device), scale.to(result.u.device))
+    # A constant signal is its own answer at every scale, to the last bit.
+    constant = (x.amax(dim=(0, 2)) == x.amin(dim=(0, 2))) if x.numel() else \
+        torch.ones(batch, dtype=torch.bool, device=x.device)
+    result.constant = constant.cpu().numpy()
+    if result.constant.any():
+        result.u = torch.where(constant[None, :, None], x, result.u)
     for name in ("level_u", "stop_u"):
         snapshots = getattr(result, name)
-        if snapshots is not None:
-            setattr(result, name, (snapshots * result.scale[:, None, None, None]
-                                   + result.offset[:, None, None, None]).astype(
-                                       snapshots.dtype))
+        if snapshots is not None:  # (B, L, p, C): as _denormalise does, in the dtype
+            u = torch.from_numpy(snapshots).permute(2, 0, 1, 3).reshape(
+                snapshots.shape[2], -1, snapshots.shape[3])
+            repeat = snapshots.shape[1]
+            u = _denormalise(u, low.cpu().repeat_interleave(repeat),
+                             scale.cpu().repeat_interleave(repeat))
+            setattr(result, name, np.ascontiguousarray(
+                u.reshape(snapshots.shape[2], *snapshots.shape[:2], -1).permute(
+                    1, 2, 0, 3).numpy()))
     _warn_if_short(result, options, t, sparsity)
     return result
 

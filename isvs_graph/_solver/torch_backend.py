@@ -206,7 +206,7 @@ def _scan(work: _Batch, r: torch.Tensor, step_z: float, tol: float, noise: float
         outside = ~work.support  # (m, B, C)
         rn = r.abs()
         n = torch.where(outside & (rn > noise), (torch.sign(a) - z) / a, torch.inf)
-    nonflat = n <= 1.0 / (step_z * tol)
+    nonflat = outside & (rn > tol)
     nonflat = nonflat.any(dim=0) if joint else nonflat.any(dim=2).any(dim=0)
     batch = n.shape[1]
     flat_n = n.reshape(n.shape[0], batch, -1).permute(1, 0, 2).reshape(batch, -1)

@@ -1,0 +1,352 @@
+"""The solver engine: scale-free solving, bounded cost, jumps over idle stretches, and
+the invariances of its backends (DESIGN §2, issue "The solver engine")."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch_geometric.data import Data
+
+import isvs_graph
+from conftest import DEVICES, random_graph
+from isvs_graph._solver import FLOOR, MAX_ITER, REACHED, run_split_lbi
+from isvs_graph.smoothing import prepare
+from reference import split_lbi
+from test_solver import grid_case
+
+
+def photo_crops(count=6, size=16, seed=0):
+    """Small RGB crops in [0, 1] (float64, B×C×H×W) of a bundled photo, each with some
+    texture (no crop lies in a flat area)."""
+    from skimage import data
+    photo = data.coffee() / 255.0
+    rng = np.random.default_rng(seed)
+    crops = []
+    while len(crops) < count:
+        r = rng.integers(0, photo.shape[0] - 2 * size)
+        c = rng.integers(0, photo.shape[1] - 2 * size)
+        crop = photo[r:r + 2 * size:2, c:c + 2 * size:2]
+        if np.ptp(crop) > 0.3:
+            crops.append(crop)
+    return np.stack(crops).transpose(0, 3, 1, 2).copy()
+
+
+def run(graph, signal, **options):
+    """run_split_lbi on a validated problem; returns the SolverResult."""
+    scale = {k: options.pop(k) for k in ("t", "sparsity", "backend") if k in options}
+    problem = prepare(graph, signal, **options)
+    return run_split_lbi(problem.op, problem.x, problem.initial(), problem.options, **scale)
+
+
+# ---------------------------------------------------------------- scale-free solving
+
+AFFINE = [(255.0, 0.0), (1e-3, 7.0), (3.5, -40.0)]
+
+
+@pytest.mark.parametrize("a,b", AFFINE)
+@pytest.mark.parametrize("mode", ["joint", "channel"])
+@pytest.mark.parametrize("scale", [{"t": 15.0}, {"sparsity": 0.7}])
+def test_solve_is_equivariant_under_affine_maps(a, b, mode, scale):
+    graph, _, x = grid_case()
+    expected = a * isvs_graph.solve(graph, x, mode=mode, **scale) + b
+    got = isvs_graph.solve(graph, a * x + b, mode=mode, **scale)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9 * a * np.ptp(x))
+
+
+@pytest.mark.parametrize("a,b", AFFINE)
+def test_every_image_entry_point_is_equivariant(a, b):
+    images = photo_crops()
+    moved = a * images + b
+    tolerance = {"rtol": 0, "atol": 1e-9 * a}
+    smooth = isvs_graph.smooth_images(images, sparsity=0.75)
+    np.testing.assert_allclose(isvs_graph.smooth_images(moved, sparsity=0.75),
+                               a * smooth + b, **tolerance)
+    np.testing.assert_allclose(isvs_graph.smooth_images(torch.from_numpy(moved), t=8.0),
+                               a * isvs_graph.smooth_images(torch.from_numpy(images), t=8.0)
+                               + b, **tolerance)
+    one = images[0].transpose(1, 2, 0)
+    np.testing.assert_allclose(isvs_graph.smooth_image(a * one + b, sparsity=0.8),
+                               a * isvs_graph.smooth_image(one, sparsity=0.8) + b, **tolerance)
+    paths = isvs_graph.image_paths(moved, levels=[1.0, 0.75])
+    np.testing.assert_allclose(paths.at(sparsity=0.75), a * smooth + b, **tolerance)
+    from isvs_graph.augment import ISVSTransform
+    np.testing.assert_allclose(ISVSTransform(0.75)(torch.from_numpy(moved)).numpy(),
+                               a * smooth + b, **tolerance)
+
+
+@pytest.mark.parametrize("a,b", AFFINE)
+def test_graph_entry_points_are_equivariant(a, b):
+    from isvs_graph.transforms import ISVSSmooth
+    graph, _, x = grid_case()
+    p = isvs_graph.path(graph, a * x + b, sparsity_min=0.6, record_sparsities=[0.8, 0.6])
+    expected = a * isvs_graph.solve(graph, x, sparsity=0.6) + b
+    np.testing.assert_allclose(p.at(sparsity=0.6), expected, rtol=0, atol=1e-9 * a)
+    # Path entry times are dimensionless: the same for x and a x + b.
+    np.testing.assert_array_equal(p.entry_times,
+                                  isvs_graph.path(graph, x, sparsity_min=0.6).entry_times)
+    data = graph.clone()
+    data.x = torch.from_numpy(a * x + b)
+    out = ISVSSmooth(sparsity=0.6)(data)
+    np.testing.assert_allclose(out.x.numpy(), expected, rtol=0, atol=1e-9 * a)
+
+
+def test_cli_is_equivariant(tmp_path):
+    from PIL import Image
+
+    from isvs_graph.cli import main
+    image = np.round(photo_crops(1, size=24)[0].transpose(1, 2, 0) * 100).astype(np.uint8)
+    Image.fromarray(image).save(tmp_path / "a.png")
+    Image.fromarray(2 * image + 40).save(tmp_path / "b.png")
+    for name in ("a", "b"):
+        main(["smooth", str(tmp_path / f"{name}.png"), str(tmp_path / f"{name}_out.png"),
+              "--sparsity", "0.8", "-q"])
+    out_a = np.asarray(Image.open(tmp_path / "a_out.png")).astype(int)
+    out_b = np.asarray(Image.open(tmp_path / "b_out.png")).astype(int)
+    # Both files round to uint8: equal up to the rounding of each.
+    assert np.abs(out_b - (2 * out_a + 40)).max() <= 2
+
+
+def test_constant_signals_come_back_unchanged():
+    # σ = 0: returned as they are (bit for bit), whatever the scale asked for.
+    graph = isvs_graph.grid_graph(4, 4)
+    x = np.full((16, 3), 0.3)
+    with pytest.warns(isvs_graph.ConvergenceWarning, match="floor"):
+        assert isvs_graph.solve(graph, x, sparsity=0.5).tolist() == x.tolist()
+    assert isvs_graph.solve(graph, x, t=1e6).tolist() == x.tolist()
+    batch = np.stack([x, np.random.default_rng(0).random((16, 3))])
+    out = isvs_graph.solve(graph, batch, t=3.0)
+    assert out[0].tolist() == x.tolist() and np.ptp(out[1]) > 0
+
+
+def test_tol_is_relative_to_the_range():
+    # The same image at two contrasts stops at the same floor.
+    images = photo_crops()
+    quantised = np.round(images * 8) / 8  # many flat edges: the floor is reached
+    with pytest.warns(isvs_graph.ConvergenceWarning):
+        low = isvs_graph.smooth_images(quantised * 0.01, sparsity=0.05)
+    with pytest.warns(isvs_graph.ConvergenceWarning):
+        high = isvs_graph.smooth_images(quantised, sparsity=0.05)
+    np.testing.assert_allclose(low * 100, high, atol=1e-9)
+
+
+# ---------------------------------------------------------------- bounded cost
+
+def test_at_the_floor_the_projection_is_exact():
+    """At the floor the support is final; the answer is the mean of x over each of its
+    components — here x itself — not an iterate within tol of it."""
+    graph = isvs_graph.grid_graph(6, 6)
+    blocks = np.zeros((6, 6))
+    blocks[:, 3:] = 1.0
+    blocks[4:, :] += 0.5
+    x = blocks.reshape(-1, 1)
+    got = isvs_graph.solve(graph, x, t=1e9)
+    np.testing.assert_array_equal(got, x)
+    result = run(graph, x, t=1e9)
+    assert result.status[0] == FLOOR and result.steps[0] < 5_000
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_unreachable_targets_warn_at_the_floor_naming_it(backend):
+    graph, _, x = grid_case()
+    x = np.round(x * 2) / 2  # flat edges
+    with pytest.warns(isvs_graph.ConvergenceWarning, match="stopped at the floor") as caught:
+        isvs_graph.solve(graph, x, sparsity=0.0, backend=backend)
+    # The warning points at the caller's line, not inside the package.
+    assert caught[0].filename == __file__
+
+
+def test_max_iter_warning_names_the_bound_and_points_at_the_caller():
+    images = photo_crops()
+    with pytest.warns(isvs_graph.ConvergenceWarning, match="max_iter = 7 steps") as caught:
+        isvs_graph.smooth_images(images, sparsity=0.2, max_iter=7)
+    assert caught[0].filename == __file__
+
+
+def test_stiff_max_iter_warning_names_the_cause():
+    graph, _, x = grid_case()
+    with pytest.warns(isvs_graph.ConvergenceWarning, match="stiff: nu = 0.01"):
+        isvs_graph.solve(graph, x, sparsity=0.0, nu=0.01, max_iter=300)
+
+
+@pytest.mark.parametrize("options,match", [
+    ({"nu": 1e-9}, "stiff: nu = 1e-09 makes one relaxation"),
+    ({"nu": 1e9}, "stiff: nu = 1e\\+09"),
+    ({"weights": True}, "edge weights are heavy.*rescale edge_weight"),
+])
+def test_hopelessly_stiff_problems_are_refused_promptly(options, match):
+    graph, _, x = grid_case()
+    if options.pop("weights", False):
+        graph.edge_weight = torch.logspace(-8, 8, graph.num_edges, dtype=torch.float64)
+    with pytest.raises(ValueError, match=match):
+        isvs_graph.solve(graph, x, sparsity=0.5, **options)
+
+
+def test_a_given_max_iter_above_the_default_allows_slow_problems():
+    graph, _, x = grid_case()
+    with pytest.raises(ValueError, match="stiff"):
+        isvs_graph.solve(graph, x, sparsity=0.9, nu=1e-5)
+    # 1/(κα) ≈ 5e5 steps: allowed when the caller grants that many.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", isvs_graph.ConvergenceWarning)
+        result = run(graph, x, t=1.0, nu=1e-5, max_iter=2_000_000)
+    assert result.status[0] in (REACHED, FLOOR)
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_cases_that_once_hung_end_within_the_bound(backend, dtype):
+    from torch_geometric.datasets import KarateClub
+    image = np.full((32, 32, 3), 128, np.uint8)
+    image[10:16, 12:20] = (200, 30, 60)
+    cases = [
+        (isvs_graph.grid_graph(32, 32, 8), image.reshape(-1, 3) / 255, {"sparsity": 0.8}),
+        (KarateClub()[0], KarateClub()[0].x.numpy(), {"sparsity": 0.9, "mode": "channel"}),
+        (Data(edge_index=torch.stack([torch.zeros(16, dtype=torch.long),
+                                      torch.arange(1, 17)]), num_nodes=17),
+         np.random.default_rng(0).random(17), {"sparsity": 0.0}),
+    ]
+    for graph, signal, options in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", isvs_graph.ConvergenceWarning)
+            result = run(graph, signal.astype(dtype), backend=backend, **options)
+        assert result.status[0] in (REACHED, FLOOR)
+        assert result.steps[0] < 5_000  # far inside the bound (max_iter = 100,000)
+
+
+@st.composite
+def near_flat_images(draw):
+    """A flat image with a few patches and optional faint noise: most edges are flat
+    or almost flat, the targets often out of reach."""
+    size = draw(st.integers(4, 20))
+    channels = draw(st.sampled_from([1, 3]))
+    image = np.full((size, size, channels), draw(st.floats(0, 1)))
+    for _ in range(draw(st.integers(0, 3))):
+        r, c = draw(st.integers(0, size - 1)), draw(st.integers(0, size - 1))
+        h, w = draw(st.integers(1, size)), draw(st.integers(1, size))
+        image[r:r + h, c:c + w] = draw(st.floats(0, 1))
+    noise = draw(st.sampled_from([0.0, 1e-7, 1e-5, 1e-3]))
+    seed = draw(st.integers(0, 2**16))
+    image = image + noise * np.random.default_rng(seed).standard_normal(image.shape)
+    if draw(st.booleans()):
+        image = np.round(image * 255) / 255  # as read from uint8
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    return image.reshape(-1, channels).astype(dtype), size
+
+
+@given(near_flat_images(), st.sampled_from([4, 8]), st.floats(0, 1),
+       st.sampled_from(["numba", "torch"]), st.sampled_from(["joint", "channel"]))
+def test_near_flat_images_end_by_target_or_floor_with_a_warning(image, connectivity,
+                                                                  sparsity, backend, mode):
+    signal, size = image
+    graph = isvs_graph.grid_graph(size, size, connectivity)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", isvs_graph.ConvergenceWarning)
+        result = run(graph, signal, sparsity=sparsity, backend=backend, mode=mode)
+    assert result.status[0] in (REACHED, FLOOR)  # never cut off by the step bound
+    assert torch.isfinite(result.u).all()
+    if result.status[0] == REACHED:
+        assert result.sparsity[0] <= sparsity
+    else:
+        assert any("floor" in str(w.message) for w in caught)
+
+
+# ---------------------------------------------------------------- jumps
+
+@pytest.mark.parametrize("mode", ["joint", "channel"])
+@pytest.mark.parametrize("scale", [{"t": 6.0}, {"t": 40.0}, {"t": 300.0},
+                                   {"sparsity": 0.8}, {"sparsity": 0.5}])
+def test_jumps_change_nothing_beyond_1e_6_where_the_target_is_reached(mode, scale):
+    images = photo_crops(8)
+    graph = isvs_graph.grid_graph(16, 16)
+    signals = images.transpose(0, 2, 3, 1).reshape(8, 256, 3)
+    plain = run(graph, signals, jumps=False, mode=mode, **scale)
+    jumped = run(graph, signals, mode=mode, **scale)
+    reached = (plain.status == REACHED) & (jumped.status == REACHED)
+    assert reached.sum() >= 6
+    difference = (plain.u - jumped.u).abs().amax(dim=(0, 2)).numpy()
+    assert (difference[reached] <= 1e-6 * np.ptp(signals, axis=(1, 2))[reached]).all()
+    assert jumped.steps.sum() <= plain.steps.sum()
+
+
+def test_the_opening_phase_is_jumped():
+    """A long ramp: every difference is small, so the first edges enter late; u is
+    stationary long before, and z only grows linearly: one jump crosses the wait."""
+    graph = isvs_graph.grid_graph(1, 200)
+    x = np.linspace(0, 1, 200)
+    plain = run(graph, x, sparsity=0.99, jumps=False)
+    jumped = run(graph, x, sparsity=0.99)
+    assert plain.status[0] == jumped.status[0] == REACHED
+    assert plain.iterations[0] == jumped.iterations[0]
+    assert jumped.steps[0] < plain.steps[0] / 2
+    np.testing.assert_allclose(jumped.u.numpy(), plain.u.numpy(), atol=1e-9)
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_jumps_land_on_time_targets(backend):
+    graph = isvs_graph.grid_graph(1, 40)
+    x = np.linspace(0, 1, 40) ** 8
+    alpha = prepare(graph, x).options.alpha
+    for k in (5, 37, 200):
+        result = run(graph, x, t=k * alpha, backend=backend)
+        assert result.iterations[0] == k
+        expected, _, _ = split_lbi({(i, i + 1): 1.0 for i in range(39)}, 40, x[:, None],
+                                   iterations=k, project=False)
+        np.testing.assert_allclose(result.u.numpy()[:, 0, 0], expected[:, 0], atol=1e-8)
+
+
+# ---------------------------------------------------------------- backends
+
+def test_wide_steps_equal_one_signal_per_thread_bit_for_bit(monkeypatch):
+    from isvs_graph._solver import numba_backend
+    images = photo_crops(3)
+    for connectivity in (4, 8):
+        graph = isvs_graph.grid_graph(16, 16, connectivity)
+        signals = images.transpose(0, 2, 3, 1).reshape(3, 256, 3).astype(np.float32)
+        serial = run(graph, signals, sparsity=0.6, mode="channel")
+        monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 1)
+        wide = run(graph, signals, sparsity=0.6, mode="channel")
+        monkeypatch.undo()
+        assert torch.equal(serial.u, wide.u)
+        assert np.array_equal(serial.iterations, wide.iterations)
+    graph, _ = random_graph(4)
+    x = np.random.default_rng(4).random((3, graph.num_nodes, 2))
+    serial = run(graph, x, sparsity=0.5)
+    monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 1)
+    wide = run(graph, x, sparsity=0.5)
+    assert torch.equal(serial.u, wide.u)
+
+
+def test_wide_steps_record_the_same_path(monkeypatch):
+    from isvs_graph._solver import numba_backend
+    images = photo_crops(2)
+    plain = isvs_graph.image_paths(images, levels=[0.9, 0.6], nu=0.2)
+    monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 1)
+    wide = isvs_graph.image_paths(images, levels=[0.9, 0.6], nu=0.2)
+    np.testing.assert_array_equal(plain.entry_iter, wide.entry_iter)
+    np.testing.assert_array_equal(plain.leave_events, wide.leave_events)
+    np.testing.assert_array_equal(plain.snapshots, wide.snapshots)
+
+
+def test_a_progress_bar_changes_nothing(capsys):
+    graph, _, x = grid_case()
+    for batch in (x, np.stack([x, 2 * x])):
+        quiet = isvs_graph.solve(graph, batch, sparsity=0.6)
+        shown = isvs_graph.solve(graph, batch, sparsity=0.6, progress=True)
+        np.testing.assert_array_equal(quiet, shown)
+    assert "Split LBI" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("mode", ["joint", "channel"])
+def test_backends_agree_with_jumps_and_floors(device, mode):
+    images = photo_crops(4)
+    graph = isvs_graph.grid_graph(16, 16)
+    signals = images.transpose(0, 2, 3, 1).reshape(4, 256, 3)
+    for scale in ({"t": 30.0}, {"sparsity": 0.7}, {"t": 1e6}):
+        numba = isvs_graph.solve(graph, signals, mode=mode, **scale)
+        torch_ = isvs_graph.solve(graph, torch.from_numpy(signals).to(device), mode=mode,
+                                  backend="torch", **scale)
+        np.testing.assert_allclose(torch_.cpu().numpy(), numba, atol=1e-6)
