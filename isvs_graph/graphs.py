@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import coalesce
@@ -80,11 +81,45 @@ def canonical_graph(graph: Data) -> CanonicalGraph:
         edge_weight = torch.ones(edge_index.shape[1], dtype=torch.float64)
     edge_weight = edge_weight.cpu()
 
-    edge_index, _ = edge_index.sort(dim=0)  # each column becomes (min, max)
-    keep = edge_index[0] != edge_index[1]
-    edge_index, edge_weight = coalesce(edge_index[:, keep], edge_weight[keep],
-                                       num_nodes=num_nodes, reduce="mean")
+    if not _is_canonical(edge_index, num_nodes):
+        edge_index, _ = edge_index.sort(dim=0)  # each column becomes (min, max)
+        keep = edge_index[0] != edge_index[1]
+        edge_index, edge_weight = coalesce(edge_index[:, keep], edge_weight[keep],
+                                           num_nodes=num_nodes, reduce="mean")
     return CanonicalGraph(edge_index.contiguous(), edge_weight.contiguous(), num_nodes)
+
+
+def _is_canonical(edge_index: torch.Tensor, num_nodes: int) -> bool:
+    """Whether the edges are already ``i < j``, sorted and unique (the builders' output):
+    then canonicalising copies nothing."""
+    src, dst = edge_index
+    if not bool((src < dst).all()):
+        return False
+    keys = src * num_nodes + dst
+    return bool((keys[1:] > keys[:-1]).all())
+
+
+def _grid_edges(height: int, width: int, connectivity: int) -> tuple[np.ndarray, np.ndarray]:
+    """The canonical edges of a pixel grid, generated in order (no sort).
+
+    Node ``i`` joins, in increasing order, ``i + 1`` (right), ``i + W − 1`` (down-left),
+    ``i + W`` (down) and ``i + W + 1`` (down-right) where those pixels exist; for
+    ``W = 2`` the right and down-left neighbours coincide but never from the same node.
+    """
+    p = height * width
+    row, col = np.divmod(np.arange(p, dtype=np.int64), width)
+    below = row < height - 1
+    steps = [(1, col < width - 1)]
+    if connectivity == 8:
+        steps += [(width - 1, below & (col > 0))]
+    steps += [(width, below)]
+    if connectivity == 8:
+        steps += [(width + 1, below & (col < width - 1))]
+    shift = np.array([step for step, _ in steps], dtype=np.int64)
+    valid = np.stack([mask for _, mask in steps], axis=1)  # (p, directions), node-major
+    src = np.broadcast_to(np.arange(p, dtype=np.int64)[:, None], valid.shape)[valid]
+    dst = src + np.broadcast_to(shift, valid.shape)[valid]
+    return src, dst
 
 
 def grid_graph(height: int, width: int, connectivity: int = 4, *,
@@ -124,14 +159,8 @@ def grid_graph(height: int, width: int, connectivity: int = 4, *,
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
     if connectivity not in (4, 8):
         raise ValueError(f"connectivity must be 4 or 8, got {connectivity!r}")
-    node = torch.arange(height * width, device=device).view(height, width)
-    pairs = [(node[:, :-1], node[:, 1:]), (node[:-1, :], node[1:, :])]
-    if connectivity == 8:
-        pairs += [(node[:-1, :-1], node[1:, 1:]), (node[:-1, 1:], node[1:, :-1])]
-    src = torch.cat([a.reshape(-1) for a, _ in pairs])
-    dst = torch.cat([b.reshape(-1) for _, b in pairs])
-    edge_index = torch.stack([torch.minimum(src, dst), torch.maximum(src, dst)])
-    edge_index = coalesce(edge_index, num_nodes=height * width)
+    src, dst = _grid_edges(height, width, connectivity)
+    edge_index = torch.from_numpy(np.stack([src, dst])).to(device)
     rows, cols = torch.meshgrid(torch.arange(height, device=device),
                                 torch.arange(width, device=device), indexing="ij")
     pos = torch.stack([rows.reshape(-1), cols.reshape(-1)], dim=1).float()
@@ -149,7 +178,7 @@ def grid_shape(graph: CanonicalGraph) -> tuple[int, int, int] | None:
         return None
     src, dst = graph.edge_index
     out_of_first = dst[src == 0].tolist()
-    widths = {p, 1} | ({out_of_first[1]} if len(out_of_first) > 1 else set())
+    widths = {p, 1} | set(out_of_first[1:3])
     for width in sorted(widths):
         if width < 1 or p % width:
             continue
@@ -158,7 +187,10 @@ def grid_shape(graph: CanonicalGraph) -> tuple[int, int, int] | None:
             edges = height * (width - 1) + (height - 1) * width
             if connectivity == 8:
                 edges += 2 * (height - 1) * (width - 1)
-            if edges == m and torch.equal(
-                    grid_graph(height, width, connectivity).edge_index, graph.edge_index):
+            if edges != m:
+                continue
+            expected_src, expected_dst = _grid_edges(height, width, connectivity)
+            if np.array_equal(expected_src, src.numpy()) and \
+                    np.array_equal(expected_dst, dst.numpy()):
                 return height, width, connectivity
     return None

@@ -22,7 +22,7 @@ from .options import CHECK_EVERY, KICK_RTOL, SolverOptions
 
 #: Graphs with at least this many nodes are solved "wide" when the batch is too small
 #: to keep every thread busy with whole signals.
-WIDE_MIN_NODES = 32_768
+WIDE_MIN_NODES = 8_192
 #: Steps per chunk when a progress bar follows one signal.
 PROGRESS_STEPS = 64
 
@@ -155,7 +155,7 @@ def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: Solv
                             CHECK_EVERY, bool(options.jumps),
                             np.asarray(sorted(set(stops)), dtype=np.int64))
     xs = np.ascontiguousarray(x.permute(1, 2, 0).numpy())
-    u0s = np.ascontiguousarray(u0.permute(1, 2, 0).numpy())
+    u0s = u0.permute(1, 2, 0).numpy()  # (B, C, p); each run copies what it starts from
     levels = sorted(levels, reverse=True)
     capacity = max(64, m * per_edge // 16)
     signals = np.arange(batch)
@@ -183,7 +183,8 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, leve
     sub_rule = rule._replace(k_target=rule.k_target[signals],
                              s_target=rule.s_target[signals])
     state = kernels.State(
-        u0s[signals].copy(), np.zeros((batch, channels, slots), dtype=dtype),
+        np.array(u0s[signals], order="C"),  # the kernels write the iterate in place
+        np.zeros((batch, channels, slots), dtype=dtype),
         np.zeros((batch, slots if consts.joint else 0), dtype=dtype),
         np.zeros(batch, dtype=np.int64), np.zeros(batch, dtype=np.int64),
         np.full(batch, kernels.RUNNING, dtype=np.int64), np.zeros(batch, dtype=np.int64),

@@ -332,11 +332,12 @@ if numba is not None:
 
     @numba.njit(parallel=True, **FLAGS)
     def _step_wide(graph, consts, x, u, z, f, rb, check, k_next, entry_iter, log_k, log_e,
-                   log_n, block_log_k, block_log_e):
+                   log_n, block_log_k, block_log_e, nbuf, obuf, gbuf):
         """One step of one signal, each pass split into blocks across threads.
 
         Each block logs its support changes in its own row of ``block_log_*``; they are
-        appended to the signal's log in block order, which is the serial order.
+        appended to the signal's log in block order, which is the serial order. Blocks
+        of a grid are pixel ranges, so each uses its own range of the ``(p,)`` buffers.
         """
         blocks = graph.edge_blocks.shape[0] - 1
         counts = np.zeros(blocks, dtype=np.int64)
@@ -347,11 +348,9 @@ if numba is not None:
             lo, hi = graph.edge_blocks[blk], graph.edge_blocks[blk + 1]
             block_n = logged[blk:blk + 1]
             if graph.grid:
-                nbuf = np.empty(hi - lo, dtype=u.dtype)
-                obuf = np.empty(hi - lo, dtype=u.dtype)
                 c, e, lv = _grid_edges(graph, consts, u, z, f, rb, lo, hi, check, k_next,
                                        entry_iter, block_log_k[blk], block_log_e[blk],
-                                       block_n, nbuf, obuf)
+                                       block_n, nbuf[lo:hi], obuf[lo:hi])
             else:
                 c, e, lv = _list_edges(graph, consts, u, z, f, rb, lo, hi, check, k_next,
                                        entry_iter, block_log_k[blk], block_log_e[blk],
@@ -362,8 +361,8 @@ if numba is not None:
         for blk in numba.prange(node_blocks):
             lo, hi = graph.node_blocks[blk], graph.node_blocks[blk + 1]
             if graph.grid:
-                gbuf = np.empty(hi - lo, dtype=u.dtype)
-                eps_u[blk] = _grid_nodes(graph, consts, x, u, rb, lo, hi, check, gbuf)
+                eps_u[blk] = _grid_nodes(graph, consts, x, u, rb, lo, hi, check,
+                                         gbuf[lo:hi])
             else:
                 eps_u[blk] = _list_nodes(graph, consts, x, u, rb, lo, hi, check)
         for blk in range(blocks):
@@ -473,9 +472,10 @@ if numba is not None:
         entries = m if consts.joint else m * channels
         # Slots that are not edges must read as r = 0: zeros, never written.
         rb = np.zeros(z.shape, dtype=xb.dtype)
-        nbuf = np.empty(p, dtype=xb.dtype)
-        obuf = np.empty(p, dtype=xb.dtype)
-        gbuf = np.empty(p, dtype=xb.dtype)
+        scratch = p if graph.grid else 0
+        nbuf = np.empty(scratch, dtype=xb.dtype)
+        obuf = np.empty(scratch, dtype=xb.dtype)
+        gbuf = np.empty(scratch, dtype=xb.dtype)
         entry_iter, log_k, log_e = rec.entry_iter[b], rec.log_k[b], rec.log_e[b]
         log_n = rec.log_n[b:b + 1]
         k, steps, count = state.k[b], state.steps[b], state.count[b]
@@ -509,7 +509,7 @@ if numba is not None:
             if wide:
                 count, eps, left = _step_wide(graph, consts, xb, u, z, f, rb, check, k + 1,
                                               entry_iter, log_k, log_e, log_n, block_log_k,
-                                              block_log_e)
+                                              block_log_e, nbuf, obuf, gbuf)
             else:
                 count, eps, left = _step_serial(graph, consts, xb, u, z, f, rb, check, k + 1,
                                                 entry_iter, log_k, log_e, log_n, nbuf, obuf,
