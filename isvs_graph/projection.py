@@ -68,21 +68,24 @@ if numba is not None:
     @numba.njit(cache=True, nogil=True, parallel=True)
     def _project_groups(src, dst, keep, values, out):
         """For each group ``g``: the means of ``values[g]`` (``K`` planes of ``p`` nodes
-        sharing one partition) over the components of the edges ``keep[g]`` keeps."""
+        sharing one partition) over the components of the edges ``keep[g]`` keeps.
+        Groups are labelled in parallel, then every (group, plane) is averaged in
+        parallel, so one partition shared by many planes uses every thread too."""
         groups, planes, p = values.shape
+        labels = np.empty((groups, p), dtype=np.int64)
+        counts = np.empty(groups, dtype=np.int64)
         for g in numba.prange(groups):
-            labels = np.empty(p, dtype=np.int64)
-            count = label_components(src, dst, keep[g], labels)
+            counts[g] = label_components(src, dst, keep[g], labels[g])
+        for job in numba.prange(groups * planes):
+            g, k = job // planes, job % planes
+            count = counts[g]
             size = np.zeros(count)
-            for i in range(p):
-                size[labels[i]] += 1.0
             sums = np.zeros(count)
-            for k in range(planes):
-                sums[:] = 0.0
-                for i in range(p):
-                    sums[labels[i]] += values[g, k, i]
-                for i in range(p):
-                    out[g, k, i] = sums[labels[i]] / size[labels[i]]
+            for i in range(p):
+                size[labels[g, i]] += 1.0
+                sums[labels[g, i]] += values[g, k, i]
+            for i in range(p):
+                out[g, k, i] = sums[labels[g, i]] / size[labels[g, i]]
 
 
 def component_labels(graph: CanonicalGraph, keep: np.ndarray | torch.Tensor | None = None,

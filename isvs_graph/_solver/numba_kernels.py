@@ -91,6 +91,29 @@ if numba is not None:
             return np.nan
         return max(a, b)
 
+    @njit
+    def _abs_max(values, old, threshold, inside=True):
+        """``max |values[q]|`` over the ``q`` with ``|old[q]| > threshold`` (``<=`` when
+        not ``inside``), NaN if one of them is NaN, as a float.
+
+        A float max reduction does not vectorise without reassociation; non-negative
+        floats order like their bit patterns, so the maximum is taken over the integer
+        bits (NaN's bits lie above infinity's, so NaN wins), which vectorises.
+        """
+        if values.itemsize == 4:
+            bits = values.view(np.int32)
+            largest = 0
+            for q in range(bits.shape[0]):
+                v = (bits[q] & 0x7FFFFFFF) * ((abs(old[q]) > threshold) == inside)
+                largest = v if v > largest else largest
+            return float(np.array([largest], dtype=np.int32).view(np.float32)[0])
+        bits64 = values.view(np.int64)
+        largest64 = 0
+        for q in range(bits64.shape[0]):
+            v = (bits64[q] & 0x7FFFFFFFFFFFFFFF) * ((abs(old[q]) > threshold) == inside)
+            largest64 = v if v > largest64 else largest64
+        return float(np.array([largest64], dtype=np.int64).view(np.float64)[0])
+
     # ------------------------------------------------------------------ edge passes
 
     @njit
@@ -164,11 +187,9 @@ if numba is not None:
                 if tracking:
                     for q in range(n):
                         changed += (fseg[q] > zero) != (o[q] > zero)
-                if check:
-                    for q in range(n):
-                        if o[q] > zero:
-                            for c in range(channels):
-                                eps_r = _nan_max(eps_r, abs(rb[c, a + q]))
+                if check:  # max |r| on the support
+                    for c in range(channels):
+                        eps_r = _nan_max(eps_r, _abs_max(rb[c, a:a + n], o, zero))
                 if changed:
                     for q in range(n):
                         old, now = o[q] > zero, fseg[q] > zero
@@ -195,10 +216,8 @@ if numba is not None:
                     if tracking:
                         for q in range(n):
                             changed += (abs(zs[q]) > one) != (abs(o[q]) > one)
-                    if check:
-                        for q in range(n):
-                            if abs(o[q]) > one:
-                                eps_r = _nan_max(eps_r, abs(rs[q]))
+                    if check:  # max |r| on the support
+                        eps_r = _nan_max(eps_r, _abs_max(rs, o, one))
                     if changed:
                         for q in range(n):
                             old, now = abs(o[q]) > one, abs(zs[q]) > one
@@ -281,11 +300,11 @@ if numba is not None:
                     for q in range(n):
                         g[q] += out[q] - into[q]
             uc, xc = u[c, lo:hi], x[c, lo:hi]
-            if check:
+            if check:  # keep ∂L/∂u in g for its maximum
                 for q in range(n):
-                    step = (uc[q] - xc[q]) + inv_nu * g[q]
-                    uc[q] -= step_u * step
-                    eps_u = _nan_max(eps_u, abs(step))
+                    g[q] = (uc[q] - xc[q]) + inv_nu * g[q]
+                    uc[q] -= step_u * g[q]
+                eps_u = _nan_max(eps_u, _abs_max(g, g, -1.0))
             else:
                 for q in range(n):
                     step = (uc[q] - xc[q]) + inv_nu * g[q]
@@ -431,6 +450,23 @@ if numba is not None:
         return nonflat, nstar, rstar
 
     @njit
+    def _outside_largest(consts, z, f, rb):
+        """The largest squared weighted difference of an entry outside the support (a
+        cheap, vectorised pass: the full :func:`_scan` runs only when it matters)."""
+        channels, m = z.shape
+        if consts.joint:
+            norms = np.zeros(m, dtype=rb.dtype)
+            for c in range(channels):
+                rs = rb[c]
+                for e in range(m):
+                    norms[e] += rs[e] * rs[e]
+            return _abs_max(norms, f, 0.0, False)
+        largest = 0.0
+        for c in range(channels):
+            largest = _nan_max(largest, _abs_max(rb[c], z[c], 1.0, False))
+        return largest * largest
+
+    @njit
     def _jump(consts, z, f, rb, steps):
         """Advance ``z`` outside the support by ``steps`` idle steps at once."""
         channels, m = z.shape
@@ -524,12 +560,14 @@ if numba is not None:
                 break
             if eps > floor_tol:
                 continue
-            nonflat, nstar, rstar = _scan(consts, z, f, rb, floor_tol, rule.resolution)
-            if not nonflat:
+            largest = _outside_largest(consts, z, f, rb)
+            if largest <= floor_tol * floor_tol:  # every entry outside is flat
                 status = FLOOR
                 break
-            if rule.jumps and eps <= max(rule.kick_rtol * rstar, rule.resolution) \
-                    and nstar < np.inf:
+            if not rule.jumps or eps > max(rule.kick_rtol * np.sqrt(largest), rule.resolution):
+                continue  # not idle enough for any jump
+            nonflat, nstar, rstar = _scan(consts, z, f, rb, floor_tol, rule.resolution)
+            if eps <= max(rule.kick_rtol * rstar, rule.resolution) and nstar < np.inf:
                 jump = int(nstar) - 1  # land one step before the entry: it is computed
                 if k_target >= 0:
                     jump = min(jump, k_target - k)
