@@ -43,7 +43,7 @@ from ._solver import DEFAULT_KAPPA, DEFAULT_TOL, iterations_for_time, run_split_
 __all__ = ["ImagePaths", "image_paths", "load_paths"]
 
 FORMAT = "isvs_graph.image_paths"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DEFAULT_LEVELS = tuple(np.round(np.linspace(1.0, 0.5, 11), 10))
 _ARRAYS = ("entry_iter", "leave_events", "snapshots", "snapshot_support",
            "snapshot_iter", "converged")
@@ -162,7 +162,7 @@ class ImagePaths:
         dtype = np.dtype(self.dtype)
         if dtype.kind in "iu":
             info = np.iinfo(dtype)
-            out = (out * float(info.max)).round().clip(info.min, info.max)
+            out = out.round().clip(info.min, info.max)
         out = np.ascontiguousarray(out.astype(dtype))
         return torch.from_numpy(out) if self.kind == "torch" else out
 
@@ -233,7 +233,7 @@ def image_paths(images: np.ndarray | torch.Tensor, *, levels: Sequence[float] = 
     Parameters
     ----------
     images : numpy.ndarray or torch.Tensor
-        ``B × C × H × W``; integers (uint8 …) are read as ``[0, 1]``. CUDA tensors
+        ``B × C × H × W``; integers (uint8 …) are read by value. CUDA tensors
         are brought to the CPU: paths are a CPU-side cache.
     levels : sequence of float
         Sparsities whose iterates are stored, so that :meth:`ImagePaths.at` is exact

@@ -16,9 +16,8 @@ def image_to_signal(image: np.ndarray | torch.Tensor):
 
     Returns ``(signal, height, width, restore)`` where ``signal`` has shape
     ``(H·W, C)`` in row-major pixel order and ``restore`` turns a smoothed signal
-    back into an image of the input's kind, layout and dtype. Integer images are
-    scaled to ``[0, 1]`` by their dtype's maximum and come back rounded and clipped
-    to their dtype, as :func:`skimage.util.img_as_float` would read them.
+    back into an image of the input's kind, layout and dtype. Integer images are read
+    by value and come back rounded and clipped to their dtype.
     """
     if isinstance(image, np.ndarray):
         if image.ndim not in (2, 3):
@@ -61,8 +60,9 @@ def smooth_image(image: np.ndarray | torch.Tensor, t: float | None = None, *,
     ----------
     image : numpy.ndarray or torch.Tensor
         ``H × W`` or ``H × W × C`` numpy; ``H × W`` or ``C × H × W`` torch (any
-        device). Integer images (uint8 …) are read as ``[0, 1]`` and returned in
-        their dtype; float images are used as they are.
+        device). Integer images (uint8, uint16, int64 …) are solved by value and
+        returned rounded in their dtype; float images are used as they are. Units do
+        not matter: the solve is scale-free.
     t, sparsity : float
         The scale, exactly one, as for :func:`isvs_graph.solve`.
     connectivity : {4, 8}, default 4
@@ -98,8 +98,9 @@ def images_to_signals(images: np.ndarray | torch.Tensor):
     """A ``B × C × H × W`` batch as ``(B, H·W, C)`` signals on one pixel grid.
 
     Returns ``(signals, height, width, restore)``; ``restore`` turns ``(B, H·W, C)``
-    results back into the batch's kind, layout, dtype and device. Integer batches
-    are read as ``[0, 1]`` and come back rounded in their dtype.
+    results back into the batch's kind, layout, dtype and device. Integer batches are
+    read by value (float32 up to 16 bits, float64 beyond; the solve is scale-free, so
+    their range does not matter) and come back rounded and clipped to their dtype.
     """
     if not isinstance(images, (np.ndarray, torch.Tensor)):
         raise TypeError("images must be a numpy.ndarray or torch.Tensor, got "
@@ -117,7 +118,15 @@ def images_to_signals(images: np.ndarray | torch.Tensor):
         not (images.is_floating_point() or images.is_complex())
     info = (np.iinfo(images.dtype) if is_numpy else torch.iinfo(images.dtype)) \
         if integer else None
-    signals = images / float(info.max) if integer else images
+    signals = images
+    if integer:
+        # By value: the solve is scale-free, so no scaling by the dtype's maximum. Up to
+        # 16 bits float32 holds every value exactly.
+        wide = info.bits > 16
+        if is_numpy:
+            signals = images.astype(np.float64 if wide else np.float32)
+        else:
+            signals = images.to(torch.float64 if wide else torch.float32)
     signals = signals.transpose(0, 2, 3, 1) if is_numpy else signals.permute(0, 2, 3, 1)
     signals = signals.reshape(batch, height * width, channels)
 
@@ -125,7 +134,7 @@ def images_to_signals(images: np.ndarray | torch.Tensor):
         out = smoothed.reshape(batch, height, width, channels)
         out = out.transpose(0, 3, 1, 2) if is_numpy else out.permute(0, 3, 1, 2)
         if integer:
-            out = (out * float(info.max)).round().clip(info.min, info.max)
+            out = out.round().clip(info.min, info.max)
             out = out.astype(images.dtype) if is_numpy else out.to(images.dtype)
         return out if is_numpy else out.contiguous()
 
@@ -139,8 +148,9 @@ def smooth_images(images: np.ndarray | torch.Tensor, t=None, *, sparsity=None,
     Parameters
     ----------
     images : numpy.ndarray or torch.Tensor
-        ``B × C × H × W`` (torch on any device). Integer batches (uint8 …) are read
-        as ``[0, 1]`` and returned in their dtype.
+        ``B × C × H × W`` (torch on any device). Integer batches (uint8 …) are solved
+        by value and returned rounded in their dtype; units do not matter (the solve
+        is scale-free).
     t, sparsity : float or sequence of B floats
         The scale, exactly one: one value for the whole batch or one per image
         (random scales as augmentation). Each image stops at its own iteration;
