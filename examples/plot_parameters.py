@@ -3,8 +3,10 @@ Choosing t, sparsity, κ and ν
 =============================
 
 * ``t`` is the time of the inverse scale space: 0 is the coarsest image, larger is finer.
-  Its scale depends on the image (contrast, size); ``sparsity`` — the fraction of edges
-  not yet split — reads the same on every image, so it is the handier knob for training.
+  It is dimensionless (each image is solved normalised by its range, so its units and
+  contrast do not matter) but its reading depends on the image's content; ``sparsity`` —
+  the fraction of edges not yet split — reads the same on every image, so it is the
+  handier knob for training.
 * ``κ`` (damping) barely moves the partitions while the iterations grow linearly with it:
   the default 0.5 is fast; a larger κ follows the continuous inverse scale space closer.
 * ``ν`` couples ``D u`` and ``γ``: a small ν makes the path greedier and edges can leave the
