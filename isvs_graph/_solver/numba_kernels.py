@@ -39,6 +39,7 @@ import numpy as np
 
 try:
     import numba
+    import numba.extending
 except ImportError:  # pragma: no cover - numba is a dependency; torch is the fallback
     numba = None
 
@@ -398,6 +399,30 @@ if numba is not None:
             eps = _nan_max(eps, value)
         return counts.sum(), eps, leaves.sum()
 
+    def _step(wide, graph, consts, x, u, z, f, rb, check, k_next, entry_iter, log_k,
+              log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf):
+        """One step, serial or wide: chosen when compiling, from the literal ``wide``."""
+
+    @numba.extending.overload(_step)
+    def _overload_step(wide, graph, consts, x, u, z, f, rb, check, k_next, entry_iter,
+                       log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf):
+        # Each caller passes a literal, so a serial run never compiles the wide step.
+        if not isinstance(wide, numba.types.BooleanLiteral):
+            raise numba.errors.TypingError("_step needs a literal wide=True or False")
+        if wide.literal_value:
+            def wide_step(wide, graph, consts, x, u, z, f, rb, check, k_next, entry_iter,
+                          log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf):
+                return _step_wide(graph, consts, x, u, z, f, rb, check, k_next, entry_iter,
+                                  log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf,
+                                  gbuf)
+            return wide_step
+
+        def serial_step(wide, graph, consts, x, u, z, f, rb, check, k_next, entry_iter,
+                        log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf):
+            return _step_serial(graph, consts, x, u, z, f, rb, check, k_next, entry_iter,
+                                log_k, log_e, log_n, nbuf, obuf, gbuf)
+        return serial_step
+
     # ------------------------------------------------------------------ idle stretches
 
     @njit
@@ -484,8 +509,10 @@ if numba is not None:
 
     @njit
     def _snapshot(graph, consts, u, z, f, out_u, out_support):
-        out_u[:] = u
         channels = u.shape[0]
+        for c in range(channels):
+            for i in range(u.shape[1]):
+                out_u[c, i] = u[c, i]
         eid = graph.eid
         for el in range(eid.shape[0]):
             if eid[el] < 0:
@@ -542,14 +569,9 @@ if numba is not None:
             if steps >= until:
                 break
             check = steps % rule.check_every == 0
-            if wide:
-                count, eps, left = _step_wide(graph, consts, xb, u, z, f, rb, check, k + 1,
-                                              entry_iter, log_k, log_e, log_n, block_log_k,
-                                              block_log_e, nbuf, obuf, gbuf)
-            else:
-                count, eps, left = _step_serial(graph, consts, xb, u, z, f, rb, check, k + 1,
-                                                entry_iter, log_k, log_e, log_n, nbuf, obuf,
-                                                gbuf)
+            count, eps, left = _step(wide, graph, consts, xb, u, z, f, rb, check, k + 1,
+                                     entry_iter, log_k, log_e, log_n, block_log_k,
+                                     block_log_e, nbuf, obuf, gbuf)
             leaves += left
             k += 1
             steps += 1
