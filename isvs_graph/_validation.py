@@ -88,10 +88,20 @@ def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
                          f"the graph has num_nodes = {num_nodes}")
     if signal.ndim >= 2 and signal.shape[-1] == 0:
         raise ValueError(f"{name} has no channels (shape {tuple(signal.shape)})")
-    finite = (torch.isfinite(signal).all().item() if isinstance(signal, torch.Tensor)
+    finite = (torch.isfinite(signal.detach()).all().item() if isinstance(signal, torch.Tensor)
               else bool(np.isfinite(signal).all()))
     if not finite:
         raise ValueError(f"{name} contains NaN or infinite values")
+    # Means over a component add up to num_nodes values in float64: they must not overflow.
+    if isinstance(signal, torch.Tensor):
+        largest = float(signal.detach().abs().max()) if signal.numel() else 0.0
+    else:
+        largest = float(np.abs(signal).max()) if signal.size else 0.0
+    limit = np.finfo(np.float64).max / (4 * max(num_nodes, 1))
+    if largest > limit:
+        raise ValueError(f"{name} has values up to {largest:.3g}, too large to average over "
+                         f"{num_nodes} nodes in float64 (at most {limit:.3g}); rescale it "
+                         "(the result scales with it)")
 
 
 def check_edge_index(edge_index: Any, num_nodes: int) -> torch.Tensor:

@@ -20,7 +20,7 @@ import numpy as np
 from .graphs import grid_graph
 from .images import image_to_signal, smooth_image
 from .path import path
-from ._solver import DEFAULT_KAPPA
+from ._solver import DEFAULT_KAPPA, DEFAULT_TOL
 
 __all__ = ["main"]
 
@@ -57,8 +57,8 @@ def write_image(filename: str, array: np.ndarray) -> None:
 
 
 def _solver_options(args: argparse.Namespace) -> dict:
-    return {"kappa": args.kappa, "nu": args.nu, "mode": args.mode,
-            "connectivity": args.connectivity}
+    return {"kappa": args.kappa, "nu": args.nu, "mode": args.mode, "tol": args.tol,
+            "max_iter": args.max_iter, "connectivity": args.connectivity}
 
 
 def _smooth(args: argparse.Namespace) -> None:
@@ -67,7 +67,7 @@ def _smooth(args: argparse.Namespace) -> None:
                        **_solver_options(args))
     write_image(args.output, out)
     scale = f"t = {args.t:g}" if args.t is not None else f"sparsity {args.sparsity:g}"
-    print(f"wrote {args.output} ({image.shape[1]}×{image.shape[0]}, {scale})")
+    print(f"wrote {args.output} ({image.shape[1]}×{image.shape[0]}, asked for {scale})")
 
 
 def _path_strip(panels: Sequence[np.ndarray], labels: Sequence[str]) -> np.ndarray:
@@ -120,6 +120,11 @@ def _parser() -> argparse.ArgumentParser:
                               "default) or one per channel")
         sub.add_argument("--connectivity", type=int, choices=(4, 8), default=4,
                          help="pixel neighbourhood (default 4)")
+        sub.add_argument("--tol", type=float, default=DEFAULT_TOL,
+                         help="the floor, a fraction of the image's range: edges below it "
+                              "count as flat (default %(default)s)")
+        sub.add_argument("--max-iter", type=int, default=None,
+                         help="the most steps computed (default 100,000)")
         sub.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     smooth = commands.add_parser("smooth", help="smooth an image at one scale")

@@ -35,7 +35,7 @@ import torch
 
 from ._validation import check_batch_scale, check_scale
 from .graphs import canonical_graph, grid_graph
-from .images import images_to_signals
+from .images import _float_bounds, images_to_signals
 from .projection import project
 from .smoothing import limit_values, prepare
 from ._solver import DEFAULT_KAPPA, DEFAULT_TOL, iterations_for_time, run_split_lbi
@@ -162,7 +162,7 @@ class ImagePaths:
         dtype = np.dtype(self.dtype)
         if dtype.kind in "iu":
             info = np.iinfo(dtype)
-            out = out.round().clip(info.min, info.max)
+            out = out.round().clip(*_float_bounds(info))
         out = np.ascontiguousarray(out.astype(dtype))
         return torch.from_numpy(out) if self.kind == "torch" else out
 

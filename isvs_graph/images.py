@@ -68,13 +68,14 @@ def smooth_image(image: np.ndarray | torch.Tensor, t: float | None = None, *,
     connectivity : {4, 8}, default 4
         Pixel neighbourhood of the grid.
     **solver_options
-        ``kappa``, ``nu``, ``alpha``, ``mode``, ``project``, ``tol``, ``max_iter``
-        of :func:`isvs_graph.solve`.
+        ``kappa``, ``nu``, ``alpha``, ``mode``, ``project``, ``tol``, ``max_iter``,
+        ``jumps``, ``progress``, ``backend`` of :func:`isvs_graph.solve`.
 
     Returns
     -------
     numpy.ndarray or torch.Tensor
-        Same kind, layout, dtype and device as ``image``.
+        Same kind, layout, dtype and device as ``image``; float16 and bfloat16 are
+        computed and returned as float32.
 
     Examples
     --------
@@ -134,11 +135,26 @@ def images_to_signals(images: np.ndarray | torch.Tensor):
         out = smoothed.reshape(batch, height, width, channels)
         out = out.transpose(0, 3, 1, 2) if is_numpy else out.permute(0, 3, 1, 2)
         if integer:
-            out = out.round().clip(info.min, info.max)
+            out = out.round().clip(*_float_bounds(info))
             out = out.astype(images.dtype) if is_numpy else out.to(images.dtype)
+            # Constant images come back as they are, even where floats cannot hold them.
+            flat = images.reshape(batch, -1)
+            constant = (flat.max(axis=1) == flat.min(axis=1)) if is_numpy else \
+                (flat.amax(dim=1) == flat.amin(dim=1))
+            if constant.any():
+                out[constant] = images[constant]
         return out if is_numpy else out.contiguous()
 
     return signals, height, width, restore
+
+
+def _float_bounds(info) -> tuple[float, float]:
+    """An integer dtype's range as floats that convert back without overflow (float64
+    rounds 2⁶³ − 1 up to 2⁶³, one past int64's maximum)."""
+    low, high = float(info.min), float(info.max)
+    if int(high) > info.max:
+        high = float(np.nextafter(high, -np.inf))
+    return low, high
 
 
 def smooth_images(images: np.ndarray | torch.Tensor, t=None, *, sparsity=None,
@@ -158,12 +174,13 @@ def smooth_images(images: np.ndarray | torch.Tensor, t=None, *, sparsity=None,
     connectivity : {4, 8}, default 4
     **solver_options
         ``kappa``, ``nu``, ``alpha``, ``mode``, ``project``, ``tol``, ``max_iter``,
-        ``progress``, ``backend`` of :func:`isvs_graph.solve`.
+        ``jumps``, ``progress``, ``backend`` of :func:`isvs_graph.solve`.
 
     Returns
     -------
     numpy.ndarray or torch.Tensor
-        Same kind, shape, dtype and device as ``images``.
+        Same kind, shape, dtype and device as ``images``; float16 and bfloat16 are
+        computed and returned as float32.
 
     Examples
     --------

@@ -108,8 +108,9 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
     tol : float, default 3e-3
         The floor, relative to the signal's range ``σ``: an edge outside the support
         whose weighted difference ``|(D u)_e|`` stays below ``tol σ`` counts as flat,
-        and a run that is stationary within ``tol σ`` with only flat edges left
-        outside the support stops there (see Notes).
+        and a run that is stationary within ``tol σ``, with only flat edges left
+        outside the support and every region they join varying by at most
+        ``5 tol σ``, stops there (see Notes).
     max_iter : int, optional
         The most iteration steps computed per signal (jumped idle stretches do not
         count); default 100,000. A run cut off by it warns.
@@ -161,12 +162,12 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
     signal is returned as it is.
 
     Bounded cost: a run stops at its target, at the floor, or after ``max_iter``
-    steps, whichever comes first, and idle stretches cost nothing. At the floor
-    every edge outside the support has ``|(D u)_e| <= tol σ`` and the iterate is
-    stationary within ``tol σ``; the support is then final, and the projected result
-    is exact: the limit of the iteration with that support, whose component means
-    are those of ``x`` (``project=False`` returns ``u_k``, within a few ``tol σ``
-    of that limit).
+    steps, whichever comes first, and idle stretches cost nothing. At the floor the
+    iterate is stationary within ``tol σ``, every edge outside the support has
+    ``|(D u)_e| <= tol σ`` and every region those edges join varies by at most
+    ``5 tol σ``; the run keeps that support, and the projected result is the limit of
+    the iteration with it: the mean of ``x`` over each region, within ``5 tol σ`` of
+    ``x`` (``project=False`` returns ``u_k``, within a few ``tol σ`` of its limit).
 
     Integer signals are computed and returned as float64 (numpy) or torch's
     default dtype; float16 and bfloat16 as float32.

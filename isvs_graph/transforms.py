@@ -10,6 +10,10 @@ from .smoothing import solve
 
 __all__ = ["ISVSSmooth"]
 
+#: The keyword options of :func:`~isvs_graph.solve` a transform passes on.
+SOLVER_OPTIONS = frozenset({"kappa", "nu", "alpha", "mode", "project", "tol", "max_iter",
+                            "jumps", "backend"})
+
 
 class ISVSSmooth(BaseTransform):
     r"""Smooth a node signal by inverse scale space (:func:`isvs_graph.solve`).
@@ -23,16 +27,16 @@ class ISVSSmooth(BaseTransform):
     keep : str, optional
         Store the original signal under this attribute before replacing it.
     **solver_options
-        ``kappa``, ``nu``, ``alpha``, ``mode``, ``project``, ``tol``, ``max_iter`` of
-        :func:`isvs_graph.solve`.
+        ``kappa``, ``nu``, ``alpha``, ``mode``, ``project``, ``tol``, ``max_iter``,
+        ``jumps``, ``backend`` of :func:`isvs_graph.solve`.
 
     Notes
     -----
     Works on one :class:`~torch_geometric.data.Data` and on a
-    :class:`~torch_geometric.data.Batch`: at a time ``t`` the graphs of a batch are
-    disjoint, so one solve of the whole batch is each graph's own solve; at a
-    sparsity, which is a fraction of each graph's edges, each graph is solved on its
-    own.
+    :class:`~torch_geometric.data.Batch`, whose graphs are each solved on their own:
+    every graph's signal is normalised by its own range (the solve is scale-free), and a
+    sparsity is a fraction of each graph's edges. The options are checked when the
+    transform is built, so a misspelt one fails there, not in a DataLoader worker.
 
     Examples
     --------
@@ -54,13 +58,19 @@ class ISVSSmooth(BaseTransform):
                  key: str = "x", keep: str | None = None, **solver_options) -> None:
         self.t, self.sparsity = check_scale(t, sparsity)
         self.key, self.keep = key, keep
+        unknown = set(solver_options) - SOLVER_OPTIONS
+        if unknown:
+            raise TypeError(f"ISVSSmooth got unknown solver options {sorted(unknown)}; "
+                            f"use {sorted(SOLVER_OPTIONS)}")
         self.solver_options = solver_options
 
     def forward(self, data: Data) -> Data:
         signal = data.get(self.key)
         if signal is None:
             raise ValueError(f"data has no attribute {self.key!r} to smooth")
-        if isinstance(data, Batch) and self.sparsity is not None:
+        if isinstance(data, Batch):
+            # Each graph on its own: the solve is scale-free per signal (its own range),
+            # and a sparsity is a fraction of each graph's edges.
             graphs = [self.forward(graph) for graph in data.to_data_list()]
             return Batch.from_data_list(graphs)
         smoothed = solve(data, signal, self.t, sparsity=self.sparsity, **self.solver_options)

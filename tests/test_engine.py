@@ -165,10 +165,17 @@ def test_max_iter_warning_names_the_bound_and_points_at_the_caller():
     assert caught[0].filename == __file__
 
 
-def test_stiff_max_iter_warning_names_the_cause():
+@pytest.mark.parametrize("options,match", [
+    ({"nu": 1e-4}, "the problem is slow: nu = 0.0001 makes one relaxation"),
+    ({"kappa": 50.0}, "the problem is slow: kappa = 50 is large"),
+    ({"alpha": 1e-4}, "the problem is slow: alpha = 0.0001 is far below the default"),
+    ({"tol": 1e-6}, "the problem is slow: tol = 1e-06 is small"),
+    ({}, "raise max_iter \\(default 100,000\\)"),
+])
+def test_max_iter_warning_names_the_cause(options, match):
     graph, _, x = grid_case()
-    with pytest.warns(isvs_graph.ConvergenceWarning, match="stiff: nu = 0.01"):
-        isvs_graph.solve(graph, x, sparsity=0.0, nu=0.01, max_iter=300)
+    with pytest.warns(isvs_graph.ConvergenceWarning, match=match):
+        isvs_graph.solve(graph, x, sparsity=0.0, max_iter=100, **options)
 
 
 @pytest.mark.parametrize("options,match", [
@@ -350,3 +357,96 @@ def test_backends_agree_with_jumps_and_floors(device, mode):
         torch_ = isvs_graph.solve(graph, torch.from_numpy(signals).to(device), mode=mode,
                                   backend="torch", **scale)
         np.testing.assert_allclose(torch_.cpu().numpy(), numba, atol=1e-6)
+
+
+# ---------------------------------------------------------------- found in review
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_smooth_gradients_are_not_flattened_by_the_floor(backend):
+    """Every edge of a fine gradient is below the floor, but the differences add up
+    along it: the region is not flat, so the run goes on and splits it."""
+    ramp = np.tile(np.linspace(0, 255, 512).round(), (16, 1))
+    graph = isvs_graph.grid_graph(16, 512)
+    got = isvs_graph.solve(graph, ramp.reshape(-1), t=1000.0, backend=backend)
+    assert np.abs(got - ramp.reshape(-1)).max() <= 5 * 3e-3 * 255
+    line = np.linspace(0, 1, 400)
+    got = isvs_graph.solve(isvs_graph.grid_graph(1, 400), line, t=1e4, backend=backend)
+    assert np.abs(got - line).max() <= 5 * 3e-3
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_a_target_met_by_the_last_step_is_reached_not_the_floor(backend):
+    graph = isvs_graph.grid_graph(10, 10)
+    r = np.random.default_rng(8)
+    x = (r.random((100, 1)) < 0.3) * 1.0 + r.random((100, 1)) * r.choice([0, .01, .05, .2])
+    result = run(graph, x, sparsity=0.115, backend=backend)
+    assert result.status[0] == REACHED and result.sparsity[0] <= 0.115
+    image = x.reshape(1, 1, 10, 10)
+    paths = isvs_graph.image_paths(image, levels=[1.0, 0.115])
+    np.testing.assert_array_equal(paths.at(sparsity=0.115),
+                                  isvs_graph.smooth_images(image, sparsity=0.115))
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_graphs_without_edges_on_both_backends(backend):
+    graph = Data(edge_index=torch.empty(2, 0, dtype=torch.long), num_nodes=5)
+    x = np.arange(5.0)
+    assert isvs_graph.solve(graph, x, t=1.0, backend=backend).tolist() == x.tolist()
+    assert isvs_graph.path(graph, x).at(t=3.0).tolist() == x.tolist()
+
+
+def test_pyg_batches_are_solved_graph_by_graph():
+    from torch_geometric.data import Batch
+
+    from isvs_graph.transforms import ISVSSmooth
+    a, b = isvs_graph.grid_graph(8, 8), isvs_graph.grid_graph(8, 8)
+    a.x = torch.rand(64, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    b.x = 100 * torch.rand(64, 1, generator=torch.Generator().manual_seed(1),
+                           dtype=torch.float64)
+    transform = ISVSSmooth(t=20.0)
+    together = transform(Batch.from_data_list([a.clone(), b.clone()])).x
+    assert torch.equal(together[:64], transform(a.clone()).x)
+    assert torch.equal(together[64:], transform(b.clone()).x)
+
+
+def test_transform_options_are_checked_when_built_and_warnings_point_at_the_caller():
+    from isvs_graph.transforms import ISVSSmooth
+    with pytest.raises(TypeError, match="unknown solver options \\['kapa'\\]"):
+        ISVSSmooth(sparsity=0.9, kapa=1)
+    data = isvs_graph.grid_graph(4, 4)
+    data.x = torch.full((16, 1), 0.5)
+    with pytest.warns(isvs_graph.ConvergenceWarning) as caught:
+        ISVSSmooth(sparsity=0.5)(data)
+    assert caught[0].filename == __file__
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint64, np.int32, np.uint16])
+def test_integer_images_keep_their_extremes(dtype):
+    info = np.iinfo(dtype)
+    for value in (info.min, info.max):
+        image = np.full((3, 3), value, dtype=dtype)
+        assert (isvs_graph.smooth_image(image, t=1.0) == value).all()
+    image = np.zeros((4, 4), dtype=dtype) + info.min
+    image[:, 2:] = info.max
+    out = isvs_graph.smooth_image(image, t=1e4)
+    assert out.dtype == dtype and out.min() >= info.min and out.max() <= info.max
+
+
+def test_values_too_large_for_float64_sums_are_refused():
+    x = np.where(np.arange(64) < 32, 1.7e308, -1.7e308)
+    with pytest.raises(ValueError, match="too large to average over 64 nodes"):
+        isvs_graph.solve(isvs_graph.grid_graph(8, 8), x, t=1.0)
+
+
+def test_float32_jumps_stay_within_1e_6_of_the_range():
+    ramp = np.tile(np.linspace(0, 1, 32, dtype=np.float32), (32, 1))[..., None]
+    for sparsity in (0.95, 0.7):
+        jumped = isvs_graph.smooth_image(ramp, sparsity=sparsity)
+        plain = isvs_graph.smooth_image(ramp, sparsity=sparsity, jumps=False)
+        assert np.abs(jumped - plain).max() <= 1e-6
+
+
+def test_numpy_booleans_are_accepted_for_jumps():
+    graph, _, x = grid_case()
+    np.testing.assert_array_equal(isvs_graph.solve(graph, x, t=3.0, jumps=np.bool_(False)),
+                                  isvs_graph.solve(graph, x, t=3.0, jumps=False))

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from ..graphs import grid_shape
 from ..operator import DifferenceOperator
 from . import numba_kernels as kernels
-from .options import CHECK_EVERY, KICK_RTOL, SolverOptions
+from .options import CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions
 
 #: Graphs with at least this many nodes are solved "wide" when the batch is too small
 #: to keep every thread busy with whole signals.
@@ -148,10 +148,12 @@ def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: Solv
     consts = kernels.Constants(dtype.type(options.kappa), one / dtype.type(options.nu),
                                dtype.type(options.kappa * options.alpha),
                                dtype.type(options.alpha / options.nu), one, joint)
-    # Thresholds never below what the working dtype resolves.
-    resolution = 32 * float(np.finfo(dtype).eps)
+    # Thresholds never below what the working dtype resolves; a jump needs the iterate
+    # stationary to within a few units of rounding.
+    eps = float(np.finfo(dtype).eps)
     rule = kernels.StopRule(k_target.astype(np.int64), s_target.astype(np.float64),
-                            int(options.max_iter), float(options.tol), KICK_RTOL, resolution,
+                            int(options.max_iter), float(options.tol),
+                            REGION_TOL * float(options.tol), KICK_RTOL, 32 * eps, 4 * eps,
                             CHECK_EVERY, bool(options.jumps),
                             np.asarray(sorted(set(stops)), dtype=np.int64))
     xs = np.ascontiguousarray(x.permute(1, 2, 0).numpy())

@@ -58,11 +58,13 @@ Graph = namedtuple("Graph", ["grid", "num_edges", "width", "shifts", "pad", "mas
 #: Constants of the iteration, in the working dtype (``one`` is 1 in that dtype).
 Constants = namedtuple("Constants", ["kappa", "inv_nu", "step_u", "step_z", "one", "joint"])
 #: Per-signal stop rule: ``k_target`` (−1: none), ``s_target`` (−1: none), the step
-#: bound, the floor tolerance, the jump criterion, the dtype's resolution (no threshold
-#: below it), how often to check, whether to jump, and iterations a jump must not pass
-#: (``stops``, sorted: the recorded times).
-StopRule = namedtuple("StopRule", ["k_target", "s_target", "max_steps", "tol", "kick_rtol",
-                                   "resolution", "check_every", "jumps", "stops"])
+#: bound, the floor tolerance and the largest variation of ``x`` a region may keep at the
+#: floor, the jump criterion, the dtype's resolution (no threshold below it; ``kick_noise``
+#: for jumps, stricter), how often to check, whether to jump, and iterations a jump must
+#: not pass (``stops``, sorted: the recorded times).
+StopRule = namedtuple("StopRule", ["k_target", "s_target", "max_steps", "tol", "region_tol",
+                                   "kick_rtol", "resolution", "kick_noise", "check_every",
+                                   "jumps", "stops"])
 #: What a path records (arrays with a zero-length axis when unused): ``u`` and the
 #: support at the first iterate at or below each sparsity level and at each stop
 #: iteration; the first entry iteration of every entry; every later change of an
@@ -492,6 +494,59 @@ if numba is not None:
         return largest * largest
 
     @njit
+    def _root(parent, i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]  # path halving
+            i = parent[i]
+        return i
+
+    @njit
+    def _regions_flat(graph, consts, x, z, f, limit):
+        """Whether every component left by the support varies by at most ``limit`` in
+        ``x`` (max − min, per channel). Edges below the floor can add up along a chain
+        (a gradient): the floor needs the regions they join to be flat as well."""
+        channels, p = x.shape
+        slots = graph.eid.shape[0]
+        groups = 1 if consts.joint else channels
+        parent = np.empty(p, dtype=np.int64)
+        low = np.empty(p, dtype=x.dtype)
+        high = np.empty(p, dtype=x.dtype)
+        length = graph.pad + p
+        for g in range(groups):
+            for i in range(p):
+                parent[i] = i
+            for el in range(slots):
+                if graph.eid[el] < 0:
+                    continue
+                if consts.joint:
+                    if f[el] > 0:
+                        continue
+                elif abs(z[g, el]) > consts.one:
+                    continue
+                if graph.grid:
+                    first = el % length - graph.pad
+                    i, j = first, first + graph.shifts[el // length]
+                else:
+                    i, j = graph.src[el], graph.dst[el]
+                a, b = _root(parent, i), _root(parent, j)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+            for c in range(channels):
+                if not consts.joint and c != g:
+                    continue
+                for i in range(p):
+                    low[i] = x[c, i]
+                    high[i] = x[c, i]
+                for i in range(p):
+                    r = _root(parent, i)
+                    low[r] = min(low[r], x[c, i])
+                    high[r] = max(high[r], x[c, i])
+                for i in range(p):
+                    if parent[i] == i and high[i] - low[i] > limit:
+                        return False
+        return True
+
+    @njit
     def _jump(consts, z, f, rb, steps):
         """Advance ``z`` outside the support by ``steps`` idle steps at once."""
         channels, m = z.shape
@@ -547,6 +602,7 @@ if numba is not None:
         floor_tol = max(rule.tol, rule.resolution)
         status = RUNNING
         sparsity = 1.0
+        at_floor = False
         while True:
             sparsity = (entries - count) / entries if entries else 0.0
             while level < rec.levels.shape[0] and sparsity <= rec.levels[level]:
@@ -562,6 +618,9 @@ if numba is not None:
                 stop += 1
             if (k_target >= 0 and k >= k_target) or (s_target >= 0 and sparsity <= s_target):
                 status = REACHED
+                break
+            if at_floor:
+                status = FLOOR
                 break
             if steps >= rule.max_steps:
                 status = MAX_ITER
@@ -583,13 +642,16 @@ if numba is not None:
             if eps > floor_tol:
                 continue
             largest = _outside_largest(consts, z, f, rb)
-            if largest <= floor_tol * floor_tol:  # every entry outside is flat
-                status = FLOOR
-                break
-            if not rule.jumps or eps > max(rule.kick_rtol * np.sqrt(largest), rule.resolution):
+            if largest <= floor_tol * floor_tol and _regions_flat(
+                    graph, consts, xb, z, f, max(rule.region_tol, rule.resolution)):
+                # Every entry outside is flat and so is every region: the floor. The
+                # step may have reached the target or a level: the loop's top decides.
+                at_floor = True
+                continue
+            if not rule.jumps or eps > max(rule.kick_rtol * np.sqrt(largest), rule.kick_noise):
                 continue  # not idle enough for any jump
             nonflat, nstar, rstar = _scan(consts, z, f, rb, floor_tol, rule.resolution)
-            if eps <= max(rule.kick_rtol * rstar, rule.resolution) and nstar < np.inf:
+            if eps <= max(rule.kick_rtol * rstar, rule.kick_noise) and nstar < np.inf:
                 jump = int(nstar) - 1  # land one step before the entry: it is computed
                 if k_target >= 0:
                     jump = min(jump, k_target - k)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from .._validation import check_max_iter, check_mode, check_real
 
 #: Default damping κ. Iterations to a given sparsity grow linearly with κ while the
@@ -21,6 +23,11 @@ DEFAULT_KAPPA = 0.5
 #: difference stays below it count as flat, and a run stationary within it with only
 #: flat edges left outside the support stops (benchmarks/README.md, "Bounded cost").
 DEFAULT_TOL = 3e-3
+#: At the floor every region left by the support varies by at most this many ``tol`` in
+#: ``x``: single edges below the floor can add up along a chain (a smooth gradient),
+#: and the answer at the floor — the mean of ``x`` over each region — is then within
+#: ``REGION_TOL · tol`` of ``x`` at every node (benchmarks/README.md, "Bounded cost").
+REGION_TOL = 5.0
 #: Default bound on the iteration steps computed per signal (jumped idle stretches
 #: are not computed and do not count).
 DEFAULT_MAX_ITER = 100_000
@@ -93,8 +100,9 @@ def solver_options(norm_bound: float, *, kappa: float = DEFAULT_KAPPA, nu: float
                          f"got {tol!r}")
     max_iter = check_max_iter(max_iter)
     max_iter = DEFAULT_MAX_ITER if max_iter is None else max_iter
-    if not isinstance(jumps, bool):
+    if not isinstance(jumps, (bool, np.bool_)):
         raise TypeError(f"jumps must be True or False, got {jumps!r}")
+    jumps = bool(jumps)
     bound = stability_bound(kappa, nu, norm_bound)
     if alpha is None:
         alpha = 1.9 * nu / (kappa * (nu + 1.0 + norm_bound))
@@ -121,18 +129,39 @@ def floor_wait_steps(kappa: float, nu: float, alpha: float, tol: float) -> float
 
 def stiffness_cause(kappa: float, nu: float, alpha: float, tol: float,
                     norm_bound: float, relaxation: float) -> str:
-    """Which parameter makes a run slow, and what to change (for errors and warnings)."""
+    """Which parameter makes a run slow, and what to change (for errors and warnings).
+
+    Relaxation takes ``max(1, ν)/(κα)`` steps, the last waits ``ν/(α tol)``; with the
+    default step ``α = 1.9ν/(κ(ν + 1 + Λ))`` the culprit is heavy weights (``Λ``), an
+    extreme ``ν``, a large ``κ`` or a small ``tol``; a given ``α`` below the default is
+    named as such.
+    """
+    default_alpha = 1.9 * nu / (kappa * (nu + 1.0 + norm_bound))
     wait = floor_wait_steps(kappa, nu, alpha, tol)
+    if alpha < 0.1 * default_alpha:
+        return (f"alpha = {alpha:g} is far below the default step {default_alpha:.3g}, so "
+                f"one relaxation takes about {relaxation:.3g} steps; leave alpha=None")
     if norm_bound > 1e3 * max(nu, 1.0):
         return (f"the edge weights are heavy (‖D‖² ≤ Λ = {norm_bound:.3g} against "
                 f"ν = {nu:g}), so one relaxation of the iteration takes about "
                 f"{relaxation:.3g} steps; rescale edge_weight (e.g. divide it by its mean)")
-    if relaxation >= wait:
-        return (f"nu = {nu:g} makes one relaxation of the iteration take about "
-                f"{relaxation:.3g} steps; ν between 0.1 and 10 works best")
-    return (f"nu = {nu:g} with tol = {tol:g} makes low-contrast edges wait up to "
-            f"ν/(α·tol) = {wait:.3g} steps to enter; ν between 0.1 and 10 works best, "
-            "or raise tol")
+    if not 0.1 <= nu <= 10:
+        what = ("one relaxation of the iteration take about "
+                f"{relaxation:.3g} steps" if relaxation >= wait else
+                f"low-contrast edges wait up to ν/(α·tol) = {wait:.3g} steps to enter")
+        return f"nu = {nu:g} makes {what}; ν between 0.1 and 10 works best"
+    if kappa > 4:
+        return (f"kappa = {kappa:g} is large: the iterations grow linearly with κ "
+                f"(waits of up to {wait:.3g} steps) while the partitions barely change; "
+                "κ = 0.5 is the default")
+    return (f"tol = {tol:g} is small: low-contrast edges wait up to ν/(α·tol) = "
+            f"{wait:.3g} steps to enter; raise tol")
+
+
+def is_slow(options) -> bool:
+    """Whether the problem itself (not a small ``max_iter``) needs very many steps."""
+    wait = floor_wait_steps(options.kappa, options.nu, options.alpha, options.tol)
+    return 100 * options.relaxation > DEFAULT_MAX_ITER or wait > DEFAULT_MAX_ITER / 10
 
 
 def iterations_for_time(t: float, alpha: float) -> int:

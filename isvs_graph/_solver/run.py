@@ -24,7 +24,8 @@ from .._warnings import ConvergenceWarning, warn_user
 from ..operator import DifferenceOperator
 from . import numba_backend, numba_kernels, torch_backend
 from .numba_kernels import FLOOR, MAX_ITER, NON_FINITE, REACHED
-from .options import SolverOptions, floor_wait_steps, iterations_for_time, stiffness_cause
+from .options import (DEFAULT_MAX_ITER, SolverOptions, is_slow, iterations_for_time,
+                      stiffness_cause)
 from .torch_backend import Observer
 
 
@@ -257,14 +258,12 @@ def _warn_if_short(result: SolverResult, options: SolverOptions, t, sparsity) ->
             f"floor (sparsity {result.sparsity[floor].min():.4g}).", ConvergenceWarning)
     cut = status == MAX_ITER
     if cut.any():
-        relaxation = options.relaxation
-        wait = floor_wait_steps(options.kappa, options.nu, options.alpha, options.tol)
-        if 100 * relaxation > options.max_iter or wait > options.max_iter:
-            why = "the problem is stiff: " + stiffness_cause(
+        if is_slow(options):
+            why = "the problem is slow: " + stiffness_cause(
                 options.kappa, options.nu, options.alpha, options.tol, options.norm_bound,
-                relaxation)
+                options.relaxation)
         else:
-            why = "raise max_iter for a finer result"
+            why = f"raise max_iter (default {DEFAULT_MAX_ITER:,}) for a finer result"
         warn_user(
             f"{int(cut.sum())} of {batch} signal(s) stopped after max_iter = "
             f"{options.max_iter} steps short of {what} (sparsity reached: "

@@ -18,8 +18,9 @@ import torch
 from tqdm.auto import tqdm
 
 from ..operator import DifferenceOperator
+from ..projection import component_labels
 from .numba_kernels import FLOOR, MAX_ITER, NON_FINITE, REACHED, RUNNING
-from .options import CHECK_EVERY, KICK_RTOL, SolverOptions
+from .options import CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions
 
 #: Called as ``observer(k, u, support, sparsities)`` at every iterate before the stop
 #: test (one signal, no jumps); the path recorder of :mod:`isvs_graph.path` uses it.
@@ -54,9 +55,10 @@ class _Batch:
         self.k_target = torch.from_numpy(k_target).to(device)
         self.s_target = torch.from_numpy(s_target).to(device)
         self.status = torch.full((batch,), RUNNING, dtype=torch.long, device=device)
+        self.floor = torch.zeros(batch, dtype=torch.bool, device=device)
 
     def keep(self, columns: torch.Tensor) -> None:
-        for name in ("index", "k", "k_target", "s_target", "status"):
+        for name in ("index", "k", "k_target", "s_target", "status", "floor"):
             setattr(self, name, getattr(self, name)[columns])
         for name in ("x", "u", "z", "gamma", "support"):
             setattr(self, name, getattr(self, name).index_select(1, columns))
@@ -92,8 +94,8 @@ def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: Solv
         iterations[where_np] = work.k[columns].cpu().numpy()
         status_out[where_np] = work.status[columns].cpu().numpy()
         count = _count(work.support.index_select(1, columns), joint)
-        sparsity_out[where_np] = ((entries - count) / entries).cpu().numpy() if entries \
-            else 0.0
+        sparsity_out[where_np] = ((entries - count).double() / entries).cpu().numpy() \
+            if entries else 0.0
         steps_out[where_np] = steps
 
     bar = tqdm(desc="Split LBI", unit="step", dynamic_ncols=True) if progress else None
@@ -107,6 +109,8 @@ def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: Solv
         done = running & (((work.k_target >= 0) & (work.k >= work.k_target)) |
                           ((work.s_target >= 0) & (sparsity <= work.s_target)))
         work.status = torch.where(done, REACHED, work.status)
+        # The floor was found after the last step; a target it met comes first.
+        work.status = torch.where(running & ~done & work.floor, FLOOR, work.status)
         if observer is not None:
             observer(int(work.k[0]), work.u, work.support, sparsity.cpu().numpy())
         # An observer sees every iterate once: finished signals must leave at once.
@@ -160,9 +164,14 @@ def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: Solv
             continue
         nonflat, nstar, rstar = _scan(work, r, alpha * inv_nu, floor_tol, resolution,
                                       joint)
-        work.status = torch.where(idle & ~nonflat, FLOOR, work.status)
+        candidates = idle & ~nonflat
+        if bool(candidates.any()):
+            regions = _regions_flat(op, work.x, work.support,
+                                    max(REGION_TOL * options.tol, resolution))
+            work.floor = work.floor | (candidates & regions)
         if jumps:
-            kick = idle & nonflat & (eps <= torch.clamp(KICK_RTOL * rstar, min=resolution)) \
+            kick_noise = 4 * torch.finfo(dtype).eps
+            kick = idle & ~work.floor & (eps <= torch.clamp(KICK_RTOL * rstar, min=kick_noise)) \
                 & torch.isfinite(nstar)
             jump = torch.where(kick, torch.floor(nstar).long() - 1, 0)
             jump = torch.where(work.k_target >= 0,
@@ -190,10 +199,42 @@ def _support_max(r: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
         r.new_zeros(r.shape[1])
 
 
+def _regions_flat(op: DifferenceOperator, x: torch.Tensor, support: torch.Tensor,
+                  limit: float) -> torch.Tensor:
+    """Per signal: whether every component left by the support varies by at most
+    ``limit`` in ``x`` (see the numba kernels' ``_regions_flat``). Only the support
+    crosses to the CPU, for the labelling."""
+    p, batch, channels = x.shape
+    joint = support.ndim == 2
+    keep = ~(support if joint else support.reshape(support.shape[0], -1))
+    labels, count = component_labels(op.graph, keep)  # (groups, p), ids global
+    index = torch.from_numpy(labels).to(x.device)
+    # Joint: one partition per signal for all channels; channel: one per channel.
+    values = x.permute(1, 0, 2) if joint else x.permute(1, 2, 0).reshape(-1, p, 1)
+    flat = values.reshape(-1, values.shape[-1])
+    ids = index.reshape(-1, 1).expand_as(flat)
+    high = flat.new_full((count, flat.shape[1]), -torch.inf).scatter_reduce(
+        0, ids, flat, "amax")
+    low = flat.new_full((count, flat.shape[1]), torch.inf).scatter_reduce(
+        0, ids, flat, "amin")
+    wide = (high - low).amax(dim=1) > limit  # per component
+    # Ids are numbered group by group, each group's first id at its node 0.
+    firsts = torch.from_numpy(labels[:, 0].copy()).to(x.device)
+    owner = torch.searchsorted(firsts, torch.arange(count, device=x.device), right=True) - 1
+    wide_groups = torch.zeros(labels.shape[0], dtype=torch.long, device=x.device)
+    wide_groups.index_add_(0, owner, wide.long())
+    return (wide_groups.reshape(batch, -1) == 0).all(dim=1)
+
+
 def _scan(work: _Batch, r: torch.Tensor, step_z: float, tol: float, noise: float,
           joint: bool):
     """Per signal: any entry outside the support that is not flat, the steps to the next
     entry and that entry's weighted difference (see the numba kernels' ``_scan``)."""
+    batch = work.index.numel()
+    if r.shape[0] == 0:  # no edges: nothing can enter
+        none = torch.zeros(batch, dtype=torch.bool, device=r.device)
+        return none, torch.full((batch,), torch.inf, dtype=torch.float64, device=r.device), \
+            torch.zeros(batch, dtype=torch.float64, device=r.device)
     z, r = work.z.double(), r.double()
     a = r * step_z
     if joint:
