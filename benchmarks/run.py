@@ -9,7 +9,10 @@ the machine it ran on:
    against scikit-image's ``denoise_tv_bregman`` (1 and 2 threads) on the same images,
    with the worst and median cost per image; then ``denoise_tv_chambolle`` and a 3×3
    box blur (the floor) on the photo crops; every ratio repeated, with its spread;
-2. reading any scale from cached paths (``image_paths(...).at``) against the same;
+2. cached paths (``image_paths``) of four kinds of input: bytes per image against the
+   raw uint8 image, reads at a level and at a random sparsity per image against the
+   same peer, the worst read between levels against its stated bound, and ``path()``
+   against ``image_paths`` on a 512² photo;
 3. the damping κ: iterations, regions and agreement of partitions with κ = 10;
 4. cost per edge per iteration from 64² to 1024² pixels (flat expected);
 5. peak memory of a 1024×1024×3 solve to sparsity 0.8 (in a fresh process);
@@ -38,7 +41,6 @@ import isvs_graph
 from inputs import input_kinds, photo_crops
 from isvs_graph._solver import ConvergenceWarning, run_split_lbi
 from isvs_graph.images import images_to_signals
-from isvs_graph.projection import component_labels
 from isvs_graph.smoothing import prepare
 
 
@@ -168,34 +170,75 @@ def _spread(values) -> str:
 
 
 def cached_reads(args, results: dict) -> None:
-    images = photo_crops(args.batch).astype(np.float32) / 255
-    batch = torch.from_numpy(images)
-    hwc = [image.transpose(1, 2, 0) for image in images]
-    n = len(images)
+    """Paths of four kinds of input (default levels 1, 0.95, …, 0.5): size against the
+    raw uint8 images, reads against tv_bregman (1 thread) on the same images, and how
+    far reads between levels are from smooth_images next to their bound."""
+    kinds = input_kinds(args.batch)
+    chosen = ("photo crops (float32)", "downsampled crops (float32)", "downsampled, uint8",
+              "low contrast (0.45 + 0.1 x)")
+    n = args.batch
     sparsities = np.random.default_rng(1).uniform(0.5, 1.0, n)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    print(f"\n## 2. Cached paths: {n} images 32x32x3 per kind, levels 1, 0.95, …, 0.5\n")
+    print("| input | bytes / image | × raw uint8 | build images/s | read at 0.8: × "
+          "tv_bregman | read at random sparsity: × tv_bregman | worst error between "
+          "levels / its bound (median bound) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    rows = {}
+    for name in chosen:
+        images = kinds[name]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            isvs_graph.image_paths(images[:4])  # compile outside the timing
+            start = time.perf_counter()
+            paths = isvs_graph.image_paths(images)
+            build = time.perf_counter() - start
+        raw = images[0].size  # bytes of one uint8 image of this shape
+        hwc = [image.transpose(1, 2, 0) for image in images]  # as in section 1
+        level, random_read = [], []
+        for _ in range(args.rounds):
+            one, _ = _bregman_rates(hwc, 1)
+            level.append(one / best_time(lambda: paths.at(sparsity=0.8), args.repeat))
+            random_read.append(one / best_time(lambda: paths.at(sparsity=sparsities),
+                                               args.repeat))
+        # Between levels: the largest error seen, against the bound the path states.
+        worst, bound_median = 0.0, []
+        for s in (0.975, 0.925, 0.825, 0.725, 0.625, 0.525):
+            got = paths.at(sparsity=s).astype(np.float64)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                exact = isvs_graph.smooth_images(images, sparsity=s).astype(np.float64)
+            error = np.abs(got - exact).reshape(n, -1).max(axis=1)
+            bound = paths.bound(sparsity=s)
+            assert (error <= bound).all(), "a read between levels broke its bound"
+            worst = max(worst, float((error / np.maximum(bound, 1e-300)).max()))
+            bound_median.append(float(np.median(bound)) / float(np.ptp(images)))
+        per_image = paths.nbytes / n
+        print(f"| {name} | {per_image:,.0f} | {per_image / raw:.2f} | {n / build:,.0f} | "
+              f"{_spread(level)} | {_spread(random_read)} | {worst:.2f} "
+              f"({np.median(bound_median):.3f} of the range) |")
+        rows[name] = {"bytes per image": per_image, "x raw uint8": per_image / raw,
+                      "build": n / build, "at 0.8 x bregman": level,
+                      "random x bregman": random_read, "worst error / bound": worst}
+    results["cached"] = rows
+    # One photo: path() on any graph costs what image_paths does on the pixel grid.
+    from skimage import data
+    photo = data.astronaut()
+    signal, height, width, _ = isvs_graph.images.image_to_signal(photo)
+    graph = isvs_graph.grid_graph(height, width)
+    ratios = []
+    for _ in range(args.rounds):
         start = time.perf_counter()
-        paths = isvs_graph.image_paths(batch, levels=[1.0, 0.8, 0.5])
-        build = time.perf_counter() - start
-    cached = best_time(lambda: paths.at(sparsity=0.8), args.repeat)
-    cached_random = best_time(lambda: paths.at(sparsity=sparsities), args.repeat)
-    one, _ = _bregman_rates(hwc, args.repeat)
-    print(f"\n## 2. Cached paths: {n} photo crops, levels 1, 0.8, 0.5\n")
-    print("| read | images/s | × tv_bregman (1 thread) |")
-    print("| --- | ---: | ---: |")
-    for label, seconds in (("cached .at(sparsity=0.8)", cached),
-                           ("cached .at(random sparsity per image)", cached_random)):
-        print(f"| {label} | {n / seconds:,.0f} | {one / seconds:.2f} |")
-    print(f"\nbuilding the cached paths (down to sparsity 0.5): {n / build:,.0f} images/s")
-    results["cached"] = {"at 0.8": n / cached, "at random": n / cached_random,
-                         "build": n / build, "tv_bregman": n / one}
+        isvs_graph.path(graph, signal, sparsity_min=0.5)
+        middle = time.perf_counter()
+        isvs_graph.image_paths(photo.transpose(2, 0, 1)[None])
+        ratios.append((middle - start) / (time.perf_counter() - middle))
+    print(f"\npath() on the {height}x{width} astronaut to sparsity 0.5, against "
+          f"image_paths on it: {_spread(ratios)}× the time")
+    results["path vs image_paths"] = ratios
 
 
 def kappa_table(args, results: dict) -> None:
     images = photo_crops(args.kappa_images, seed=2).astype(np.float64) / 255
-    _, h, w, _ = images_to_signals(images)
-    canonical = isvs_graph.canonical_graph(isvs_graph.grid_graph(h, w))
     partitions = {}
     print(f"\n## 3. Damping κ: {len(images)} crops 32x32x3 at sparsity 0.8\n")
     print("| κ | median iterations | mean regions | Rand index vs κ = 10 | seconds |")
@@ -206,11 +249,7 @@ def kappa_table(args, results: dict) -> None:
         paths = isvs_graph.image_paths(images, levels=[0.8], kappa=kappa)
         seconds = time.perf_counter() - start
         k = paths.iterations(sparsity=0.8)
-        labels = []
-        for b in range(len(images)):
-            support = paths.snapshot_support[b, 0, :, 0]
-            lab, _ = component_labels(canonical, ~support)
-            labels.append(lab[0])
+        labels = list(paths.labels(sparsity=0.8))
         partitions[kappa] = labels
         agreement = np.mean([rand_index(a, b) for a, b in zip(labels, partitions[10.0])])
         regions = np.mean([lab.max() + 1 for lab in labels])

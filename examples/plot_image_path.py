@@ -38,7 +38,7 @@ sparsities = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5]
 
 start = time.perf_counter()
 path = isvs_graph.path(graph, image.reshape(-1, 3), sparsity_min=sparsities[-1],
-                       record_sparsities=sparsities)
+                       levels=sparsities)
 elapsed = time.perf_counter() - start
 
 fig, axes = plt.subplots(1, len(sparsities) + 1, figsize=(2.2 * (len(sparsities) + 1), 2.6))
@@ -55,5 +55,5 @@ print(f"path of a {args.size}x{args.size} RGB photo: {path.n_iter} Split LBI ite
 print("sparsity   t        regions")
 for s in sparsities:
     labels = path.labels(sparsity=s)
-    print(f"{s:<10.2f} {path.times[path.iteration(sparsity=s)]:<8.3g} {labels.max() + 1}")
+    print(f"{s:<10.2f} {path.iterations(sparsity=s) * path.alpha:<8.3g} {labels.max() + 1}")
 print(f"figure: {args.out / 'astronaut_path.png'}")

@@ -46,20 +46,21 @@ fig, axes = plt.subplots(len(rows), 4, figsize=(9, 9.5))
 for row, (name, settings) in enumerate(rows.items()):
     for column, (scale, value, options) in enumerate(settings):
         start = time.perf_counter()
-        p = isvs_graph.path(graph, image.reshape(-1, 3), record_sparsities=[],
+        p = isvs_graph.path(graph, image.reshape(-1, 3), levels=[1.0],
                             record_times=[value] if scale == "t" else [],
                             **({"t_max": value} if scale == "t" else {"sparsity_min": value}),
                             **options)
         seconds = time.perf_counter() - start
-        k = p.iteration(**{scale: value})
+        k = p.iterations(**{scale: value})
+        leaves = int((~p.leave_events["entering"]).sum())
         smooth = p.at(**{scale: value}).reshape(side, side, 3)
         label = ", ".join(f"{key}={val}" for key, val in options.items()) or f"{scale}={value}"
         axes[row, column].imshow(smooth.clip(0, 1))
-        axes[row, column].set_title(f"{label}\n{k} iterations, {p.n_leave_events} leaves",
+        axes[row, column].set_title(f"{label}\n{k} iterations, {leaves} leaves",
                                     fontsize=8)
         axes[row, column].set_axis_off()
-        print(f"{name:<18} {label:<16} sparsity {p.sparsities[k]:.3f}  t {p.times[k]:6.2f}  "
-              f"iterations {k:5d}  leave events {p.n_leave_events:4d}  {seconds:.2f} s")
+        print(f"{name:<18} {label:<16} sparsity {p.sparsity_at(k):.3f}  t {k * p.alpha:6.2f}  "
+              f"iterations {k:5d}  leave events {leaves:4d}  {seconds:.2f} s")
 fig.tight_layout()
 args.out.mkdir(parents=True, exist_ok=True)
 fig.savefig(args.out / "parameters.png", dpi=90)

@@ -3,11 +3,11 @@
 from . import augment, datasets, transforms
 from .conversions import from_networkx, from_scipy
 from .graphs import canonical_graph, grid_graph
-from .image_paths import ImagePaths, image_paths, load_paths
+from .image_paths import image_paths
 from .images import smooth_image, smooth_images
 from .meshes import mesh_graph, read_mesh
 from .operator import difference_operator
-from .path import ISVSPath, path
+from .path import ISVSPath, load_paths, path
 from .point_clouds import knn_graph, radius_graph
 from .smoothing import solve
 from ._warnings import ConvergenceWarning
@@ -16,7 +16,6 @@ from .superpixels import superpixel_graph
 __all__ = [
     "ConvergenceWarning",
     "ISVSPath",
-    "ImagePaths",
     "augment",
     "canonical_graph",
     "datasets",
@@ -37,3 +36,12 @@ __all__ = [
     "superpixel_graph",
     "transforms",
 ]
+
+
+def __getattr__(name: str):
+    if name == "ImagePaths":  # deprecated: one path class
+        import warnings
+        warnings.warn("isvs_graph.ImagePaths is deprecated and will be removed in the next "
+                      "release; use isvs_graph.ISVSPath", DeprecationWarning, stacklevel=2)
+        return ISVSPath
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

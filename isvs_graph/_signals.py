@@ -54,3 +54,12 @@ def to_working(signal: np.ndarray | torch.Tensor) -> WorkingSignal:
         return result.cpu().numpy() if is_numpy else result
 
     return working, restore
+
+
+def float_bounds(info) -> tuple[float, float]:
+    """An integer dtype's range as floats that convert back without overflow (float64
+    rounds 2⁶³ − 1 up to 2⁶³, one past int64's maximum)."""
+    low, high = float(info.min), float(info.max)
+    if int(high) > info.max:
+        high = float(np.nextafter(high, -np.inf))
+    return low, high

@@ -173,6 +173,14 @@ def check_batch_scale(t: Any, sparsity: Any, batch: int,
     if isinstance(value, (np.ndarray, list, tuple)) and np.ndim(value) == 1:
         if len(value) != batch:
             raise ValueError(f"{name} has {len(value)} values for a batch of {batch}")
+        array = np.asarray(value)
+        if array.dtype.kind in "fiu":  # numbers: checked at once, the culprit named
+            array = array.astype(np.float64)
+            bad = ~np.isfinite(array) | (array < 0) | (array > 1 if sparsity is not None
+                                                       else False)
+            if not bad.any():
+                return (array, None) if t is not None else (None, array)
+            value = array[bad][:1]
         values = [check_scale(v, None)[0] if t is not None else check_scale(None, v)[1]
                   for v in np.asarray(value).tolist()]
     else:

@@ -89,13 +89,13 @@ def _path(args: argparse.Namespace) -> None:
     levels = sorted(set(args.sparsities), reverse=True)
     options = _solver_options(args)
     graph = grid_graph(height, width, options.pop("connectivity"))
-    result = path(graph, signal, sparsity_min=levels[-1], record_sparsities=levels,
+    result = path(graph, signal, sparsity_min=levels[-1], levels=levels,
                   progress=not args.quiet, **options)
     panels, labels = [], []
     for level in levels:
-        k = result.iteration(sparsity=level)
+        k = result.iterations(sparsity=level)
         panels.append(restore(result.at(sparsity=level)))
-        labels.append(f"t={result.times[k]:.3g} s={result.sparsities[k]:.2f}")
+        labels.append(f"t={k * result.alpha:.3g} s={result.sparsity_at(k):.2f}")
     panels.append(image)
     labels.append("input")
     write_image(args.output, _path_strip(panels, labels))

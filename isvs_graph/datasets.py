@@ -13,7 +13,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .augment import CoarseToFine, SparsityRange
-from .image_paths import ImagePaths, image_paths, load_paths
+from .image_paths import image_paths
+from .path import ISVSPath, load_paths
 
 __all__ = ["CachedISVSDataset", "bundled_digits", "read_cifar", "read_image_folder"]
 
@@ -158,7 +159,7 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         self.seed = seed
         self.solver_options = solver_options
         self.epoch = 0
-        self._shards: list[ImagePaths] | None = None
+        self._shards: list[ISVSPath] | None = None
 
     def __len__(self) -> int:
         return len(self.images)

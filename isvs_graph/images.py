@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ._signals import float_bounds
 from .graphs import grid_graph
 from .smoothing import solve
 
@@ -135,7 +136,7 @@ def images_to_signals(images: np.ndarray | torch.Tensor):
         out = smoothed.reshape(batch, height, width, channels)
         out = out.transpose(0, 3, 1, 2) if is_numpy else out.permute(0, 3, 1, 2)
         if integer:
-            out = out.round().clip(*_float_bounds(info))
+            out = out.round().clip(*float_bounds(info))
             out = out.astype(images.dtype) if is_numpy else out.to(images.dtype)
             # Constant images come back as they are, even where floats cannot hold them.
             flat = images.reshape(batch, -1)
@@ -146,15 +147,6 @@ def images_to_signals(images: np.ndarray | torch.Tensor):
         return out if is_numpy else out.contiguous()
 
     return signals, height, width, restore
-
-
-def _float_bounds(info) -> tuple[float, float]:
-    """An integer dtype's range as floats that convert back without overflow (float64
-    rounds 2⁶³ − 1 up to 2⁶³, one past int64's maximum)."""
-    low, high = float(info.min), float(info.max)
-    if int(high) > info.max:
-        high = float(np.nextafter(high, -np.inf))
-    return low, high
 
 
 def smooth_images(images: np.ndarray | torch.Tensor, t=None, *, sparsity=None,

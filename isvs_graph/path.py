@@ -1,301 +1,894 @@
-"""The regularization path: one run of Split LBI, read at any scale afterwards."""
+"""The regularization path: solve once, read any scale afterwards, keep it on disk.
+
+:func:`path` (one or many signals on any graph) and :func:`~isvs_graph.image_paths`
+(a ``B × C × H × W`` batch on its pixel grid) run Split LBI once per signal in the
+numba kernels and record, per signal,
+
+* every change of the support: each entry of ``γ`` (an edge, or an edge-channel pair in
+  channel mode) in the order it entered, with its iteration, and a log of later leaves
+  and re-entries, so the partition at *any* iteration is exact;
+* the smoothed signal at the recorded iterates (each sparsity of ``levels``, each time
+  of ``record_times``, the last iterate, and the finest scale for a run that stopped at
+  the floor) as one value per component: exactly what :func:`~isvs_graph.solve` returns
+  there, in its dtype;
+* ``drift``: how far ``u`` can move between consecutive recorded iterates, measured by
+  the kernels (the summed largest change per step).
+
+:meth:`ISVSPath.at` reads a scale with one union-find over the edges per signal. At a
+recorded iterate it returns exactly what :func:`~isvs_graph.solve` does. Between two
+recorded iterates ``r₁ < k < r₂`` it averages the values recorded at ``r₂`` over the
+exact partition at ``k``, which differs from the solve by at most
+:meth:`ISVSPath.bound` (``drift`` over ``(r₁, r₂]``, plus the spread of ``u`` within
+``r₂``'s components if an entry left between ``k`` and ``r₂``, plus rounding).
+"""
 
 from __future__ import annotations
 
-import bisect
+import hashlib
+import json
+import os
+import tempfile
+import warnings
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 from torch_geometric.data import Data
 
-from ._validation import check_real, check_scale
-from .projection import component_labels, component_means
-from .smoothing import limit_values, prepare
-from ._solver import DEFAULT_KAPPA, DEFAULT_TOL, iterations_for_time, run_split_lbi
+from . import _path_kernels as kernels
+from ._signals import float_bounds
+from ._validation import check_batch_scale, check_real, check_scale
+from .graphs import CanonicalGraph, canonical_graph, grid_graph, grid_shape
+from .projection import project
+from .smoothing import prepare
+from ._solver import (DEFAULT_KAPPA, DEFAULT_TOL, FLOOR, MAX_ITER, iterations_for_time,
+                      run_split_lbi)
 
-__all__ = ["ISVSPath", "path"]
+__all__ = ["DEFAULT_LEVELS", "ISVSPath", "load_paths", "path"]
 
-DEFAULT_RECORD_SPARSITIES = tuple(np.round(np.linspace(1.0, 0.0, 21), 10))
+#: The sparsities recorded by default: 1, 0.95, …, 0.5.
+DEFAULT_LEVELS = tuple(round(1.0 - 0.05 * i, 10) for i in range(11))
+FORMAT = "isvs_graph.paths"
+FORMAT_VERSION = 3
+_STATUS = {0: "reached", 1: "floor", 2: "max_iter"}
+#: The arrays a path stores (and saves), in checksum order.
+_ARRAYS = ("order", "order_iter", "order_count", "log_iter", "log_entry", "log_count",
+           "snap_iter", "snap_count", "limit", "comp_count", "values", "drift", "spread",
+           "status", "low", "scale")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How values leave a path: the caller's kind, dtype and shape.
+
+    ``form`` is ``"signal"`` (``shape`` ``(p,)``, ``(p, C)`` or ``(B, p, C)``, as given
+    to :func:`path`) or ``"images"`` (``(B, C, H, W)``). ``dtype`` is what
+    :func:`~isvs_graph.solve` (or :func:`~isvs_graph.smooth_images`) returns; working
+    is the dtype the solver ran in.
+    """
+
+    form: str
+    kind: str
+    dtype: str
+    working: str
+    shape: tuple
+
+    @property
+    def batch(self) -> int:
+        return self.shape[0] if self.form == "images" or len(self.shape) == 3 else 1
+
+    @property
+    def channels(self) -> int:
+        if self.form == "images":
+            return self.shape[1]
+        return 1 if len(self.shape) == 1 else self.shape[-1]
+
+    @property
+    def single(self) -> bool:
+        """One signal (``(p,)`` or ``(p, C)``): reads return one signal, not a batch."""
+        return self.form == "signal" and len(self.shape) < 3
+
+    def present(self, planes: np.ndarray, device: str = "cpu"):
+        """``(B, C, p)`` planes in the output dtype → the caller's layout."""
+        if self.form == "images":
+            out = planes.reshape(len(planes), *self.shape[1:])
+        elif len(self.shape) == 1:
+            out = planes[0, 0]
+        elif len(self.shape) == 2:
+            out = planes[0].T
+        else:
+            out = planes.transpose(0, 2, 1)
+        out = np.ascontiguousarray(out)
+        return torch.from_numpy(out).to(device) if self.kind == "torch" else out
+
+
+def _narrow(largest: int) -> np.dtype:
+    """The narrowest unsigned type holding ``0 … largest`` (int64 beyond 32 bits)."""
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if largest <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
+
+
+def _pointers(counts: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
+
+
+def _round_up32(values: np.ndarray) -> np.ndarray:
+    """float32 values no smaller than ``values`` (bounds stay bounds)."""
+    low = values.astype(np.float32)
+    return np.where(low.astype(np.float64) < values, np.nextafter(low, np.float32(np.inf)),
+                    low)
 
 
 class ISVSPath:
-    """The recorded inverse-scale-space path of one signal on one graph.
+    """Recorded inverse-scale-space paths of one or many signals on one graph.
 
-    Made by :func:`isvs_graph.path`; not meant to be built by hand.
+    Made by :func:`path`, :func:`~isvs_graph.image_paths` or :func:`load_paths`.
+    Reads take ``t`` or ``sparsity`` (one value, or one per signal) like
+    :func:`~isvs_graph.solve`; a path of one signal answers for that signal, a batch
+    with one row per signal.
 
     Attributes
     ----------
-    times : ndarray of shape (K + 1,)
-        ``t_k = k α`` of every iterate visited, ``k = 0 … K``.
-    sparsities : ndarray of shape (K + 1,)
-        Fraction of zero entries of ``γ_k`` at every iterate.
-    entry_times : ndarray of shape (m,) or (m, C)
-        First time each edge (joint mode) or edge-channel pair (channel mode)
-        entered the support, in canonical edge order; ``inf`` if it never did.
-    n_leave_events : int
-        How often an entry left the support again. Partitions read from the path
-        are exact regardless: the path keeps every entry and leave event.
-    recorded_iterations : list of int
-        Iterates whose ``u_k`` is stored: :meth:`at` is exact there.
-    converged : bool
-        Whether the run ended because the iteration converged.
+    graph : CanonicalGraph
+        The graph the paths live on.
+    layout : Layout
+        Kind, dtype and shape of what :meth:`at` returns.
+    options : dict
+        The solver options and recording the paths were made with.
+    levels : ndarray
+        The recorded sparsities, decreasing: :meth:`at` is exact there.
+    status : ndarray of str
+        Per signal, why its run ended: ``"reached"`` (``t_max`` or ``sparsity_min``),
+        ``"floor"`` (the finest scale above ``tol``: every later scale reads as it) or
+        ``"max_iter"``.
     """
 
-    def __init__(self, problem, result, events, snapshots, times, sparsities) -> None:
-        self._problem = problem
-        self._events = events  # (iteration, entry, entering), in iteration order
-        self._snapshots = snapshots
-        self.times = np.asarray(times)
-        self.sparsities = np.asarray(sparsities)
-        self.converged = bool(result.converged[0])
-        self.recorded_iterations = sorted(snapshots)
-        iteration, entry, entering = events
-        first = np.full(self._num_entries, np.inf)
-        np.minimum.at(first, entry[entering], iteration[entering])
-        entry_times = np.where(np.isfinite(first), first * problem.options.alpha, np.inf)
-        self.entry_times = entry_times if self.mode == "joint" else \
-            entry_times.reshape(problem.graph.num_edges, self._entries_per_edge)
-        self.n_leave_events = int((~entering).sum())
+    def __init__(self, graph: CanonicalGraph, layout: Layout, options: dict,
+                 arrays: dict[str, np.ndarray], device: str = "cpu") -> None:
+        self.graph = graph
+        self.layout = layout
+        self.options = dict(options)
+        self.levels = np.asarray(self.options["levels"], dtype=np.float64)
+        self._arrays = arrays
+        self._device = device
+        self._planes = 1 if self.options["mode"] == "joint" else layout.channels
+        self._width = layout.channels if self._planes == 1 else 1
+        self._src = graph.edge_index[0].numpy().astype(np.int64)
+        self._dst = graph.edge_index[1].numpy().astype(np.int64)
+        a = arrays
+        self._order_ptr = _pointers(a["order_count"])
+        self._log_ptr = _pointers(a["log_count"])
+        self._snap_ptr = _pointers(a["snap_count"])
+        self._comp_ptr = _pointers(a["comp_count"].reshape(-1))
+        # Snapshots are sorted by (signal, iteration); this key finds them by search.
+        self._span = int(a["snap_iter"].max(initial=0)) + 2
+        signal_of = np.repeat(np.arange(len(a["snap_count"])), a["snap_count"])
+        self._snap_key = signal_of * self._span + a["snap_iter"].astype(np.int64) + \
+            np.where(self._limit_rows(), 1, 0)  # the limit sorts after its iterate
+
+    # ------------------------------------------------------------------ basics
+
+    def _limit_rows(self) -> np.ndarray:
+        """Per snapshot, whether it is a signal's limit (its last, at the floor)."""
+        rows = np.zeros(len(self._arrays["snap_iter"]), dtype=bool)
+        rows[self._snap_ptr[1:][self._arrays["limit"]] - 1] = True
+        return rows
+
+    def __len__(self) -> int:
+        return len(self._arrays["status"])
 
     @property
-    def _entries_per_edge(self) -> int:
-        return 1 if self.mode == "joint" else self._problem.x.shape[2]
+    def status(self):
+        names = np.array([_STATUS[int(v)] for v in self._arrays["status"]])
+        return str(names[0]) if self.layout.single else names
 
     @property
-    def _num_entries(self) -> int:
-        return self._problem.graph.num_edges * self._entries_per_edge
+    def converged(self):
+        """Whether each run ended at the floor (every finer scale reads as its last)."""
+        out = self._arrays["status"] == FLOOR
+        return bool(out[0]) if self.layout.single else out
 
     @property
-    def mode(self) -> str:
-        return self._problem.options.mode
+    def n_iter(self):
+        """``K``, the last iterate of each run."""
+        out = self._last_iter()
+        return int(out[0]) if self.layout.single else out
+
+    def _last_iter(self) -> np.ndarray:
+        last = self._snap_ptr[1:] - 1 - self._arrays["limit"]
+        return self._arrays["snap_iter"][last].astype(np.int64)
 
     @property
     def alpha(self) -> float:
-        return self._problem.options.alpha
+        return float(self.options["alpha"])
 
     @property
-    def n_iter(self) -> int:
-        """``K``, the last iterate visited."""
-        return len(self.times) - 1
+    def mode(self) -> str:
+        return self.options["mode"]
 
-    def iteration(self, t: float | None = None, *, sparsity: float | None = None) -> int:
-        """The iterate ``k`` that :func:`isvs_graph.solve` would stop at.
-
-        Raises ``ValueError`` when that iterate lies beyond the recorded path
-        (unless the run converged, in which case the last iterate is the answer).
-        """
-        t, sparsity = check_scale(t, sparsity)
-        if t is not None:
-            k = iterations_for_time(t, self.alpha)
-            found = k <= self.n_iter
-        else:
-            below = np.nonzero(self.sparsities <= sparsity)[0]
-            found = below.size > 0
-            k = int(below[0]) if found else self.n_iter + 1
-        if not found:
-            if not self.converged:
-                scale = f"t = {t!r}" if t is not None else f"sparsity = {sparsity!r}"
-                raise ValueError(
-                    f"{scale} lies beyond this path, which stops at t = {self.times[-1]!r} "
-                    f"(sparsity {self.sparsities[-1]!r}); compute the path with a larger "
-                    "t_max or a smaller sparsity_min")
-            k = self.n_iter
-        return k
-
-    def support(self, t: float | None = None, *, sparsity: float | None = None) -> np.ndarray:
-        """Boolean support of ``γ`` at the iterate for ``t`` or ``sparsity``."""
-        return self._support_at(self.iteration(t, sparsity=sparsity))
-
-    def _support_at(self, k: int) -> np.ndarray:
-        iteration, entry, entering = self._events
-        upto = np.searchsorted(iteration, k, side="right")
-        state = np.zeros(self._num_entries, dtype=bool)
-        # Events are in time order, so the last write to an entry wins.
-        state[entry[:upto]] = entering[:upto]
-        return state.reshape(self._problem.graph.num_edges, self._entries_per_edge)
-
-    def labels(self, t: float | None = None, *, sparsity: float | None = None) -> np.ndarray:
-        """Component of every node at that scale: shape ``(p,)`` (joint) or ``(p, C)``
-        (channel), ids ``0 … c − 1`` numbered by each component's smallest node."""
-        support = self.support(t, sparsity=sparsity)
-        labels, _ = component_labels(self._problem.graph, ~support)
-        labels = labels - labels.min(axis=1, keepdims=True)
-        return labels[0] if self.mode == "joint" else labels.T
-
-    def at(self, t: float | None = None, *, sparsity: float | None = None):
-        """The smoothed signal at time ``t`` or at ``sparsity``.
-
-        Exactly what :func:`isvs_graph.solve` returns at the recorded iterates
-        (:attr:`recorded_iterations`). Between them the partition is still exact and
-        the values are the nearest recorded ``u_k`` averaged over it.
-        """
-        k = self.iteration(t, sparsity=sparsity)
-        position = bisect.bisect_left(self.recorded_iterations, k)
-        nearby = self.recorded_iterations[max(position - 1, 0):position + 1]
-        nearest = min(nearby, key=lambda j: (abs(j - k), j))
-        u = self._snapshots[nearest]
-        support = torch.from_numpy(self._support_at(k))
-        graph = self._problem.graph
-        p, _, channels = u.shape
-        labels, n = component_labels(graph, ~support)
-        if self.mode == "joint":
-            smoothed = component_means(u, labels, n)
-        else:
-            smoothed = component_means(u.reshape(p, channels, 1), labels, n)
-            smoothed = smoothed.reshape(p, 1, channels)
-        return self._problem.restore(smoothed)
-
-    def plot(self, shape: tuple[int, ...] | None = None, *,
-             sparsities: Sequence[float] | None = None, times: Sequence[float] | None = None,
-             axes=None):
-        """Draw the signal from coarse to fine, one panel per scale.
-
-        Parameters
-        ----------
-        shape : tuple, optional
-            ``(H, W)`` or ``(H, W, C)`` to show a node signal as an image (nodes in
-            row-major pixel order, as :func:`~isvs_graph.grid_graph` numbers them).
-            Default: the graph's ``pos`` is not used; the signal is drawn as a line.
-        sparsities, times : sequence of float, optional
-            The scales to draw; default six sparsities from 1 (coarsest) to the
-            finest the path reached.
-        axes : sequence of matplotlib Axes, optional
-            One per scale; default a new figure.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-        """
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as error:  # pragma: no cover - depends on the install
-            raise ImportError("ISVSPath.plot needs matplotlib: pip install matplotlib"
-                              ) from error
-        if sparsities is not None and times is not None:
-            raise ValueError("give sparsities or times, not both")
-        if times is not None:
-            scales = [("t", check_real("t", v, nonnegative=True)) for v in times]
-        else:
-            if sparsities is None:
-                finest = float(self.sparsities.min())
-                sparsities = np.linspace(1.0, finest, 6)
-            scales = [("sparsity", v) for v in sparsities]
-        if axes is None:
-            fig, axes = plt.subplots(1, len(scales), figsize=(2.2 * len(scales), 2.6),
-                                     squeeze=False)
-            axes = axes[0]
-        fig = axes[0].figure
-        for ax, (kind, value) in zip(axes, scales):
-            smoothed = self.at(**{kind: value})
-            smoothed = smoothed.cpu().numpy() if isinstance(smoothed, torch.Tensor) \
-                else smoothed
-            k = self.iteration(**{kind: value})
-            if shape is None:
-                ax.plot(smoothed)
-            else:
-                image = smoothed.reshape(shape)
-                lo, hi = float(image.min()), float(image.max())
-                if image.ndim == 3 and image.shape[2] == 3:
-                    ax.imshow(np.clip(image, 0, 1) if hi <= 1.0 and lo >= 0.0
-                              else (image - lo) / max(hi - lo, 1e-12))
-                else:
-                    ax.imshow(image.reshape(shape[:2]), cmap="gray")
-                ax.set_axis_off()
-            ax.set_title(f"t={self.times[k]:.3g}\nsparsity={self.sparsities[k]:.2f}",
-                         fontsize=8)
-        return fig
+    @property
+    def nbytes(self) -> int:
+        """Bytes the stored arrays take (what :meth:`save` writes, less the header)."""
+        return int(sum(array.nbytes for array in self._arrays.values()))
 
     def __repr__(self) -> str:
-        return (f"ISVSPath(n_iter={self.n_iter}, t_max={self.times[-1]:.4g}, "
-                f"sparsity={self.sparsities[-1]:.4g}, mode={self.mode!r}, "
-                f"recorded={len(self.recorded_iterations)})")
+        return (f"ISVSPath(signals={len(self)}, layout={self.layout.form} "
+                f"{self.layout.shape}, mode={self.mode!r}, levels={len(self.levels)}, "
+                f"kappa={self.options['kappa']!r}, nu={self.options['nu']!r})")
+
+    def _one(self, values):
+        return values[0] if self.layout.single else values
+
+    def _entries(self) -> int:
+        return self.graph.num_edges * self._planes
+
+    def _entry_shape(self, values: np.ndarray) -> np.ndarray:
+        """``(B, entries)`` → ``(B, m)`` joint or ``(B, m, C)`` channel (one signal:
+        without ``B``)."""
+        if self._planes > 1:
+            values = values.reshape(len(values), self.graph.num_edges, self._planes)
+        return self._one(values)
+
+    # ------------------------------------------------------------------ the record
+
+    @property
+    def entry_iter(self) -> np.ndarray:
+        """First iteration at which each entry of ``γ`` entered the support, ``−1`` if
+        never: ``(m,)`` or ``(m, C)`` per signal (channel mode), canonical edge order."""
+        a = self._arrays
+        out = np.full((len(self), self._entries()), -1, dtype=np.int64)
+        rows = np.repeat(np.arange(len(self)), a["order_count"])
+        out[rows, a["order"].astype(np.int64)] = a["order_iter"]
+        return self._entry_shape(out)
+
+    @property
+    def entry_times(self) -> np.ndarray:
+        """:attr:`entry_iter` as times ``k α``; ``inf`` for entries that never entered."""
+        k = self.entry_iter
+        return np.where(k >= 0, k * self.alpha, np.inf)
+
+    @property
+    def leave_events(self) -> np.ndarray:
+        """Every change of an entry after it first entered, as a structured array with
+        fields ``signal``, ``iteration``, ``entry`` (index into the flat entries:
+        ``edge`` joint, ``edge · C + channel`` channel) and ``entering`` (False: it
+        left, True: it came back), in iteration order per signal."""
+        a = self._arrays
+        signal = np.repeat(np.arange(len(self)), a["log_count"])
+        entry = a["log_entry"].astype(np.int64)
+        order = np.lexsort((np.arange(len(entry)), entry, signal))
+        first = np.ones(len(entry), dtype=bool)
+        same = (signal[order][1:] == signal[order][:-1]) & \
+            (entry[order][1:] == entry[order][:-1])
+        first[1:] = ~same
+        group_start = np.maximum.accumulate(np.where(first, np.arange(len(entry)), 0))
+        parity = (np.arange(len(entry)) - group_start) % 2  # 0: leaves (it was in)
+        entering = np.empty(len(entry), dtype=bool)
+        entering[order] = parity == 1
+        out = np.empty(len(entry), dtype=[("signal", np.int64), ("iteration", np.int64),
+                                          ("entry", np.int64), ("entering", bool)])
+        out["signal"], out["iteration"] = signal, a["log_iter"]
+        out["entry"], out["entering"] = entry, entering
+        return out
+
+    @property
+    def recorded_iterations(self):
+        """The recorded iterates of each signal (:meth:`at` is exact there)."""
+        a = self._arrays
+        rows = [a["snap_iter"][lo:hi].astype(np.int64)
+                for lo, hi in zip(self._snap_ptr[:-1], self._snap_ptr[1:])]
+        rows = [np.unique(row) for row in rows]
+        return rows[0].tolist() if self.layout.single else rows
+
+    # ------------------------------------------------------------------ locating scales
+
+    def iterations(self, t=None, *, sparsity=None):
+        """The iterate :func:`~isvs_graph.solve` stops at for ``t`` or ``sparsity``,
+        per signal (an int for a path of one signal)."""
+        k, _ = self._locate(t, sparsity)
+        return int(k[0]) if self.layout.single else k
+
+    def _locate(self, t, sparsity) -> tuple[np.ndarray, np.ndarray]:
+        """Per signal: the iterate to read and the snapshot to read it from."""
+        batch = len(self)
+        t, sparsity = check_batch_scale(t, sparsity, batch)
+        a = self._arrays
+        last = self._last_iter()
+        if t is not None:
+            unique, inverse = np.unique(t, return_inverse=True)
+            k = np.array([iterations_for_time(float(v), self.alpha) for v in unique],
+                         dtype=np.int64)[inverse.reshape(-1)]
+        else:
+            needed = _entries_needed(self._entries(), sparsity)
+            k = kernels.first_iterations(needed, a["order"], a["order_iter"],
+                                         self._order_ptr, a["log_iter"], a["log_entry"],
+                                         self._log_ptr, self._entries())
+        beyond = (k < 0) | (k > last)
+        status = a["status"]
+        stuck = beyond & (status != FLOOR) & (status != MAX_ITER)
+        if stuck.any():
+            scale = "t" if t is not None else "sparsity"
+            raise ValueError(
+                f"{int(stuck.sum())} of {batch} signal(s) have no recorded iterate at that "
+                f"{scale}: their paths stop earlier (at t_max = {self.options['t_max']!r}"
+                f", sparsity_min = {self.options['sparsity_min']!r}); compute them with a "
+                "larger t_max or a smaller sparsity_min")
+        k = np.where(beyond, last, k)
+        key = np.arange(batch) * self._span + k
+        snap = np.searchsorted(self._snap_key, key, side="left")
+        # Beyond the last iterate, a run that stopped at the floor reads its limit.
+        floor = beyond & (status == FLOOR)
+        snap = np.where(floor, self._snap_ptr[1:] - 1, snap)
+        return k, snap
+
+    # ------------------------------------------------------------------ reads
+
+    def at(self, t=None, *, sparsity=None):
+        """The smoothed signal(s) at time ``t`` or at ``sparsity``.
+
+        Exactly what :func:`~isvs_graph.solve` (:func:`~isvs_graph.smooth_images` for
+        image paths) returns at the recorded iterates; elsewhere within
+        :meth:`bound` of it. Same kind, layout and dtype as the signals the paths were
+        made from.
+        """
+        k, snap = self._locate(t, sparsity)
+        a = self._arrays
+        channels, p = self.layout.channels, self.graph.num_nodes
+        dtype = np.dtype(self.layout.dtype)
+        out = np.empty((len(k), channels, p), dtype=dtype)
+        integer = dtype.kind in "iu"
+        low, high = float_bounds(np.iinfo(dtype)) if integer else (0.0, 0.0)
+        kernels.read(np.arange(len(k)), k, snap, self._src, self._dst, p, self._planes,
+                     self._width, a["order"], a["order_iter"], self._order_ptr,
+                     a["log_iter"], a["log_entry"], self._log_ptr, a["snap_iter"],
+                     self._comp_ptr, a["values"], integer,
+                     self.layout.working == "float32", low, high, out)
+        return self.layout.present(out, self._device)
+
+    def bound(self, t=None, *, sparsity=None):
+        """How far :meth:`at` can be from :func:`~isvs_graph.solve` at that scale: the
+        largest absolute difference of any value, in the signal's units (0 at the
+        recorded iterates). See :func:`path` for how it is made up."""
+        k, snap = self._locate(t, sparsity)
+        a = self._arrays
+        exact = a["snap_iter"][snap].astype(np.int64) == k
+        out = a["drift"][snap].astype(np.float64)
+        for b in np.flatnonzero(a["log_count"] > 0):  # leaves between k and the snapshot
+            lo, hi = self._log_ptr[b], self._log_ptr[b + 1]
+            events = a["log_iter"][lo:hi].astype(np.int64)
+            r = int(a["snap_iter"][snap[b]])
+            if ((events > k[b]) & (events <= r)).any():
+                out[b] += float(a["spread"][snap[b]])
+        dtype = np.dtype(self.layout.dtype)
+        if dtype.kind in "iu":
+            out = out + 1.5  # the recorded values and the read are both rounded
+        else:
+            magnitude = np.maximum(np.abs(a["low"]), np.abs(a["low"] + a["scale"]))
+            out = out + 4 * np.finfo(dtype).eps * magnitude
+        out = np.where(exact, 0.0, out)
+        return float(out[0]) if self.layout.single else out
+
+    def labels(self, t=None, *, sparsity=None) -> np.ndarray:
+        """The component of every node at that scale, numbered ``0 … c − 1`` in the
+        order of each component's smallest node: ``(p,)`` (joint) or ``(p, C)``
+        (channel) per signal."""
+        k, _ = self._locate(t, sparsity)
+        a = self._arrays
+        out = np.empty((len(k), self._planes, self.graph.num_nodes), dtype=np.int64)
+        kernels.labels(np.arange(len(k)), k, self._src, self._dst, self.graph.num_nodes,
+                       self._planes, a["order"], a["order_iter"], self._order_ptr,
+                       a["log_iter"], a["log_entry"], self._log_ptr, out)
+        out = out[:, 0] if self._planes == 1 else out.transpose(0, 2, 1)
+        return self._one(out)
+
+    def support(self, t=None, *, sparsity=None) -> np.ndarray:
+        """Where ``γ ≠ 0`` at that scale: ``(m,)`` (joint) or ``(m, C)`` (channel) per
+        signal, canonical edge order."""
+        k, _ = self._locate(t, sparsity)
+        a = self._arrays
+        out = np.empty((len(k), self._entries()), dtype=bool)
+        kernels.supports(np.arange(len(k)), k, a["order"], a["order_iter"],
+                         self._order_ptr, a["log_iter"], a["log_entry"], self._log_ptr, out)
+        return self._entry_shape(out)
+
+    def sparsity_at(self, k) -> np.ndarray | float:
+        """The sparsity of ``γ_k`` at iterate(s) ``k`` (one value or one per signal)."""
+        a = self._arrays
+        k = np.broadcast_to(np.asarray(k, dtype=np.int64), (len(self),))
+        entries = self._entries()
+        counts = np.array([kernels.count_at(b, int(k[b]), a["order"], a["order_iter"],
+                                            self._order_ptr, a["log_iter"], a["log_entry"],
+                                            self._log_ptr, entries)
+                           for b in range(len(self))])
+        out = (entries - counts) / entries if entries else np.zeros(len(self))
+        return float(out[0]) if self.layout.single else out
+
+    # ------------------------------------------------------------------ subsets, disk
+
+    def select(self, index) -> ISVSPath:
+        """The paths of some signals only (``index``: an int, a slice or indices), as a
+        batch."""
+        rows = np.atleast_1d(np.arange(len(self))[index])
+        a = self._arrays
+        picked = {}
+        for name, ptr in (("order", self._order_ptr), ("log", self._log_ptr),
+                          ("snap", self._snap_ptr)):
+            take = _ranges(ptr, rows)
+            fields = {"order": ("order", "order_iter"), "log": ("log_iter", "log_entry"),
+                      "snap": ("snap_iter", "comp_count", "drift", "spread")}[name]
+            for field in fields:
+                picked[field] = a[field][take]
+            picked[f"{name}_count"] = a[f"{name}_count"][rows]
+        snaps = _ranges(self._snap_ptr, rows)
+        comp_ptr = self._comp_ptr.reshape(-1)
+        planes = self._planes
+        starts = comp_ptr[:-1].reshape(-1, planes)[snaps, 0] * self._width
+        stops = comp_ptr[1:].reshape(-1, planes)[snaps, -1] * self._width
+        picked["values"] = a["values"][_spans(starts, stops)]
+        for name in ("limit", "status", "low", "scale"):
+            picked[name] = a[name][rows]
+        layout = self.layout
+        shape = (len(rows), *layout.shape[1:]) if layout.form == "images" else \
+            (len(rows), self.graph.num_nodes, layout.channels)
+        layout = Layout(layout.form, layout.kind, layout.dtype, layout.working, shape)
+        return ISVSPath(self.graph, layout, self.options, picked, self._device)
+
+    def save(self, file: str | os.PathLike) -> None:
+        """Write the paths to ``file`` (an ``.npz``) atomically, with a checksum."""
+        arrays = dict(self._arrays)
+        meta = self._meta(arrays)
+        digest = _checksum(meta, arrays)
+        file = os.fspath(file)
+        folder = os.path.dirname(os.path.abspath(file))
+        # The writer's pid in the name lets a later build remove what a killed one left.
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".isvs-paths-{os.getpid()}-",
+                                         suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, meta=np.frombuffer(meta.encode(), dtype=np.uint8),
+                         checksum=np.frombuffer(digest.encode(), dtype=np.uint8), **arrays)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, file)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+            raise
+
+    def _meta(self, arrays: dict) -> str:
+        shape = grid_shape(self.graph)
+        graph = {"num_nodes": self.graph.num_nodes}
+        if shape is not None:
+            graph["grid"] = list(shape)
+        else:
+            arrays["edge_index"] = self.graph.edge_index.numpy().astype(
+                _narrow(max(self.graph.num_nodes - 1, 0)))
+            arrays["edge_weight"] = self.graph.edge_weight.numpy().astype(np.float64)
+        layout = asdict(self.layout)
+        layout["shape"] = list(layout["shape"])
+        return json.dumps({"format": FORMAT, "version": FORMAT_VERSION, "graph": graph,
+                           "layout": layout, "options": self.options}, sort_keys=True)
+
+    def plot(self, shape: tuple[int, ...] | None = None, *, signal: int = 0,
+             sparsities: Sequence[float] | None = None, times: Sequence[float] | None = None,
+             axes=None):
+        """Draw one signal from coarse to fine: see :func:`isvs_graph.path_plot.plot_path`."""
+        from .path_plot import plot_path
+        return plot_path(self, shape, signal=signal, sparsities=sparsities, times=times,
+                         axes=axes)
+
+    # ------------------------------------------------------------------ deprecated names
+
+    def iteration(self, t=None, *, sparsity=None) -> int:
+        """Deprecated: use :meth:`iterations`."""
+        _deprecated("ISVSPath.iteration()", "ISVSPath.iterations()")
+        return self.iterations(t, sparsity=sparsity)
+
+    @property
+    def n_leave_events(self) -> int:
+        """Deprecated: the number of leaves in :attr:`leave_events`."""
+        _deprecated("ISVSPath.n_leave_events", "ISVSPath.leave_events")
+        return int((~self.leave_events["entering"]).sum())
+
+    @property
+    def times(self) -> np.ndarray:
+        """Deprecated: ``k α`` at every iterate ``0 … K`` of a path of one signal."""
+        _deprecated("ISVSPath.times", "ISVSPath.iterations() and ISVSPath.alpha")
+        return np.arange(self._single_last() + 1) * self.alpha
+
+    @property
+    def sparsities(self) -> np.ndarray:
+        """Deprecated: the sparsity at every iterate ``0 … K`` of a path of one signal."""
+        _deprecated("ISVSPath.sparsities", "ISVSPath.sparsity_at()")
+        last = self._single_last()
+        entries = self._entries()
+        events = np.zeros(last + 2, dtype=np.int64)
+        a = self._arrays
+        np.add.at(events, a["order_iter"].astype(np.int64), 1)
+        for event in self.leave_events:
+            events[event["iteration"]] += 1 if event["entering"] else -1
+        counts = np.cumsum(events)[:last + 1]
+        return (entries - counts) / entries if entries else np.zeros(last + 1)
+
+    def _single_last(self) -> int:
+        if len(self) != 1:
+            raise ValueError("times and sparsities exist for a path of one signal only")
+        return int(self._last_iter()[0])
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated and will be removed in the next release; use {new}",
+                  DeprecationWarning, stacklevel=3)
+
+
+def _ranges(ptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Indices of the items of ``rows`` in a ragged array with pointers ``ptr``."""
+    return _spans(ptr[rows], ptr[rows + 1])
+
+
+def _spans(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(a, b) for a, b in zip(starts, stops)])``, vectorised."""
+    lengths = stops - starts
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+    return np.arange(total, dtype=np.int64) + offsets
+
+
+def _entries_needed(entries: int, sparsity: np.ndarray) -> np.ndarray:
+    """Fewest non-zero entries ``c`` with ``(entries − c) / entries <= sparsity``, per
+    value, in the solver's own arithmetic."""
+    if entries == 0:
+        return np.zeros(len(sparsity), dtype=np.int64)
+    c = np.maximum(np.ceil(entries - sparsity * entries).astype(np.int64) - 1, 0)
+    while True:
+        short = (entries - c) / entries > sparsity
+        if not short.any():
+            return c
+        c += short
+
+
+def _checksum(meta: str, arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256(meta.encode())
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------- recording
+
+def record(problem, layout: Layout, *, levels: Sequence[float], record_times=(),
+           t_max=None, sparsity_min=None, progress: bool = False, exact_constants=None,
+           options: dict | None = None) -> ISVSPath:
+    """Run Split LBI on ``problem`` (CPU) recording paths; see :func:`path`.
+
+    ``exact_constants``: per signal, the value a constant signal must read as (integer
+    images whose values a float cannot hold); ``options``: extra entries for
+    :attr:`ISVSPath.options` (``connectivity``).
+    """
+    x = problem.x
+    batch, channels = x.shape[1], x.shape[2]
+    p, m = problem.graph.num_nodes, problem.graph.num_edges
+    opts = problem.options
+    planes = 1 if opts.mode == "joint" else channels
+    width = channels if planes == 1 else 1
+    t_stop = None if t_max is None else check_batch_scale(t_max, None, batch)[0]
+    s_stop = None if sparsity_min is None else check_batch_scale(None, sparsity_min,
+                                                                 batch)[1]
+    # The first iterate (t = 0, the component means) is always recorded.
+    stops = sorted({0.0, *(float(v) for v in record_times)})
+    result = run_split_lbi(problem.op, x, problem.initial(), opts, t=t_stop,
+                           sparsity=s_stop, progress=progress, backend="numba",
+                           record_levels=levels, record_times=stops, record_entries=True)
+    n_levels, n_stops = len(levels), len(result.stop_iter[0]) if result.stop_iter is not None \
+        else 0
+    last = result.iterations.astype(np.int64)
+    floor = result.status == FLOOR
+    final_u = result.u.permute(1, 0, 2).numpy()[:, None]  # (B, 1, p, C)
+    support = result.support if result.support.ndim == 3 else result.support[:, :, None]
+    final_support = support.permute(1, 0, 2).numpy()[:, None]  # (B, 1, m, P)
+    x_nodes = x.permute(1, 0, 2).numpy()[:, None]
+    parts_iter = [result.level_iter if n_levels else np.zeros((batch, 0), np.int64),
+                  result.stop_iter if n_stops else np.zeros((batch, 0), np.int64),
+                  last[:, None], np.where(floor, last, -1)[:, None]]
+    parts_u = [result.level_u if n_levels else None, result.stop_u if n_stops else None,
+               final_u, x_nodes]
+    parts_support = [result.level_support if n_levels else None,
+                     result.stop_support if n_stops else None, final_support, final_support]
+    parts_drift = [result.level_drift if n_levels else np.zeros((batch, 0)),
+                   result.stop_drift if n_stops else np.zeros((batch, 0)),
+                   result.drift[:, None], result.drift[:, None]]
+    iters = np.concatenate(parts_iter, axis=1)  # (B, N): −1 where none
+    drifts = np.concatenate(parts_drift, axis=1)
+    slots = iters.shape[1]
+    is_limit = np.zeros(slots, dtype=bool)
+    is_limit[-1] = True
+    # Sort each signal's snapshots by iteration (the limit after its iterate), drop
+    # duplicates of one iterate and the missing ones.
+    key = np.where(iters >= 0, iters * 2 + is_limit, np.iinfo(np.int64).max)
+    order = np.argsort(key, axis=1, kind="stable")
+    sorted_key = np.take_along_axis(key, order, axis=1)
+    keep = sorted_key != np.iinfo(np.int64).max
+    keep[:, 1:] &= sorted_key[:, 1:] != sorted_key[:, :-1]
+    rows, cols = np.nonzero(keep)
+    slot = order[rows, cols]
+
+    def gather(parts, shape_tail, dtype):
+        out = np.empty((len(rows), *shape_tail), dtype=dtype)
+        start = 0
+        for part in parts:
+            width_ = 0 if part is None else part.shape[1]
+            chosen = (slot >= start) & (slot < start + width_)
+            if chosen.any():
+                out[chosen] = part[rows[chosen], slot[chosen] - start]
+            start += width_
+        return out
+
+    snap_u = gather(parts_u, (p, channels), x.numpy().dtype)
+    snap_support = gather(parts_support, (m, planes), bool)
+    snap_iter = iters[rows, slot]
+    snap_drift = drifts[rows, slot]
+    snap_count = keep.sum(axis=1)
+    # Exactly what solve returns at each snapshot: the projection, presented.
+    u_t = torch.from_numpy(snap_u).permute(1, 0, 2)
+    support_t = torch.from_numpy(snap_support).permute(1, 0, 2)
+    projected = project(problem.graph, u_t, support_t[:, :, 0] if planes == 1 and
+                        opts.mode == "joint" else support_t)
+    projected = projected.permute(1, 2, 0).numpy()  # (S, C, p)
+    constant = result.constant[rows]
+    if constant.any():  # their own answer, to the last bit
+        projected = projected.copy()
+        projected[constant] = x_nodes[rows[constant], 0].transpose(0, 2, 1)
+    presented = _present_float(projected, np.dtype(layout.dtype))
+    if constant.any() and exact_constants is not None:
+        presented[constant] = np.asarray(exact_constants)[rows[constant]][:, None, None]
+    counts = np.empty((len(rows), planes), dtype=np.int64)
+    values = np.empty((len(rows), planes, p * width), dtype=presented.dtype)
+    spread = np.empty(len(rows))
+    flat_support = np.ascontiguousarray(snap_support.reshape(len(rows), m * planes))
+    kernels.compress(problem.graph.edge_index[0].numpy().astype(np.int64),
+                     problem.graph.edge_index[1].numpy().astype(np.int64), flat_support,
+                     np.ascontiguousarray(presented),
+                     np.ascontiguousarray(snap_u.transpose(0, 2, 1)), projected, width,
+                     counts, values, spread)
+    used = np.arange(p * width)[None, None, :] < (counts * width)[:, :, None]
+    values = values[used]
+    # Drift over the interval that ends at each snapshot (from the previous one or 0).
+    previous = np.concatenate([[0.0], snap_drift[:-1]])
+    first = np.zeros(len(rows), dtype=bool)
+    first[_pointers(snap_count)[:-1][snap_count > 0]] = True
+    interval = np.maximum(snap_drift - np.where(first, 0.0, previous), 0.0)
+    interval = interval + 1e-12 * snap_drift  # the float64 sums' own rounding
+    # Entries in the order they entered, per signal.
+    entries = m * planes
+    entry_iter = result.entry_iter
+    key = np.where(entry_iter >= 0, entry_iter * entries + np.arange(entries),
+                   np.iinfo(np.int64).max)
+    entry_order = np.sort(key, axis=1)
+    entered = entry_order != np.iinfo(np.int64).max
+    order_ids = entry_order[entered] % entries if entries else entry_order[entered]
+    order_iter = entry_order[entered] // entries if entries else entry_order[entered]
+    log_n = result.log_n.astype(np.int64)
+    log_mask = np.arange(result.log_k.shape[1])[None, :] < log_n[:, None]
+    log_iter, log_entry = result.log_k[log_mask], result.log_e[log_mask]
+    largest_iter = int(max(order_iter.max(initial=0), log_iter.max(initial=0),
+                           snap_iter.max(initial=0)))
+    id_type = _narrow(max(entries - 1, 0))
+    iter_type = _narrow(largest_iter)
+    arrays = {
+        "order": order_ids.astype(id_type),
+        "order_iter": order_iter.astype(iter_type),
+        "order_count": entered.sum(axis=1).astype(_narrow(entries)),
+        "log_iter": log_iter.astype(iter_type),
+        "log_entry": log_entry.astype(id_type),
+        "log_count": log_n.astype(_narrow(int(log_n.max(initial=0)))),
+        "snap_iter": snap_iter.astype(iter_type),
+        "snap_count": snap_count.astype(np.uint8),
+        "limit": floor,
+        "comp_count": counts.astype(_narrow(p)),
+        "values": values,
+        "drift": _round_up32(interval),
+        "spread": _round_up32(spread),
+        "status": result.status.astype(np.int8),
+        "low": result.offset.astype(np.float64),
+        "scale": result.scale.astype(np.float64),
+    }
+    record_options = {
+        "kappa": opts.kappa, "nu": opts.nu, "alpha": opts.alpha, "mode": opts.mode,
+        "tol": opts.tol, "jumps": bool(opts.jumps), "max_iter": int(opts.max_iter),
+        "levels": [float(v) for v in levels],
+        "record_times": [float(v) for v in record_times],
+        "t_max": None if t_max is None else float(np.max(t_max)),
+        "sparsity_min": None if sparsity_min is None else float(np.min(sparsity_min)),
+        **(options or {})}
+    return ISVSPath(problem.graph, layout, record_options, arrays)
+
+
+def _present_float(projected: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """The solver's projected values in the dtype the caller gets (integers rounded and
+    clipped, as :func:`~isvs_graph.smooth_images` does)."""
+    if dtype.kind in "iu":
+        return projected.round().clip(*float_bounds(np.iinfo(dtype))).astype(dtype)
+    return projected.astype(dtype)
+
+
+def check_levels(levels: Sequence[float]) -> list[float]:
+    """Recorded sparsities: each in [0, 1], decreasing, at least one."""
+    if isinstance(levels, (str, bytes)) or not isinstance(levels, (Sequence, np.ndarray)):
+        raise TypeError(f"levels must be a sequence of sparsities, got {levels!r}")
+    out = sorted({check_scale(None, v)[1] for v in levels}, reverse=True)
+    if not out:
+        raise ValueError("levels must name at least one sparsity")
+    return out
 
 
 def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
          t_max: float | None = None, sparsity_min: float | None = None,
-         record_sparsities: Sequence[float] = DEFAULT_RECORD_SPARSITIES,
-         record_times: Sequence[float] = (), kappa: float = DEFAULT_KAPPA, nu: float = 1.0,
-         alpha: float | None = None, mode: str = "joint", tol: float = DEFAULT_TOL,
-         max_iter: int | None = None, progress: bool = False) -> ISVSPath:
-    """Compute the inverse-scale-space path of one signal, from ``t = 0`` onwards.
+         levels: Sequence[float] = DEFAULT_LEVELS, record_times: Sequence[float] = (),
+         kappa: float = DEFAULT_KAPPA, nu: float = 1.0, alpha: float | None = None,
+         mode: str = "joint", tol: float = DEFAULT_TOL, max_iter: int | None = None,
+         jumps: bool = True, progress: bool = False, record_sparsities=None) -> ISVSPath:
+    """Compute the inverse-scale-space path of one or many signals on a graph.
 
     Parameters
     ----------
     graph, signal
-        As for :func:`isvs_graph.solve`; ``signal`` of shape ``(p,)`` or ``(p, C)``.
+        As for :func:`isvs_graph.solve`; ``signal`` of shape ``(p,)``, ``(p, C)`` or
+        ``(B, p, C)`` (many signals, one path each). Paths are a CPU-side record: a
+        CUDA signal is computed on the CPU and read back on its device.
     t_max, sparsity_min : float, optional
-        Stop at this time or sparsity (at most one). Default: run until the
-        iteration converges (or ``max_iter``).
-    record_sparsities, record_times : sequence of float
-        Store ``u_k`` at the iterates that ``solve`` would stop at for these
-        sparsities and times, so that :meth:`ISVSPath.at` is exact there. The
-        default records sparsities 1, 0.95, …, 0. The first and last iterates are
-        always stored.
-    kappa, nu, alpha, mode, tol, max_iter, progress
+        Stop at this time or sparsity (at most one). Default: run each signal to the
+        floor (or ``max_iter``).
+    levels : sequence of float
+        Sparsities whose iterates are recorded, so that :meth:`ISVSPath.at` is exact
+        there; default 1, 0.95, …, 0.5. The last iterate is always recorded.
+    record_times : sequence of float
+        Times whose iterates are recorded as well.
+    kappa, nu, alpha, mode, tol, max_iter, jumps, progress
         As for :func:`isvs_graph.solve`.
+    record_sparsities
+        Deprecated name of ``levels``.
 
     Returns
     -------
     ISVSPath
+
+    Notes
+    -----
+    Exact and bounded reads. The partition at every iteration is exact (every entry
+    and every leave is recorded). The values are recorded at the recorded iterates
+    ``r``: :meth:`ISVSPath.at` returns exactly what ``solve`` does there. At ``k``
+    between two of them, ``r₁ < k < r₂``, it averages ``r₂``'s values over ``k``'s
+    partition, and :meth:`ISVSPath.bound` says how far that can be from ``solve``:
+
+    * ``drift(r₁, r₂) = Σ_j max_i |u_{j+1,i} − u_{j,i}|`` over the steps in between,
+      which bounds ``max |u_k − u_{r₂}|``; since no edge leaves in between the
+      partition at ``k`` is a coarsening of ``r₂``'s and its means of ``u_{r₂}`` are
+      computed exactly from ``r₂``'s component values;
+    * if an entry left the support between ``k`` and ``r₂``, plus the largest
+      deviation of ``u_{r₂}`` from its component means;
+    * plus rounding: 1.5 for integer images (values are stored and read rounded),
+      a few units of the dtype's resolution for floats.
+
+    Records more levels (or times) for tighter reads: the bound shrinks with the
+    spacing.
 
     Examples
     --------
     >>> import numpy as np
     >>> import isvs_graph
     >>> graph = isvs_graph.grid_graph(1, 4)
-    >>> p = isvs_graph.path(graph, np.array([0.0, 0.0, 1.0, 1.0]), sparsity_min=0.7)
-    >>> p.labels(sparsity=1.0).tolist(), p.labels(sparsity=0.7).tolist()
+    >>> p = isvs_graph.path(graph, np.array([0.0, 0.0, 1.0, 1.0]), sparsity_min=0.6)
+    >>> p.labels(sparsity=1.0).tolist(), p.labels(sparsity=0.6).tolist()
     ([0, 0, 0, 0], [0, 0, 1, 1])
-    >>> np.isinf(p.entry_times).tolist()
-    [True, False, True]
+    >>> (p.entry_iter >= 0).tolist()
+    [False, True, False]
+    >>> bool(np.allclose(p.at(sparsity=0.6), isvs_graph.solve(graph, np.array(
+    ...     [0.0, 0.0, 1.0, 1.0]), sparsity=0.6)))
+    True
     """
+    if record_sparsities is not None:
+        _deprecated("path(record_sparsities=...)", "path(levels=...)")
+        levels = record_sparsities
     if t_max is not None and sparsity_min is not None:
         raise ValueError("give at most one of t_max and sparsity_min, got "
                          f"t_max={t_max!r}, sparsity_min={sparsity_min!r}")
     t_max = None if t_max is None else check_scale(t_max, None)[0]
     sparsity_min = None if sparsity_min is None else check_scale(None, sparsity_min)[1]
+    levels = check_levels(levels)
+    times = [check_real("record_times", v, nonnegative=True) for v in record_times]
+    device = "cpu"
+    if isinstance(signal, torch.Tensor):
+        device = str(signal.device)
+        signal = signal.detach().cpu()
+    if isinstance(graph, Data) and graph.edge_index is not None and \
+            graph.edge_index.device.type != "cpu":
+        graph = graph.cpu()
     problem = prepare(graph, signal, kappa=kappa, nu=nu, alpha=alpha, mode=mode, tol=tol,
-                      max_iter=max_iter)
-    if problem.x.shape[1] != 1:
-        raise ValueError("path takes one signal of shape (p,) or (p, C), got a batch of "
-                         f"{problem.x.shape[1]}; compute one path per signal")
-    levels = sorted((check_scale(None, s)[1] for s in record_sparsities), reverse=True)
-    record_k = sorted({iterations_for_time(check_scale(v, None)[0], problem.options.alpha)
-                       for v in record_times})
+                      max_iter=max_iter, jumps=jumps)
+    given = signal if signal is not None else graph.x
+    if isinstance(given, torch.Tensor):
+        given = given.cpu()
+    kind = "torch" if isinstance(given, torch.Tensor) else "numpy"
+    working = str(problem.x.dtype).removeprefix("torch.")
+    layout = Layout("signal", kind, working, working, tuple(int(v) for v in given.shape))
+    built = record(problem, layout, levels=levels, record_times=times, t_max=t_max,
+                   sparsity_min=sparsity_min, progress=progress)
+    built._device = device
+    return built
 
-    times, sparsities, snapshots = [], [], {}
-    previous = np.zeros(problem.graph.num_edges * (
-        1 if problem.options.mode == "joint" else problem.x.shape[2]), dtype=bool)
-    events: tuple[list, list, list] = ([], [], [])
-    level = 0
 
-    def observe(k: int, u: torch.Tensor, nonzero: torch.Tensor, current: np.ndarray) -> None:
-        nonlocal previous, level
-        sparsity = float(current[0])
-        now = nonzero.reshape(-1).cpu().numpy().copy()
-        changed = np.nonzero(now != previous)[0]
-        events[0].extend([k] * len(changed))
-        events[1].extend(changed.tolist())
-        events[2].extend(now[changed].tolist())
-        previous = now
-        times.append(k * problem.options.alpha)
-        sparsities.append(sparsity)
-        store = k == 0 or k in record_k
-        while level < len(levels) and sparsity <= levels[level]:
-            store, level = True, level + 1
-        if store:
-            snapshots[k] = u.clone()
+def load_paths(file: str | os.PathLike, **expected_options) -> ISVSPath:
+    """Read paths written by :meth:`ISVSPath.save`.
 
-    result = run_split_lbi(problem.op, problem.x, problem.initial(), problem.options,
-                           t=t_max, sparsity=sparsity_min, observer=observe,
-                           progress=progress)
-    # The observer saw the normalised iterates (x − offset) / scale.
-    for k, u in snapshots.items():
-        snapshots[k] = (u.double() * float(result.scale[0]) + float(result.offset[0])).to(
-            u.dtype)
-    # At the floor the finest scale is the projection of x itself (see solve).
-    snapshots[int(result.iterations[0])] = limit_values(problem.x, result).clone()
-    packed = (np.asarray(events[0], dtype=np.int64), np.asarray(events[1], dtype=np.int64),
-              np.asarray(events[2], dtype=bool))
-    return ISVSPath(problem, result, packed, snapshots, times, sparsities)
+    Parameters
+    ----------
+    file : str or path
+    **expected_options
+        Options the paths must have been made with (``kappa``, ``nu``, ``mode``,
+        ``connectivity``, ``levels`` …); paths made with others are refused.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        The file is truncated or corrupted (checksum), of another format or version,
+        or made with other options.
+    """
+    file = os.fspath(file)
+    if not os.path.exists(file):
+        raise FileNotFoundError(f"no path cache at {file!r}")
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            contents = {name: data[name] for name in data.files}
+    except Exception as error:  # zipfile, zlib, format errors: all mean damage
+        raise ValueError(f"path cache {file!r} is damaged and cannot be read "
+                         f"({type(error).__name__}: {error}); delete it and build it again"
+                         ) from error
+    if "meta" not in contents or "checksum" not in contents:
+        raise ValueError(f"path cache {file!r} is damaged or not a path cache: no header")
+    meta_text = contents.pop("meta").tobytes().decode("utf-8", errors="replace")
+    checksum = contents.pop("checksum").tobytes().decode(errors="replace")
+    try:
+        meta = json.loads(meta_text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"path cache {file!r} is damaged: unreadable header") from error
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{file!r} is not an isvs_graph path cache")
+    if meta.get("version") != FORMAT_VERSION:
+        raise ValueError(f"path cache {file!r} has format version {meta.get('version')!r}; "
+                         f"this isvs_graph reads version {FORMAT_VERSION}: build it again")
+    missing = set(_ARRAYS) - set(contents)
+    if missing:
+        raise ValueError(f"path cache {file!r} is damaged: missing {sorted(missing)}")
+    if _checksum(meta_text, contents) != checksum:
+        raise ValueError(f"path cache {file!r} is damaged: its checksum does not match")
+    options = meta["options"]
+    for name, value in expected_options.items():
+        have = options.get(name, "<missing>")
+        if name == "levels":
+            value = sorted((float(v) for v in value), reverse=True)
+        if have != value:
+            raise ValueError(f"path cache {file!r} was made with {name}={have!r}, not "
+                             f"{value!r}: build it again with these options")
+    spec = meta["graph"]
+    if "grid" in spec:
+        graph = canonical_graph(grid_graph(*spec["grid"]))
+    else:
+        graph = canonical_graph(Data(
+            edge_index=torch.from_numpy(contents.pop("edge_index").astype(np.int64)),
+            edge_weight=torch.from_numpy(contents.pop("edge_weight")),
+            num_nodes=spec["num_nodes"]))
+    layout = meta["layout"]
+    layout = Layout(layout["form"], layout["kind"], layout["dtype"], layout["working"],
+                    tuple(layout["shape"]))
+    return ISVSPath(graph, layout, options, {name: contents[name] for name in _ARRAYS})

@@ -81,7 +81,7 @@ def test_every_image_entry_point_is_equivariant(a, b):
 def test_graph_entry_points_are_equivariant(a, b):
     from isvs_graph.transforms import ISVSSmooth
     graph, _, x = grid_case()
-    p = isvs_graph.path(graph, a * x + b, sparsity_min=0.6, record_sparsities=[0.8, 0.6])
+    p = isvs_graph.path(graph, a * x + b, sparsity_min=0.6, levels=[0.8, 0.6])
     expected = a * isvs_graph.solve(graph, x, sparsity=0.6) + b
     np.testing.assert_allclose(p.at(sparsity=0.6), expected, rtol=0, atol=1e-9 * a)
     # Path entry times are dimensionless: the same for x and a x + b.
@@ -332,9 +332,9 @@ def test_wide_steps_record_the_same_path(monkeypatch):
     plain = isvs_graph.image_paths(images, levels=[0.9, 0.6], nu=0.2)
     monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 1)
     wide = isvs_graph.image_paths(images, levels=[0.9, 0.6], nu=0.2)
-    np.testing.assert_array_equal(plain.entry_iter, wide.entry_iter)
-    np.testing.assert_array_equal(plain.leave_events, wide.leave_events)
-    np.testing.assert_array_equal(plain.snapshots, wide.snapshots)
+    assert len(plain.leave_events) > 0  # nu = 0.2: edges leave, the log is exercised
+    for name, array in plain._arrays.items():
+        np.testing.assert_array_equal(array, wide._arrays[name], err_msg=name)
 
 
 def test_a_progress_bar_changes_nothing(capsys):

@@ -29,7 +29,7 @@ def test_recorded_levels_equal_smooth_images_exactly(mode, dtype):
 def test_scales_between_levels_have_the_solvers_partition():
     images = photo_batch(dtype=np.float64)
     paths = image_paths(images, levels=[1.0, 0.7])
-    assert (paths.leave_events == 0).all()  # ν = 1: the partitions below are exact
+    assert len(paths.leave_events) == 0  # ν = 1 here: no entry leaves
     got = paths.at(sparsity=0.85)
     for b in range(len(images)):
         expected = isvs_graph.smooth_image(images[b].transpose(1, 2, 0), sparsity=0.85)
@@ -40,7 +40,8 @@ def test_scales_between_levels_have_the_solvers_partition():
         same_expected = np.isclose(flat_expected[:, None], flat_expected[None, :], rtol=0,
                                    atol=1e-12)
         assert (same_got == same_expected).mean() > 0.999
-        np.testing.assert_allclose(got[b].transpose(1, 2, 0), expected, atol=0.05)
+    error = np.abs(got - smooth_images(images, sparsity=0.85)).reshape(len(images), -1)
+    assert (error.max(axis=1) <= paths.bound(sparsity=0.85)).all()
 
 
 def test_iterations_match_the_solver():
@@ -82,7 +83,7 @@ def test_save_and_load_round_trip(tmp_path):
     loaded = load_paths(file, kappa=2.0, mode="joint", levels=[0.8, 0.9, 1.0])
     for level in (1.0, 0.85, 0.8):
         np.testing.assert_array_equal(loaded.at(sparsity=level), paths.at(sparsity=level))
-    assert loaded.shape == paths.shape and loaded.options == paths.options
+    assert loaded.layout == paths.layout and loaded.options == paths.options
     assert [p.name for p in tmp_path.iterdir()] == ["cache.npz"]  # no temporary left
 
 
@@ -105,7 +106,7 @@ def test_damaged_cache_is_refused(tmp_path, damage):
     elif damage == "flip":
         # Change one byte inside the stored entry iterations.
         with np.load(file) as data:
-            needle = data["entry_iter"].tobytes()[:64]
+            needle = data["values"].tobytes()[:64]
         at = raw.find(needle) + 40
         raw[at] ^= 0xFF
     elif damage == "garbage":
@@ -124,7 +125,7 @@ def test_missing_cache_file(tmp_path):
 
 def test_cache_of_another_format_version_is_refused(tmp_path, monkeypatch):
     import importlib
-    module = importlib.import_module("isvs_graph.image_paths")  # the module, not the function
+    module = importlib.import_module("isvs_graph.path")  # the module, not the function
     file = tmp_path / "cache.npz"
     monkeypatch.setattr(module, "FORMAT_VERSION", 99)
     image_paths(photo_batch(2), levels=[1.0, 0.9]).save(file)

@@ -10,19 +10,18 @@ from test_solver import grid_case
 @pytest.mark.parametrize("mode", ["joint", "channel"])
 def test_at_recorded_sparsities_and_times_equals_solve(mode):
     graph, _, x = grid_case()
-    p = isvs_graph.path(graph, x, sparsity_min=0.3, record_sparsities=[0.9, 0.6, 0.3],
+    p = isvs_graph.path(graph, x, sparsity_min=0.3, levels=[0.9, 0.6, 0.3],
                         record_times=[1.0, 2.5], mode=mode)
-    # The path runs the torch iteration: equal to it bit for bit, to numba to rounding.
+    # Recorded by the numba kernels: equal to solve bit for bit, to torch to rounding.
     for s in (0.9, 0.6, 0.3):
-        np.testing.assert_array_equal(
-            p.at(sparsity=s), isvs_graph.solve(graph, x, sparsity=s, mode=mode,
-                                               backend="torch"))
+        np.testing.assert_array_equal(p.at(sparsity=s),
+                                      isvs_graph.solve(graph, x, sparsity=s, mode=mode))
         np.testing.assert_allclose(
-            p.at(sparsity=s), isvs_graph.solve(graph, x, sparsity=s, mode=mode),
-            rtol=1e-12, atol=1e-14)
+            p.at(sparsity=s), isvs_graph.solve(graph, x, sparsity=s, mode=mode,
+                                               backend="torch"), rtol=1e-12, atol=1e-14)
+        assert p.bound(sparsity=s) == 0.0
     for t in (0.0, 1.0, 2.5):
-        np.testing.assert_array_equal(p.at(t), isvs_graph.solve(graph, x, t, mode=mode,
-                                                                backend="torch"))
+        np.testing.assert_array_equal(p.at(t), isvs_graph.solve(graph, x, t, mode=mode))
 
 
 def test_times_sparsities_and_entry_times_match_reference():
@@ -30,11 +29,15 @@ def test_times_sparsities_and_entry_times_match_reference():
     p = isvs_graph.path(graph, x, t_max=25.0)
     alpha = default_alpha(edges, graph.num_nodes)
     assert p.alpha == alpha
-    np.testing.assert_allclose(p.times, np.arange(p.n_iter + 1) * alpha)
+    with pytest.deprecated_call():
+        np.testing.assert_allclose(p.times, np.arange(p.n_iter + 1) * alpha)
+    with pytest.deprecated_call():
+        sparsities = p.sparsities
     first_entry = np.full(len(edges), np.inf)
     for k in range(p.n_iter + 1):
         _, _, support = split_lbi(edges, graph.num_nodes, x, iterations=k, project=False)
-        assert p.sparsities[k] == pytest.approx((~support).mean(), abs=1e-15)
+        assert sparsities[k] == pytest.approx((~support).mean(), abs=1e-15)
+        assert p.sparsity_at(k) == sparsities[k]
         first_entry[np.isinf(first_entry) & support] = k * alpha
     np.testing.assert_allclose(p.entry_times, first_entry)
     assert np.isfinite(p.entry_times).sum() > 5  # the path really moved
@@ -42,19 +45,21 @@ def test_times_sparsities_and_entry_times_match_reference():
 
 def test_labels_between_records_are_exact_partitions():
     graph, edges, x = grid_case()
-    p = isvs_graph.path(graph, x, t_max=25.0, record_sparsities=[])
+    p = isvs_graph.path(graph, x, t_max=25.0, levels=[1.0])
     _, _, support = split_lbi(edges, graph.num_nodes, x, t=19.3, project=False)
     assert support.sum() > 5
-    np.testing.assert_array_equal(p.support(19.3)[:, 0], support)
+    np.testing.assert_array_equal(p.support(19.3), support)
     labels = p.labels(19.3)
     keys = list(edges)
     for e, (i, j) in enumerate(keys):
         if not support[e]:
             assert labels[i] == labels[j]
-    # Between records the partition is exact, the values come from a recorded iterate.
+    # Between records the partition is exact, the values within the bound of solve.
     smoothed = p.at(19.3)
     for c in np.unique(labels):
         assert np.ptp(smoothed[labels == c], axis=0).max() < 1e-12
+    exact = isvs_graph.solve(graph, x, 19.3)
+    assert 0 < np.abs(smoothed - exact).max() <= p.bound(19.3)
 
 
 def test_labels_at_coarsest_scale_are_the_components():
@@ -62,15 +67,17 @@ def test_labels_at_coarsest_scale_are_the_components():
     p = isvs_graph.path(graph, np.array([0.0, 0.0, 1.0, 1.0]), sparsity_min=0.7)
     assert p.labels(sparsity=1.0).tolist() == [0, 0, 0, 0]
     assert p.labels(sparsity=0.7).tolist() == [0, 0, 1, 1]
-    assert p.n_leave_events == 0
+    assert len(p.leave_events) == 0
+    with pytest.deprecated_call():
+        assert p.n_leave_events == 0
 
 
 def test_beyond_the_path_is_refused():
     graph, _, x = grid_case()
     p = isvs_graph.path(graph, x, t_max=1.0)
-    with pytest.raises(ValueError, match="beyond this path"):
+    with pytest.raises(ValueError, match="paths stop earlier .*t_max = 1.0"):
         p.at(5.0)
-    with pytest.raises(ValueError, match="beyond this path"):
+    with pytest.raises(ValueError, match="larger t_max or a smaller sparsity_min"):
         p.at(sparsity=0.0)
 
 
@@ -88,10 +95,17 @@ def test_torch_signal_gives_torch_results():
     assert isinstance(p.at(1.0), torch.Tensor)
 
 
-def test_batches_are_refused():
+def test_a_batch_has_one_path_per_signal():
     graph, _, x = grid_case()
-    with pytest.raises(ValueError, match="one signal"):
-        isvs_graph.path(graph, np.stack([x, x]))
+    batch = np.stack([x, 3 * x[::-1] + 1])
+    p = isvs_graph.path(graph, batch, sparsity_min=0.5, levels=[0.8, 0.5])
+    assert len(p) == 2 and p.at(sparsity=0.8).shape == batch.shape
+    for s in (0.8, 0.5):
+        np.testing.assert_array_equal(p.at(sparsity=s),
+                                      isvs_graph.solve(graph, batch, sparsity=s))
+    one = p.select(1)
+    np.testing.assert_array_equal(one.at(sparsity=[0.8])[0], p.at(sparsity=0.8)[1])
+    assert p.iterations(sparsity=[0.8, 0.5]).shape == (2,)
 
 
 def test_plot_draws_one_panel_per_scale():

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import isvs_graph
-from isvs_graph.image_paths import load_paths
+from isvs_graph import load_paths
 
 BUILD = textwrap.dedent("""
     import sys, numpy as np

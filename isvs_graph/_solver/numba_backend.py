@@ -119,18 +119,22 @@ def _recording(batch, channels, p, m, per_edge, dtype, levels, stops, record_ent
     n_levels, n_stops = len(levels), len(stops)
     entries = m * per_edge if record_entries else 0
     capacity = log_capacity if record_entries else 0
+    drifts = batch if record_entries else 0
     return kernels.Recording(
         np.asarray(levels, dtype=np.float64),
         np.zeros((batch, n_levels, channels, p), dtype=dtype),
         np.zeros((batch, n_levels, m, per_edge), dtype=bool),
         np.full((batch, n_levels), -1, dtype=np.int64),
+        np.zeros((drifts, n_levels)),
         np.zeros((batch, n_stops, channels, p), dtype=dtype),
         np.zeros((batch, n_stops, m, per_edge), dtype=bool),
         np.full((batch, n_stops), -1, dtype=np.int64),
+        np.zeros((drifts, n_stops)),
         np.full((batch, entries), -1, dtype=np.int64),
         np.zeros((batch, capacity), dtype=np.int64),
         np.zeros((batch, capacity), dtype=np.int64),
-        np.zeros(batch, dtype=np.int64))
+        np.zeros(batch, dtype=np.int64),
+        np.zeros(drifts))
 
 
 def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,

@@ -69,10 +69,14 @@ StopRule = namedtuple("StopRule", ["k_target", "s_target", "max_steps", "tol", "
 #: support at the first iterate at or below each sparsity level and at each stop
 #: iteration; the first entry iteration of every entry; every later change of an
 #: entry (leave or re-entry) as a log ``(iteration, entry)`` of capacity ``log_k.shape[1]``
-#: (``log_n`` counts changes, beyond the capacity too).
+#: (``log_n`` counts changes, beyond the capacity too). ``drift`` (when recording entries)
+#: is ``Σ_j max_i |u_{j+1, i} − u_{j, i}|`` over the steps so far, rounding included, so
+#: ``max |u_k − u_r| <= drift_k − drift_r``; ``level_drift``/``stop_drift`` hold it at
+#: each snapshot.
 Recording = namedtuple("Recording", ["levels", "level_u", "level_support", "level_iter",
-                                     "stop_u", "stop_support", "stop_iter", "entry_iter",
-                                     "log_k", "log_e", "log_n"])
+                                     "level_drift", "stop_u", "stop_support", "stop_iter",
+                                     "stop_drift", "entry_iter", "log_k", "log_e", "log_n",
+                                     "drift"])
 #: Per-signal state, resumable: iterate, counters, status, next level and stop to record.
 State = namedtuple("State", ["u", "z", "f", "k", "steps", "status", "count", "level",
                              "stop", "leaves", "sparsity"])
@@ -336,25 +340,26 @@ if numba is not None:
     # ------------------------------------------------------------------ one step
 
     @njit
-    def _step_serial(graph, consts, x, u, z, f, rb, check, k_next, entry_iter, log_k,
-                     log_e, log_n, nbuf, obuf, gbuf):
-        """One step of one signal on one thread: (count, ε, leaves)."""
+    def _step_serial(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter,
+                     log_k, log_e, log_n, nbuf, obuf, gbuf):
+        """One step of one signal on one thread: (count, ε, leaves, max |∂L/∂u|); the
+        last is measured at every step when ``measure``, else only when checking."""
         if graph.grid:
             p = x.shape[1]
             count, eps_r, leaves = _grid_edges(graph, consts, u, z, f, rb, 0, p, check,
                                                k_next, entry_iter, log_k, log_e, log_n,
                                                nbuf, obuf)
-            eps_u = _grid_nodes(graph, consts, x, u, rb, 0, p, check, gbuf)
+            eps_u = _grid_nodes(graph, consts, x, u, rb, 0, p, check or measure, gbuf)
         else:
             count, eps_r, leaves = _list_edges(graph, consts, u, z, f, rb, 0,
                                                graph.src.shape[0], check, k_next,
                                                entry_iter, log_k, log_e, log_n)
-            eps_u = _list_nodes(graph, consts, x, u, rb, 0, x.shape[1], check)
-        return count, _nan_max(eps_u, eps_r), leaves
+            eps_u = _list_nodes(graph, consts, x, u, rb, 0, x.shape[1], check or measure)
+        return count, _nan_max(eps_u, eps_r), leaves, eps_u
 
     @numba.njit(parallel=True, **FLAGS)
-    def _step_wide(graph, consts, x, u, z, f, rb, check, k_next, entry_iter, log_k, log_e,
-                   log_n, block_log_k, block_log_e, nbuf, obuf, gbuf):
+    def _step_wide(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter, log_k,
+                   log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf):
         """One step of one signal, each pass split into blocks across threads.
 
         Each block logs its support changes in its own row of ``block_log_*``; they are
@@ -383,10 +388,10 @@ if numba is not None:
         for blk in numba.prange(node_blocks):
             lo, hi = graph.node_blocks[blk], graph.node_blocks[blk + 1]
             if graph.grid:
-                eps_u[blk] = _grid_nodes(graph, consts, x, u, rb, lo, hi, check,
+                eps_u[blk] = _grid_nodes(graph, consts, x, u, rb, lo, hi, check or measure,
                                          gbuf[lo:hi])
             else:
-                eps_u[blk] = _list_nodes(graph, consts, x, u, rb, lo, hi, check)
+                eps_u[blk] = _list_nodes(graph, consts, x, u, rb, lo, hi, check or measure)
         for blk in range(blocks):
             for n in range(logged[blk]):
                 at = log_n[0]
@@ -394,35 +399,38 @@ if numba is not None:
                     log_k[at] = block_log_k[blk, n]
                     log_e[at] = block_log_e[blk, n]
                 log_n[0] = at + 1
-        eps = 0.0
+        eps, largest_u = 0.0, 0.0
         for value in eps_r:
             eps = _nan_max(eps, value)
         for value in eps_u:
-            eps = _nan_max(eps, value)
-        return counts.sum(), eps, leaves.sum()
+            largest_u = _nan_max(largest_u, value)
+        return counts.sum(), _nan_max(eps, largest_u), leaves.sum(), largest_u
 
-    def _step(wide, graph, consts, x, u, z, f, rb, check, k_next, entry_iter, log_k,
+    def _step(wide, graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter, log_k,
               log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf):
         """One step, serial or wide: chosen when compiling, from the literal ``wide``."""
 
     @numba.extending.overload(_step)
-    def _overload_step(wide, graph, consts, x, u, z, f, rb, check, k_next, entry_iter,
-                       log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf):
+    def _overload_step(wide, graph, consts, x, u, z, f, rb, check, measure, k_next,
+                       entry_iter, log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf,
+                       gbuf):
         # Each caller passes a literal, so a serial run never compiles the wide step.
         if not isinstance(wide, numba.types.BooleanLiteral):
             raise numba.errors.TypingError("_step needs a literal wide=True or False")
         if wide.literal_value:
-            def wide_step(wide, graph, consts, x, u, z, f, rb, check, k_next, entry_iter,
-                          log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf):
-                return _step_wide(graph, consts, x, u, z, f, rb, check, k_next, entry_iter,
-                                  log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf,
-                                  gbuf)
+            def wide_step(wide, graph, consts, x, u, z, f, rb, check, measure, k_next,
+                          entry_iter, log_k, log_e, log_n, block_log_k, block_log_e, nbuf,
+                          obuf, gbuf):
+                return _step_wide(graph, consts, x, u, z, f, rb, check, measure, k_next,
+                                  entry_iter, log_k, log_e, log_n, block_log_k, block_log_e,
+                                  nbuf, obuf, gbuf)
             return wide_step
 
-        def serial_step(wide, graph, consts, x, u, z, f, rb, check, k_next, entry_iter,
-                        log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf):
-            return _step_serial(graph, consts, x, u, z, f, rb, check, k_next, entry_iter,
-                                log_k, log_e, log_n, nbuf, obuf, gbuf)
+        def serial_step(wide, graph, consts, x, u, z, f, rb, check, measure, k_next,
+                        entry_iter, log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf,
+                        gbuf):
+            return _step_serial(graph, consts, x, u, z, f, rb, check, measure, k_next,
+                                entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf)
         return serial_step
 
     # ------------------------------------------------------------------ idle stretches
@@ -596,6 +604,12 @@ if numba is not None:
         gbuf = np.empty(scratch, dtype=xb.dtype)
         entry_iter, log_k, log_e = rec.entry_iter[b], rec.log_k[b], rec.log_e[b]
         log_n = rec.log_n[b:b + 1]
+        measure = rec.drift.shape[0] > 0
+        drift = rec.drift[b] if measure else 0.0
+        # One step moves u by step_u |∂L/∂u| at most, plus the rounding of u (|u| <= 1
+        # normalised, give or take the overshoot: a few units of the dtype's resolution).
+        rounding = 4.0 * np.finfo(xb.dtype).eps
+        step_u = float(consts.step_u)
         k, steps, count = state.k[b], state.steps[b], state.count[b]
         level, stop, leaves = state.level[b], state.stop[b], state.leaves[b]
         k_target, s_target = rule.k_target[b], rule.s_target[b]
@@ -609,12 +623,16 @@ if numba is not None:
                 _snapshot(graph, consts, u, z, f, rec.level_u[b, level],
                           rec.level_support[b, level])
                 rec.level_iter[b, level] = k
+                if measure:
+                    rec.level_drift[b, level] = drift
                 level += 1
             while stop < rule.stops.shape[0] and k >= rule.stops[stop]:
                 if k == rule.stops[stop]:
                     _snapshot(graph, consts, u, z, f, rec.stop_u[b, stop],
                               rec.stop_support[b, stop])
                     rec.stop_iter[b, stop] = k
+                    if measure:
+                        rec.stop_drift[b, stop] = drift
                 stop += 1
             if (k_target >= 0 and k >= k_target) or (s_target >= 0 and sparsity <= s_target):
                 status = REACHED
@@ -628,10 +646,12 @@ if numba is not None:
             if steps >= until:
                 break
             check = steps % rule.check_every == 0
-            count, eps, left = _step(wide, graph, consts, xb, u, z, f, rb, check, k + 1,
-                                     entry_iter, log_k, log_e, log_n, block_log_k,
-                                     block_log_e, nbuf, obuf, gbuf)
+            count, eps, left, eps_u = _step(wide, graph, consts, xb, u, z, f, rb, check,
+                                            measure, k + 1, entry_iter, log_k, log_e, log_n,
+                                            block_log_k, block_log_e, nbuf, obuf, gbuf)
             leaves += left
+            if measure:
+                drift += step_u * eps_u * (1.0 + rounding) + rounding
             k += 1
             steps += 1
             if not check:
@@ -663,6 +683,8 @@ if numba is not None:
         state.k[b], state.steps[b], state.count[b], state.status[b] = k, steps, count, status
         state.level[b], state.stop[b], state.leaves[b] = level, stop, leaves
         state.sparsity[b] = sparsity
+        if measure:
+            rec.drift[b] = drift
 
     @numba.njit(parallel=True, **FLAGS)
     def _run_parallel(order, graph, consts, rule, x, state, rec, until):

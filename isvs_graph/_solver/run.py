@@ -26,7 +26,6 @@ from . import numba_backend, numba_kernels, torch_backend
 from .numba_kernels import FLOOR, MAX_ITER, NON_FINITE, REACHED
 from .options import (DEFAULT_MAX_ITER, SolverOptions, is_slow, iterations_for_time,
                       stiffness_cause)
-from .torch_backend import Observer
 
 
 @dataclass
@@ -47,7 +46,11 @@ class SolverResult:
     ``(iteration, entry)``; ``level_u`` ``(B, L, p, C)``, ``level_support``
     ``(B, L, m, 1 or C)`` and ``level_iter`` ``(B, L)`` at the first iterate whose
     sparsity is at most each recorded level (−1 where not reached); ``stop_u``,
-    ``stop_support``, ``stop_iter`` likewise at each recorded iteration.
+    ``stop_support``, ``stop_iter`` likewise at each recorded iteration; ``drift``
+    ``(B,)``, ``level_drift`` ``(B, L)`` and ``stop_drift`` ``(B, S)``: the summed
+    largest change of ``u`` per step up to the end and to each snapshot, in the
+    signal's units, so that ``max |u_k − u_r| <= drift_k − drift_r`` (recorded with the
+    entries).
     """
 
     u: torch.Tensor
@@ -70,6 +73,9 @@ class SolverResult:
     stop_u: np.ndarray | None = None
     stop_support: np.ndarray | None = None
     stop_iter: np.ndarray | None = None
+    drift: np.ndarray | None = None
+    level_drift: np.ndarray | None = None
+    stop_drift: np.ndarray | None = None
 
     @property
     def reached(self) -> np.ndarray:
@@ -108,7 +114,7 @@ def _denormalise(u: torch.Tensor, low: torch.Tensor, scale: torch.Tensor) -> tor
 
 def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
                   options: SolverOptions, *, t=None, sparsity=None,
-                  observer: Observer | None = None, progress: bool = False,
+                  progress: bool = False,
                   backend: str = "auto", record_levels: Sequence[float] | None = None,
                   record_times: Sequence[float] = (), record_entries: bool = False,
                   ) -> SolverResult:
@@ -124,8 +130,6 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
         At most one: stop at the first ``k`` with ``k α >= t``, or at the first
         ``k`` whose sparsity is ``<= sparsity``, per signal. ``None`` for both runs
         to the floor (or ``max_iter``).
-    observer : callable, optional
-        Called at every iterate (torch backend, one signal, no jumps).
     progress : bool
         Show a progress bar (tqdm); it never changes the backend or the arithmetic.
     backend : {"auto", "torch", "numba"}
@@ -145,7 +149,7 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
     if backend not in ("auto", "torch", "numba"):
         raise ValueError(f"Invalid backend: {backend!r}; use 'auto', 'torch' or 'numba'")
     use_numba = backend == "numba" or (backend == "auto" and numba_kernels.available()
-                                       and x.device.type == "cpu" and observer is None)
+                                       and x.device.type == "cpu")
     if use_numba and (not numba_kernels.available() or x.device.type != "cpu"):
         raise ValueError("the numba backend needs numba installed and CPU tensors")
     recording = bool(record_levels) or bool(record_times) or record_entries
@@ -163,7 +167,7 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
                             record_levels or (), stops, record_entries)
     else:
         run = torch_backend.run(op, xn, un, options, k_target, s_target,
-                                progress=progress, observer=observer)
+                                progress=progress)
         result = SolverResult(run.u, run.support, run.iterations, run.steps, run.sparsity,
                               run.status, np.zeros(batch, dtype=np.int64),
                               np.zeros(batch), np.ones(batch))
@@ -191,6 +195,11 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
             setattr(result, name, np.ascontiguousarray(
                 u.reshape(snapshots.shape[2], *snapshots.shape[:2], -1).permute(
                     1, 2, 0, 3).numpy()))
+    for name in ("drift", "level_drift", "stop_drift"):
+        drift = getattr(result, name)
+        if drift is not None:  # normalised units → the signal's, rounded up
+            scaled = drift * result.scale.reshape((-1,) + (1,) * (drift.ndim - 1))
+            setattr(result, name, np.nextafter(scaled, np.inf))
     _warn_if_short(result, options, t, sparsity)
     return result
 
@@ -233,7 +242,10 @@ def _run_numba(op, xn, un, options, k_target, s_target, progress, levels, stops,
             level_iter=rec.level_iter if len(levels) else None,
             stop_u=planes_to_nodes(rec.stop_u) if len(stops) else None,
             stop_support=rec.stop_support if len(stops) else None,
-            stop_iter=rec.stop_iter if len(stops) else None)
+            stop_iter=rec.stop_iter if len(stops) else None,
+            drift=rec.drift if record_entries else None,
+            level_drift=rec.level_drift if record_entries and len(levels) else None,
+            stop_drift=rec.stop_drift if record_entries and len(stops) else None)
     return SolverResult(u, support_t[:, :, 0] if joint else support_t, out.iterations,
                         out.steps, out.sparsity, out.status, out.leaves,
                         np.zeros(len(out.steps)), np.ones(len(out.steps)), **recorded)

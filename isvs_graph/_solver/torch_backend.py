@@ -10,7 +10,6 @@ kernels; the two agree to rounding.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,11 +20,6 @@ from ..operator import DifferenceOperator
 from ..projection import component_labels
 from .numba_kernels import FLOOR, MAX_ITER, NON_FINITE, REACHED, RUNNING
 from .options import CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions
-
-#: Called as ``observer(k, u, support, sparsities)`` at every iterate before the stop
-#: test (one signal, no jumps); the path recorder of :mod:`isvs_graph.path` uses it.
-Observer = Callable[[int, torch.Tensor, torch.Tensor, np.ndarray], None]
-
 
 @dataclass
 class TorchRun:
@@ -65,8 +59,7 @@ class _Batch:
 
 
 def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
-        k_target: np.ndarray, s_target: np.ndarray, *, progress: bool = False,
-        observer: Observer | None = None) -> TorchRun:
+        k_target: np.ndarray, s_target: np.ndarray, *, progress: bool = False) -> TorchRun:
     """Run Split LBI on normalised signals ``x`` (``(p, B, C)``) from ``u0``."""
     p, batch, channels = x.shape
     device, dtype = x.device, x.dtype
@@ -76,7 +69,7 @@ def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: Solv
     kappa, inv_nu, alpha = options.kappa, 1.0 / options.nu, options.alpha
     resolution = 32 * torch.finfo(dtype).eps
     floor_tol = max(options.tol, resolution)
-    jumps = options.jumps and observer is None
+    jumps = options.jumps
 
     work = _Batch(m, x, u0, k_target, s_target, joint)
     out_u = torch.empty_like(x)
@@ -111,10 +104,7 @@ def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: Solv
         work.status = torch.where(done, REACHED, work.status)
         # The floor was found after the last step; a target it met comes first.
         work.status = torch.where(running & ~done & work.floor, FLOOR, work.status)
-        if observer is not None:
-            observer(int(work.k[0]), work.u, work.support, sparsity.cpu().numpy())
-        # An observer sees every iterate once: finished signals must leave at once.
-        check = observer is not None or steps % CHECK_EVERY == 0
+        check = steps % CHECK_EVERY == 0
         if check or steps >= options.max_iter:
             running = work.status == RUNNING
             if steps >= options.max_iter:
