@@ -143,13 +143,13 @@ if numba is not None:
         return -1
 
     @_njit
-    def first_iterations(needed, order, order_iter, order_ptr, log_iter, log_entry, log_ptr,
-                         entries):
-        """:func:`first_iteration` for every signal ``b`` with ``needed[b]``."""
+    def first_iterations(rows, needed, order, order_iter, order_ptr, log_iter, log_entry,
+                         log_ptr, entries):
+        """:func:`first_iteration` for signal ``rows[i]`` with ``needed[i]``."""
         out = np.empty(needed.shape[0], dtype=np.int64)
-        for b in range(needed.shape[0]):
-            out[b] = first_iteration(b, needed[b], order, order_iter, order_ptr, log_iter,
-                                     log_entry, log_ptr, entries)
+        for i in range(needed.shape[0]):
+            out[i] = first_iteration(rows[i], needed[i], order, order_iter, order_ptr,
+                                     log_iter, log_entry, log_ptr, entries)
         return out
 
     @_njit
@@ -172,6 +172,17 @@ if numba is not None:
         elsewhere each component of the partition at ``ks[i]`` gets the mean of the
         snapshot's values over its nodes."""
         for i in numba.prange(rows.shape[0]):
+            _read_one(rows[i], ks[i], snaps[i], src, dst, p, planes, width, order,
+                      order_iter, order_ptr, log_iter, log_entry, log_ptr, snap_iter,
+                      comp_ptr, values, integer, via_float32, low, high, out[i])
+
+    @_njit
+    def read_serial(rows, ks, snaps, src, dst, p, planes, width, order, order_iter,
+                    order_ptr, log_iter, log_entry, log_ptr, snap_iter, comp_ptr, values,
+                    integer, via_float32, low, high, out):
+        """:func:`read` on the calling thread: for a few signals, where waking the
+        thread pool costs more than the reads."""
+        for i in range(rows.shape[0]):
             _read_one(rows[i], ks[i], snaps[i], src, dst, p, planes, width, order,
                       order_iter, order_ptr, log_iter, log_entry, log_ptr, snap_iter,
                       comp_ptr, values, integer, via_float32, low, high, out[i])

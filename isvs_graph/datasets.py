@@ -234,7 +234,7 @@ class CachedISVSDataset(torch.utils.data.Dataset):
             image = self.images[index]
         else:
             shard, row = divmod(index, self.shard_size)
-            image = self._shards[shard].select(row).at(sparsity=level)[0]
+            image = self._shards[shard].at(sparsity=level, signals=[row])[0]
         return image.float() / 255.0, self.labels[index]
 
 

@@ -52,6 +52,8 @@ DEFAULT_LEVELS = tuple(round(1.0 - 0.05 * i, 10) for i in range(11))
 FORMAT = "isvs_graph.paths"
 FORMAT_VERSION = 3
 _STATUS = {0: "reached", 1: "floor", 2: "max_iter"}
+#: Reads of at least this many signals run in parallel.
+_PARALLEL_READS = 8
 #: The arrays a path stores (and saves), in checksum order.
 _ARRAYS = ("order", "order_iter", "order_count", "log_iter", "log_entry", "log_count",
            "snap_iter", "snap_count", "limit", "comp_count", "values", "drift", "spread",
@@ -293,23 +295,25 @@ class ISVSPath:
         k, _ = self._locate(t, sparsity)
         return int(k[0]) if self.layout.single else k
 
-    def _locate(self, t, sparsity) -> tuple[np.ndarray, np.ndarray]:
-        """Per signal: the iterate to read and the snapshot to read it from."""
-        batch = len(self)
+    def _locate(self, t, sparsity, rows=None) -> tuple[np.ndarray, np.ndarray]:
+        """Per signal of ``rows`` (default all): the iterate to read and the snapshot to
+        read it from."""
+        rows = np.arange(len(self)) if rows is None else rows
+        batch = len(rows)
         t, sparsity = check_batch_scale(t, sparsity, batch)
         a = self._arrays
-        last = self._last_iter()
+        last = self._last_iter()[rows]
         if t is not None:
             unique, inverse = np.unique(t, return_inverse=True)
             k = np.array([iterations_for_time(float(v), self.alpha) for v in unique],
                          dtype=np.int64)[inverse.reshape(-1)]
         else:
             needed = _entries_needed(self._entries(), sparsity)
-            k = kernels.first_iterations(needed, a["order"], a["order_iter"],
+            k = kernels.first_iterations(rows, needed, a["order"], a["order_iter"],
                                          self._order_ptr, a["log_iter"], a["log_entry"],
                                          self._log_ptr, self._entries())
         beyond = (k < 0) | (k > last)
-        status = a["status"]
+        status = a["status"][rows]
         stuck = beyond & (status != FLOOR) & (status != MAX_ITER)
         if stuck.any():
             scale = "t" if t is not None else "sparsity"
@@ -319,31 +323,37 @@ class ISVSPath:
                 f", sparsity_min = {self.options['sparsity_min']!r}); compute them with a "
                 "larger t_max or a smaller sparsity_min")
         k = np.where(beyond, last, k)
-        key = np.arange(batch) * self._span + k
-        snap = np.searchsorted(self._snap_key, key, side="left")
+        snap = np.searchsorted(self._snap_key, rows * self._span + k, side="left")
         # Beyond the last iterate, a run that stopped at the floor reads its limit.
         floor = beyond & (status == FLOOR)
-        snap = np.where(floor, self._snap_ptr[1:] - 1, snap)
+        snap = np.where(floor, self._snap_ptr[1:][rows] - 1, snap)
         return k, snap
 
     # ------------------------------------------------------------------ reads
 
-    def at(self, t=None, *, sparsity=None):
+    def at(self, t=None, *, sparsity=None, signals=None):
         """The smoothed signal(s) at time ``t`` or at ``sparsity``.
 
         Exactly what :func:`~isvs_graph.solve` (:func:`~isvs_graph.smooth_images` for
         image paths) returns at the recorded iterates; elsewhere within
         :meth:`bound` of it. Same kind, layout and dtype as the signals the paths were
-        made from.
+        made from. ``signals`` (indices) reads those signals of a batch only, in that
+        order (``t`` or ``sparsity`` then has one value or one per index).
         """
-        k, snap = self._locate(t, sparsity)
+        rows = None
+        if signals is not None:
+            rows = np.atleast_1d(np.arange(len(self))[signals]).astype(np.int64)
+        k, snap = self._locate(t, sparsity, rows)
+        rows = np.arange(len(k)) if rows is None else rows
         a = self._arrays
         channels, p = self.layout.channels, self.graph.num_nodes
         dtype = np.dtype(self.layout.dtype)
         out = np.empty((len(k), channels, p), dtype=dtype)
         integer = dtype.kind in "iu"
         low, high = float_bounds(np.iinfo(dtype)) if integer else (0.0, 0.0)
-        kernels.read(np.arange(len(k)), k, snap, self._src, self._dst, p, self._planes,
+        # A few signals are read on this thread: waking the pool costs more.
+        read = kernels.read if len(rows) >= _PARALLEL_READS else kernels.read_serial
+        read(rows, k, snap, self._src, self._dst, p, self._planes,
                      self._width, a["order"], a["order_iter"], self._order_ptr,
                      a["log_iter"], a["log_entry"], self._log_ptr, a["snap_iter"],
                      self._comp_ptr, a["values"], integer,

@@ -113,6 +113,8 @@ def test_select_and_entry_iterations():
     part = paths.select([3, 1])
     np.testing.assert_array_equal(part.at(sparsity=0.8), paths.at(sparsity=0.8)[[3, 1]])
     np.testing.assert_array_equal(part.entry_iter, paths.entry_iter[[3, 1]])
+    np.testing.assert_array_equal(paths.at(sparsity=[0.9, 0.8], signals=[3, 1]),
+                                  paths.at(sparsity=[1.0, 0.8, 1.0, 0.9, 1.0])[[3, 1]])
     entered = paths.entry_iter >= 0
     np.testing.assert_array_equal(paths.support(sparsity=0.8),
                                   entered & (paths.entry_iter <= paths.iterations(
