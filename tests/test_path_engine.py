@@ -128,11 +128,11 @@ def test_old_names_still_work_and_warn():
     graph = isvs_graph.grid_graph(1, 4)
     x = np.array([0.0, 0.0, 1.0, 1.0])
     with pytest.deprecated_call():
-        p = isvs_graph.path(graph, x, sparsity_min=0.6, record_sparsities=[1.0, 0.6])
-    assert list(p.levels) == [1.0, 0.6]
+        p = isvs_graph.path(graph, x, sparsity_min=0.7, record_sparsities=[1.0, 0.7])
+    assert list(p.levels) == [1.0, 0.7]
     with pytest.deprecated_call():
-        assert p.iteration(sparsity=0.6) == p.iterations(sparsity=0.6)
-    assert p.recorded_iterations == [0, p.iterations(sparsity=0.6)]
+        assert p.iteration(sparsity=0.7) == p.iterations(sparsity=0.7)
+    assert p.recorded_iterations == [0, p.iterations(sparsity=0.7)]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        p.at(sparsity=0.6), p.labels(sparsity=0.6), p.entry_times, p.leave_events
+        p.at(sparsity=0.7), p.labels(sparsity=0.7), p.entry_times, p.leave_events
