@@ -796,13 +796,13 @@ def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
     >>> import numpy as np
     >>> import isvs_graph
     >>> graph = isvs_graph.grid_graph(1, 4)
-    >>> p = isvs_graph.path(graph, np.array([0.0, 0.0, 1.0, 1.0]), sparsity_min=0.6)
-    >>> p.labels(sparsity=1.0).tolist(), p.labels(sparsity=0.6).tolist()
+    >>> p = isvs_graph.path(graph, np.array([0.0, 0.0, 1.0, 1.0]), sparsity_min=0.7)
+    >>> p.labels(sparsity=1.0).tolist(), p.labels(sparsity=0.7).tolist()
     ([0, 0, 0, 0], [0, 0, 1, 1])
     >>> (p.entry_iter >= 0).tolist()
     [False, True, False]
-    >>> bool(np.allclose(p.at(sparsity=0.6), isvs_graph.solve(graph, np.array(
-    ...     [0.0, 0.0, 1.0, 1.0]), sparsity=0.6)))
+    >>> bool(np.allclose(p.at(sparsity=0.7), isvs_graph.solve(graph, np.array(
+    ...     [0.0, 0.0, 1.0, 1.0]), sparsity=0.7)))
     True
     """
     if record_sparsities is not None:
