@@ -21,6 +21,7 @@ import numpy as np
 
 try:
     import numba
+    from ._union_find import number as _number, root as _root, union as _union
 except ImportError:  # pragma: no cover - numba is a dependency
     numba = None
 
@@ -29,52 +30,12 @@ if numba is not None:
     _pjit = numba.njit(cache=True, nogil=True, parallel=True)
 
     @_njit
-    def _root(parent, i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]  # path halving
-            i = parent[i]
-        return i
-
-    @_njit
-    def _union(parent, a, b):
-        a, b = _root(parent, a), _root(parent, b)
-        # The smaller node becomes the root: every root is its set's smallest node.
-        if a < b:
-            parent[b] = a
-        elif b < a:
-            parent[a] = b
-
-    @_njit
-    def _number(parent, ids):
-        """Component ids ``0 … c − 1`` in the order of each component's smallest node."""
-        count = 0
-        for i in range(parent.shape[0]):
-            r = _root(parent, i)
-            if r == i:
-                ids[i] = count
-                count += 1
-            else:
-                ids[i] = ids[r]  # r < i: numbered already
-        return count
-
-    @_njit
-    def _searchsorted_right(sorted_values, lo, hi, value):
-        """First position in ``sorted_values[lo:hi]`` whose value exceeds ``value``."""
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if sorted_values[mid] <= value:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
-
-    @_njit
     def _support_at(b, k, order, order_iter, order_ptr, log_iter, log_entry, log_ptr,
                     support):
         """The support (True: cut) of signal ``b`` at iteration ``k``, into ``support``."""
         support[:] = False
         lo = order_ptr[b]
-        end = _searchsorted_right(order_iter, lo, order_ptr[b + 1], k)
+        end = lo + np.searchsorted(order_iter[lo:order_ptr[b + 1]], k, side='right')
         for q in range(lo, end):
             support[order[q]] = True
         for q in range(log_ptr[b], log_ptr[b + 1]):
@@ -95,7 +56,7 @@ if numba is not None:
                  entries):
         """Entries of the support of signal ``b`` at iteration ``k``."""
         lo = order_ptr[b]
-        end = _searchsorted_right(order_iter, lo, order_ptr[b + 1], k)
+        end = lo + np.searchsorted(order_iter[lo:order_ptr[b + 1]], k, side='right')
         count = end - lo
         if log_ptr[b + 1] == log_ptr[b]:
             return count
@@ -196,8 +157,8 @@ if numba is not None:
         cut = np.empty(entries, dtype=np.bool_)
         _support_at(b, r, order, order_iter, order_ptr, log_iter, log_entry, log_ptr, cut)
         lo = order_ptr[b]
-        first = _searchsorted_right(order_iter, lo, order_ptr[b + 1], k)
-        last = _searchsorted_right(order_iter, lo, order_ptr[b + 1], r)
+        first = lo + np.searchsorted(order_iter[lo:order_ptr[b + 1]], k, side='right')
+        last = lo + np.searchsorted(order_iter[lo:order_ptr[b + 1]], r, side='right')
         # Leaves or re-entries in (k, r]: the partitions are not nested.
         nested = True
         for g in range(log_ptr[b], log_ptr[b + 1]):

@@ -77,10 +77,6 @@ class Layout:
     shape: tuple
 
     @property
-    def batch(self) -> int:
-        return self.shape[0] if self.form == "images" or len(self.shape) == 3 else 1
-
-    @property
     def channels(self) -> int:
         if self.form == "images":
             return self.shape[1]

@@ -25,6 +25,7 @@ from .graphs import CanonicalGraph
 
 try:
     import numba
+    from ._union_find import number, union
 except ImportError:  # pragma: no cover - numba is a dependency
     numba = None
 
@@ -35,35 +36,14 @@ if numba is not None:
     _njit = numba.njit(cache=True, nogil=True)
 
     @_njit
-    def _root(parent, i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]  # path halving
-            i = parent[i]
-        return i
-
-    @_njit
     def label_components(src, dst, keep, labels):
         """Components of ``(V, {e : keep[e]})`` into ``labels``, numbered ``0 … c − 1`` in
         the order of each component's smallest node; returns ``c``."""
-        p = labels.shape[0]
-        parent = np.arange(p)
+        parent = np.arange(labels.shape[0])
         for e in range(src.shape[0]):
             if keep[e]:
-                a, b = _root(parent, src[e]), _root(parent, dst[e])
-                # The smaller node becomes the root: every root is its set's minimum.
-                if a < b:
-                    parent[b] = a
-                elif b < a:
-                    parent[a] = b
-        count = 0
-        for i in range(p):
-            r = _root(parent, i)
-            if r == i:
-                labels[i] = count
-                count += 1
-            else:
-                labels[i] = labels[r]  # r < i: already numbered
-        return count
+                union(parent, src[e], dst[e])
+        return number(parent, labels)
 
     @numba.njit(cache=True, nogil=True, parallel=True)
     def _project_groups(src, dst, keep, values, out):

@@ -28,14 +28,18 @@ def assert_within_bound(paths, images, scales, **options):
             assert (error == 0).all() and (bound == 0).all()
 
 
-@pytest.mark.parametrize("kind", ["uint8", "float32", "low contrast", "0-255 floats"])
+@pytest.mark.parametrize("kind", ["uint8", "uint8, 8-grid", "float32", "float64",
+                                  "low contrast", "0-255 floats"])
 def test_reads_are_exact_at_levels_and_bounded_between(kind):
-    crops = photo_crops(6)
-    images = {"uint8": crops, "float32": (crops / 255).astype(np.float32),
+    crops = (photo_crops(6) * 255).round().astype(np.uint8)
+    images = {"uint8": crops, "uint8, 8-grid": crops,
+              "float32": (crops / 255).astype(np.float32), "float64": crops / 255,
               "low contrast": (0.45 + 0.1 * crops / 255).astype(np.float32),
               "0-255 floats": crops.astype(np.float64)}[kind]
-    paths = image_paths(images)
-    assert_within_bound(paths, images, (*paths.levels[::2], *BETWEEN))
+    connectivity = 8 if "8-grid" in kind else 4
+    paths = image_paths(images, connectivity=connectivity)
+    assert_within_bound(paths, images, (*paths.levels[::2], *BETWEEN),
+                        connectivity=connectivity)
 
 
 @pytest.mark.parametrize("mode", ["joint", "channel"])

@@ -40,6 +40,8 @@ import numpy as np
 try:
     import numba
     import numba.extending
+
+    from .._union_find import root, union
 except ImportError:  # pragma: no cover - numba is a dependency; torch is the fallback
     numba = None
 
@@ -502,13 +504,6 @@ if numba is not None:
         return largest * largest
 
     @njit
-    def _root(parent, i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]  # path halving
-            i = parent[i]
-        return i
-
-    @njit
     def _regions_flat(graph, consts, x, z, f, limit):
         """Whether every component left by the support varies by at most ``limit`` in
         ``x`` (max − min, per channel). Edges below the floor can add up along a chain
@@ -536,9 +531,7 @@ if numba is not None:
                     i, j = first, first + graph.shifts[el // length]
                 else:
                     i, j = graph.src[el], graph.dst[el]
-                a, b = _root(parent, i), _root(parent, j)
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
+                union(parent, i, j)
             for c in range(channels):
                 if not consts.joint and c != g:
                     continue
@@ -546,7 +539,7 @@ if numba is not None:
                     low[i] = x[c, i]
                     high[i] = x[c, i]
                 for i in range(p):
-                    r = _root(parent, i)
+                    r = root(parent, i)
                     low[r] = min(low[r], x[c, i])
                     high[r] = max(high[r], x[c, i])
                 for i in range(p):
