@@ -41,7 +41,7 @@ import isvs_graph
 from inputs import input_kinds, photo_crops
 from isvs_graph._solver import ConvergenceWarning, run_split_lbi
 from isvs_graph.images import images_to_signals
-from isvs_graph.smoothing import prepare
+from isvs_graph._solve import prepare
 
 
 def best_time(function, repeat: int) -> float:

@@ -22,7 +22,7 @@ import torch  # noqa: E402
 from skimage import data, filters, transform  # noqa: E402
 
 import isvs_graph  # noqa: E402
-from isvs_graph.robustness import lowpass  # noqa: E402
+from isvs_graph.training import lowpass  # noqa: E402
 
 parser = argparse.ArgumentParser(description="ISVS against low-pass filters")
 parser.add_argument("--out", type=Path, default=Path("out"), help="output folder")

@@ -22,9 +22,6 @@ Outputs in ``--out``: ``results.json``, ``results.md``, ``corruptions.png``,
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
-import json
 import os
 import random
 import sys
@@ -40,69 +37,12 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from isvs_graph import ConvergenceWarning, smooth_images
-from isvs_graph.augment import CoarseToFine, SparsityRange
-from isvs_graph.datasets import CachedISVSDataset, bundled_digits, read_cifar, read_image_folder
-from isvs_graph.robustness import (CORRUPTIONS, corrupt, fgsm, low_resolution, lowpass, pgd,
-                                   read_cifar10c)
+from isvs_graph.training import (COLUMNS, CORRUPTIONS, MODELS, CachedISVSDataset, CoarseToFine,
+                                 SparsityRange, bundled_digits, corrupted_sets, evaluate,
+                                 load_checkpoint, lowpass, read_cifar, read_image_folder,
+                                 save_checkpoint, write_results)
 
 METHODS = ("vanilla", "lowpass", "isvs")
-CHECKPOINT_VERSION = 1
-
-
-# ----------------------------------------------------------------------------- models
-class SmallCNN(nn.Module):
-    """Three conv blocks and a linear head: the default for the bundled digits."""
-
-    def __init__(self, classes: int, width: int = 32) -> None:
-        super().__init__()
-        layers, channels = [], 3
-        for out in (width, 2 * width, 4 * width):
-            layers += [nn.Conv2d(channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out),
-                       nn.ReLU(inplace=True), nn.MaxPool2d(2)]
-            channels = out
-        self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(channels, classes)
-
-    def forward(self, x):
-        return self.head(self.features(x).mean(dim=(2, 3)))
-
-
-class BasicBlock(nn.Module):
-    def __init__(self, inputs: int, outputs: int, stride: int) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(inputs, outputs, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(outputs)
-        self.conv2 = nn.Conv2d(outputs, outputs, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(outputs)
-        self.shortcut = nn.Sequential()
-        if stride != 1 or inputs != outputs:
-            self.shortcut = nn.Sequential(nn.Conv2d(inputs, outputs, 1, stride, bias=False),
-                                          nn.BatchNorm2d(outputs))
-
-    def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
-
-
-class ResNet18(nn.Module):
-    """ResNet-18, CIFAR variant (3×3 stem, no max-pool; He et al., 2016)."""
-
-    def __init__(self, classes: int) -> None:
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64),
-                                  nn.ReLU(inplace=True))
-        blocks, inputs = [], 64
-        for outputs, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
-            blocks += [BasicBlock(inputs, outputs, stride), BasicBlock(outputs, outputs, 1)]
-            inputs = outputs
-        self.blocks = nn.Sequential(*blocks)
-        self.head = nn.Linear(512, classes)
-
-    def forward(self, x):
-        return self.head(self.blocks(self.stem(x)).mean(dim=(2, 3)))
-
-
-MODELS = {"small": SmallCNN, "resnet18": ResNet18}
 
 
 # ------------------------------------------------------------------------------- data
@@ -142,38 +82,6 @@ class TensorImages(torch.utils.data.Dataset):
 
     def __getitem__(self, index):
         return self.images[index].float() / 255.0, self.labels[index]
-
-
-# ------------------------------------------------------------------- checkpoints
-def save_checkpoint(path: Path, payload: dict) -> None:
-    """Write atomically: sha256 of the torch payload, then the payload; temp + rename."""
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    data = buffer.getvalue()
-    temporary = path.with_suffix(".tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
-def load_checkpoint(path: Path, config: dict) -> dict | None:
-    """A verified checkpoint made with ``config``, or None (with a message) if absent,
-    damaged or made with other options. Never unpickles arbitrary objects."""
-    if not path.exists():
-        return None
-    raw = path.read_bytes()
-    digest, _, data = raw.partition(b"\n")
-    if hashlib.sha256(data).hexdigest().encode() != digest:
-        print(f"checkpoint {path} is damaged (checksum); starting this method afresh")
-        return None
-    payload = torch.load(io.BytesIO(data), weights_only=True)
-    if payload.get("version") != CHECKPOINT_VERSION or payload.get("config") != json.dumps(
-            config, sort_keys=True):
-        print(f"checkpoint {path} was made with other options or version; starting afresh")
-        return None
-    return payload
 
 
 # ----------------------------------------------------------------------- training
@@ -269,107 +177,26 @@ def train_method(method: str, args, data, classes: int, rank: int, world: int,
             print(f"{method}: epoch {epoch + 1}/{args.epochs} loss {loss_sum / total:.3f} "
                   f"train accuracy {correct / total:.3f}")
             save_checkpoint(checkpoint_path, {
-                "version": CHECKPOINT_VERSION, "config": json.dumps(config, sort_keys=True),
                 "epoch": epoch, "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()})
+                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()},
+                config)
         if world > 1:
             dist.barrier()
     return model
 
 
-# --------------------------------------------------------------------- evaluation
-@torch.no_grad()
-def accuracy(model, images, labels, device, batch_size=256, transform=None) -> float:
-    model.eval()
-    correct = 0
-    for start in range(0, len(images), batch_size):
-        batch = torch.as_tensor(images[start:start + batch_size])
-        batch = batch.float() / 255.0 if batch.dtype == torch.uint8 else batch.float()
-        batch = batch.to(device)
-        if transform is not None:
-            batch = transform(batch)
-        target = torch.as_tensor(labels[start:start + batch_size]).to(device)
-        correct += (model(batch).argmax(1) == target).sum().item()
-    return correct / len(images)
-
-
-def adversarial_accuracy(model, images, labels, device, attack, batch_size=128,
-                         transform=None) -> float:
-    correct = 0
-    generator = torch.Generator().manual_seed(0)
-    for start in range(0, len(images), batch_size):
-        batch = (torch.as_tensor(images[start:start + batch_size]).float() / 255).to(device)
-        target = torch.as_tensor(labels[start:start + batch_size]).to(device)
-        adversarial = attack(model, batch, target, generator)
-        with torch.no_grad():
-            if transform is not None:
-                adversarial = transform(adversarial)
-            correct += (model(adversarial).argmax(1) == target).sum().item()
-    return correct / len(images)
-
-
-def corrupted_sets(args, test_x, test_y):
-    """{(name, severity): (images, labels)}, generated once for every method."""
-    sets = {}
-    bar = tqdm(total=len(CORRUPTIONS) * 5, desc="corrupting the test set", disable=args.quiet)
-    for name in CORRUPTIONS:
-        for severity in range(1, 6):
-            if args.cifar10c is not None:
-                sets[name, severity] = read_cifar10c(args.cifar10c, name, severity)
-            else:
-                seed = args.seed * 100 + CORRUPTIONS.index(name) * 10 + severity
-                sets[name, severity] = (corrupt(test_x, name, severity, seed=seed), test_y)
-            bar.update()
-    bar.close()
-    return sets
-
-
-def evaluate(model, method, args, test_x, test_y, corrupted, device) -> dict:
-    transform = None
+def test_transform(method: str, args):
+    """The transform applied to test inputs of ``method`` (``--isvs-test``,
+    ``--lowpass-test``), or None."""
     if method == "isvs" and args.isvs_test:
-        level = args.isvs_sparsity
-
-        def transform(batch):
+        def smooth(batch):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                return smooth_images(batch, sparsity=level)
-    elif method == "lowpass" and args.lowpass_test:
-        def transform(batch):
-            return lowpass(batch, args.lowpass_radius)
-    result = {"clean": accuracy(model, test_x, test_y, device, transform=transform)}
-    detail = {}
-    for (name, severity), (images, labels) in tqdm(corrupted.items(), leave=False,
-                                                    desc=f"{method}: corruptions",
-                                                    disable=args.quiet):
-        detail.setdefault(name, []).append(accuracy(model, images, labels, device,
-                                                    transform=transform))
-    result["corruption"] = float(np.mean([np.mean(v) for v in detail.values()]))
-    eps = args.eps / 255
-    result["fgsm"] = adversarial_accuracy(
-        model, test_x, test_y, device, lambda m, x, y, g: fgsm(m, x, y, eps), transform=transform)
-    result["pgd"] = adversarial_accuracy(
-        model, test_x, test_y, device,
-        lambda m, x, y, g: pgd(m, x, y, eps, steps=args.pgd_steps, generator=g),
-        transform=transform)
-    lowres = {factor: accuracy(model, test_x, test_y, device,
-                               transform=(lambda b, f=factor: low_resolution(b, f)) if
-                               transform is None else
-                               (lambda b, f=factor: transform(low_resolution(b, f))))
-              for factor in (2, 4)}
-    result["lowres"] = float(np.mean(list(lowres.values())))
-    result["lowres_detail"] = {str(k): v for k, v in lowres.items()}
-    result["corruption_detail"] = detail
-    result["test_time_transform"] = transform is not None
-    return result
-
-
-def table(results: dict) -> str:
-    columns = ("clean", "corruption", "fgsm", "pgd", "lowres")
-    lines = ["| method | " + " | ".join(columns) + " |",
-             "| --- |" + " ---: |" * len(columns)]
-    for method, row in results.items():
-        lines.append(f"| {method} | " + " | ".join(f"{row[c]:.3f}" for c in columns) + " |")
-    return "\n".join(lines)
+                return smooth_images(batch, sparsity=args.isvs_sparsity)
+        return smooth
+    if method == "lowpass" and args.lowpass_test:
+        return lambda batch: lowpass(batch, args.lowpass_radius)
+    return None
 
 
 def plots(results: dict, out: Path) -> None:
@@ -464,26 +291,26 @@ def main(argv=None) -> int:
         print(f"{args.dataset}: {len(train_x)} training and {len(test_x)} test images, "
               f"{classes} classes; model {args.model}; {world} process(es) on {device}")
     evaluating = rank == 0 and not args.no_eval
-    corrupted = corrupted_sets(args, test_x, test_y) if evaluating else None
+    corrupted = corrupted_sets(test_x, test_y, seed=args.seed, cifar10c=args.cifar10c,
+                               progress=not args.quiet) if evaluating else None
     results = {}
     for method in args.methods:
         start = time.perf_counter()
         model = train_method(method, args, (train_x, train_y), classes, rank, world, device)
         if evaluating:
-            results[method] = evaluate(model, method, args, test_x, test_y, corrupted, device)
+            results[method] = evaluate(model, test_x, test_y, corrupted, eps=args.eps / 255,
+                                       pgd_steps=args.pgd_steps,
+                                       transform=test_transform(method, args),
+                                       progress=not args.quiet, name=method)
             results[method]["train_seconds"] = time.perf_counter() - start
             print(f"{method}: " + ", ".join(f"{k} {results[method][k]:.3f}" for k in
-                                            ("clean", "corruption", "fgsm", "pgd", "lowres")))
+                                            COLUMNS))
         if world > 1:
             dist.barrier()
     if evaluating:
         summary = {"dataset": args.dataset, "model": args.model, "epochs": args.epochs,
                    "seed": args.seed, "eps": args.eps, "results": results}
-        temporary = args.out / "results.json.tmp"
-        temporary.write_text(json.dumps(summary, indent=2))
-        os.replace(temporary, args.out / "results.json")
-        markdown = table(results)
-        (args.out / "results.md").write_text(markdown + "\n")
+        markdown = write_results(args.out, summary)
         plots(results, args.out)
         print("\n" + markdown)
         print(f"\nresults, plots and checkpoints in {args.out}/")

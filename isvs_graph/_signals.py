@@ -56,6 +56,28 @@ def to_working(signal: np.ndarray | torch.Tensor) -> WorkingSignal:
     return working, restore
 
 
+def output_dtype(dtype: np.dtype | torch.dtype) -> np.dtype:
+    """The dtype an image function returns for input of ``dtype``: integers and
+    float32/float64 are kept, other floats (float16, bfloat16) become float32."""
+    name = str(dtype).removeprefix("torch.")
+    if name.startswith(("int", "uint")) or name in ("float32", "float64"):
+        return np.dtype(name)
+    return np.dtype(np.float32)
+
+
+def to_dtype(values: np.ndarray | torch.Tensor,
+             dtype: np.dtype | torch.dtype) -> np.ndarray | torch.Tensor:
+    """``values`` (floats) cast to ``dtype``; integer dtypes get them rounded and clipped
+    to the dtype's range, as every image function returns integers."""
+    is_numpy = isinstance(values, np.ndarray)
+    integer = (np.dtype(dtype).kind in "iu") if is_numpy else \
+        not (dtype.is_floating_point or dtype.is_complex)
+    if integer:
+        info = np.iinfo(dtype) if is_numpy else torch.iinfo(dtype)
+        values = values.round().clip(*float_bounds(info))
+    return values.astype(dtype) if is_numpy else values.to(dtype)
+
+
 def float_bounds(info) -> tuple[float, float]:
     """An integer dtype's range as floats that convert back without overflow (float64
     rounds 2⁶³ − 1 up to 2⁶³, one past int64's maximum)."""

@@ -37,17 +37,45 @@ def check_real(name: str, value: Any, *, positive: bool = False,
     return value
 
 
-def check_scale(t: Any, sparsity: Any) -> tuple[float | None, float | None]:
-    """Check that exactly one of ``t`` and ``sparsity`` is given and in range."""
+def check_count(name: str, value: Any, *, minimum: int = 1) -> int:
+    """Return ``value`` as a Python int ``>= minimum``: TypeError for a non-integer,
+    ValueError for one too small."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {int(value)}")
+    return int(value)
+
+
+def check_sparsity(name: str, value: Any) -> float:
+    """Return ``value`` as a float in ``[0, 1]`` (a fraction of edges), or raise."""
+    value = check_real(name, value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
+    return value
+
+
+def check_at_most_one(**given: Any) -> None:
+    """Raise unless at most one of the keyword arguments is not ``None``."""
+    if sum(value is not None for value in given.values()) > 1:
+        names = " and ".join(given)
+        got = ", ".join(f"{name}={value!r}" for name, value in given.items())
+        raise ValueError(f"give at most one of {names}, got {got}")
+
+
+def check_exactly_one_scale(t: Any, sparsity: Any) -> None:
+    """Raise unless exactly one of ``t`` and ``sparsity`` is given."""
     if (t is None) == (sparsity is None):
         raise ValueError("give exactly one of t (a time >= 0) and sparsity (a fraction "
                          f"in [0, 1]), got t={t!r}, sparsity={sparsity!r}")
+
+
+def check_scale(t: Any, sparsity: Any) -> tuple[float | None, float | None]:
+    """Check that exactly one of ``t`` and ``sparsity`` is given and in range."""
+    check_exactly_one_scale(t, sparsity)
     if t is not None:
         return check_real("t", t, nonnegative=True), None
-    s = check_real("sparsity", sparsity)
-    if not 0.0 <= s <= 1.0:
-        raise ValueError(f"sparsity must lie in [0, 1], got {s!r}")
-    return None, s
+    return None, check_sparsity("sparsity", sparsity)
 
 
 def check_mode(mode: Any) -> str:
@@ -154,19 +182,13 @@ def check_edge_weight(edge_weight: Any, num_edges: int) -> torch.Tensor | None:
 
 
 def check_num_nodes(num_nodes: Any) -> int:
-    if isinstance(num_nodes, bool) or not isinstance(num_nodes, numbers.Integral):
-        raise TypeError(f"graph.num_nodes must be an int, got {num_nodes!r}")
-    if num_nodes < 1:
-        raise ValueError(f"graph.num_nodes must be >= 1, got {num_nodes!r}")
-    return int(num_nodes)
+    return check_count("graph.num_nodes", num_nodes)
 
 
 def check_batch_scale(t: Any, sparsity: Any, batch: int,
                       ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Like :func:`check_scale`, but each may also be one value per signal."""
-    if (t is None) == (sparsity is None):
-        raise ValueError("give exactly one of t (a time >= 0) and sparsity (a fraction "
-                         f"in [0, 1]), got t={t!r}, sparsity={sparsity!r}")
+    check_exactly_one_scale(t, sparsity)
     name, value = ("t", t) if t is not None else ("sparsity", sparsity)
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu().numpy()

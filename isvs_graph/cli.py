@@ -12,17 +12,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 
 import numpy as np
 
+from ._io import atomic_write
+from ._paths import path
 from .graphs import grid_graph
 from .images import image_to_signal, smooth_image
-from .path import path
 from ._solver import DEFAULT_KAPPA, DEFAULT_TOL
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main", "subcommands"]
 
 DEFAULT_PATH_SPARSITIES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
 
@@ -42,18 +42,14 @@ def read_image(filename: str) -> np.ndarray:
 
 
 def write_image(filename: str, array: np.ndarray) -> None:
-    """Write atomically: a temporary file in the same folder, then a rename."""
+    """Write atomically (see :func:`isvs_graph._io.atomic_write`), in the format the
+    file's extension names (PNG when it has none)."""
     from PIL import Image
-    folder = os.path.dirname(os.path.abspath(filename))
-    suffix = os.path.splitext(filename)[1] or ".png"
-    fd, temporary = tempfile.mkstemp(dir=folder, suffix=suffix)
-    os.close(fd)
-    try:
-        Image.fromarray(array).save(temporary)
-        os.replace(temporary, filename)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    extension = os.path.splitext(filename)[1].lower()
+    image_format = Image.registered_extensions().get(extension, "PNG") if extension \
+        else "PNG"
+    with atomic_write(filename) as handle:
+        Image.fromarray(array).save(handle, format=image_format)
 
 
 def _solver_options(args: argparse.Namespace) -> dict:
@@ -103,7 +99,8 @@ def _path(args: argparse.Namespace) -> None:
           f"{levels[-1]:g}, {result.n_iter} iterations")
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``isvs-graph`` argument parser (the docs print its help)."""
     parser = argparse.ArgumentParser(
         prog="isvs-graph",
         description="Inverse-scale-space (Split LBI) smoothing of images on pixel graphs.")
@@ -145,8 +142,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def subcommands(parser: argparse.ArgumentParser | None = None
+                ) -> dict[str, argparse.ArgumentParser]:
+    """The parser of each subcommand, by name, in the order ``--help`` lists them."""
+    parser = build_parser() if parser is None else parser
+    found = [action for action in parser._actions
+             if isinstance(action, argparse._SubParsersAction)]
+    return dict(found[0].choices) if found else {}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    """Run ``isvs-graph`` with ``argv`` (default ``sys.argv[1:]``); returns the exit
+    status."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         args.run(args)

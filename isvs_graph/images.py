@@ -1,15 +1,21 @@
-"""Images in one line: an image array in, the ISVS-smoothed image of the same kind out."""
+"""Images in one line: an image or a batch in, the ISVS-smoothed image or its whole
+path out, of the same kind, layout and dtype."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from ._signals import float_bounds
+from ._paths import DEFAULT_LEVELS, ISVSPath, Layout, check_levels, record
+from ._signals import output_dtype, to_dtype
+from ._solve import prepare, solve
+from ._solver import DEFAULT_KAPPA, DEFAULT_TOL
+from ._validation import check_at_most_one
 from .graphs import grid_graph
-from .smoothing import solve
 
-__all__ = ["image_to_signal", "images_to_signals", "smooth_image", "smooth_images"]
+__all__ = ["image_paths", "smooth_image", "smooth_images"]
 
 
 def image_to_signal(image: np.ndarray | torch.Tensor):
@@ -118,13 +124,11 @@ def images_to_signals(images: np.ndarray | torch.Tensor):
     is_numpy = isinstance(images, np.ndarray)
     integer = images.dtype.kind in "iu" if is_numpy else \
         not (images.is_floating_point() or images.is_complex())
-    info = (np.iinfo(images.dtype) if is_numpy else torch.iinfo(images.dtype)) \
-        if integer else None
     signals = images
     if integer:
         # By value: the solve is scale-free, so no scaling by the dtype's maximum. Up to
         # 16 bits float32 holds every value exactly.
-        wide = info.bits > 16
+        wide = images.itemsize > 2 if is_numpy else images.element_size() > 2
         if is_numpy:
             signals = images.astype(np.float64 if wide else np.float32)
         else:
@@ -136,8 +140,7 @@ def images_to_signals(images: np.ndarray | torch.Tensor):
         out = smoothed.reshape(batch, height, width, channels)
         out = out.transpose(0, 3, 1, 2) if is_numpy else out.permute(0, 3, 1, 2)
         if integer:
-            out = out.round().clip(*float_bounds(info))
-            out = out.astype(images.dtype) if is_numpy else out.to(images.dtype)
+            out = to_dtype(out, images.dtype)
             # Constant images come back as they are, even where floats cannot hold them.
             flat = images.reshape(batch, -1)
             constant = (flat.max(axis=1) == flat.min(axis=1)) if is_numpy else \
@@ -187,3 +190,65 @@ def smooth_images(images: np.ndarray | torch.Tensor, t=None, *, sparsity=None,
     signals, height, width, restore = images_to_signals(images)
     graph = grid_graph(height, width, connectivity)
     return restore(solve(graph, signals, t, sparsity=sparsity, **solver_options))
+
+
+def image_paths(images: np.ndarray | torch.Tensor, *, levels: Sequence[float] = DEFAULT_LEVELS,
+                sparsity_min: float | None = None, t_max: float | None = None,
+                record_times: Sequence[float] = (), connectivity: int = 4,
+                kappa: float = DEFAULT_KAPPA, nu: float = 1.0, alpha: float | None = None,
+                mode: str = "joint", tol: float = DEFAULT_TOL, max_iter: int | None = None,
+                jumps: bool = True, progress: bool = False) -> ISVSPath:
+    """Compute the inverse-scale paths of a batch of images in one solve.
+
+    Parameters
+    ----------
+    images : numpy.ndarray or torch.Tensor
+        ``B × C × H × W``; integers (uint8 …) are read by value. CUDA tensors are
+        brought to the CPU: paths are a CPU-side cache.
+    levels : sequence of float
+        Sparsities whose iterates are recorded, so that :meth:`ISVSPath.at` is exact
+        there (default 1, 0.95, …, 0.5).
+    sparsity_min, t_max : float, optional
+        Where the paths stop (at most one); default ``sparsity_min = min(levels)``.
+    record_times : sequence of float
+        Times whose iterates are recorded as well.
+    connectivity, kappa, nu, alpha, mode, tol, max_iter, jumps, progress
+        As for :func:`isvs_graph.smooth_images`.
+
+    Returns
+    -------
+    ISVSPath
+        Its reads are ``B × C × H × W`` batches of the images' kind and dtype:
+        exactly :func:`~isvs_graph.smooth_images` at the recorded levels and times,
+        within :meth:`ISVSPath.bound` of it between them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from isvs_graph import image_paths, smooth_images
+    >>> images = np.random.default_rng(0).random((4, 3, 16, 16))
+    >>> paths = image_paths(images, levels=[1.0, 0.8, 0.6])
+    >>> bool((paths.at(sparsity=0.8) == smooth_images(images, sparsity=0.8)).all())
+    True
+    """
+    check_at_most_one(t_max=t_max, sparsity_min=sparsity_min)
+    kind = "torch" if isinstance(images, torch.Tensor) else "numpy"
+    if kind == "torch":
+        images = images.detach().cpu()
+    signals, height, width, _ = images_to_signals(images)
+    levels = check_levels(levels)
+    if sparsity_min is None and t_max is None:
+        sparsity_min = levels[-1]
+    graph = grid_graph(height, width, connectivity)
+    problem = prepare(graph, signals, kappa=kappa, nu=nu, alpha=alpha, mode=mode, tol=tol,
+                      max_iter=max_iter, jumps=jumps)
+    dtype = output_dtype(images.dtype).name
+    layout = Layout("images", kind, dtype, str(problem.x.dtype).removeprefix("torch."),
+                    tuple(int(v) for v in images.shape))
+    flat = images.reshape(len(images), -1)
+    exact = flat[:, 0] if np.dtype(dtype).kind in "iu" else None
+    if exact is not None and isinstance(exact, torch.Tensor):
+        exact = exact.numpy()
+    return record(problem, layout, levels=levels, record_times=record_times, t_max=t_max,
+                  sparsity_min=sparsity_min, progress=progress, exact_constants=exact,
+                  options={"connectivity": connectivity})

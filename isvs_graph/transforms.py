@@ -6,7 +6,7 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.transforms import BaseTransform
 
 from ._validation import check_scale
-from .smoothing import solve
+from ._solve import solve
 
 __all__ = ["ISVSSmooth"]
 

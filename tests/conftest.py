@@ -1,3 +1,5 @@
+"""Fixtures and hypothesis profiles; helpers shared by tests live in helpers.py."""
+
 import warnings
 
 # PyG 2.8 still calls torch.jit.script at import; torch 2.13 deprecates it.
@@ -9,29 +11,6 @@ import os
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
-import torch
-from torch_geometric.data import Data
-
-from reference import canonical_edges
-
-DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
-    not torch.cuda.is_available(), reason="needs a CUDA GPU; none is present"))]
-
-
-def random_graph(seed, num_nodes=30, num_edges=60, weighted=True):
-    """A messy graph: random direction, duplicates, self-loops, isolated nodes."""
-    rng = np.random.default_rng(seed)
-    src = rng.integers(0, num_nodes - 3, num_edges)  # the last 3 nodes stay isolated
-    dst = rng.integers(0, num_nodes - 3, num_edges)
-    edge_index = np.stack([src, dst])
-    edge_index = np.concatenate([edge_index, edge_index[::-1, :5]], axis=1)  # duplicates
-    data = Data(edge_index=torch.from_numpy(edge_index), num_nodes=num_nodes)
-    weight = None
-    if weighted:
-        weight = np.exp(rng.normal(0, 0.7, edge_index.shape[1]))
-        weight[-5:] = weight[:5]  # a reversed copy carries the same weight
-        data.edge_weight = torch.from_numpy(weight)
-    return data, canonical_edges(edge_index, num_nodes, weight)
 
 
 @pytest.fixture

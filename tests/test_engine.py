@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from torch_geometric.data import Data
 
 import isvs_graph
-from conftest import DEVICES, random_graph
+from helpers import DEVICES, random_graph
 from isvs_graph._solver import FLOOR, MAX_ITER, REACHED, run_split_lbi
-from isvs_graph.smoothing import prepare
+from isvs_graph._solve import prepare
 from reference import split_lbi
 from test_solver import grid_case
 
@@ -72,8 +72,8 @@ def test_every_image_entry_point_is_equivariant(a, b):
                                a * isvs_graph.smooth_image(one, sparsity=0.8) + b, **tolerance)
     paths = isvs_graph.image_paths(moved, levels=[1.0, 0.75])
     np.testing.assert_allclose(paths.at(sparsity=0.75), a * smooth + b, **tolerance)
-    from isvs_graph.augment import ISVSTransform
-    np.testing.assert_allclose(ISVSTransform(0.75)(torch.from_numpy(moved)).numpy(),
+    from isvs_graph.training import SmoothImages
+    np.testing.assert_allclose(SmoothImages(0.75)(torch.from_numpy(moved)).numpy(),
                                a * smooth + b, **tolerance)
 
 

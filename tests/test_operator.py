@@ -2,8 +2,8 @@ import numpy as np
 import torch
 
 import isvs_graph
-from conftest import random_graph
-from isvs_graph.operator import DifferenceOperator, norm_bound
+from helpers import random_graph
+from isvs_graph._operator import DifferenceOperator, norm_bound
 from reference import dense_operator
 
 

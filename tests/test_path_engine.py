@@ -9,7 +9,7 @@ import torch
 import isvs_graph
 from isvs_graph import image_paths, load_paths, smooth_images
 from isvs_graph._solver import run_split_lbi
-from isvs_graph.smoothing import prepare
+from isvs_graph._solve import prepare
 
 from test_engine import photo_crops
 

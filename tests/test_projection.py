@@ -2,8 +2,8 @@ import numpy as np
 import torch
 
 import isvs_graph
-from conftest import random_graph
-from isvs_graph.projection import component_labels, project
+from helpers import random_graph
+from isvs_graph._projection import component_labels, project
 from reference import component_means as reference_means
 
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from torch_geometric.data import Data
 
 import isvs_graph
-from isvs_graph.smoothing import prepare
-from isvs_graph.solver import ConvergenceWarning, run_split_lbi
+from isvs_graph._solve import prepare
+from isvs_graph._solver import ConvergenceWarning, run_split_lbi
 from reference import canonical_edges, component_means, default_alpha, split_lbi
 
 

@@ -15,7 +15,7 @@ from isvs_graph import load_paths
 
 BUILD = textwrap.dedent("""
     import sys, numpy as np
-    from isvs_graph.datasets import CachedISVSDataset
+    from isvs_graph.training import CachedISVSDataset
     rng = np.random.default_rng(0)
     images = (np.kron(rng.integers(0, 4, (48, 3, 4, 4)) * 60, np.ones((1, 1, 4, 4)))
               + rng.integers(0, 30, (48, 3, 16, 16))).astype(np.uint8)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import isvs_graph
-from conftest import DEVICES, random_graph
+from helpers import DEVICES, random_graph
 from reference import canonical_edges, component_means, default_alpha, split_lbi
 
 
@@ -218,7 +218,7 @@ def test_huge_values_are_solved_scale_free():
 @pytest.mark.parametrize("backend", ["numba", "torch"])
 def test_divergence_raises_instead_of_returning_garbage(backend):
     from isvs_graph._solver import run_split_lbi, solver_options
-    from isvs_graph.smoothing import prepare
+    from isvs_graph._solve import prepare
     graph, _, x = grid_case()
     problem = prepare(graph, x)
     # Bypass the validation: a step far above the stability bound diverges.

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..graphs import grid_shape
-from ..operator import DifferenceOperator
+from ..graphs._grid import grid_shape
+from .._operator import DifferenceOperator
 from . import numba_kernels as kernels
 from .options import CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions
 

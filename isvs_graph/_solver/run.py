@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .._warnings import ConvergenceWarning, warn_user
-from ..operator import DifferenceOperator
+from .._operator import DifferenceOperator
 from . import numba_backend, numba_kernels, torch_backend
 from .numba_kernels import FLOOR, MAX_ITER, NON_FINITE, REACHED
 from .options import (DEFAULT_MAX_ITER, SolverOptions, is_slow, iterations_for_time,

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..operator import DifferenceOperator
-from ..projection import component_labels
+from .._operator import DifferenceOperator
+from .._projection import component_labels
 from .numba_kernels import FLOOR, MAX_ITER, NON_FINITE, REACHED, RUNNING
 from .options import CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions
 

@@ -10,10 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import torch
 
-SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "train_classifier.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "train_classifier.py"
 QUICK = ["--limit", "120", "--quiet", "--batch-size", "32"]
 
 
@@ -93,21 +92,3 @@ def test_distributed_training_with_two_processes(tmp_path):
     assert len(list((tmp_path / "path-cache").glob("paths-*.npz"))) == 1
 
 
-def test_damaged_or_foreign_checkpoints_are_not_loaded(tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("train_classifier", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    path = tmp_path / "checkpoint.pt"
-    config = {"method": "vanilla", "seed": 0}
-    payload = {"version": module.CHECKPOINT_VERSION, "config": json.dumps(config),
-               "epoch": 3, "model": {"w": torch.ones(2)}}
-    module.save_checkpoint(path, payload)
-    assert module.load_checkpoint(path, config)["epoch"] == 3
-    assert module.load_checkpoint(path, {"method": "vanilla", "seed": 1}) is None
-    raw = bytearray(path.read_bytes())
-    raw[-10] ^= 0xFF
-    path.write_bytes(bytes(raw))
-    assert module.load_checkpoint(path, config) is None
-    path.write_bytes(path.read_bytes()[:50])
-    assert module.load_checkpoint(path, config) is None

@@ -7,6 +7,9 @@ import torch
 from scipy.spatial import cKDTree
 from torch_geometric.data import Data
 
+from .._validation import check_count
+from ._canonical import undirected_edges
+
 __all__ = ["knn_graph", "radius_graph"]
 
 
@@ -26,11 +29,10 @@ def _points(points) -> np.ndarray:
 
 def _graph(points: np.ndarray, pairs: np.ndarray, weights: str | None,
            sigma: float | None) -> Data:
-    """Data over canonical ``pairs`` (i < j), with optional Gaussian weights."""
-    pairs = np.unique(np.sort(pairs, axis=1), axis=0) if len(pairs) else \
-        np.zeros((0, 2), dtype=np.int64)
-    data = Data(pos=torch.from_numpy(points), edge_index=torch.from_numpy(pairs.T.copy()),
-                num_nodes=len(points))
+    """Data over the undirected edges ``pairs`` (k, 2), with optional Gaussian weights."""
+    edge_index, _ = undirected_edges(pairs.T, len(points))
+    pairs = edge_index.numpy().T
+    data = Data(pos=torch.from_numpy(points), edge_index=edge_index, num_nodes=len(points))
     if weights not in (None, "gaussian"):
         raise ValueError(f"Invalid weights: {weights!r}; use None or 'gaussian'")
     if weights == "gaussian" and len(pairs):
@@ -74,13 +76,13 @@ def knn_graph(points, k: int = 8, *, weights: str | None = None,
     """
     points = _points(points)
     n = len(points)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
-        raise ValueError(f"k must be an int with 1 <= k < number of points ({n}), got {k!r}")
+    k = check_count("k", k)
+    if k >= n:
+        raise ValueError(f"k must be < the number of points ({n}), got {k}")
     _, neighbours = cKDTree(points).query(points, k=k + 1)
     rows = np.repeat(np.arange(n), k)
-    # Column 0 is the point itself (unless duplicates tie); drop self-pairs after.
+    # Column 0 is the point itself (unless duplicates tie: the self-pair is dropped then).
     pairs = np.stack([rows, neighbours[:, 1:].reshape(-1)], axis=1)
-    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
     return _graph(points, pairs, weights, sigma)
 
 

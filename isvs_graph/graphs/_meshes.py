@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
+from ._canonical import undirected_edges
+
 __all__ = ["mesh_graph", "read_mesh"]
 
 WEIGHTS = (None, "inverse_length", "cotangent")
@@ -98,21 +100,20 @@ def mesh_graph(pos, faces, weights: str | None = None) -> Data:
     # The three sides of each triangle, and the corner opposite each.
     sides = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
     opposite = np.concatenate([faces[:, 2], faces[:, 0], faces[:, 1]])
-    low, high = sides.min(axis=1), sides.max(axis=1)
-    keys, inverse = np.unique(low * n + high, return_inverse=True)
-    edge_index = np.stack([keys // n, keys % n])
+    cot = None
+    if weights == "cotangent":  # (cot α + cot β) / 2: the halves of an edge's sides add up
+        u, v = pos[sides[:, 0]] - pos[opposite], pos[sides[:, 1]] - pos[opposite]
+        u3, v3 = np.pad(u, ((0, 0), (0, 3 - u.shape[1]))), np.pad(v, ((0, 0), (0, 3 - v.shape[1])))
+        cot = (u * v).sum(axis=1) / np.linalg.norm(np.cross(u3, v3), axis=1) / 2
+    edge_index, cot = undirected_edges(sides.T, n, cot, reduce="sum")
     data = Data(pos=torch.from_numpy(pos), face=torch.from_numpy(faces.T.copy()),
-                edge_index=torch.from_numpy(edge_index), num_nodes=n)
+                edge_index=edge_index, num_nodes=n)
     if weights == "inverse_length":
-        length = np.linalg.norm(pos[edge_index[0]] - pos[edge_index[1]], axis=1)
-        weight = 1.0 / length
+        src, dst = edge_index.numpy()
+        weight = 1.0 / np.linalg.norm(pos[src] - pos[dst], axis=1)
         data.edge_weight = torch.from_numpy(weight / weight.mean())
     elif weights == "cotangent":
-        u = pos[low] - pos[opposite]
-        v = pos[high] - pos[opposite]
-        u3, v3 = np.pad(u, ((0, 0), (0, 3 - u.shape[1]))), np.pad(v, ((0, 0), (0, 3 - v.shape[1])))
-        cot = (u * v).sum(axis=1) / np.linalg.norm(np.cross(u3, v3), axis=1)
-        weight = np.bincount(inverse, weights=cot / 2, minlength=len(keys))
+        weight = cot.numpy()
         mean = np.abs(weight).mean()
         floor = 1e-3 * mean
         if (weight < floor).any():

@@ -48,8 +48,8 @@ def test_iterations_match_the_solver():
     images = photo_batch(dtype=np.float64)
     paths = image_paths(images, levels=[1.0, 0.75])
     from isvs_graph.images import images_to_signals
-    from isvs_graph.smoothing import prepare
-    from isvs_graph.solver import run_split_lbi
+    from isvs_graph._solve import prepare
+    from isvs_graph._solver import run_split_lbi
     signals, h, w, _ = images_to_signals(images)
     problem = prepare(isvs_graph.grid_graph(h, w), signals)
     for s in (0.95, 0.85, 0.75):
@@ -125,7 +125,7 @@ def test_missing_cache_file(tmp_path):
 
 def test_cache_of_another_format_version_is_refused(tmp_path, monkeypatch):
     import importlib
-    module = importlib.import_module("isvs_graph.path")  # the module, not the function
+    module = importlib.import_module("isvs_graph._paths")
     file = tmp_path / "cache.npz"
     monkeypatch.setattr(module, "FORMAT_VERSION", 99)
     image_paths(photo_batch(2), levels=[1.0, 0.9]).save(file)

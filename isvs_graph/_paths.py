@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -37,11 +36,13 @@ import torch
 from torch_geometric.data import Data
 
 from . import _path_kernels as kernels
-from ._signals import float_bounds
-from ._validation import check_batch_scale, check_real, check_scale
-from .graphs import CanonicalGraph, canonical_graph, grid_graph, grid_shape
-from .projection import project
-from .smoothing import prepare
+from ._io import atomic_write
+from ._signals import float_bounds, to_dtype
+from ._validation import check_at_most_one, check_batch_scale, check_real, check_scale
+from .graphs import CanonicalGraph, canonical_graph, grid_graph
+from .graphs._grid import grid_shape
+from ._projection import project
+from ._solve import prepare
 from ._solver import (DEFAULT_KAPPA, DEFAULT_TOL, FLOOR, MAX_ITER, iterations_for_time,
                       run_split_lbi)
 
@@ -449,22 +450,9 @@ class ISVSPath:
         arrays = dict(self._arrays)
         meta = self._meta(arrays)
         digest = _checksum(meta, arrays)
-        file = os.fspath(file)
-        folder = os.path.dirname(os.path.abspath(file))
-        # The writer's pid in the name lets a later build remove what a killed one left.
-        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".isvs-paths-{os.getpid()}-",
-                                         suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, meta=np.frombuffer(meta.encode(), dtype=np.uint8),
-                         checksum=np.frombuffer(digest.encode(), dtype=np.uint8), **arrays)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, file)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
+        with atomic_write(file) as handle:
+            np.savez(handle, meta=np.frombuffer(meta.encode(), dtype=np.uint8),
+                     checksum=np.frombuffer(digest.encode(), dtype=np.uint8), **arrays)
 
     def _meta(self, arrays: dict) -> str:
         shape = grid_shape(self.graph)
@@ -484,7 +472,7 @@ class ISVSPath:
              sparsities: Sequence[float] | None = None, times: Sequence[float] | None = None,
              axes=None):
         """Draw one signal from coarse to fine: see :func:`isvs_graph.path_plot.plot_path`."""
-        from .path_plot import plot_path
+        from ._path_plot import plot_path
         return plot_path(self, shape, signal=signal, sparsities=sparsities, times=times,
                          axes=axes)
 
@@ -653,7 +641,7 @@ def record(problem, layout: Layout, *, levels: Sequence[float], record_times=(),
     if constant.any():  # their own answer, to the last bit
         projected = projected.copy()
         projected[constant] = x_nodes[rows[constant], 0].transpose(0, 2, 1)
-    presented = _present_float(projected, np.dtype(layout.dtype))
+    presented = to_dtype(projected, np.dtype(layout.dtype))
     if constant.any() and exact_constants is not None:
         presented[constant] = np.asarray(exact_constants)[rows[constant]][:, None, None]
     counts = np.empty((len(rows), planes), dtype=np.int64)
@@ -716,14 +704,6 @@ def record(problem, layout: Layout, *, levels: Sequence[float], record_times=(),
         "sparsity_min": None if sparsity_min is None else float(np.min(sparsity_min)),
         **(options or {})}
     return ISVSPath(problem.graph, layout, record_options, arrays)
-
-
-def _present_float(projected: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """The solver's projected values in the dtype the caller gets (integers rounded and
-    clipped, as :func:`~isvs_graph.smooth_images` does)."""
-    if dtype.kind in "iu":
-        return projected.round().clip(*float_bounds(np.iinfo(dtype))).astype(dtype)
-    return projected.astype(dtype)
 
 
 def check_levels(levels: Sequence[float]) -> list[float]:
@@ -804,9 +784,7 @@ def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
     if record_sparsities is not None:
         _deprecated("path(record_sparsities=...)", "path(levels=...)")
         levels = record_sparsities
-    if t_max is not None and sparsity_min is not None:
-        raise ValueError("give at most one of t_max and sparsity_min, got "
-                         f"t_max={t_max!r}, sparsity_min={sparsity_min!r}")
+    check_at_most_one(t_max=t_max, sparsity_min=sparsity_min)
     t_max = None if t_max is None else check_scale(t_max, None)[0]
     sparsity_min = None if sparsity_min is None else check_scale(None, sparsity_min)[1]
     levels = check_levels(levels)

@@ -8,6 +8,8 @@ import scipy.sparse
 import torch
 from torch_geometric.data import Data
 
+from ._canonical import undirected_edges
+
 __all__ = ["from_networkx", "from_scipy"]
 
 
@@ -40,12 +42,9 @@ def from_scipy(adjacency) -> Data:
     values = coo.data[keep].astype(np.float64)
     if not np.isfinite(values).all() or (values < 0).any():
         raise ValueError("adjacency entries must be finite and >= 0 (they are edge weights)")
-    low, high = np.minimum(rows, cols), np.maximum(rows, cols)
-    keys, inverse = np.unique(low * adjacency.shape[0] + high, return_inverse=True)
-    weight = np.bincount(inverse, weights=values) / np.bincount(inverse)
     p = adjacency.shape[0]
-    return Data(edge_index=torch.from_numpy(np.stack([keys // p, keys % p])),
-                edge_weight=torch.from_numpy(weight), num_nodes=p)
+    edge_index, weight = undirected_edges(np.stack([rows, cols]), p, values)
+    return Data(edge_index=edge_index, edge_weight=weight, num_nodes=p)
 
 
 def from_networkx(graph: nx.Graph, weight: str | None = "weight", signal=None) -> Data:
@@ -54,7 +53,9 @@ def from_networkx(graph: nx.Graph, weight: str | None = "weight", signal=None) -
     Parameters
     ----------
     graph : networkx.Graph
-        Directed graphs are read as undirected.
+        A directed graph is read as undirected: an edge present in both directions
+        gets the mean of the two weights, as :func:`from_scipy` and
+        :func:`~isvs_graph.graphs.canonical_graph` merge copies.
     weight : str or None, default "weight"
         Edge attribute holding the weight (1 where missing); ``None`` for unit weights.
     signal : str or array, optional
@@ -80,14 +81,13 @@ def from_networkx(graph: nx.Graph, weight: str | None = "weight", signal=None) -
     nodes = list(graph.nodes)
     if not nodes:
         raise ValueError("graph has no nodes")
-    undirected = graph.to_undirected(as_view=True) if graph.is_directed() else graph
     if weight is not None:
-        for u, v, value in undirected.edges(data=weight, default=1.0):
+        for u, v, value in graph.edges(data=weight, default=1.0):
             if u != v and not (isinstance(value, (int, float, np.number))
                                and np.isfinite(value) and value > 0):
                 raise ValueError(f"edge ({u!r}, {v!r}) has {weight} = {value!r}; weights "
                                  "must be finite and > 0")
-    adjacency = nx.to_scipy_sparse_array(undirected, nodelist=nodes, weight=weight,
+    adjacency = nx.to_scipy_sparse_array(graph, nodelist=nodes, weight=weight,
                                          format="coo")
     data = from_scipy(adjacency) if adjacency.nnz else Data(
         edge_index=torch.empty(2, 0, dtype=torch.long), num_nodes=len(nodes))

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from isvs_graph.robustness import (CORRUPTIONS, corrupt, fgsm, low_resolution, lowpass, pgd,
+from isvs_graph.training import (CORRUPTIONS, corrupt, fgsm, low_resolution, lowpass, pgd,
                                    read_cifar10c)
 
 

@@ -7,14 +7,16 @@ import hashlib
 import os
 import pickle  # noqa: S403 - CIFAR's own format; read only from a path the user gives
 import tarfile
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .augment import CoarseToFine, SparsityRange
-from .image_paths import image_paths
-from .path import ISVSPath, load_paths
+from .._io import remove_orphans
+from .._paths import ISVSPath, load_paths
+from ..images import image_paths
+from ._schedules import SparsityRule, as_rule
 
 __all__ = ["CachedISVSDataset", "bundled_digits", "read_cifar", "read_image_folder"]
 
@@ -126,9 +128,10 @@ class CachedISVSDataset(torch.utils.data.Dataset):
     labels : array of N ints
     cache_dir : path
         Where the shards live.
-    sparsity : float, SparsityRange or CoarseToFine
-        The scale of each item: fixed, drawn per item and epoch, or by epoch.
-        ``None`` from a schedule serves the original image.
+    sparsity : float, SparsityRule or callable
+        The scale of each item: fixed, drawn per item and epoch
+        (:class:`SparsityRange`), or by epoch (:class:`CoarseToFine`); see
+        :func:`as_rule`. A rule that draws ``None`` serves the original images.
     levels : sequence of float
         Recorded sparsities (exact reads there); the paths run down to ``min(levels)``,
         which must not exceed the smallest sparsity ``sparsity`` can ask for.
@@ -139,8 +142,11 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         For :func:`isvs_graph.image_paths`.
     """
 
-    def __init__(self, images, labels, cache_dir, *, sparsity, levels=(1.0, 0.9, 0.8, 0.7,
-                 0.6, 0.5), shard_size: int = 512, seed: int = 0, **solver_options) -> None:
+    def __init__(self, images: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor,
+                 cache_dir: str | os.PathLike, *,
+                 sparsity: float | SparsityRule | Callable[[int], object],
+                 levels: Sequence[float] = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5),
+                 shard_size: int = 512, seed: int = 0, **solver_options) -> None:
         self.images = torch.as_tensor(np.asarray(images))
         if self.images.dtype != torch.uint8 or self.images.ndim != 4:
             raise ValueError("images must be uint8 of shape (N, C, H, W), got "
@@ -151,7 +157,8 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         self.cache_dir = os.fspath(cache_dir)
         self.levels = sorted((float(v) for v in levels), reverse=True)
         self.sparsity = sparsity
-        lowest = _lowest_sparsity(sparsity)
+        self.rule = as_rule(sparsity)
+        lowest = self.rule.lowest
         if lowest is not None and lowest < self.levels[-1]:
             raise ValueError(f"sparsity can reach {lowest!r}, below the finest cached level "
                              f"{self.levels[-1]!r}: add a lower level")
@@ -196,7 +203,7 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         """Build the shards of this rank (``shard % world_size == rank``) that are
         missing or invalid. Returns how many were built."""
         os.makedirs(self.cache_dir, exist_ok=True)
-        _remove_orphans(self.cache_dir)
+        remove_orphans(self.cache_dir)
         mine = [s for s in range(self.n_shards) if s % world_size == rank]
         todo = [s for s in mine if not self._valid(s)]
         for shard in tqdm(todo, desc=f"ISVS path cache (rank {rank})", unit="shard",
@@ -218,13 +225,16 @@ class CachedISVSDataset(torch.utils.data.Dataset):
 
     def sparsity_of(self, index: int) -> float | None:
         """The sparsity item ``index`` gets in the current epoch."""
-        rule = self.sparsity(self.epoch) if callable(self.sparsity) and \
-            not isinstance(self.sparsity, SparsityRange) else self.sparsity
-        if isinstance(rule, SparsityRange):
-            generator = torch.Generator().manual_seed(
-                (self.seed * 1_000_003 + self.epoch) * 1_000_003 + index)
-            return float(rule.sample(1, generator)[0])
-        return rule
+        generator = torch.Generator().manual_seed(
+            (self.seed * 1_000_003 + self.epoch) * 1_000_003 + index)
+        level = self.rule.draw(1, epoch=self.epoch, generator=generator)
+        if level is None:
+            return None
+        if level[0] < self.levels[-1]:
+            raise ValueError(f"the sparsity rule drew {float(level[0])} in epoch "
+                             f"{self.epoch}, below the finest cached level "
+                             f"{self.levels[-1]}: add a lower level")
+        return float(level[0])
 
     def __getitem__(self, index: int):
         if self._shards is None:
@@ -236,31 +246,3 @@ class CachedISVSDataset(torch.utils.data.Dataset):
             shard, row = divmod(index, self.shard_size)
             image = self._shards[shard].at(sparsity=level, signals=[row])[0]
         return image.float() / 255.0, self.labels[index]
-
-
-def _remove_orphans(folder: str) -> None:
-    """Delete temporary files left by writers that were killed (their pid is gone)."""
-    for entry in os.scandir(folder):
-        parts = entry.name.split("-")
-        if not (entry.name.startswith(".isvs-paths-") and len(parts) > 3 and
-                parts[2].isdigit()):
-            continue
-        try:
-            os.kill(int(parts[2]), 0)
-        except ProcessLookupError:
-            try:
-                os.unlink(entry.path)
-            except FileNotFoundError:
-                pass
-        except PermissionError:
-            pass  # alive, another user's
-
-
-def _lowest_sparsity(rule) -> float | None:
-    if isinstance(rule, SparsityRange):
-        return rule.low
-    if isinstance(rule, CoarseToFine):
-        return min(rule.start, rule.end)
-    if callable(rule):
-        return None
-    return float(rule)

@@ -11,8 +11,8 @@ from torch_geometric.data import Data
 from ._signals import to_working
 from ._validation import check_batch_scale, check_signal
 from .graphs import CanonicalGraph, canonical_graph
-from .operator import DifferenceOperator
-from .projection import project as project_onto_support
+from ._operator import DifferenceOperator
+from ._projection import project as project_onto_support
 from ._solver import (DEFAULT_KAPPA, DEFAULT_MAX_ITER, DEFAULT_TOL, SolverOptions,
                       run_split_lbi, solver_options)
 

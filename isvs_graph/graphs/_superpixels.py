@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
+from ._canonical import undirected_edges
+
 __all__ = ["superpixel_graph"]
 
 
@@ -93,12 +95,9 @@ def superpixel_graph(image: np.ndarray, n_segments: int = 200, compactness: floa
     a = np.concatenate([segments[:, :-1].reshape(-1), segments[:-1, :].reshape(-1)])
     b = np.concatenate([segments[:, 1:].reshape(-1), segments[1:, :].reshape(-1)])
     across = a != b
-    low, high = np.minimum(a[across], b[across]), np.maximum(a[across], b[across])
-    pairs, length = np.unique(low * n + high, return_counts=True)
-    edge_index = np.stack([pairs // n, pairs % n])
-    length = length.astype(np.float64)
-    weight = length / length.mean() if length.size else length
+    edge_index, length = undirected_edges(np.stack([a[across], b[across]]), n,
+                                          np.ones(int(across.sum())), reduce="sum")
+    weight = length / length.mean() if len(length) else length
     return Data(x=torch.from_numpy(x), pos=torch.from_numpy(pos),
-                edge_index=torch.from_numpy(edge_index), edge_weight=torch.from_numpy(weight),
-                boundary_length=torch.from_numpy(length), num_nodes=n,
+                edge_index=edge_index, edge_weight=weight, boundary_length=length, num_nodes=n,
                 segments=torch.from_numpy(segments))

@@ -4,6 +4,7 @@ import torch
 from torch_geometric.data import Data
 
 import isvs_graph
+from isvs_graph.graphs._grid import grid_shape
 from reference import canonical_edges
 
 
@@ -28,13 +29,13 @@ def test_grid_edge_counts(height, width):
     assert isvs_graph.grid_graph(5, 7, connectivity=8).num_edges == 106
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"height": 0, "width": 3}, "height must be an int >= 1"),
-    ({"height": 3, "width": 2.5}, "width must be an int >= 1"),
-    ({"height": 3, "width": 3, "connectivity": 6}, "connectivity must be 4 or 8"),
+@pytest.mark.parametrize("kwargs,error,match", [
+    ({"height": 0, "width": 3}, ValueError, "height must be >= 1"),
+    ({"height": 3, "width": 2.5}, TypeError, "width must be an int"),
+    ({"height": 3, "width": 3, "connectivity": 6}, ValueError, "connectivity must be 4 or 8"),
 ])
-def test_grid_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_grid_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         isvs_graph.grid_graph(**kwargs)
 
 
@@ -73,7 +74,7 @@ def test_symmetric_pyg_graph_keeps_its_weights():
 def test_grid_shape_is_detected_in_any_layout(height, width, connectivity):
     g = isvs_graph.grid_graph(height, width, connectivity)
     flipped = Data(edge_index=g.edge_index.flip(0), num_nodes=g.num_nodes)
-    shape = isvs_graph.graphs.grid_shape(isvs_graph.canonical_graph(flipped))
+    shape = grid_shape(isvs_graph.canonical_graph(flipped))
     if height * width == 1:
         assert shape is None  # no edges: nothing for a grid kernel to do
         return
@@ -86,6 +87,6 @@ def test_grid_shape_is_detected_in_any_layout(height, width, connectivity):
 def test_weighted_or_other_graphs_are_not_grids():
     g = isvs_graph.grid_graph(3, 3)
     g.edge_weight = torch.full((g.num_edges,), 2.0)
-    assert isvs_graph.graphs.grid_shape(isvs_graph.canonical_graph(g)) is None
+    assert grid_shape(isvs_graph.canonical_graph(g)) is None
     ring = Data(edge_index=torch.tensor([[0, 1, 2, 3], [1, 2, 3, 0]]), num_nodes=4)
-    assert isvs_graph.graphs.grid_shape(isvs_graph.canonical_graph(ring)) is None
+    assert grid_shape(isvs_graph.canonical_graph(ring)) is None

@@ -6,8 +6,8 @@ import torch
 from PIL import Image
 
 from isvs_graph import smooth_images
-from isvs_graph.augment import CoarseToFine, SparsityRange
-from isvs_graph.datasets import CachedISVSDataset, bundled_digits, read_cifar, read_image_folder
+from isvs_graph.training import CoarseToFine, SparsityRange
+from isvs_graph.training import CachedISVSDataset, bundled_digits, read_cifar, read_image_folder
 
 
 def images(count=10, size=12):
@@ -130,10 +130,12 @@ def test_build_removes_temporaries_of_killed_writers_only(tmp_path):
     import sys
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
-    orphan = tmp_path / f".isvs-paths-{dead}-abc123.npz"
-    alive = tmp_path / f".isvs-paths-{os.getpid()}-def456.npz"
-    orphan.write_bytes(b"half written")
-    alive.write_bytes(b"being written")
+    from isvs_graph._io import _host
+    orphan = tmp_path / f".paths.npz.isvs-tmp-{_host()}-{dead}-abc123"
+    alive = tmp_path / f".paths.npz.isvs-tmp-{_host()}-{os.getpid()}-def456"
+    elsewhere = tmp_path / f".paths.npz.isvs-tmp-otherhost-{dead}-abc123"
+    for file in (orphan, alive, elsewhere):
+        file.write_bytes(b"half written")
     x, y = images()
     CachedISVSDataset(x, y, tmp_path, sparsity=0.8, levels=[0.8]).build(progress=False)
-    assert not orphan.exists() and alive.exists()
+    assert not orphan.exists() and alive.exists() and elsewhere.exists()

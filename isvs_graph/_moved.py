@@ -1,0 +1,77 @@
+"""Old module paths, kept working for a release.
+
+Modules of the first release moved when the package took its layout (graph families
+into :mod:`isvs_graph.graphs`, the training stack into :mod:`isvs_graph.training`, the
+core into private modules). ``import isvs_graph.meshes`` and the like still work through
+a finder that hands out a stand-in for the new module with a :class:`DeprecationWarning`
+naming where to import from. Old paths that are now functions of the package
+(``isvs_graph.path``, ``isvs_graph.image_paths``) fail with a message naming the new one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import sys
+import types
+import warnings
+
+#: old module -> (the module that now holds its code, where users should import from)
+MOVED = {
+    "isvs_graph.operator": ("isvs_graph._operator", "isvs_graph"),
+    "isvs_graph.projection": ("isvs_graph._projection", "isvs_graph"),
+    "isvs_graph.smoothing": ("isvs_graph._solve", "isvs_graph"),
+    "isvs_graph.solver": ("isvs_graph._solver", "isvs_graph"),
+    "isvs_graph.path_plot": ("isvs_graph._path_plot", "isvs_graph.ISVSPath.plot"),
+    "isvs_graph.superpixels": ("isvs_graph.graphs._superpixels", "isvs_graph.graphs"),
+    "isvs_graph.meshes": ("isvs_graph.graphs._meshes", "isvs_graph.graphs"),
+    "isvs_graph.point_clouds": ("isvs_graph.graphs._point_clouds", "isvs_graph.graphs"),
+    "isvs_graph.conversions": ("isvs_graph.graphs._conversions", "isvs_graph.graphs"),
+    "isvs_graph.augment": ("isvs_graph.training._augment", "isvs_graph.training"),
+    "isvs_graph.datasets": ("isvs_graph.training._datasets", "isvs_graph.training"),
+    "isvs_graph.robustness": ("isvs_graph.training._robustness", "isvs_graph.training"),
+}
+
+#: old modules whose name is now a function of the package
+GONE = {
+    "isvs_graph.path": "isvs_graph.path is the function path(); import ISVSPath, "
+                       "load_paths and path from isvs_graph",
+    "isvs_graph.image_paths": "isvs_graph.image_paths is the function image_paths(); import "
+                              "it (and ISVSPath, load_paths) from isvs_graph",
+}
+
+
+def moved_message(old: str) -> str:
+    new = MOVED[old][1]
+    return (f"{old} is deprecated and will be removed in the next release; import from "
+            f"{new}")
+
+
+class _Loader(importlib.abc.Loader):
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
+        return None
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        old = module.__name__
+        if old in GONE:
+            raise ImportError(GONE[old], name=old)
+        target = importlib.import_module(MOVED[old][0])
+        warnings.warn(moved_message(old), DeprecationWarning, stacklevel=2)
+        module.__doc__ = f"Deprecated: {moved_message(old)}."
+        module.__all__ = list(getattr(target, "__all__", ()))
+        module.__getattr__ = lambda name: getattr(target, name)
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname: str, path: object = None, target: object = None
+                  ) -> importlib.machinery.ModuleSpec | None:
+        if fullname in MOVED or fullname in GONE:
+            return importlib.machinery.ModuleSpec(fullname, _Loader())
+        return None
+
+
+def install() -> None:
+    """Put the finder on ``sys.meta_path`` (once)."""
+    if not any(isinstance(finder, _Finder) for finder in sys.meta_path):
+        sys.meta_path.append(_Finder())

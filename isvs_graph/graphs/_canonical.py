@@ -1,0 +1,121 @@
+"""The canonical form every solver works on, and the one canonicaliser every builder
+ends in.
+
+A graph given to :func:`isvs_graph.solve` may store an undirected edge in either
+direction, several times, and with self-loops. :func:`canonical_graph` turns it into
+the form of DESIGN §2: each undirected edge once as ``(i, j)`` with ``i < j``, sorted
+lexicographically, no self-loops, weights ``> 0``. Because the order is canonical, the
+same graph given in any layout yields bit-identical results.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch_geometric.data import Data
+from torch_geometric.utils import coalesce
+
+from .._validation import check_edge_index, check_edge_weight, check_num_nodes
+
+__all__ = ["CanonicalGraph", "canonical_graph"]
+
+
+class CanonicalGraph(NamedTuple):
+    """A graph in canonical form (see :func:`canonical_graph`)."""
+
+    edge_index: torch.Tensor
+    """``(2, m)`` int64, ``edge_index[0] < edge_index[1]``, sorted, no duplicates."""
+    edge_weight: torch.Tensor
+    """``(m,)`` float64, every entry ``> 0``."""
+    num_nodes: int
+
+    @property
+    def num_edges(self) -> int:
+        return self.edge_index.shape[1]
+
+
+def canonical_graph(graph: Data) -> CanonicalGraph:
+    """Validate ``graph`` and bring it into canonical form.
+
+    Parameters
+    ----------
+    graph : torch_geometric.data.Data
+        Needs ``edge_index`` and either ``num_nodes`` or ``x`` (from which the
+        number of nodes is read). ``edge_weight`` is optional (default 1).
+
+    Returns
+    -------
+    CanonicalGraph
+        Edges ``(i, j)`` with ``i < j``, each undirected edge once, sorted by
+        ``(i, j)``, self-loops dropped, on the CPU. An edge stored several times
+        (for instance in both directions, as PyG stores undirected graphs) gets the
+        mean of its copies' weights, so a symmetric graph keeps its weights.
+
+    Raises
+    ------
+    ValueError
+        Empty graph, indices out of range or negative, non-positive or non-finite
+        weights, or a weight vector of the wrong length.
+    TypeError
+        ``graph`` is not a :class:`~torch_geometric.data.Data`, or a field has the
+        wrong type.
+    """
+    if not isinstance(graph, Data):
+        raise TypeError("graph must be a torch_geometric.data.Data, got "
+                        f"{type(graph).__name__}")
+    if graph.get("edge_index") is None:
+        raise ValueError("graph has no edge_index; a graph without edges needs "
+                         "edge_index = torch.empty(2, 0, dtype=torch.long)")
+    if "num_nodes" in graph:
+        num_nodes = graph.num_nodes
+    elif graph.get("x") is not None:
+        num_nodes = graph.x.shape[0]
+    else:
+        raise ValueError("graph has neither num_nodes nor x; set graph.num_nodes")
+    num_nodes = check_num_nodes(num_nodes)
+    edge_index = check_edge_index(graph.edge_index, num_nodes).cpu()
+    edge_weight = check_edge_weight(graph.get("edge_weight"), edge_index.shape[1])
+    if edge_weight is None:
+        edge_weight = torch.ones(edge_index.shape[1], dtype=torch.float64)
+    edge_index, edge_weight = undirected_edges(edge_index, num_nodes, edge_weight)
+    return CanonicalGraph(edge_index.contiguous(), edge_weight.contiguous(), num_nodes)
+
+
+def undirected_edges(edge_index: torch.Tensor | np.ndarray, num_nodes: int,
+                     edge_weight: torch.Tensor | np.ndarray | None = None, *,
+                     reduce: str = "mean") -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Each undirected edge once as ``(i, j)`` with ``i < j``, sorted by ``(i, j)``,
+    self-loops dropped: the last step of every graph builder, as PyG's end in
+    :func:`~torch_geometric.utils.coalesce`.
+
+    The weights of an edge's copies (both directions, repeats) are reduced by
+    ``reduce``: ``"mean"`` (the rule for weights given by a user: a symmetric graph
+    keeps its weights, a directed one gets the mean of its two directions) or ``"sum"``
+    (for weights that add up, such as boundary lengths). Returns int64 edges and
+    float64 weights (``None`` when none were given), on the CPU.
+    """
+    edge_index = torch.as_tensor(edge_index, dtype=torch.long).cpu().reshape(2, -1)
+    if edge_weight is not None:
+        edge_weight = torch.as_tensor(edge_weight, dtype=torch.float64).cpu()
+    if _is_canonical(edge_index, num_nodes):
+        return edge_index, edge_weight
+    edge_index, _ = edge_index.sort(dim=0)  # each column becomes (min, max)
+    keep = edge_index[0] != edge_index[1]
+    edge_index = edge_index[:, keep]
+    if edge_weight is not None:
+        edge_weight = edge_weight[keep]
+    return coalesce(edge_index, edge_weight, num_nodes=num_nodes, reduce=reduce)
+
+
+def _is_canonical(edge_index: torch.Tensor, num_nodes: int) -> bool:
+    """Whether the edges are already ``i < j``, sorted and unique (the builders' output):
+    then canonicalising copies nothing."""
+    src, dst = edge_index
+    if not bool((src < dst).all()):
+        return False
+    keys = src * num_nodes + dst
+    return bool((keys[1:] > keys[:-1]).all())
+
+

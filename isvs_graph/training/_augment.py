@@ -1,0 +1,78 @@
+"""ISVS as a data transform for image tensors, with a sparsity that is fixed, drawn at
+random per image (augmentation) or scheduled over epochs (curriculum)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import torch
+
+from ..images import smooth_images
+from ._schedules import SparsityRule, as_rule
+
+__all__ = ["ISVSTransform", "SmoothImages"]
+
+
+class SmoothImages:
+    """:func:`~isvs_graph.smooth_images` as a transform of image tensors
+    (``C × H × W`` or ``B × C × H × W``, CPU or CUDA).
+
+    Parameters
+    ----------
+    sparsity : float, SparsityRule or callable
+        A fixed sparsity, a rule such as :class:`SparsityRange` (drawn per image) or
+        :class:`CoarseToFine` (by epoch), or a function ``epoch -> sparsity, rule or
+        None`` (``None``: pass images through). Call :meth:`set_epoch` each epoch.
+    seed : int, optional
+        Seeds the draws, for reproducible runs.
+    **solver_options
+        Passed to :func:`isvs_graph.smooth_images` (``kappa``, ``mode`` …).
+
+    Notes
+    -----
+    The result is detached from autograd (smoothing is a data transform, not a layer).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from isvs_graph.training import SmoothImages, SparsityRange
+    >>> transform = SmoothImages(SparsityRange(0.7, 0.9), seed=0)
+    >>> transform(torch.rand(4, 3, 16, 16)).shape
+    torch.Size([4, 3, 16, 16])
+    """
+
+    def __init__(self, sparsity: float | SparsityRule | Callable[[int], object], *,
+                 seed: int | None = None, **solver_options) -> None:
+        self.rule = as_rule(sparsity)
+        self.sparsity = sparsity
+        self.solver_options = solver_options
+        self.epoch = 0
+        self.generator = torch.Generator()
+        if seed is not None:
+            self.generator.manual_seed(seed)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        single = images.ndim == 3
+        batch = images[None] if single else images
+        levels = self.rule.draw(len(batch), epoch=self.epoch, generator=self.generator)
+        if levels is None:
+            return images
+        out = smooth_images(batch, sparsity=levels, **self.solver_options)
+        return out[0] if single else out
+
+    def __repr__(self) -> str:
+        options = "".join(f", {k}={v!r}" for k, v in self.solver_options.items())
+        return f"{type(self).__name__}(sparsity={self.sparsity!r}{options})"
+
+
+class ISVSTransform(SmoothImages):
+    """Deprecated name of :class:`SmoothImages`."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        warnings.warn("ISVSTransform is deprecated and will be removed in the next release; "
+                      "use isvs_graph.training.SmoothImages", DeprecationWarning, stacklevel=2)
+        super().__init__(*args, **kwargs)

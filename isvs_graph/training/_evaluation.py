@@ -1,0 +1,168 @@
+"""The evaluation harness: accuracy on clean, corrupted, attacked and low-resolution
+test images, the corrupted test sets themselves, and the results table."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .._io import atomic_write
+from ._robustness import CORRUPTIONS, corrupt, fgsm, low_resolution, pgd, read_cifar10c
+
+__all__ = ["COLUMNS", "accuracy", "adversarial_accuracy", "corrupted_sets", "evaluate",
+           "table", "write_results"]
+
+#: The summary metrics of :func:`evaluate`, in the order :func:`table` prints them.
+COLUMNS = ("clean", "corruption", "fgsm", "pgd", "lowres")
+
+Transform = Callable[[torch.Tensor], torch.Tensor]
+Attack = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor, torch.Generator],
+                  torch.Tensor]
+
+
+def _device(model: torch.nn.Module) -> torch.device:
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
+
+
+def _floats(images: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 images as floats in [0, 1]; float images as they are."""
+    batch = torch.as_tensor(images)
+    return batch.float() / 255.0 if batch.dtype == torch.uint8 else batch.float()
+
+
+@torch.no_grad()
+def accuracy(model: torch.nn.Module, images: np.ndarray | torch.Tensor,
+             labels: np.ndarray | torch.Tensor, *, batch_size: int = 256,
+             transform: Transform | None = None) -> float:
+    """Fraction of ``images`` (``N × C × H × W``, uint8 or floats in [0, 1]) that
+    ``model`` classifies as ``labels``, after ``transform`` if given."""
+    model.eval()
+    device, correct = _device(model), 0
+    for start in range(0, len(images), batch_size):
+        batch = _floats(images[start:start + batch_size]).to(device)
+        if transform is not None:
+            batch = transform(batch)
+        target = torch.as_tensor(labels[start:start + batch_size]).to(device)
+        correct += (model(batch).argmax(1) == target).sum().item()
+    return correct / len(images)
+
+
+def adversarial_accuracy(model: torch.nn.Module, images: np.ndarray | torch.Tensor,
+                         labels: np.ndarray | torch.Tensor, attack: Attack, *,
+                         batch_size: int = 128, transform: Transform | None = None,
+                         seed: int = 0) -> float:
+    """Accuracy on the images ``attack(model, images, labels, generator)`` returns,
+    after ``transform`` if given; the attack's random starts come from ``seed``."""
+    model.eval()
+    device, correct = _device(model), 0
+    generator = torch.Generator().manual_seed(seed)
+    for start in range(0, len(images), batch_size):
+        batch = _floats(images[start:start + batch_size]).to(device)
+        target = torch.as_tensor(labels[start:start + batch_size]).to(device)
+        adversarial = attack(model, batch, target, generator)
+        with torch.no_grad():
+            if transform is not None:
+                adversarial = transform(adversarial)
+            correct += (model(adversarial).argmax(1) == target).sum().item()
+    return correct / len(images)
+
+
+def corrupted_sets(images: np.ndarray, labels: np.ndarray, *, seed: int = 0,
+                   severities: Iterable[int] = range(1, 6),
+                   cifar10c: str | os.PathLike | None = None,
+                   progress: bool = True) -> dict[tuple[str, int], tuple[np.ndarray, np.ndarray]]:
+    """``{(corruption, severity): (images, labels)}`` for the 15 corruptions, made once
+    and shared by every model evaluated: generated from the uint8 test ``images``
+    (each set reproducible from ``seed``), or read from CIFAR-10-C files under
+    ``cifar10c``."""
+    severities = list(severities)
+    sets = {}
+    bar = tqdm(total=len(CORRUPTIONS) * len(severities), desc="corrupting the test set",
+               disable=not progress)
+    for number, name in enumerate(CORRUPTIONS):
+        for severity in severities:
+            if cifar10c is not None:
+                sets[name, severity] = read_cifar10c(cifar10c, name, severity)
+            else:
+                sets[name, severity] = (corrupt(images, name, severity,
+                                                seed=seed * 100 + number * 10 + severity),
+                                        labels)
+            bar.update()
+    bar.close()
+    return sets
+
+
+def evaluate(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray,
+             corrupted: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]], *,
+             eps: float = 4 / 255, pgd_steps: int = 10, transform: Transform | None = None,
+             progress: bool = True, name: str = "model") -> dict:
+    """Every metric of the robustness table for one model.
+
+    Returns a dict with the :data:`COLUMNS` (``clean``; ``corruption``: the mean over
+    corruptions of the mean over severities; ``fgsm`` and ``pgd`` at radius ``eps``;
+    ``lowres``: the mean over ×2 and ×4 downsampling), the per-corruption and
+    per-factor details, and whether a test-time ``transform`` was applied.
+    """
+    result = {"clean": accuracy(model, images, labels, transform=transform)}
+    detail: dict[str, list[float]] = {}
+    for (corruption, _), (corrupted_images, corrupted_labels) in tqdm(
+            corrupted.items(), leave=False, desc=f"{name}: corruptions", disable=not progress):
+        detail.setdefault(corruption, []).append(
+            accuracy(model, corrupted_images, corrupted_labels, transform=transform))
+    result["corruption"] = float(np.mean([np.mean(v) for v in detail.values()]))
+    result["fgsm"] = adversarial_accuracy(
+        model, images, labels, lambda m, x, y, g: fgsm(m, x, y, eps), transform=transform)
+    result["pgd"] = adversarial_accuracy(
+        model, images, labels,
+        lambda m, x, y, g: pgd(m, x, y, eps, steps=pgd_steps, generator=g),
+        transform=transform)
+
+    def downsampled(factor: int) -> Transform:
+        if transform is None:
+            return lambda batch: low_resolution(batch, factor)
+        return lambda batch: transform(low_resolution(batch, factor))
+
+    lowres = {factor: accuracy(model, images, labels, transform=downsampled(factor))
+              for factor in (2, 4)}
+    result["lowres"] = float(np.mean(list(lowres.values())))
+    result["lowres_detail"] = {str(k): v for k, v in lowres.items()}
+    result["corruption_detail"] = detail
+    result["test_time_transform"] = transform is not None
+    return result
+
+
+def table(results: dict[str, dict]) -> str:
+    """The results of :func:`evaluate` per method as a Markdown table.
+
+    Examples
+    --------
+    >>> from isvs_graph.training import table
+    >>> print(table({"vanilla": dict(clean=0.9, corruption=0.5, fgsm=0.2, pgd=0.1,
+    ...                              lowres=0.4)}))
+    | method | clean | corruption | fgsm | pgd | lowres |
+    | --- | ---: | ---: | ---: | ---: | ---: |
+    | vanilla | 0.900 | 0.500 | 0.200 | 0.100 | 0.400 |
+    """
+    lines = ["| method | " + " | ".join(COLUMNS) + " |",
+             "| --- |" + " ---: |" * len(COLUMNS)]
+    for method, row in results.items():
+        lines.append(f"| {method} | " + " | ".join(f"{row[c]:.3f}" for c in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def write_results(folder: str | os.PathLike, summary: dict) -> str:
+    """Write ``summary`` (its ``"results"``: method -> :func:`evaluate` dict, and any
+    run information) to ``folder/results.json`` and its :func:`table` to
+    ``folder/results.md``, each atomically. Returns the table."""
+    markdown = table(summary["results"])
+    for name, text in (("results.json", json.dumps(summary, indent=2)),
+                       ("results.md", markdown + "\n")):
+        with atomic_write(os.path.join(folder, name)) as handle:
+            handle.write(text.encode())
+    return markdown

@@ -1,0 +1,55 @@
+"""The atomic writer and the orphan clean-up (isvs_graph._io)."""
+
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from isvs_graph._io import _host, atomic_write, remove_orphans
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_a_new_file_gets_the_umask_and_an_old_one_keeps_its_mode(tmp_path):
+    old = os.umask(0o027)
+    try:
+        with atomic_write(tmp_path / "new.bin") as handle:
+            handle.write(b"new")
+        assert mode(tmp_path / "new.bin") == 0o640
+        (tmp_path / "kept.bin").write_bytes(b"old")
+        os.chmod(tmp_path / "kept.bin", 0o604)
+        with atomic_write(tmp_path / "kept.bin") as handle:
+            handle.write(b"replaced")
+        assert mode(tmp_path / "kept.bin") == 0o604
+        assert (tmp_path / "kept.bin").read_bytes() == b"replaced"
+    finally:
+        os.umask(old)
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "data.bin"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError, match="midway"):
+        with atomic_write(target) as handle:
+            handle.write(b"half")
+            raise RuntimeError("midway")
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["data.bin"]
+
+
+def test_orphans_of_dead_writers_on_this_host_only_are_removed(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    orphan = tmp_path / f".a.npz.isvs-tmp-{_host()}-{dead}-0a1b"
+    alive = tmp_path / f".a.npz.isvs-tmp-{_host()}-{os.getpid()}-0a1b"
+    elsewhere = tmp_path / f".a.npz.isvs-tmp-otherhost-{dead}-0a1b"
+    unrelated = tmp_path / f".a.npz.tmp-{dead}"
+    for file in (orphan, alive, elsewhere, unrelated):
+        file.write_bytes(b"x")
+    assert remove_orphans(tmp_path) == 1
+    assert not orphan.exists()
+    assert alive.exists() and elsewhere.exists() and unrelated.exists()

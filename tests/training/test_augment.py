@@ -1,0 +1,82 @@
+import pytest
+import torch
+
+from isvs_graph import smooth_images
+from isvs_graph.training import (CoarseToFine, Fixed, ISVSTransform, SmoothImages, SparsityRange,
+                                 SparsityRule, as_rule)
+
+
+def batch(seed=0):
+    return torch.rand(4, 3, 12, 12, generator=torch.Generator().manual_seed(seed))
+
+
+def test_fixed_sparsity_equals_smooth_images():
+    images = batch()
+    transform = SmoothImages(0.8, kappa=1.0)
+    assert torch.equal(transform(images), smooth_images(images, sparsity=0.8, kappa=1.0))
+    assert torch.equal(transform(images[0]), smooth_images(images[:1], sparsity=0.8,
+                                                           kappa=1.0)[0])
+
+
+def test_random_range_draws_per_image_reproducibly():
+    rule = SparsityRange(0.6, 0.9)
+    draws = rule.draw(1000, epoch=0, generator=torch.Generator().manual_seed(1))
+    assert 0.6 <= draws.min() and draws.max() <= 0.9 and draws.std() > 0.05
+    a = SmoothImages(rule, seed=3)(batch())
+    b = SmoothImages(rule, seed=3)(batch())
+    assert torch.equal(a, b)
+    expected = smooth_images(batch(), sparsity=rule.draw(
+        4, epoch=0, generator=torch.Generator().manual_seed(3)))
+    assert torch.equal(a, expected)
+
+
+def test_curriculum_changes_over_epochs_and_ends_at_the_images():
+    schedule = CoarseToFine(0.9, 0.6, epochs=4)
+    assert [schedule(e) for e in range(6)] == [0.9, 0.8, 0.7, 0.6, None, None]
+    transform = SmoothImages(schedule)
+    images = batch()
+    outputs = []
+    for epoch in range(5):
+        transform.set_epoch(epoch)
+        outputs.append(transform(images))
+    assert not torch.equal(outputs[0], outputs[3])
+    assert torch.equal(outputs[0], smooth_images(images, sparsity=0.9))
+    assert torch.equal(outputs[4], images)  # past the curriculum: the images themselves
+    coarse = [len(torch.unique(o[0, 0])) for o in outputs[:4]]
+    assert coarse == sorted(coarse)  # finer and finer
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: SparsityRange(0.9, 0.6), "low must be <= high"),
+    (lambda: SparsityRange(-0.1, 0.6), "low must lie in"),
+    (lambda: CoarseToFine(0.9, 0.5, epochs=0), "epochs must be"),
+    (lambda: SmoothImages(1.5), "sparsity must lie in"),
+])
+def test_bad_arguments(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_every_way_of_giving_a_sparsity_is_one_rule():
+    generator = torch.Generator().manual_seed(0)
+    for given, lowest in ((0.7, 0.7), (SparsityRange(0.6, 0.8), 0.6),
+                          (CoarseToFine(0.9, 0.5, epochs=3), 0.5)):
+        rule = as_rule(given)
+        assert isinstance(rule, SparsityRule) and rule.lowest == lowest
+        draws = rule.draw(5, epoch=1, generator=generator)
+        assert draws.shape == (5,) and (draws >= lowest).all()
+    assert isinstance(as_rule(0.7), Fixed)
+    # A user's function of the epoch: asked each epoch, its lowest not known in advance.
+    rule = as_rule(lambda epoch: None if epoch else SparsityRange(0.5, 0.6))
+    assert rule.lowest is None and rule.draw(2, epoch=1) is None
+    assert ((rule.draw(2, epoch=0) >= 0.5)).all()
+    assert CoarseToFine(0.9, 0.5, epochs=3).draw(2, epoch=3) is None
+
+
+def test_old_names_warn_and_work():
+    with pytest.warns(DeprecationWarning, match="SmoothImages"):
+        old = ISVSTransform(0.8)
+    assert torch.equal(old(batch()), SmoothImages(0.8)(batch()))
+    with pytest.warns(DeprecationWarning, match="draw"):
+        draws = SparsityRange(0.6, 0.7).sample(3, torch.Generator().manual_seed(0))
+    assert draws.shape == (3,)
