@@ -20,11 +20,13 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 autosummary_generate = True
+templates_path = ["_templates"]
 autodoc_default_options = {"members": True, "inherited-members": False}
 autodoc_typehints = "none"  # the numpydoc sections say the types
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
 napoleon_use_rtype = False
+napoleon_use_param = False  # types render as text, as numpydoc does without xref_param_type
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py",
                     "auto_examples/*.zip", "auto_examples/*.json", "auto_examples/*.md5"]
 html_theme = "pydata_sphinx_theme"
@@ -43,7 +45,15 @@ if os.environ.get("ISVS_DOCS_INTERSPHINX"):
         "torch": ("https://docs.pytorch.org/docs/stable/", None),
         "torch_geometric": ("https://pytorch-geometric.readthedocs.io/en/latest/", None),
     }
-nitpicky = False
+nitpicky = True
+# Types named in numpydoc sections that are not Python objects of their own.
+nitpick_ignore = [("py:class", name) for name in (
+    "optional", "array", "array-like", "callable", "path", "sequence", "int or None",
+)]
+# Without intersphinx (no internet here or in CI) names from other packages cannot link.
+if not intersphinx_mapping:
+    nitpick_ignore_regex = [(r"py:.*", r"(torch|torch_geometric|numpy|np|scipy|networkx|nn|"
+                                       r"matplotlib|PIL|skimage)(\..*)?")]
 
 here = Path(__file__).resolve().parent
 sys.path.insert(0, str(here.parent / "examples"))
@@ -64,12 +74,11 @@ sphinx_gallery_conf = {
 }
 
 # The command line's help, written where cli.rst includes it.
-from isvs_graph.cli import _parser  # noqa: E402
+from isvs_graph.cli import build_parser, subcommands  # noqa: E402
 
-parser = _parser()
-subcommands = parser._subparsers._group_actions[0].choices
+parser = build_parser()
 (here / "_generated").mkdir(exist_ok=True)
 (here / "_generated" / "cli.txt").write_text(
     parser.format_help() + "".join(f"\n$ isvs-graph {name} --help\n{sub.format_help()}"
-                                   for name, sub in subcommands.items()))
+                                   for name, sub in subcommands(parser).items()))
 assert isvs_graph.__all__

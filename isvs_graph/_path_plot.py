@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ._validation import check_real
+from ._validation import check_at_most_one, check_real
 
 __all__ = ["plot_path"]
 
@@ -15,34 +15,14 @@ __all__ = ["plot_path"]
 def plot_path(path, shape: tuple[int, ...] | None = None, *, signal: int = 0,
               sparsities: Sequence[float] | None = None,
               times: Sequence[float] | None = None, axes=None):
-    """Draw one signal of an :class:`~isvs_graph.ISVSPath` at several scales.
-
-    Parameters
-    ----------
-    path : ISVSPath
-    shape : tuple, optional
-        ``(H, W)`` or ``(H, W, C)`` to show a node signal as an image (nodes in
-        row-major pixel order, as :func:`~isvs_graph.grid_graph` numbers them); image
-        paths know their shape. Default for other paths: the signal drawn as a line.
-    signal : int, default 0
-        Which signal of a batch.
-    sparsities, times : sequence of float, optional
-        The scales to draw (at most one); default six sparsities from 1 down to the
-        finest recorded level.
-    axes : sequence of matplotlib Axes, optional
-        One per scale; default a new figure.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
+    """Draw one signal of ``path`` at several scales: :meth:`ISVSPath.plot
+    <isvs_graph.ISVSPath.plot>` documents the arguments."""
     try:
         import matplotlib.pyplot as plt
     except ImportError as error:  # pragma: no cover - depends on the install
         raise ImportError("plotting a path needs matplotlib: pip install matplotlib"
                           ) from error
-    if sparsities is not None and times is not None:
-        raise ValueError("give sparsities or times, not both")
+    check_at_most_one(sparsities=sparsities, times=times)
     one = path.select([signal])
     if times is not None:
         scales = [("t", check_real("t", v, nonnegative=True)) for v in times]

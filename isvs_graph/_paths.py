@@ -30,6 +30,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -45,6 +46,9 @@ from ._projection import project
 from ._solve import prepare
 from ._solver import (DEFAULT_KAPPA, DEFAULT_TOL, FLOOR, MAX_ITER, iterations_for_time,
                       run_split_lbi)
+
+#: A scale argument of a read: one value, or one per signal.
+Scale = float | Sequence[float] | np.ndarray | None
 
 __all__ = ["DEFAULT_LEVELS", "ISVSPath", "load_paths", "path"]
 
@@ -133,15 +137,16 @@ class ISVSPath:
 
     Attributes
     ----------
-    graph : CanonicalGraph
+    graph : ~isvs_graph.graphs.CanonicalGraph
         The graph the paths live on.
-    layout : Layout
-        Kind, dtype and shape of what :meth:`at` returns.
+    layout
+        Kind (numpy or torch), form (signal or images), dtype and shape of what
+        :meth:`at` returns.
     options : dict
         The solver options and recording the paths were made with.
-    levels : ndarray
+    levels : numpy.ndarray
         The recorded sparsities, decreasing: :meth:`at` is exact there.
-    status : ndarray of str
+    status : numpy.ndarray of str
         Per signal, why its run ended: ``"reached"`` (``t_max`` or ``sparsity_min``),
         ``"floor"`` (the finest scale above ``tol``: every later scale reads as it) or
         ``"max_iter"``.
@@ -182,18 +187,18 @@ class ISVSPath:
         return len(self._arrays["status"])
 
     @property
-    def status(self):
+    def status(self) -> np.ndarray | str:
         names = np.array([_STATUS[int(v)] for v in self._arrays["status"]])
         return str(names[0]) if self.layout.single else names
 
     @property
-    def converged(self):
+    def converged(self) -> np.ndarray | bool:
         """Whether each run ended at the floor (every finer scale reads as its last)."""
         out = self._arrays["status"] == FLOOR
         return bool(out[0]) if self.layout.single else out
 
     @property
-    def n_iter(self):
+    def n_iter(self) -> np.ndarray | int:
         """``K``, the last iterate of each run."""
         out = self._last_iter()
         return int(out[0]) if self.layout.single else out
@@ -276,7 +281,7 @@ class ISVSPath:
         return out
 
     @property
-    def recorded_iterations(self):
+    def recorded_iterations(self) -> list[int] | list[np.ndarray]:
         """The recorded iterates of each signal (:meth:`at` is exact there)."""
         a = self._arrays
         rows = [a["snap_iter"][lo:hi].astype(np.int64)
@@ -286,7 +291,7 @@ class ISVSPath:
 
     # ------------------------------------------------------------------ locating scales
 
-    def iterations(self, t=None, *, sparsity=None):
+    def iterations(self, t: Scale = None, *, sparsity: Scale = None) -> np.ndarray | int:
         """The iterate :func:`~isvs_graph.solve` stops at for ``t`` or ``sparsity``,
         per signal (an int for a path of one signal)."""
         k, _ = self._locate(t, sparsity)
@@ -328,7 +333,8 @@ class ISVSPath:
 
     # ------------------------------------------------------------------ reads
 
-    def at(self, t=None, *, sparsity=None, signals=None):
+    def at(self, t: Scale = None, *, sparsity: Scale = None,
+           signals: Sequence[int] | np.ndarray | None = None) -> np.ndarray | torch.Tensor:
         """The smoothed signal(s) at time ``t`` or at ``sparsity``.
 
         Exactly what :func:`~isvs_graph.solve` (:func:`~isvs_graph.smooth_images` for
@@ -357,7 +363,7 @@ class ISVSPath:
                      self.layout.working == "float32", low, high, out)
         return self.layout.present(out, self._device)
 
-    def bound(self, t=None, *, sparsity=None):
+    def bound(self, t: Scale = None, *, sparsity: Scale = None) -> np.ndarray | float:
         """How far :meth:`at` can be from :func:`~isvs_graph.solve` at that scale: the
         largest absolute difference of any value, in the signal's units (0 at the
         recorded iterates). See :func:`path` for how it is made up."""
@@ -380,7 +386,7 @@ class ISVSPath:
         out = np.where(exact, 0.0, out)
         return float(out[0]) if self.layout.single else out
 
-    def labels(self, t=None, *, sparsity=None) -> np.ndarray:
+    def labels(self, t: Scale = None, *, sparsity: Scale = None) -> np.ndarray:
         """The component of every node at that scale, numbered ``0 … c − 1`` in the
         order of each component's smallest node: ``(p,)`` (joint) or ``(p, C)``
         (channel) per signal."""
@@ -393,7 +399,7 @@ class ISVSPath:
         out = out[:, 0] if self._planes == 1 else out.transpose(0, 2, 1)
         return self._one(out)
 
-    def support(self, t=None, *, sparsity=None) -> np.ndarray:
+    def support(self, t: Scale = None, *, sparsity: Scale = None) -> np.ndarray:
         """Where ``γ ≠ 0`` at that scale: ``(m,)`` (joint) or ``(m, C)`` (channel) per
         signal, canonical edge order."""
         k, _ = self._locate(t, sparsity)
@@ -403,7 +409,7 @@ class ISVSPath:
                          self._order_ptr, a["log_iter"], a["log_entry"], self._log_ptr, out)
         return self._entry_shape(out)
 
-    def sparsity_at(self, k) -> np.ndarray | float:
+    def sparsity_at(self, k: int | Sequence[int] | np.ndarray) -> np.ndarray | float:
         """The sparsity of ``γ_k`` at iterate(s) ``k`` (one value or one per signal)."""
         a = self._arrays
         k = np.broadcast_to(np.asarray(k, dtype=np.int64), (len(self),))
@@ -417,7 +423,7 @@ class ISVSPath:
 
     # ------------------------------------------------------------------ subsets, disk
 
-    def select(self, index) -> ISVSPath:
+    def select(self, index: int | slice | Sequence[int] | np.ndarray) -> ISVSPath:
         """The paths of some signals only (``index``: an int, a slice or indices), as a
         batch."""
         rows = np.atleast_1d(np.arange(len(self))[index])
@@ -470,34 +476,53 @@ class ISVSPath:
 
     def plot(self, shape: tuple[int, ...] | None = None, *, signal: int = 0,
              sparsities: Sequence[float] | None = None, times: Sequence[float] | None = None,
-             axes=None):
-        """Draw one signal from coarse to fine: see :func:`isvs_graph.path_plot.plot_path`."""
+             axes: Sequence[Any] | None = None) -> Any:
+        """Draw one signal at several scales, from coarse to fine (needs matplotlib).
+
+        Parameters
+        ----------
+        shape : tuple, optional
+            ``(H, W)`` or ``(H, W, C)`` to show a node signal as an image (nodes in
+            row-major pixel order, as :func:`~isvs_graph.graphs.grid_graph` numbers them); image
+            paths know their shape. Default for other paths: the signal drawn as a line.
+        signal : int, default 0
+            Which signal of a batch.
+        sparsities, times : sequence of float, optional
+            The scales to draw (at most one); default six sparsities from 1 down to the
+            finest recorded level.
+        axes : sequence of matplotlib Axes, optional
+            One per scale; default a new figure.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
         from ._path_plot import plot_path
         return plot_path(self, shape, signal=signal, sparsities=sparsities, times=times,
                          axes=axes)
 
     # ------------------------------------------------------------------ deprecated names
 
-    def iteration(self, t=None, *, sparsity=None) -> int:
-        """Deprecated: use :meth:`iterations`."""
+    def iteration(self, t: Scale = None, *, sparsity: Scale = None) -> np.ndarray | int:
+        """Deprecated; use :meth:`iterations`."""
         _deprecated("ISVSPath.iteration()", "ISVSPath.iterations()")
         return self.iterations(t, sparsity=sparsity)
 
     @property
     def n_leave_events(self) -> int:
-        """Deprecated: the number of leaves in :attr:`leave_events`."""
+        """Deprecated; the number of leaves in :attr:`leave_events`."""
         _deprecated("ISVSPath.n_leave_events", "ISVSPath.leave_events")
         return int((~self.leave_events["entering"]).sum())
 
     @property
     def times(self) -> np.ndarray:
-        """Deprecated: ``k α`` at every iterate ``0 … K`` of a path of one signal."""
+        """Deprecated; ``k α`` at every iterate ``0 … K`` of a path of one signal."""
         _deprecated("ISVSPath.times", "ISVSPath.iterations() and ISVSPath.alpha")
         return np.arange(self._single_last() + 1) * self.alpha
 
     @property
     def sparsities(self) -> np.ndarray:
-        """Deprecated: the sparsity at every iterate ``0 … K`` of a path of one signal."""
+        """Deprecated; the sparsity at every iterate ``0 … K`` of a path of one signal."""
         _deprecated("ISVSPath.sparsities", "ISVSPath.sparsity_at()")
         last = self._single_last()
         entries = self._entries()
@@ -721,7 +746,8 @@ def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
          levels: Sequence[float] = DEFAULT_LEVELS, record_times: Sequence[float] = (),
          kappa: float = DEFAULT_KAPPA, nu: float = 1.0, alpha: float | None = None,
          mode: str = "joint", tol: float = DEFAULT_TOL, max_iter: int | None = None,
-         jumps: bool = True, progress: bool = False, record_sparsities=None) -> ISVSPath:
+         jumps: bool = True, progress: bool = False,
+         record_sparsities: Sequence[float] | None = None) -> ISVSPath:
     """Compute the inverse-scale-space path of one or many signals on a graph.
 
     Parameters
@@ -810,7 +836,7 @@ def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
     return built
 
 
-def load_paths(file: str | os.PathLike, **expected_options) -> ISVSPath:
+def load_paths(file: str | os.PathLike, **expected_options: Any) -> ISVSPath:
     """Read paths written by :meth:`ISVSPath.save`.
 
     Parameters

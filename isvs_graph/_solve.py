@@ -97,7 +97,7 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
         refused.
     alpha : float, optional
         Step size; default ``1.9 ν / (κ (ν + 1 + Λ))`` with ``Λ >= ‖D‖²`` the
-        degree bound of :func:`~isvs_graph.operator.norm_bound`. Values at or above
+        degree bound (see the Theory page). Values at or above
         the stability bound ``2 ν / (κ (ν + 1 + Λ))`` are refused.
     mode : {"joint", "channel"}, default "joint"
         ``"joint"`` shares one support per edge by all channels (group shrinkage);

@@ -4,6 +4,7 @@ path out, of the same kind, layout and dtype."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,7 +20,7 @@ __all__ = ["image_paths", "smooth_image", "smooth_images"]
 
 
 def image_to_signal(image: np.ndarray | torch.Tensor):
-    """Flatten an image into a node signal on :func:`~isvs_graph.grid_graph`.
+    """Flatten an image into a node signal on :func:`~isvs_graph.graphs.grid_graph`.
 
     Returns ``(signal, height, width, restore)`` where ``signal`` has shape
     ``(H·W, C)`` in row-major pixel order and ``restore`` turns a smoothed signal
@@ -60,7 +61,8 @@ def image_to_signal(image: np.ndarray | torch.Tensor):
 
 
 def smooth_image(image: np.ndarray | torch.Tensor, t: float | None = None, *,
-                 sparsity: float | None = None, connectivity: int = 4, **solver_options):
+                 sparsity: float | None = None, connectivity: int = 4,
+                 **solver_options: Any) -> np.ndarray | torch.Tensor:
     """ISVS-smooth one image on its pixel grid.
 
     Parameters
@@ -152,8 +154,10 @@ def images_to_signals(images: np.ndarray | torch.Tensor):
     return signals, height, width, restore
 
 
-def smooth_images(images: np.ndarray | torch.Tensor, t=None, *, sparsity=None,
-                  connectivity: int = 4, **solver_options):
+def smooth_images(images: np.ndarray | torch.Tensor,
+                  t: float | Sequence[float] | np.ndarray | torch.Tensor | None = None, *,
+                  sparsity: float | Sequence[float] | np.ndarray | torch.Tensor | None = None,
+                  connectivity: int = 4, **solver_options: Any) -> np.ndarray | torch.Tensor:
     """ISVS-smooth a batch of images, all on one shared pixel-grid operator.
 
     Parameters

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch_geometric.data import Batch, Data
 from torch_geometric.transforms import BaseTransform
 
@@ -55,7 +57,7 @@ class ISVSSmooth(BaseTransform):
     """
 
     def __init__(self, t: float | None = None, *, sparsity: float | None = None,
-                 key: str = "x", keep: str | None = None, **solver_options) -> None:
+                 key: str = "x", keep: str | None = None, **solver_options: Any) -> None:
         self.t, self.sparsity = check_scale(t, sparsity)
         self.key, self.keep = key, keep
         unknown = set(solver_options) - SOLVER_OPTIONS

@@ -13,7 +13,7 @@ from ._canonical import undirected_edges
 __all__ = ["from_networkx", "from_scipy"]
 
 
-def from_scipy(adjacency) -> Data:
+def from_scipy(adjacency: scipy.sparse.sparray | scipy.sparse.spmatrix | np.ndarray) -> Data:
     """A graph from a (p, p) adjacency matrix: an edge wherever ``A[i, j] != 0``.
 
     Entries are the edge weights and must be positive; ``A[i, j]`` and ``A[j, i]``
@@ -47,7 +47,8 @@ def from_scipy(adjacency) -> Data:
     return Data(edge_index=edge_index, edge_weight=weight, num_nodes=p)
 
 
-def from_networkx(graph: nx.Graph, weight: str | None = "weight", signal=None) -> Data:
+def from_networkx(graph: nx.Graph, weight: str | None = "weight",
+                  signal: str | np.ndarray | torch.Tensor | None = None) -> Data:
     """A graph from networkx, nodes numbered in ``graph.nodes`` order.
 
     Parameters

@@ -25,7 +25,8 @@ def _as_numpy(value, name: str) -> np.ndarray:
     return value
 
 
-def mesh_graph(pos, faces, weights: str | None = None) -> Data:
+def mesh_graph(pos: np.ndarray | torch.Tensor, faces: np.ndarray | torch.Tensor,
+               weights: str | None = None) -> Data:
     """The edge graph of a triangle mesh.
 
     Parameters

@@ -47,7 +47,7 @@ def _graph(points: np.ndarray, pairs: np.ndarray, weights: str | None,
     return data
 
 
-def knn_graph(points, k: int = 8, *, weights: str | None = None,
+def knn_graph(points: np.ndarray | torch.Tensor, k: int = 8, *, weights: str | None = None,
               sigma: float | None = None) -> Data:
     """The symmetric k-nearest-neighbour graph of a point cloud.
 
@@ -86,7 +86,7 @@ def knn_graph(points, k: int = 8, *, weights: str | None = None,
     return _graph(points, pairs, weights, sigma)
 
 
-def radius_graph(points, r: float, *, weights: str | None = None,
+def radius_graph(points: np.ndarray | torch.Tensor, r: float, *, weights: str | None = None,
                  sigma: float | None = None) -> Data:
     """Join every pair of points closer than ``r`` (``r > 0``); see :func:`knn_graph`."""
     points = _points(points)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch_geometric.data import Data
@@ -12,7 +14,7 @@ __all__ = ["superpixel_graph"]
 
 
 def superpixel_graph(image: np.ndarray, n_segments: int = 200, compactness: float = 10.0,
-                     *, segments: np.ndarray | None = None, **slic_options) -> Data:
+                     *, segments: np.ndarray | None = None, **slic_options: Any) -> Data:
     """The region adjacency graph of an image's superpixels.
 
     Parameters

@@ -3,6 +3,8 @@ random per image (augmentation) or scheduled over epochs (curriculum)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import warnings
 from collections.abc import Callable
 
@@ -43,7 +45,7 @@ class SmoothImages:
     """
 
     def __init__(self, sparsity: float | SparsityRule | Callable[[int], object], *,
-                 seed: int | None = None, **solver_options) -> None:
+                 seed: int | None = None, **solver_options: Any) -> None:
         self.rule = as_rule(sparsity)
         self.sparsity = sparsity
         self.solver_options = solver_options
@@ -53,6 +55,7 @@ class SmoothImages:
             self.generator.manual_seed(seed)
 
     def set_epoch(self, epoch: int) -> None:
+        """Tell the sparsity rule which epoch it is (schedules change with it)."""
         self.epoch = epoch
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:

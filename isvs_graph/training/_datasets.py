@@ -3,6 +3,8 @@ that serves each image at any ISVS scale from a path cache built once."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import hashlib
 import os
 import pickle  # noqa: S403 - CIFAR's own format; read only from a path the user gives
@@ -21,7 +23,11 @@ from ._schedules import SparsityRule, as_rule
 __all__ = ["CachedISVSDataset", "bundled_digits", "read_cifar", "read_image_folder"]
 
 
-def bundled_digits(size: int = 32, *, test_fraction: float = 0.2, seed: int = 0):
+Split = tuple[np.ndarray, np.ndarray]
+
+
+def bundled_digits(size: int = 32, *, test_fraction: float = 0.2,
+                   seed: int = 0) -> tuple[Split, Split]:
     """scikit-learn's handwritten digits (1,797 images, 10 classes; shipped inside
     scikit-learn, no download), resized to ``size × size`` RGB uint8.
 
@@ -48,7 +54,7 @@ def bundled_digits(size: int = 32, *, test_fraction: float = 0.2, seed: int = 0)
     return (images[~test], labels[~test]), (images[test], labels[test])
 
 
-def read_cifar(root: str | os.PathLike, split: str = "train"):
+def read_cifar(root: str | os.PathLike, split: str = "train") -> Split:
     """CIFAR-10 or CIFAR-100 from the standard python batches under ``root``.
 
     ``root`` holds ``cifar-10-batches-py/`` or ``cifar-100-python/`` (or the archive
@@ -85,7 +91,8 @@ def read_cifar(root: str | os.PathLike, split: str = "train"):
     return np.concatenate(images), np.concatenate(labels)
 
 
-def read_image_folder(root: str | os.PathLike, size: int = 32):
+def read_image_folder(root: str | os.PathLike,
+                      size: int = 32) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """An ImageFolder tree (``root/<class>/<image>``) resized to ``size × size`` RGB.
 
     Returns ``(images N × 3 × size × size uint8, labels int64, class_names)``.
@@ -146,7 +153,7 @@ class CachedISVSDataset(torch.utils.data.Dataset):
                  cache_dir: str | os.PathLike, *,
                  sparsity: float | SparsityRule | Callable[[int], object],
                  levels: Sequence[float] = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5),
-                 shard_size: int = 512, seed: int = 0, **solver_options) -> None:
+                 shard_size: int = 512, seed: int = 0, **solver_options: Any) -> None:
         self.images = torch.as_tensor(np.asarray(images))
         if self.images.dtype != torch.uint8 or self.images.ndim != 4:
             raise ValueError("images must be uint8 of shape (N, C, H, W), got "
@@ -172,10 +179,12 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         return len(self.images)
 
     def set_epoch(self, epoch: int) -> None:
+        """Set the epoch the next items are drawn for (each epoch draws anew)."""
         self.epoch = epoch
 
     @property
     def n_shards(self) -> int:
+        """How many shard files the cache has."""
         return -(-len(self.images) // self.shard_size)
 
     def _shard_file(self, shard: int) -> str:

@@ -24,6 +24,7 @@ class SmallCNN(nn.Module):
         self.head = nn.Linear(channels, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits ``B × classes`` of images ``B × 3 × H × W``."""
         return self.head(self.features(x).mean(dim=(2, 3)))
 
 
@@ -40,6 +41,7 @@ class BasicBlock(nn.Module):
                                           nn.BatchNorm2d(outputs))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The block's output for input ``x``."""
         out = F.relu(self.bn1(self.conv1(x)))
         return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
 
@@ -59,6 +61,7 @@ class ResNet18(nn.Module):
         self.head = nn.Linear(512, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits ``B × classes`` of images ``B × 3 × H × W``."""
         return self.head(self.blocks(self.stem(x)).mean(dim=(2, 3)))
 
 

@@ -143,7 +143,8 @@ def _corrupt_into(out, images, apply, name, severity) -> None:
         out[n] = result.transpose(2, 0, 1)[:images.shape[1]]
 
 
-def read_cifar10c(root: str | os.PathLike, name: str, severity: int):
+def read_cifar10c(root: str | os.PathLike, name: str,
+                  severity: int) -> tuple[np.ndarray, np.ndarray]:
     """CIFAR-10-C images of one corruption and severity from ``root/<name>.npy`` and
     ``root/labels.npy`` (the published files: 5 × 10,000 images, severities in order).
 

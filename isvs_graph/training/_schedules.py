@@ -53,10 +53,12 @@ class Fixed:
 
     @property
     def lowest(self) -> float:
+        """The sparsity itself."""
         return self.sparsity
 
     def draw(self, count: int, *, epoch: int = 0,
              generator: torch.Generator | None = None) -> np.ndarray:
+        """``count`` copies of the sparsity."""
         return np.full(count, self.sparsity)
 
     def __repr__(self) -> str:
@@ -83,15 +85,18 @@ class SparsityRange:
 
     @property
     def lowest(self) -> float:
+        """``low``."""
         return self.low
 
     def draw(self, count: int, *, epoch: int = 0,
              generator: torch.Generator | None = None) -> np.ndarray:
+        """``count`` independent uniform draws from ``[low, high]`` (from ``generator``;
+        the same for every epoch)."""
         uniform = torch.rand(count, generator=generator, dtype=torch.float64).numpy()
         return self.low + (self.high - self.low) * uniform
 
     def sample(self, count: int, generator: torch.Generator | None = None) -> np.ndarray:
-        """Deprecated: use :meth:`draw`."""
+        """Deprecated; use :meth:`~isvs_graph.training.SparsityRange.draw`."""
         warnings.warn("SparsityRange.sample() is deprecated and will be removed in the next "
                       "release; use SparsityRange.draw(count, epoch=..., generator=...)",
                       DeprecationWarning, stacklevel=2)
@@ -123,9 +128,12 @@ class CoarseToFine:
 
     @property
     def lowest(self) -> float:
+        """The smaller of ``start`` and ``end``."""
         return min(self.start, self.end)
 
     def __call__(self, epoch: int) -> float | None:
+        """The sparsity of ``epoch``, or ``None`` (the original images) from epoch
+        ``epochs`` on."""
         if epoch >= self.epochs:
             return None
         if self.epochs == 1:
@@ -136,6 +144,8 @@ class CoarseToFine:
 
     def draw(self, count: int, *, epoch: int = 0,
              generator: torch.Generator | None = None) -> np.ndarray | None:
+        """The epoch's sparsity for all ``count`` images, or ``None`` past the
+        curriculum."""
         level = self(epoch)
         return None if level is None else np.full(count, level)
 
