@@ -80,5 +80,5 @@ parser = build_parser()
 (here / "_generated").mkdir(exist_ok=True)
 (here / "_generated" / "cli.txt").write_text(
     parser.format_help() + "".join(f"\n$ isvs-graph {name} --help\n{sub.format_help()}"
-                                   for name, sub in subcommands(parser).items()))
+                                   for name, sub in subcommands().items()))
 assert isvs_graph.__all__

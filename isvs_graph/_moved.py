@@ -18,20 +18,18 @@ import types
 import warnings
 
 #: old module -> (the module that now holds its code, where users should import from)
-MOVED = {
-    "isvs_graph.operator": ("isvs_graph._operator", "isvs_graph"),
-    "isvs_graph.projection": ("isvs_graph._projection", "isvs_graph"),
-    "isvs_graph.smoothing": ("isvs_graph._solve", "isvs_graph"),
-    "isvs_graph.solver": ("isvs_graph._solver", "isvs_graph"),
-    "isvs_graph.path_plot": ("isvs_graph._path_plot", "isvs_graph.ISVSPath.plot"),
-    "isvs_graph.superpixels": ("isvs_graph.graphs._superpixels", "isvs_graph.graphs"),
-    "isvs_graph.meshes": ("isvs_graph.graphs._meshes", "isvs_graph.graphs"),
-    "isvs_graph.point_clouds": ("isvs_graph.graphs._point_clouds", "isvs_graph.graphs"),
-    "isvs_graph.conversions": ("isvs_graph.graphs._conversions", "isvs_graph.graphs"),
-    "isvs_graph.augment": ("isvs_graph.training._augment", "isvs_graph.training"),
-    "isvs_graph.datasets": ("isvs_graph.training._datasets", "isvs_graph.training"),
-    "isvs_graph.robustness": ("isvs_graph.training._robustness", "isvs_graph.training"),
-}
+MOVED = {f"isvs_graph.{old}": (f"{home}.{new}", public)
+         for home, public, names in (
+             ("isvs_graph", "isvs_graph", {"operator": "_operator",
+                                           "projection": "_projection",
+                                           "smoothing": "_solve", "solver": "_solver"}),
+             ("isvs_graph", "isvs_graph.ISVSPath.plot", {"path_plot": "_path_plot"}),
+             ("isvs_graph.graphs", "isvs_graph.graphs", {
+                 name: f"_{name}" for name in ("superpixels", "meshes", "point_clouds",
+                                               "conversions")}),
+             ("isvs_graph.training", "isvs_graph.training", {
+                 name: f"_{name}" for name in ("augment", "datasets", "robustness")}))
+         for old, new in names.items()}
 
 #: old modules whose name is now a function of the package
 GONE = {

@@ -101,6 +101,15 @@ def _path(args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``isvs-graph`` argument parser (the docs print its help)."""
+    return _build()[0]
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    """The parser of each subcommand, by name, in the order ``--help`` lists them."""
+    return _build()[1]
+
+
+def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     parser = argparse.ArgumentParser(
         prog="isvs-graph",
         description="Inverse-scale-space (Split LBI) smoothing of images on pixel graphs.")
@@ -139,16 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
                       default=list(DEFAULT_PATH_SPARSITIES),
                       help="the scales to draw (default: %(default)s)")
     draw.set_defaults(run=_path)
-    return parser
-
-
-def subcommands(parser: argparse.ArgumentParser | None = None
-                ) -> dict[str, argparse.ArgumentParser]:
-    """The parser of each subcommand, by name, in the order ``--help`` lists them."""
-    parser = build_parser() if parser is None else parser
-    found = [action for action in parser._actions
-             if isinstance(action, argparse._SubParsersAction)]
-    return dict(found[0].choices) if found else {}
+    return parser, {"smooth": smooth, "path": draw}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

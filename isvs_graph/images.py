@@ -74,17 +74,15 @@ def smooth_image(image: np.ndarray | torch.Tensor, t: float | None = None, *,
         not matter: the solve is scale-free.
     t, sparsity : float
         The scale, exactly one, as for :func:`isvs_graph.solve`.
-    connectivity : {4, 8}, default 4
-        Pixel neighbourhood of the grid.
-    **solver_options
-        ``kappa``, ``nu``, ``alpha``, ``mode``, ``project``, ``tol``, ``max_iter``,
-        ``jumps``, ``progress``, ``backend`` of :func:`isvs_graph.solve`.
+    connectivity, **solver_options
+        The pixel neighbourhood (4 or 8, default 4) and the options of
+        :func:`isvs_graph.solve`, as for :func:`smooth_images`.
 
     Returns
     -------
     numpy.ndarray or torch.Tensor
-        Same kind, layout, dtype and device as ``image``; float16 and bfloat16 are
-        computed and returned as float32.
+        The smoothed image, of the same kind, layout, dtype and device as ``image``
+        (float16 and bfloat16 come back as float32).
 
     Examples
     --------

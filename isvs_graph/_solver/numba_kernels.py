@@ -101,6 +101,15 @@ if numba is not None:
         return max(a, b)
 
     @njit
+    def _largest_bits(bits, mask, old, threshold, inside):
+        """The largest ``bits[q] & mask`` over the ``q`` that :func:`_abs_max` keeps."""
+        largest = 0
+        for q in range(bits.shape[0]):
+            v = (bits[q] & mask) * ((abs(old[q]) > threshold) == inside)
+            largest = v if v > largest else largest
+        return largest
+
+    @njit
     def _abs_max(values, old, threshold, inside=True):
         """``max |values[q]|`` over the ``q`` with ``|old[q]| > threshold`` (``<=`` when
         not ``inside``), NaN if one of them is NaN, as a float.
@@ -110,18 +119,11 @@ if numba is not None:
         bits (NaN's bits lie above infinity's, so NaN wins), which vectorises.
         """
         if values.itemsize == 4:
-            bits = values.view(np.int32)
-            largest = 0
-            for q in range(bits.shape[0]):
-                v = (bits[q] & 0x7FFFFFFF) * ((abs(old[q]) > threshold) == inside)
-                largest = v if v > largest else largest
+            largest = _largest_bits(values.view(np.int32), 0x7FFFFFFF, old, threshold, inside)
             return float(np.array([largest], dtype=np.int32).view(np.float32)[0])
-        bits64 = values.view(np.int64)
-        largest64 = 0
-        for q in range(bits64.shape[0]):
-            v = (bits64[q] & 0x7FFFFFFFFFFFFFFF) * ((abs(old[q]) > threshold) == inside)
-            largest64 = v if v > largest64 else largest64
-        return float(np.array([largest64], dtype=np.int64).view(np.float64)[0])
+        largest = _largest_bits(values.view(np.int64), 0x7FFFFFFFFFFFFFFF, old, threshold,
+                                inside)
+        return float(np.array([largest], dtype=np.int64).view(np.float64)[0])
 
     # ------------------------------------------------------------------ edge passes
 
@@ -564,6 +566,16 @@ if numba is not None:
     # ------------------------------------------------------------------ recording
 
     @njit
+    def _record(graph, consts, u, z, f, values, supports, iters, drifts, b, slot, k, drift,
+                measure):
+        """Record signal ``b``'s iterate ``k`` (its snapshot, and the drift so far when
+        measured) in ``slot`` of a level or stop table."""
+        _snapshot(graph, consts, u, z, f, values[b, slot], supports[b, slot])
+        iters[b, slot] = k
+        if measure:
+            drifts[b, slot] = drift
+
+    @njit
     def _snapshot(graph, consts, u, z, f, out_u, out_support):
         channels = u.shape[0]
         for c in range(channels):
@@ -613,19 +625,13 @@ if numba is not None:
         while True:
             sparsity = (entries - count) / entries if entries else 0.0
             while level < rec.levels.shape[0] and sparsity <= rec.levels[level]:
-                _snapshot(graph, consts, u, z, f, rec.level_u[b, level],
-                          rec.level_support[b, level])
-                rec.level_iter[b, level] = k
-                if measure:
-                    rec.level_drift[b, level] = drift
+                _record(graph, consts, u, z, f, rec.level_u, rec.level_support,
+                        rec.level_iter, rec.level_drift, b, level, k, drift, measure)
                 level += 1
             while stop < rule.stops.shape[0] and k >= rule.stops[stop]:
                 if k == rule.stops[stop]:
-                    _snapshot(graph, consts, u, z, f, rec.stop_u[b, stop],
-                              rec.stop_support[b, stop])
-                    rec.stop_iter[b, stop] = k
-                    if measure:
-                        rec.stop_drift[b, stop] = drift
+                    _record(graph, consts, u, z, f, rec.stop_u, rec.stop_support,
+                            rec.stop_iter, rec.stop_drift, b, stop, k, drift, measure)
                 stop += 1
             if (k_target >= 0 and k >= k_target) or (s_target >= 0 and sparsity <= s_target):
                 status = REACHED

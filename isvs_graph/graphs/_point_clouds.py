@@ -67,6 +67,14 @@ def knn_graph(points: np.ndarray | torch.Tensor, k: int = 8, *, weights: str | N
     torch_geometric.data.Data
         ``pos``, canonical ``edge_index``, ``edge_weight`` when weighted.
 
+    See Also
+    --------
+    torch_geometric.nn.pool.knn_graph, torch_geometric.nn.pool.radius_graph :
+        PyG's builders (they need ``torch-cluster``, return directed edges and take
+        batches); these take any point array, return each undirected edge once in
+        canonical order and can weight edges, which is what :func:`isvs_graph.solve`
+        uses.
+
     Examples
     --------
     >>> import numpy as np
