@@ -245,13 +245,24 @@ class CachedISVSDataset(torch.utils.data.Dataset):
                              f"{self.levels[-1]}: add a lower level")
         return float(level[0])
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.__getitems__([index])[0]
+
+    def __getitems__(self, indices: Sequence[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Items ``indices`` at once (the DataLoader asks for whole batches this way):
+        one read per shard for all of the batch's images in it."""
         if self._shards is None:
             self.load()
-        level = self.sparsity_of(index)
-        if level is None:
-            image = self.images[index]
-        else:
-            shard, row = divmod(index, self.shard_size)
-            image = self._shards[shard].at(sparsity=level, signals=[row])[0]
-        return image.float() / 255.0, self.labels[index]
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        images = self.images[torch.from_numpy(indices)].clone()
+        levels = [self.sparsity_of(int(i)) for i in indices]
+        smoothed = np.array([level is not None for level in levels])
+        shards, rows = np.divmod(indices, self.shard_size)
+        for shard in np.unique(shards[smoothed]):
+            members = np.flatnonzero(smoothed & (shards == shard))
+            read = self._shards[shard].at(sparsity=[levels[m] for m in members],
+                                          signals=rows[members])
+            images[torch.from_numpy(members)] = torch.as_tensor(read)
+        images = images.float() / 255.0
+        labels = self.labels[torch.from_numpy(indices)]
+        return list(zip(images, labels))

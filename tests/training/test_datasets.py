@@ -139,3 +139,26 @@ def test_build_removes_temporaries_of_killed_writers_only(tmp_path):
     x, y = images()
     CachedISVSDataset(x, y, tmp_path, sparsity=0.8, levels=[0.8]).build(progress=False)
     assert not orphan.exists() and alive.exists() and elsewhere.exists()
+
+
+def test_batches_are_read_at_once_and_equal_the_items(tmp_path):
+    x, y = images(count=12)
+    dataset = CachedISVSDataset(x, y, tmp_path, sparsity=SparsityRange(0.6, 0.9),
+                                levels=[0.9, 0.6], shard_size=5, seed=2)
+    dataset.build(progress=False)
+    order = [11, 0, 7, 3, 3, 9]  # across three shards, one index twice
+    batch = dataset.__getitems__(order)
+    for index, (image, label) in zip(order, batch):
+        expected, expected_label = dataset[index]
+        assert torch.equal(image, expected) and label == expected_label
+    loader = torch.utils.data.DataLoader(dataset, batch_size=6, sampler=order)
+    images_, labels_ = next(iter(loader))
+    assert torch.equal(images_, torch.stack([image for image, _ in batch]))
+    assert labels_.tolist() == [int(y[i]) for i in order]
+    # Past the curriculum a batch holds the original images.
+    schedule = CachedISVSDataset(x, y, tmp_path / "c", sparsity=CoarseToFine(0.9, 0.6, epochs=1),
+                                 levels=[0.9, 0.6], shard_size=5)
+    schedule.build(progress=False)
+    schedule.set_epoch(1)
+    originals = torch.stack([image for image, _ in schedule.__getitems__(order)])
+    assert torch.equal(originals, torch.from_numpy(x[order]).float() / 255)
