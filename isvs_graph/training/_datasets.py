@@ -174,6 +174,7 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         self.solver_options = solver_options
         self.epoch = 0
         self._shards: list[ISVSPath] | None = None
+        self._key: dict | None = None
 
     def __len__(self) -> int:
         return len(self.images)
@@ -193,8 +194,14 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         return os.path.join(self.cache_dir, f"paths-{shard:05d}-{digest[:12]}.npz")
 
     def _expected(self) -> dict:
-        return {"levels": self.levels, **{k: v for k, v in self.solver_options.items()
-                                          if k in ("kappa", "nu", "mode", "connectivity")}}
+        """Everything that defines the cached paths, as their files record it: every
+        solver option (defaults and the step size resolved), the levels and where the
+        paths stop. A shard made with anything else is rebuilt, never read."""
+        if self._key is None:
+            probe = image_paths(self.images[:1], levels=self.levels, t_max=0.0,
+                                **self.solver_options)
+            self._key = {**probe.options, "t_max": None, "sparsity_min": self.levels[-1]}
+        return self._key
 
     def _valid(self, shard: int) -> bool:
         try:

@@ -162,3 +162,17 @@ def test_batches_are_read_at_once_and_equal_the_items(tmp_path):
     schedule.set_epoch(1)
     originals = torch.stack([image for image, _ in schedule.__getitems__(order)])
     assert torch.equal(originals, torch.from_numpy(x[order]).float() / 255)
+
+
+@pytest.mark.parametrize("changed", [{"tol": 0.05}, {"max_iter": 5000}, {"nu": 0.5},
+                                     {"jumps": False}, {"connectivity": 8}])
+def test_a_cache_made_with_other_options_is_rebuilt_not_read(tmp_path, changed):
+    x, y = images()
+    first = CachedISVSDataset(x, y, tmp_path, sparsity=0.8, levels=[0.9, 0.8])
+    assert first.build(progress=False) == 1
+    assert first.build(progress=False) == 0  # the same options: reused
+    other = CachedISVSDataset(x, y, tmp_path, sparsity=0.8, levels=[0.9, 0.8], **changed)
+    assert other.build(progress=False) == 1
+    expected = smooth_images(x, sparsity=0.8, **changed)
+    assert torch.equal(torch.stack([other[i][0] for i in range(len(x))]),
+                       torch.from_numpy(expected).float() / 255)
