@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import os
 import warnings
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
 from ..images import smooth_images
@@ -27,7 +29,10 @@ class SmoothImages:
         :class:`CoarseToFine` (by epoch), or a function ``epoch -> sparsity, rule or
         None`` (``None``: pass images through). Call :meth:`set_epoch` each epoch.
     seed : int, optional
-        Seeds the draws, for reproducible runs.
+        Seeds the draws, for reproducible runs. The draws depend on the seed, the
+        epoch and the DataLoader worker (as torch's own samplers do): two workers, or
+        two epochs, never draw the same sparsities. Without a seed they come from
+        torch's seed (:func:`torch.initial_seed`, a worker's own seed in a worker).
     **solver_options
         Passed to :func:`isvs_graph.smooth_images` (``kappa``, ``mode`` …).
 
@@ -49,19 +54,35 @@ class SmoothImages:
         self.rule = as_rule(sparsity)
         self.sparsity = sparsity
         self.solver_options = solver_options
+        self.seed = seed
         self.epoch = 0
         self.generator = torch.Generator()
-        if seed is not None:
-            self.generator.manual_seed(seed)
+        self._context: tuple | None = None
 
     def set_epoch(self, epoch: int) -> None:
-        """Tell the sparsity rule which epoch it is (schedules change with it)."""
+        """Tell the sparsity rule which epoch it is (schedules change with it).
+
+        DataLoader workers hold copies of the transform: with ``persistent_workers``
+        they keep the epoch they started with, so use non-persistent workers (the
+        default) for schedules such as :class:`CoarseToFine`."""
         self.epoch = epoch
+
+    def _draws(self) -> torch.Generator:
+        """The generator of this process, worker and epoch, seeded on first use."""
+        info = torch.utils.data.get_worker_info()
+        context = (os.getpid(), None if info is None else info.id, self.epoch)
+        if context != self._context:
+            base = self.seed if self.seed is not None else torch.initial_seed()
+            worker = 0 if info is None else info.id + 1
+            state = np.random.SeedSequence([base, worker, self.epoch]).generate_state(1)
+            self.generator.manual_seed(int(state[0]))
+            self._context = context
+        return self.generator
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         single = images.ndim == 3
         batch = images[None] if single else images
-        levels = self.rule.draw(len(batch), epoch=self.epoch, generator=self.generator)
+        levels = self.rule.draw(len(batch), epoch=self.epoch, generator=self._draws())
         if levels is None:
             return images
         out = smooth_images(batch, sparsity=levels, **self.solver_options)

@@ -25,9 +25,11 @@ def test_random_range_draws_per_image_reproducibly():
     a = SmoothImages(rule, seed=3)(batch())
     b = SmoothImages(rule, seed=3)(batch())
     assert torch.equal(a, b)
-    expected = smooth_images(batch(), sparsity=rule.draw(
-        4, epoch=0, generator=torch.Generator().manual_seed(3)))
+    transform = SmoothImages(rule, seed=3)
+    expected = smooth_images(batch(), sparsity=rule.draw(4, epoch=0,
+                                                         generator=transform._draws()))
     assert torch.equal(a, expected)
+    assert not torch.equal(SmoothImages(rule, seed=4)(batch()), a)
 
 
 def test_curriculum_changes_over_epochs_and_ends_at_the_images():
@@ -80,3 +82,35 @@ def test_old_names_warn_and_work():
     with pytest.warns(DeprecationWarning, match="draw"):
         draws = SparsityRange(0.6, 0.7).sample(3, torch.Generator().manual_seed(0))
     assert draws.shape == (3,)
+
+
+class _Draws(torch.utils.data.Dataset):
+    """Each item: the sparsities the transform draws for a batch of 3 images."""
+
+    def __init__(self, transform):
+        self.transform = transform
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        generator = self.transform._draws()
+        return torch.from_numpy(self.transform.rule.draw(3, epoch=self.transform.epoch,
+                                                         generator=generator))
+
+
+def test_draws_differ_by_worker_and_epoch_and_repeat_with_the_seed():
+    transform = SmoothImages(SparsityRange(0.5, 0.9), seed=7)
+    runs = []
+    for _ in range(2):
+        epochs = []
+        for epoch in range(2):
+            transform.set_epoch(epoch)
+            loader = torch.utils.data.DataLoader(_Draws(transform), batch_size=None,
+                                                 num_workers=2)
+            epochs.append(torch.stack(list(loader)))
+        runs.append(epochs)
+    first, second = runs[0]
+    assert not torch.equal(first, second)                  # epochs differ
+    assert not torch.equal(first[0], first[1])              # the two workers differ
+    assert torch.equal(runs[1][0], first) and torch.equal(runs[1][1], second)  # seeded
