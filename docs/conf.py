@@ -1,7 +1,6 @@
 """Sphinx configuration for isvs_graph: ``sphinx-build -W -b html docs docs/_build/html``."""
 
 import os
-import sys
 from pathlib import Path
 
 import isvs_graph
@@ -56,8 +55,6 @@ if not intersphinx_mapping:
                                        r"matplotlib|PIL|skimage)(\..*)?")]
 
 here = Path(__file__).resolve().parent
-sys.path.insert(0, str(here.parent / "examples"))
-sys.path.insert(0, str(here))
 sphinx_gallery_conf = {
     "examples_dirs": str(here.parent / "examples"),
     "gallery_dirs": str(here / "auto_examples"),
@@ -66,9 +63,10 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
     "remove_config_comments": True,
-    # The gallery runs every script small; a name, not a function, keeps the config
-    # picklable.
-    "reset_argv": "gallery_helpers.small_run",
+    # Only what a script prints is shown, not the repr of a cell's last expression.
+    "capture_repr": (),
+    # Figures at 1x and 2x, so that they stay sharp on high-density screens.
+    "image_srcset": ["2x"],
     "matplotlib_animations": False,
     "plot_gallery": "True",
 }

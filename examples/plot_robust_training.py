@@ -1,50 +1,190 @@
 """
-Robust training in brief
-========================
+=========================
+Robust training with ISVS
+=========================
 
-The training example on a small budget (800 bundled digits, 6 epochs): vanilla, FFT
-low-pass and ISVS training side by side, evaluated on clean, corrupted (15 types × 5
-severities), FGSM, PGD and low-resolution images. ``examples/train_classifier.py`` with
-no arguments runs the full version and writes its table and plots to ``out/train``.
+A classifier trained on images as they are learns to rely on fine texture, and
+fails when noise, blur or weather change that texture. Training on ISVS-smoothed
+images instead, each at a random sparsity, shows the network the same objects with
+less and less of their small-scale detail, which can make it more robust.
 
-Run ``python examples/plot_robust_training.py [--out DIR] [--small]``.
+This tutorial trains a small CNN twice on scikit-learn's handwritten digits (bundled
+with scikit-learn, no download), once on the original images (``vanilla``) and once
+on ISVS-smoothed ones (``isvs``), and compares the two on clean, corrupted,
+adversarial and low-resolution test images. It is a short run on a CPU;
+``examples/train_classifier.py`` is the full recipe: more epochs, a low-pass
+baseline, all 15 corruptions at all 5 severities, curriculum schedules, CIFAR-10/100
+or an image folder, checkpoints and multi-GPU training, run as
+``python examples/train_classifier.py --help`` describes.
 """
 
-import argparse
-import json
-import sys
-from pathlib import Path
+import tempfile
+import time
+import warnings
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from PIL import Image  # noqa: E402
+import isvs_graph
+from isvs_graph.training import (CORRUPTIONS, CachedISVSDataset, SmallCNN, SparsityRange,
+                                 bundled_digits, corrupted_sets, evaluate, table)
 
-parser = argparse.ArgumentParser(description="Robust training in brief")
-parser.add_argument("--out", type=Path, default=Path("out"), help="output folder")
-parser.add_argument("--small", action="store_true", help="a smaller, faster run")
-args = parser.parse_args()
+# sphinx_gallery_thumbnail_number = 3
 
-try:
-    here = Path(__file__).resolve().parent
-except NameError:  # executed by sphinx-gallery from the docs folder
-    here = Path("../examples").resolve()
-sys.path.insert(0, str(here))
-from train_classifier import main  # noqa: E402
+# %%
+# The data
+# ========
+#
+# :func:`isvs_graph.training.bundled_digits` resizes the 1,797 digits to 32 × 32 RGB
+# ``uint8`` images (``N × 3 × 32 × 32``) and splits them, stratified, into a
+# training and a test set.
 
-out = args.out / "robust_training"
-# Even the small run must learn something, or its table says nothing.
-budget = ["--limit", "800", "--epochs", "6"] if args.small else ["--limit", "1500", "--epochs", "8"]
-main([*budget, "--out", str(out), "--quiet", "--pgd-steps", "5"])
+(train_x, train_y), (test_x, test_y) = bundled_digits()
+print(f"{len(train_x)} training and {len(test_x)} test images of shape {train_x.shape[1:]}")
 
-summary = json.loads((out / "results.json").read_text())
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_ratios": [2.4, 1]})
-for ax, name in zip(axes, ("corruptions.png", "severity.png")):
-    ax.imshow(Image.open(out / name))
+# %%
+# ISVS images from a path cache
+# =============================
+#
+# Smoothing every image again in every epoch could cost as much as the training.
+# :class:`isvs_graph.training.CachedISVSDataset` computes the ISVS path of each
+# image once (:meth:`~isvs_graph.training.CachedISVSDataset.build`) and stores it in
+# ``cache_dir``; afterwards an item at any sparsity is a cheap read. Here every
+# image gets a sparsity drawn uniformly from 0.6 to 0.8 each time it is served, and
+# exact records are kept at the ``levels``. A few digits are so flat that their
+# path stops at its floor before sparsity 0.6, and the build warns with
+# :class:`isvs_graph.ConvergenceWarning`; the dataset then serves the finest scale
+# there, which is fine for training, so we silence that warning.
+
+cache = tempfile.TemporaryDirectory()
+smoothed_set = CachedISVSDataset(train_x, train_y, cache.name,
+                                 sparsity=SparsityRange(0.6, 0.8),
+                                 levels=[0.9, 0.8, 0.7, 0.6], seed=0)
+start = time.perf_counter()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", isvs_graph.ConvergenceWarning)
+    smoothed_set.build(progress=False)
+print(f"path cache of {len(smoothed_set)} images built in "
+      f"{time.perf_counter() - start:.1f} s")
+
+# %%
+# This is what the ``isvs`` model sees: the top row shows training images as they
+# are, the bottom row the same images as the dataset serves them: the strokes
+# become flat regions without their soft shading, and at the coarse end of the
+# range little more than the outline of the strongest stroke is left.
+
+fig, axes = plt.subplots(2, 8, figsize=(10, 2.9), layout="constrained")
+for column in range(8):
+    smoothed, label = smoothed_set[column]
+    axes[0, column].imshow(train_x[column].transpose(1, 2, 0))
+    axes[1, column].imshow(smoothed.permute(1, 2, 0).numpy())
+    axes[0, column].set_title(f"label {int(label)}")
+for ax in axes.ravel():
     ax.set_axis_off()
-fig.tight_layout()
-fig.savefig(args.out / "robust_training.png", dpi=100)
-print(json.dumps({m: {k: round(v, 3) for k, v in r.items() if isinstance(v, float)}
-                  for m, r in summary["results"].items()}, indent=1))
-print(f"figure: {args.out / 'robust_training.png'}")
+axes[0, 0].text(-4, 16, "original", rotation=90, ha="right", va="center")
+axes[1, 0].text(-4, 16, "ISVS", rotation=90, ha="right", va="center")
+
+# %%
+# A plain training loop
+# =====================
+#
+# Both models are the same :class:`isvs_graph.training.SmallCNN`, trained with the
+# same seed, optimiser and schedule for 8 epochs; only the dataset differs. The
+# vanilla dataset serves the original images as floats in ``[0, 1]``, like the
+# cached one does. ``set_epoch`` lets the ISVS dataset draw new sparsities each
+# epoch.
+
+plain_set = torch.utils.data.TensorDataset(torch.from_numpy(train_x).float() / 255,
+                                           torch.from_numpy(train_y))
+
+
+def train(dataset, epochs=8, lr=0.05):
+    """A fresh SmallCNN trained on ``dataset``: same seed, optimiser and schedule."""
+    torch.manual_seed(0)
+    model = SmallCNN(classes=10)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=64, shuffle=True)
+    optimiser = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True,
+                                weight_decay=5e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, lr,
+                                                   total_steps=epochs * len(loader))
+    model.train()
+    for epoch in range(epochs):
+        if hasattr(dataset, "set_epoch"):
+            dataset.set_epoch(epoch)
+        for images, labels in loader:
+            loss = F.cross_entropy(model(images), labels)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+    return model
+
+
+models = {}
+for name, dataset in [("vanilla", plain_set), ("isvs", smoothed_set)]:
+    start = time.perf_counter()
+    models[name] = train(dataset)
+    print(f"{name}: trained in {time.perf_counter() - start:.1f} s")
+cache.cleanup()
+
+# %%
+# Corrupted test images
+# =====================
+#
+# :func:`isvs_graph.training.corrupted_sets` applies the 15 corruptions of the
+# CIFAR-10-C benchmark (noise, blur, weather, digital) to the test images. The full
+# recipe uses all five severities; here the middle one, severity 3, is enough. One
+# test digit under each corruption:
+
+corrupted = corrupted_sets(test_x, test_y, seed=0, severities=(3,), progress=False)
+fig, axes = plt.subplots(2, 8, figsize=(11, 3.4), layout="constrained")
+axes[0, 0].imshow(test_x[0].transpose(1, 2, 0), interpolation="nearest")
+axes[0, 0].set_title("clean", fontsize=9)
+for ax, corruption in zip(axes.ravel()[1:], CORRUPTIONS):
+    images, _ = corrupted[corruption, 3]
+    ax.imshow(images[0].transpose(1, 2, 0), interpolation="nearest")
+    ax.set_title(corruption.replace("_", " "), fontsize=9)
+for ax in axes.ravel():
+    ax.set_axis_off()
+
+# %%
+# Evaluation
+# ==========
+#
+# :func:`isvs_graph.training.evaluate` measures each model's accuracy on the clean
+# test set, on the corrupted sets (``corruption``: the mean over corruptions),
+# under FGSM and PGD attacks of radius 4/255 (``fgsm``, ``pgd``) and on images
+# down-sampled by 2 and 4 (``lowres``). :func:`isvs_graph.training.table` prints the
+# results as a Markdown table. In this run ISVS training gives up a little clean
+# accuracy for clearly better accuracy under corruption; a run this short is
+# noisy, so take the other columns as indications only.
+
+results = {name: evaluate(model, test_x, test_y, corrupted, eps=4 / 255, pgd_steps=5,
+                          progress=False, name=name)
+           for name, model in models.items()}
+print(table(results))
+
+# %%
+# Accuracy per corruption
+# =======================
+#
+# The gains are largest where a corruption adds fine-grained texture (Gaussian and
+# shot noise) or shifts the intensities (brightness): a network that has learnt
+# from flat regions looks past both. The blurs gain too. Zoom blur, pixelate and
+# JPEG hardly hurt either model at this severity, while fog and contrast, which
+# wash the digit out, defeat both.
+
+positions = np.arange(len(CORRUPTIONS))
+fig, ax = plt.subplots(figsize=(7.5, 6.5), layout="constrained")
+for offset, (name, result) in zip((-0.2, 0.2), results.items()):
+    accuracy = [result["corruption_detail"][corruption][0] for corruption in CORRUPTIONS]
+    ax.barh(positions + offset, accuracy, height=0.4, label=name)
+ax.set_yticks(positions, [c.replace("_", " ") for c in CORRUPTIONS])
+ax.invert_yaxis()
+ax.set_xlim(0, 1)
+ax.set_xlabel("test accuracy at severity 3")
+ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
+
+plt.show()

@@ -1,52 +1,73 @@
 """
+===================
 ISVS on superpixels
 ===================
 
-The same solver on a much smaller graph: SLIC superpixels of a photo become nodes
-(mean colour), touching superpixels are joined with their shared boundary length as
-weight. The smoothed node signal is painted back onto the pixels with
-``signal[graph.segments]``.
-
-Run ``python examples/plot_superpixels.py [--out DIR] [--small]``.
+The solver does not care what the nodes of a graph are. Here they are SLIC
+superpixels of a photo instead of pixels: each superpixel is a node carrying its
+mean colour, and superpixels that touch are joined by an edge weighted by the length
+of their shared boundary. The graph is a few thousand times smaller than the pixel
+grid, so ISVS on it takes a fraction of a second even for a full-size photo.
 """
 
-import argparse
-import time
-from pathlib import Path
+import matplotlib.pyplot as plt
+from skimage import data
+from skimage.segmentation import mark_boundaries
 
-import matplotlib
+import isvs_graph
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from skimage import data  # noqa: E402
-from skimage.segmentation import mark_boundaries  # noqa: E402
+# sphinx_gallery_thumbnail_number = 2
 
-import isvs_graph  # noqa: E402
+# %%
+# From a photo to a region graph
+# ==============================
+#
+# :func:`isvs_graph.superpixel_graph <isvs_graph.graphs.superpixel_graph>` runs
+# :func:`skimage.segmentation.slic` and builds the region adjacency graph. Besides
+# ``edge_index`` and ``edge_weight`` the returned graph keeps ``x``, the mean colour
+# of every superpixel (the signal :func:`isvs_graph.solve` smooths when it is given
+# no other), and ``segments``, the pixel-to-superpixel label map.
 
-parser = argparse.ArgumentParser(description="ISVS on superpixels")
-parser.add_argument("--out", type=Path, default=Path("out"), help="output folder")
-parser.add_argument("--small", action="store_true", help="a small, fast run")
-args = parser.parse_args()
+image = data.coffee()
+graph = isvs_graph.superpixel_graph(image, n_segments=1500, compactness=20)
+segments = graph.segments.numpy()
+print(f"{image.shape[1]}×{image.shape[0]} photo: {graph.num_nodes} superpixels, "
+      f"{graph.num_edges} edges")
 
-image = data.coffee()[::4, ::4] if args.small else data.coffee()
-segments = 150 if args.small else 1500
-start = time.perf_counter()
-graph = isvs_graph.superpixel_graph(image, n_segments=segments, compactness=20)
-sparsities = [0.7, 0.5, 0.3]
-smoothed = [isvs_graph.solve(graph, sparsity=s).numpy() for s in sparsities]
-elapsed = time.perf_counter() - start
-
-fig, axes = plt.subplots(1, len(sparsities) + 1, figsize=(3.2 * (len(sparsities) + 1), 2.8))
-segmented = mark_boundaries(image, graph.segments.numpy())
-axes[0].imshow(segmented)
-axes[0].set_title(f"{graph.num_nodes} superpixels", fontsize=9)
-for ax, s, signal in zip(axes[1:], sparsities, smoothed):
-    ax.imshow(signal[graph.segments.numpy()].clip(0, 1))
-    ax.set_title(f"sparsity {s}", fontsize=9)
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.9), layout="constrained")
+axes[0].imshow(mark_boundaries(image, segments))
+axes[0].set_title("SLIC superpixels")
+axes[1].imshow(graph.x.numpy()[segments])
+axes[1].set_title("the node signal: one colour per superpixel")
 for ax in axes:
     ax.set_axis_off()
-fig.tight_layout()
-args.out.mkdir(parents=True, exist_ok=True)
-fig.savefig(args.out / "superpixels.png", dpi=100)
-print(f"{graph.num_nodes} superpixels, {graph.num_edges} edges; graph and three scales in "
-      f"{elapsed:.1f} s; figure: {args.out / 'superpixels.png'}")
+
+# %%
+# Smoothing the node signal
+# =========================
+#
+# ``solve(graph, sparsity=s)`` smooths ``graph.x`` up to sparsity ``s`` (the
+# fraction of region boundaries not yet split). Each call is an independent solve;
+# :func:`isvs_graph.path` would record all scales in one run instead, as the
+# photo-path example does.
+
+sparsities = [0.6, 0.45, 0.3]
+smoothed = {s: isvs_graph.solve(graph, sparsity=s).numpy() for s in sparsities}
+
+# %%
+# Painting it back onto the pixels
+# ================================
+#
+# Indexing a node signal with the label map, ``signal[graph.segments]``, gives an
+# image again. At sparsity 0.6 the cup, the saucer, the spoon and the shadow are
+# flat regions on an almost uniform table; lowering the sparsity brings back the
+# crema inside the cup, the reflections on the saucer and, at 0.3, the grain of
+# the wood.
+
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.1), layout="constrained")
+for ax, (level, signal) in zip(axes, smoothed.items()):
+    ax.imshow(signal[segments].clip(0, 1))
+    ax.set_title(f"ISVS at sparsity {level}")
+    ax.set_axis_off()
+
+plt.show()
