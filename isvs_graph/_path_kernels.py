@@ -254,6 +254,13 @@ if numba is not None:
                         log_iter, log_entry, log_ptr, out[i])
 
     @_njit
+    def labels_serial(rows, ks, src, dst, p, planes, order, order_iter, order_ptr,
+                      log_iter, log_entry, log_ptr, out):
+        for i in range(rows.shape[0]):
+            _labels_one(rows[i], ks[i], src, dst, p, planes, order, order_iter, order_ptr,
+                        log_iter, log_entry, log_ptr, out[i])
+
+    @_njit
     def _labels_one(b, k, src, dst, p, planes, order, order_iter, order_ptr, log_iter,
                     log_entry, log_ptr, out):
         cut = np.empty(src.shape[0] * planes, dtype=np.bool_)
@@ -270,6 +277,13 @@ if numba is not None:
             _support_at(rows[i], ks[i], order, order_iter, order_ptr, log_iter, log_entry,
                         log_ptr, out[i])
 
+    @_njit
+    def supports_serial(rows, ks, order, order_iter, order_ptr, log_iter, log_entry,
+                        log_ptr, out):
+        for i in range(rows.shape[0]):
+            _support_at(rows[i], ks[i], order, order_iter, order_ptr, log_iter, log_entry,
+                        log_ptr, out[i])
+
     @_pjit
     def compress(src, dst, support, presented, raw, projected, width, counts, values,
                  spread):
@@ -278,6 +292,13 @@ if numba is not None:
         and ``max |raw − projected|`` (how far the projected signal is from the one
         projected)."""
         for s in numba.prange(counts.shape[0]):
+            spread[s] = _compress_one(src, dst, support[s], presented[s], raw[s],
+                                      projected[s], width, counts[s], values[s])
+
+    @_njit
+    def compress_serial(src, dst, support, presented, raw, projected, width, counts, values,
+                        spread):
+        for s in range(counts.shape[0]):
             spread[s] = _compress_one(src, dst, support[s], presented[s], raw[s],
                                       projected[s], width, counts[s], values[s])
 

@@ -39,6 +39,7 @@ from torch_geometric.data import Data
 from . import _path_kernels as kernels
 from ._io import atomic_write
 from ._signals import float_bounds, to_dtype
+from ._threads import parallel_allowed
 from ._validation import check_at_most_one, check_batch_scale, check_real, check_scale
 from .graphs import CanonicalGraph, canonical_graph, grid_graph
 from .graphs._grid import grid_shape
@@ -354,8 +355,10 @@ class ISVSPath:
         out = np.empty((len(k), channels, p), dtype=dtype)
         integer = dtype.kind in "iu"
         low, high = float_bounds(np.iinfo(dtype)) if integer else (0.0, 0.0)
-        # A few signals are read on this thread: waking the pool costs more.
-        read = kernels.read if len(rows) >= _PARALLEL_READS else kernels.read_serial
+        # A few signals are read on this thread (waking the pool costs more), and so are
+        # all of them where threads may not start (see isvs_graph._threads).
+        parallel = len(rows) >= _PARALLEL_READS and parallel_allowed()
+        read = kernels.read if parallel else kernels.read_serial
         read(rows, k, snap, self._src, self._dst, p, self._planes,
                      self._width, a["order"], a["order_iter"], self._order_ptr,
                      a["log_iter"], a["log_entry"], self._log_ptr, a["snap_iter"],
@@ -393,9 +396,10 @@ class ISVSPath:
         k, _ = self._locate(t, sparsity)
         a = self._arrays
         out = np.empty((len(k), self._planes, self.graph.num_nodes), dtype=np.int64)
-        kernels.labels(np.arange(len(k)), k, self._src, self._dst, self.graph.num_nodes,
-                       self._planes, a["order"], a["order_iter"], self._order_ptr,
-                       a["log_iter"], a["log_entry"], self._log_ptr, out)
+        labels = kernels.labels if parallel_allowed() else kernels.labels_serial
+        labels(np.arange(len(k)), k, self._src, self._dst, self.graph.num_nodes,
+               self._planes, a["order"], a["order_iter"], self._order_ptr, a["log_iter"],
+               a["log_entry"], self._log_ptr, out)
         out = out[:, 0] if self._planes == 1 else out.transpose(0, 2, 1)
         return self._one(out)
 
@@ -405,8 +409,9 @@ class ISVSPath:
         k, _ = self._locate(t, sparsity)
         a = self._arrays
         out = np.empty((len(k), self._entries()), dtype=bool)
-        kernels.supports(np.arange(len(k)), k, a["order"], a["order_iter"],
-                         self._order_ptr, a["log_iter"], a["log_entry"], self._log_ptr, out)
+        supports = kernels.supports if parallel_allowed() else kernels.supports_serial
+        supports(np.arange(len(k)), k, a["order"], a["order_iter"], self._order_ptr,
+                 a["log_iter"], a["log_entry"], self._log_ptr, out)
         return self._entry_shape(out)
 
     def sparsity_at(self, k: int | Sequence[int] | np.ndarray) -> np.ndarray | float:
@@ -673,11 +678,11 @@ def record(problem, layout: Layout, *, levels: Sequence[float], record_times=(),
     values = np.empty((len(rows), planes, p * width), dtype=presented.dtype)
     spread = np.empty(len(rows))
     flat_support = np.ascontiguousarray(snap_support.reshape(len(rows), m * planes))
-    kernels.compress(problem.graph.edge_index[0].numpy().astype(np.int64),
-                     problem.graph.edge_index[1].numpy().astype(np.int64), flat_support,
-                     np.ascontiguousarray(presented),
-                     np.ascontiguousarray(snap_u.transpose(0, 2, 1)), projected, width,
-                     counts, values, spread)
+    compress = kernels.compress if parallel_allowed() else kernels.compress_serial
+    compress(problem.graph.edge_index[0].numpy().astype(np.int64),
+             problem.graph.edge_index[1].numpy().astype(np.int64), flat_support,
+             np.ascontiguousarray(presented), np.ascontiguousarray(snap_u.transpose(0, 2, 1)),
+             projected, width, counts, values, spread)
     used = np.arange(p * width)[None, None, :] < (counts * width)[:, :, None]
     values = values[used]
     # Drift over the interval that ends at each snapshot (from the previous one or 0).

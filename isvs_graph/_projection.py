@@ -21,6 +21,7 @@ import scipy.sparse
 import torch
 from scipy.sparse.csgraph import connected_components
 
+from ._threads import parallel_allowed
 from .graphs import CanonicalGraph
 
 try:
@@ -57,15 +58,28 @@ if numba is not None:
         for g in numba.prange(groups):
             counts[g] = label_components(src, dst, keep[g], labels[g])
         for job in numba.prange(groups * planes):
-            g, k = job // planes, job % planes
-            count = counts[g]
-            size = np.zeros(count)
-            sums = np.zeros(count)
-            for i in range(p):
-                size[labels[g, i]] += 1.0
-                sums[labels[g, i]] += values[g, k, i]
-            for i in range(p):
-                out[g, k, i] = sums[labels[g, i]] / size[labels[g, i]]
+            _average(labels[job // planes], counts[job // planes],
+                     values[job // planes, job % planes], out[job // planes, job % planes])
+
+    @numba.njit(cache=True, nogil=True)
+    def _project_groups_serial(src, dst, keep, values, out):
+        """:func:`_project_groups` on the calling thread."""
+        labels = np.empty(values.shape[2], dtype=np.int64)
+        for g in range(values.shape[0]):
+            count = label_components(src, dst, keep[g], labels)
+            for k in range(values.shape[1]):
+                _average(labels, count, values[g, k], out[g, k])
+
+    @numba.njit(cache=True, nogil=True)
+    def _average(labels, count, values, out):
+        """``out[i]``: the mean of ``values`` over the component ``labels[i]``."""
+        size = np.zeros(count)
+        sums = np.zeros(count)
+        for i in range(labels.shape[0]):
+            size[labels[i]] += 1.0
+            sums[labels[i]] += values[i]
+        for i in range(labels.shape[0]):
+            out[i] = sums[labels[i]] / size[labels[i]]
 
 
 def component_labels(graph: CanonicalGraph, keep: np.ndarray | torch.Tensor | None = None,
@@ -187,5 +201,6 @@ def _project_cpu(graph: CanonicalGraph, u: torch.Tensor, support: torch.Tensor |
     dst = graph.edge_index[1].numpy()
     values = values.numpy()
     out = np.empty_like(values)
-    _project_groups(src, dst, keep, values, out)
+    (_project_groups if parallel_allowed() else _project_groups_serial)(src, dst, keep,
+                                                                         values, out)
     return torch.from_numpy(out).reshape(batch, channels, p).permute(2, 0, 1)

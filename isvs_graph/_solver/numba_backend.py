@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .._threads import parallel_allowed
 from ..graphs._grid import grid_shape
 from .._operator import DifferenceOperator
 from . import numba_kernels as kernels
@@ -200,7 +201,7 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, leve
                      sub_rule.stops, record_entries, capacity)
     import numba
     threads = numba.get_num_threads()
-    wide = threads > 1 and p >= WIDE_MIN_NODES and batch < 2 * threads
+    wide = threads > 1 and p >= WIDE_MIN_NODES and batch < 2 * threads and parallel_allowed()
     order = np.arange(batch)
     if not progress:
         kernels.run_batch(order, wide, graph, consts, sub_rule, x, state, rec,

@@ -37,6 +37,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from .._threads import parallel_allowed
+
 try:
     import numba
     import numba.extending
@@ -693,6 +695,13 @@ if numba is not None:
                        empty)
 
     @njit
+    def _run_serial(order, graph, consts, rule, x, state, rec, until):
+        empty = np.zeros((0, 0), dtype=np.int64)
+        for i in range(order.shape[0]):
+            run_signal(order[i], False, graph, consts, rule, x, state, rec, until, empty,
+                       empty)
+
+    @njit
     def _run_wide(order, graph, consts, rule, x, state, rec, until, block_log_k,
                   block_log_e):
         for i in range(order.shape[0]):
@@ -718,6 +727,8 @@ def run_batch(order: np.ndarray, wide: bool, graph: Graph, consts: Constants,
             block_log = block_log_e = np.zeros((graph.edge_blocks.shape[0] - 1, 0),
                                                dtype=np.int64)
         _run_wide(order, graph, consts, rule, x, state, rec, until, block_log, block_log_e)
+    elif not parallel_allowed():  # see isvs_graph._threads
+        _run_serial(order, graph, consts, rule, x, state, rec, until)
     else:
         # Signals differ in cost by orders of magnitude: one at a time per thread.
         with numba.parallel_chunksize(1):
