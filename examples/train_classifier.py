@@ -265,7 +265,9 @@ def parse(argv=None):
     parser.add_argument("--lowpass-test", action="store_true",
                         help="also low-pass test inputs of the lowpass model")
     parser.add_argument("--eps", type=float, default=4.0, help="attack radius, in /255")
-    parser.add_argument("--pgd-steps", type=int, default=10)
+    parser.add_argument("--pgd-steps", type=int, default=20)
+    parser.add_argument("--pgd-restarts", type=int, default=1,
+                        help="PGD random restarts (each image keeps its worst)")
     parser.add_argument("--limit", type=int, help="use only this many training and test "
                         "images (quick runs)")
     parser.add_argument("--no-eval", action="store_true", help="train only (no evaluation)")
@@ -300,6 +302,7 @@ def main(argv=None) -> int:
         if evaluating:
             results[method] = evaluate(model, test_x, test_y, corrupted, eps=args.eps / 255,
                                        pgd_steps=args.pgd_steps,
+                                       pgd_restarts=args.pgd_restarts,
                                        transform=test_transform(method, args),
                                        progress=not args.quiet, name=method)
             results[method]["train_seconds"] = time.perf_counter() - start

@@ -100,14 +100,17 @@ def corrupted_sets(images: np.ndarray, labels: np.ndarray, *, seed: int = 0,
 
 def evaluate(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray,
              corrupted: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]], *,
-             eps: float = 4 / 255, pgd_steps: int = 10, transform: Transform | None = None,
-             progress: bool = True, name: str = "model") -> dict:
+             eps: float = 4 / 255, pgd_steps: int = 20, pgd_restarts: int = 1,
+             transform: Transform | None = None, progress: bool = True,
+             name: str = "model") -> dict:
     """Every metric of the robustness table for one model.
 
     Returns a dict with the :data:`COLUMNS` (``clean``; ``corruption``: the mean over
     corruptions of the mean over severities; ``fgsm`` and ``pgd`` at radius ``eps``;
     ``lowres``: the mean over ×2 and ×4 downsampling), the per-corruption and
-    per-factor details, and whether a test-time ``transform`` was applied.
+    per-factor details, and whether a test-time ``transform`` was applied. The
+    attacks see the transform: they differentiate through it straight-through (BPDA),
+    as ``"attack": "bpda"`` in the result says.
     """
     result = {"clean": accuracy(model, images, labels, transform=transform)}
     detail: dict[str, list[float]] = {}
@@ -117,11 +120,14 @@ def evaluate(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray,
             accuracy(model, corrupted_images, corrupted_labels, transform=transform))
     result["corruption"] = float(np.mean([np.mean(v) for v in detail.values()]))
     result["fgsm"] = adversarial_accuracy(
-        model, images, labels, lambda m, x, y, g: fgsm(m, x, y, eps), transform=transform)
+        model, images, labels, lambda m, x, y, g: fgsm(m, x, y, eps, transform=transform),
+        transform=transform)
     result["pgd"] = adversarial_accuracy(
         model, images, labels,
-        lambda m, x, y, g: pgd(m, x, y, eps, steps=pgd_steps, generator=g),
+        lambda m, x, y, g: pgd(m, x, y, eps, steps=pgd_steps, restarts=pgd_restarts,
+                               generator=g, transform=transform),
         transform=transform)
+    result["attack"] = "bpda" if transform is not None else "white-box"
 
     def downsampled(factor: int) -> Transform:
         if transform is None:

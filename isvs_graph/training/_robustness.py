@@ -8,10 +8,13 @@ Images are float tensors ``B × C × H × W`` in ``[0, 1]`` unless said otherwis
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from .._validation import check_count
 
 __all__ = ["CORRUPTIONS", "corrupt", "fgsm", "lowpass", "low_resolution", "pgd",
            "read_cifar10c"]
@@ -47,55 +50,92 @@ def low_resolution(images: torch.Tensor, factor: int) -> torch.Tensor:
     return F.interpolate(small, size=images.shape[-2:], mode="bilinear", align_corners=False)
 
 
-def _loss_gradient(model, images, labels):
+def _straight_through(transform: Callable[[torch.Tensor], torch.Tensor] | None,
+                      images: torch.Tensor) -> torch.Tensor:
+    """``transform(images)`` forward, the identity backward (BPDA, Athalye et al., 2018):
+    the attack sees what the model sees, and a gradient through transforms that have
+    none (smoothing, quantisation)."""
+    if transform is None:
+        return images
+    with torch.no_grad():
+        transformed = transform(images.detach())
+    return images + (transformed - images).detach()
+
+
+def _losses(model, images, labels, transform=None) -> torch.Tensor:
+    """Per-image cross-entropy of ``model`` on ``transform(images)``."""
+    return F.cross_entropy(model(_straight_through(transform, images)), labels,
+                           reduction="none")
+
+
+def _loss_gradient(model, images, labels, transform=None):
     with torch.enable_grad():  # attacks work inside no_grad evaluation loops too
         images = images.clone().detach().requires_grad_(True)
-        loss = F.cross_entropy(model(images), labels)
+        loss = _losses(model, images, labels, transform).sum()
         (gradient,) = torch.autograd.grad(loss, images)
     return gradient
 
 
 def fgsm(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
-         eps: float) -> torch.Tensor:
+         eps: float, *, transform: Callable[[torch.Tensor], torch.Tensor] | None = None
+         ) -> torch.Tensor:
     """Fast gradient sign method: ``clip(x + ε sign(∇ₓ loss), 0, 1)``.
 
-    The model is evaluated in eval mode (its mode is restored afterwards).
+    ``transform``: a test-time transform the model's inputs go through; the attack
+    differentiates through it straight-through (BPDA). The model is evaluated in eval
+    mode (its mode is restored afterwards).
     """
     was_training = model.training
     model.eval()
     try:
-        gradient = _loss_gradient(model, images, labels)
+        gradient = _loss_gradient(model, images, labels, transform)
     finally:
         model.train(was_training)
     return (images + eps * gradient.sign()).clamp(0.0, 1.0).detach()
 
 
 def pgd(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, eps: float,
-        step: float | None = None, steps: int = 10, *, random_start: bool = True,
-        generator: torch.Generator | None = None) -> torch.Tensor:
+        step: float | None = None, steps: int = 20, *, restarts: int = 1,
+        random_start: bool = True, generator: torch.Generator | None = None,
+        transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
     """Projected gradient descent in the L∞ ball of radius ``ε`` (Madry et al., 2018).
 
     ``steps`` signed-gradient steps of size ``step`` (default ``2.5 ε / steps``), each
-    followed by projection onto the ball around ``images`` and clipping to ``[0, 1]``;
-    an optional uniform random start. Eval mode, restored afterwards.
+    followed by projection onto the ball around ``images`` and clipping to ``[0, 1]``,
+    from a uniform random start (``random_start``); with ``restarts > 1`` each image
+    keeps the run with the highest loss. ``transform``: a test-time transform the
+    model's inputs go through, attacked straight-through (BPDA). Eval mode, restored
+    afterwards.
     """
+    check_count("steps", steps)
+    restarts = check_count("restarts", restarts)
     step = 2.5 * eps / steps if step is None else step
     was_training = model.training
     model.eval()
     try:
-        adversarial = images.clone().detach()
-        if random_start:
-            noise = torch.rand(images.shape, generator=generator, dtype=images.dtype)
-            adversarial = adversarial + (2 * noise.to(images.device) - 1) * eps
-            adversarial = adversarial.clamp(0.0, 1.0)
-        for _ in range(steps):
-            gradient = _loss_gradient(model, adversarial, labels)
-            adversarial = adversarial + step * gradient.sign()
-            adversarial = torch.minimum(torch.maximum(adversarial, images - eps), images + eps)
-            adversarial = adversarial.clamp(0.0, 1.0).detach()
+        best, best_loss = images.clone().detach(), None
+        for _ in range(restarts):
+            adversarial = images.clone().detach()
+            if random_start:
+                noise = torch.rand(images.shape, generator=generator, dtype=images.dtype)
+                adversarial = adversarial + (2 * noise.to(images.device) - 1) * eps
+                adversarial = adversarial.clamp(0.0, 1.0)
+            for _ in range(steps):
+                gradient = _loss_gradient(model, adversarial, labels, transform)
+                adversarial = adversarial + step * gradient.sign()
+                adversarial = torch.minimum(torch.maximum(adversarial, images - eps),
+                                            images + eps)
+                adversarial = adversarial.clamp(0.0, 1.0).detach()
+            with torch.no_grad():
+                loss = _losses(model, adversarial, labels, transform)
+            if best_loss is None:
+                best, best_loss = adversarial, loss
+            else:
+                better = loss > best_loss
+                best[better], best_loss[better] = adversarial[better], loss[better]
     finally:
         model.train(was_training)
-    return adversarial
+    return best
 
 
 def corrupt(images: np.ndarray, name: str, severity: int, *,

@@ -62,6 +62,42 @@ def test_pgd_stays_in_the_ball_and_beats_the_clean_loss():
     assert attacked > clean and attacked >= one_step - 1e-6
 
 
+def test_pgd_restarts_keep_each_images_worst_run():
+    net, (images, labels) = model(), data()
+    eps = 8 / 255
+    net.eval()
+
+    def losses(adversarial):
+        with torch.no_grad():
+            return nn.functional.cross_entropy(net(adversarial), labels, reduction="none")
+
+    runs = [pgd(net, images, labels, eps, steps=3, generator=torch.Generator().manual_seed(0))]
+    runs.append(pgd(net, images, labels, eps, steps=3, generator=torch.Generator().manual_seed(0),
+                    restarts=3))
+    single, restarted = losses(runs[0]), losses(runs[1])
+    assert (restarted >= single - 1e-6).all()  # the first restart is the single run
+    assert (runs[1] - images).abs().max() <= eps + 1e-6
+
+
+def test_attacks_through_a_transform_without_gradient_are_straight_through():
+    net, (images, labels) = model(), data()
+    eps = 8 / 255
+
+    def quantise(batch):  # no useful gradient: round() has derivative 0
+        return torch.round(batch * 4) / 4
+
+    net.eval()
+    blind = pgd(net, images, labels, eps, steps=5, random_start=False)
+    seeing = pgd(net, images, labels, eps, steps=5, random_start=False, transform=quantise)
+    with torch.no_grad():
+        def loss(adversarial):
+            return nn.functional.cross_entropy(net(quantise(adversarial)), labels)
+        assert loss(seeing) > loss(images)
+        assert not torch.equal(seeing, blind)  # the transform changed the attack
+    one = fgsm(net, images, labels, eps, transform=quantise)
+    assert (one - images).abs().max() > 0
+
+
 def test_low_resolution():
     images = torch.rand(2, 3, 16, 16)
     assert low_resolution(images, 4).shape == images.shape
