@@ -237,10 +237,58 @@ def cached_reads(args, results: dict) -> None:
     results["path vs image_paths"] = ratios
 
 
+def training_reads(args, results: dict) -> None:
+    """The ISVS training data path: a batch of 64 cached digits at random sparsities
+    (CachedISVSDataset.__getitems__, what the DataLoader calls), against the SmallCNN
+    training step on that batch measured in the same loop, and against 64 item reads."""
+    import tempfile
+
+    from isvs_graph.training import CachedISVSDataset, SmallCNN, SparsityRange, bundled_digits
+    (images, labels), _ = bundled_digits()
+    images, labels = images[:args.batch * 4], labels[:args.batch * 4]
+    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dataset = CachedISVSDataset(images, labels, folder, sparsity=SparsityRange(0.6, 0.8),
+                                    levels=[0.9, 0.8, 0.7, 0.6])
+        dataset.build(progress=False)
+        dataset.load()
+        model = SmallCNN(10)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        rng = np.random.default_rng(0)
+        shares, item_ratios = [], []
+        for _ in range(args.rounds):
+            reads, steps, items = [], [], []
+            for _ in range(10 if args.quick else 30):
+                order = rng.permutation(len(dataset))[:64].tolist()
+                start = time.perf_counter()
+                batch = dataset.__getitems__(order)
+                reads.append(time.perf_counter() - start)
+                x = torch.stack([image for image, _ in batch])
+                y = torch.stack([label for _, label in batch])
+                start = time.perf_counter()
+                loss = torch.nn.functional.cross_entropy(model(x), y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                steps.append(time.perf_counter() - start)
+            for _ in range(3):
+                order = rng.permutation(len(dataset))[:64].tolist()
+                start = time.perf_counter()
+                [dataset[i] for i in order]
+                items.append(time.perf_counter() - start)
+            shares.append(100 * np.median(reads) / np.median(steps))
+            item_ratios.append(np.median(items) / np.median(reads))
+    print("\n## 3. Training data path: 64 cached digits per batch, random sparsity "
+          "0.6–0.8\n")
+    print(f"- batch read: {_spread(shares)} % of a SmallCNN training step on the batch")
+    print(f"- 64 item reads: {_spread(item_ratios)}× the time of one batch read")
+    results["training reads"] = {"% of a step": shares, "items x batch": item_ratios}
+
+
 def kappa_table(args, results: dict) -> None:
     images = photo_crops(args.kappa_images, seed=2).astype(np.float64) / 255
     partitions = {}
-    print(f"\n## 3. Damping κ: {len(images)} crops 32x32x3 at sparsity 0.8\n")
+    print(f"\n## 4. Damping κ: {len(images)} crops 32x32x3 at sparsity 0.8\n")
     print("| κ | median iterations | mean regions | Rand index vs κ = 10 | seconds |")
     print("| ---: | ---: | ---: | ---: | ---: |")
     rows = {}
@@ -286,7 +334,7 @@ def growth(args, results: dict) -> None:
     so that setting up (graph, normalisation, projection) does not count."""
     from skimage import data, transform
     photo = data.astronaut() / 255.0
-    print("\n## 4. Cost per step against image size (RGB, 4-grid, joint, one image)\n")
+    print("\n## 5. Cost per step against image size (RGB, 4-grid, joint, one image)\n")
     print("| pixels | edges | threads | ms / step | ns / edge / step |")
     print("| ---: | ---: | ---: | ---: | ---: |")
     rows = {}
@@ -352,7 +400,7 @@ def memory(args, results: dict) -> None:
     output = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(side)],
                             capture_output=True, text=True, check=True).stdout.split()
     before, peak, seconds = (float(v) for v in output)
-    print(f"\n## 5. Memory: one {side}x{side}x3 float32 image to sparsity 0.8\n")
+    print(f"\n## 6. Memory: one {side}x{side}x3 float32 image to sparsity 0.8\n")
     print(f"resident memory {before:.0f} MB before the solve (Python, torch, PyG, numba and "
           f"the image), peak {peak:.0f} MB during it: {peak - before:.0f} MB added by the "
           f"solve; {seconds:.1f} s")
@@ -361,7 +409,7 @@ def memory(args, results: dict) -> None:
 
 
 def gpu(args, results: dict) -> None:
-    print("\n## 6. GPU\n")
+    print("\n## 7. GPU\n")
     if not torch.cuda.is_available():
         print("no CUDA device here: skipped")
         return
@@ -380,10 +428,16 @@ def gpu(args, results: dict) -> None:
     results["gpu"] = {"images/s": len(batch) / seconds}
 
 
+SECTIONS = {"throughput": throughput, "cached": cached_reads, "training": training_reads,
+            "kappa": kappa_table, "growth": growth, "memory": memory, "gpu": gpu}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument("--sections", nargs="+", choices=tuple(SECTIONS),
+                        default=list(SECTIONS), help="run only these sections")
     args = parser.parse_args()
     args.batch = 64 if args.quick else 256
     args.repeat = 1 if args.quick else 3
@@ -396,12 +450,8 @@ def main() -> None:
     print("# isvs_graph benchmarks\n")
     for key, value in results["machine"].items():
         print(f"- {key}: {value}")
-    throughput(args, results)
-    cached_reads(args, results)
-    kappa_table(args, results)
-    growth(args, results)
-    memory(args, results)
-    gpu(args, results)
+    for name in args.sections:
+        SECTIONS[name](args, results)
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(results, handle, indent=2, default=float)
