@@ -7,7 +7,9 @@ harness that the training example (``examples/train_classifier.py``) is built fr
 
 from ._augment import ISVSTransform, SmoothImages  # noqa: F401 (ISVSTransform: deprecated)
 from ._checkpoints import load_checkpoint, save_checkpoint
-from ._datasets import CachedISVSDataset, bundled_digits, read_cifar, read_image_folder
+from ._datasets import (FASHION_MNIST_CLASSES, FASHION_MNIST_ROOT, CachedISVSDataset,
+                        bundled_digits, read_cifar, read_fashion_mnist, read_idx,
+                        read_image_folder)
 from ._evaluation import (COLUMNS, accuracy, adversarial_accuracy, corrupted_sets, evaluate,
                           table, write_results)
 from ._models import MODELS, ResNet18, SmallCNN
@@ -15,9 +17,11 @@ from ._robustness import (CORRUPTIONS, corrupt, fgsm, low_resolution, lowpass, p
                           read_cifar10c)
 from ._schedules import CoarseToFine, Fixed, SparsityRange, SparsityRule, as_rule
 
-__all__ = ["COLUMNS", "CORRUPTIONS", "CachedISVSDataset", "CoarseToFine", "Fixed",
+__all__ = ["COLUMNS", "CORRUPTIONS", "CachedISVSDataset", "FASHION_MNIST_CLASSES",
+           "FASHION_MNIST_ROOT", "CoarseToFine", "Fixed",
            "MODELS", "ResNet18", "SmallCNN", "SmoothImages", "SparsityRange", "SparsityRule",
            "accuracy", "adversarial_accuracy", "as_rule", "bundled_digits", "corrupt",
            "corrupted_sets", "evaluate", "fgsm", "load_checkpoint", "low_resolution",
-           "lowpass", "pgd", "read_cifar", "read_cifar10c", "read_image_folder",
+           "lowpass", "pgd", "read_cifar", "read_cifar10c", "read_fashion_mnist", "read_idx",
+           "read_image_folder",
            "save_checkpoint", "table", "write_results"]

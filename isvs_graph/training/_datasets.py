@@ -18,9 +18,11 @@ from tqdm.auto import tqdm
 from .._io import remove_orphans
 from .._paths import ISVSPath, load_paths
 from ..images import image_paths
+from .._validation import check_count
 from ._schedules import SparsityRule, as_rule
 
-__all__ = ["CachedISVSDataset", "bundled_digits", "read_cifar", "read_image_folder"]
+__all__ = ["CachedISVSDataset", "FASHION_MNIST_CLASSES", "FASHION_MNIST_ROOT", "bundled_digits",
+           "read_cifar", "read_fashion_mnist", "read_idx", "read_image_folder"]
 
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -89,6 +91,98 @@ def read_cifar(root: str | os.PathLike, split: str = "train") -> Split:
         images.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
         labels.append(np.asarray(batch[key], dtype=np.int64))
     return np.concatenate(images), np.concatenate(labels)
+
+
+#: Where Debian's ``dataset-fashion-mnist`` package puts Fashion-MNIST.
+FASHION_MNIST_ROOT = "/usr/share/datasets/fashion-mnist"
+
+#: Fashion-MNIST's ten classes, in label order.
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                         "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+def read_idx(file: str | os.PathLike) -> np.ndarray:
+    """An array from an IDX file (the MNIST format), plain or gzipped.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not an IDX file of unsigned bytes, or truncated (the header promises more data
+        than the file holds).
+    """
+    import gzip
+    file = os.fspath(file)
+    if not os.path.exists(file):
+        raise FileNotFoundError(f"no IDX file at {file!r}")
+    with open(file, "rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    try:
+        with (gzip.open(file, "rb") if gzipped else open(file, "rb")) as handle:
+            raw = handle.read()
+    except (OSError, EOFError) as error:
+        raise ValueError(f"{file!r} is damaged and cannot be read ({error})") from None
+    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 0x08 or not 1 <= raw[3] <= 4:
+        raise ValueError(f"{file!r} is not an IDX file of unsigned bytes (magic "
+                         f"{raw[:4].hex()}, expected 000008 and 1–4 dimensions)")
+    dims = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims))
+    start, count = 4 + 4 * dims, int(np.prod(shape))
+    if len(raw) != start + count:
+        raise ValueError(f"{file!r} is truncated or damaged: its header says {shape} "
+                         f"({count} bytes of data), the file holds {len(raw) - start}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=start).reshape(shape).copy()
+
+
+def read_fashion_mnist(root: str | os.PathLike | None = None, split: str = "train", *,
+                       size: int = 32) -> Split:
+    """Fashion-MNIST (Xiao et al., 2017): 70,000 real 28 × 28 grey photos of clothes, in
+    ten classes (:data:`FASHION_MNIST_CLASSES`), read from its IDX files, never
+    downloaded.
+
+    Parameters
+    ----------
+    root : path, optional
+        The folder of ``train-images-idx3-ubyte(.gz)`` and the other three files;
+        default :data:`FASHION_MNIST_ROOT`, where ``apt-get install
+        dataset-fashion-mnist`` puts them on Debian and Ubuntu.
+    split : {"train", "test"}
+        60,000 or 10,000 images.
+    size : int, default 32
+        Side of the returned images, ``>= 28``: the photos are centred on a black
+        border of that size (the models here take 32 × 32).
+
+    Returns
+    -------
+    images, labels
+        ``N × 3 × size × size`` uint8 (the grey photo in all three channels) and int64
+        labels 0–9.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    size = check_count("size", size, minimum=28)
+    root = os.fspath(FASHION_MNIST_ROOT if root is None else root)
+    prefix = "train" if split == "train" else "t10k"
+    arrays = []
+    for kind in ("images-idx3", "labels-idx1"):
+        names = [f"{prefix}-{kind}-ubyte{suffix}" for suffix in (".gz", "")]
+        found = [os.path.join(root, name) for name in names
+                 if os.path.exists(os.path.join(root, name))]
+        if not found:
+            raise FileNotFoundError(
+                f"no Fashion-MNIST under {root!r}: expected {names[0]} (or unpacked). "
+                "Install it with `apt-get install dataset-fashion-mnist` (Debian, Ubuntu) "
+                "or give the folder of its IDX files")
+        arrays.append(read_idx(found[0]))
+    images, labels = arrays
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise ValueError(f"Fashion-MNIST files under {root!r} do not match: images "
+                         f"{images.shape}, labels {labels.shape}")
+    before = (size - images.shape[1]) // 2
+    after = size - images.shape[1] - before
+    images = np.pad(images, ((0, 0), (before, after), (before, after)))
+    return np.repeat(images[:, None], 3, axis=1), labels.astype(np.int64)
 
 
 def read_image_folder(root: str | os.PathLike,

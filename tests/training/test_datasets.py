@@ -176,3 +176,47 @@ def test_a_cache_made_with_other_options_is_rebuilt_not_read(tmp_path, changed):
     expected = smooth_images(x, sparsity=0.8, **changed)
     assert torch.equal(torch.stack([other[i][0] for i in range(len(x))]),
                        torch.from_numpy(expected).float() / 255)
+
+
+def write_idx(path, array, gzipped):
+    import gzip
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape)
+    data = header + array.astype(np.uint8).tobytes()
+    if gzipped:
+        data = gzip.compress(data)
+    path.write_bytes(data)
+
+
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_read_fashion_mnist_from_idx_files(tmp_path, gzipped):
+    from isvs_graph.training import read_fashion_mnist
+    rng = np.random.default_rng(0)
+    photos = rng.integers(0, 256, (5, 28, 28))
+    suffix = ".gz" if gzipped else ""
+    write_idx(tmp_path / f"t10k-images-idx3-ubyte{suffix}", photos, gzipped)
+    write_idx(tmp_path / f"t10k-labels-idx1-ubyte{suffix}", np.arange(5), gzipped)
+    images, labels = read_fashion_mnist(tmp_path, "test")
+    assert images.shape == (5, 3, 32, 32) and images.dtype == np.uint8
+    np.testing.assert_array_equal(images[:, 1, 2:30, 2:30], photos)
+    assert images[:, :, :2].max() == 0 and labels.tolist() == [0, 1, 2, 3, 4]
+    assert read_fashion_mnist(tmp_path, "test", size=28)[0].shape == (5, 3, 28, 28)
+    with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
+        read_fashion_mnist(tmp_path, "train")
+
+
+def test_damaged_idx_files_are_refused(tmp_path):
+    from isvs_graph.training import read_idx
+    write_idx(tmp_path / "ok", np.zeros((3, 4, 4)), gzipped=False)
+    raw = (tmp_path / "ok").read_bytes()
+    (tmp_path / "short").write_bytes(raw[:-5])
+    with pytest.raises(ValueError, match="truncated"):
+        read_idx(tmp_path / "short")
+    (tmp_path / "foreign").write_bytes(b"\x89PNG" + raw[4:])
+    with pytest.raises(ValueError, match="not an IDX file"):
+        read_idx(tmp_path / "foreign")
+    import gzip
+    (tmp_path / "cut.gz").write_bytes(gzip.compress(raw)[:-8])
+    with pytest.raises(ValueError, match="damaged"):
+        read_idx(tmp_path / "cut.gz")
+    assert read_idx(tmp_path / "ok").shape == (3, 4, 4)

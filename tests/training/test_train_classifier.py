@@ -92,3 +92,26 @@ def test_distributed_training_with_two_processes(tmp_path):
     assert len(list((tmp_path / "path-cache").glob("paths-*.npz"))) == 1
 
 
+
+
+def test_fashion_mnist_from_a_folder_of_idx_files(tmp_path):
+    import gzip
+    import numpy as np
+    rng = np.random.default_rng(0)
+    root = tmp_path / "fashion"
+    root.mkdir()
+    for prefix, count in (("train", 60), ("t10k", 30)):
+        for kind, array in (("images-idx3", rng.integers(0, 256, (count, 28, 28))),
+                            ("labels-idx1", np.arange(count) % 10)):
+            header = bytes([0, 0, 8, array.ndim]) + b"".join(
+                int(n).to_bytes(4, "big") for n in array.shape)
+            (root / f"{prefix}-{kind}-ubyte.gz").write_bytes(
+                gzip.compress(header + array.astype(np.uint8).tobytes()))
+    result = run("--dataset", "fashion-mnist", "--data-root", str(root), "--epochs", "1",
+                 "--methods", "vanilla", "--no-eval", "--out", str(tmp_path / "out"), *QUICK)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "fashion-mnist: 60 training and 30 test images, 10 classes" in result.stdout
+    missing = run("--dataset", "fashion-mnist", "--data-root", str(tmp_path / "none"),
+                  "--out", str(tmp_path / "out"))
+    assert missing.returncode == 2
+    assert "apt-get install dataset-fashion-mnist" in missing.stderr
