@@ -44,7 +44,7 @@ from isvs_graph.training import (COLUMNS, CORRUPTIONS, FASHION_MNIST_ROOT, MODEL
                                  CachedISVSDataset, CoarseToFine, SparsityRange, bundled_digits,
                                  corrupted_sets, evaluate, load_checkpoint, lowpass, read_cifar,
                                  read_fashion_mnist, read_image_folder, save_checkpoint,
-                                 write_results)
+                                 summarize, summary_table, write_results)
 
 METHODS = ("vanilla", "lowpass", "isvs")
 
@@ -139,7 +139,8 @@ def train_method(method: str, args, data, classes: int, rank: int, world: int,
         dataset, num_replicas=world, rank=rank, shuffle=True, seed=args.seed) \
         if world > 1 else None
 
-    checkpoint_path = args.out / f"checkpoint-{method}.pt"
+    suffix = f"-seed{args.seed}" if len(args.seeds) > 1 else ""
+    checkpoint_path = args.out / f"checkpoint-{method}{suffix}.pt"
     start = 0
     if args.resume:
         payload = load_checkpoint(checkpoint_path, config)
@@ -152,7 +153,9 @@ def train_method(method: str, args, data, classes: int, rank: int, world: int,
                 print(f"{method}: resuming after epoch {start}")
     net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
     scaler = torch.amp.GradScaler(device.type, enabled=args.amp and device.type == "cuda")
+    epoch_seconds = []
     for epoch in range(start, args.epochs):
+        began = time.perf_counter()
         if hasattr(dataset, "set_epoch"):
             dataset.set_epoch(epoch)
         if sampler is not None:
@@ -181,6 +184,7 @@ def train_method(method: str, args, data, classes: int, rank: int, world: int,
             total += len(labels)
             correct += (logits.argmax(1) == labels).sum().item()
             loss_sum += loss.item() * len(labels)
+        epoch_seconds.append(time.perf_counter() - began)
         if rank == 0:
             print(f"{method}: epoch {epoch + 1}/{args.epochs} loss {loss_sum / total:.3f} "
                   f"train accuracy {correct / total:.3f}")
@@ -190,7 +194,21 @@ def train_method(method: str, args, data, classes: int, rank: int, world: int,
                 config)
         if world > 1:
             dist.barrier()
-    return model
+    return model, epoch_seconds
+
+
+def _mean_results(runs: dict) -> dict:
+    """Per method, every metric and per-corruption accuracy averaged over the seeds."""
+    seeds = list(runs)
+    out = {}
+    for method in runs[seeds[0]]:
+        out[method] = {key: float(np.mean([runs[s][method][key] for s in seeds]))
+                       for key in COLUMNS}
+        out[method]["corruption_detail"] = {
+            name: np.mean([runs[s][method]["corruption_detail"][name] for s in seeds],
+                          axis=0).tolist()
+            for name in runs[seeds[0]][method]["corruption_detail"]}
+    return out
 
 
 def test_transform(method: str, args):
@@ -256,6 +274,9 @@ def parse(argv=None):
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+",
+                        help="train every method once per seed and report mean ± std and "
+                             "the paired difference to vanilla (default: --seed only)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--amp", action="store_true", help="mixed precision (CUDA)")
     parser.add_argument("--out", type=Path, default=Path("out/train"))
@@ -283,6 +304,7 @@ def parse(argv=None):
     parser.add_argument("--no-eval", action="store_true", help="train only (no evaluation)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
+    args.seeds = args.seeds or [args.seed]
     args.model = args.model or ("small" if args.dataset in ("digits", "fashion-mnist")
                                 else "resnet18")
     return args
@@ -304,27 +326,39 @@ def main(argv=None) -> int:
         print(f"{args.dataset}: {len(train_x)} training and {len(test_x)} test images, "
               f"{classes} classes; model {args.model}; {world} process(es) on {device}")
     evaluating = rank == 0 and not args.no_eval
-    corrupted = corrupted_sets(test_x, test_y, seed=args.seed, cifar10c=args.cifar10c,
+    corrupted = corrupted_sets(test_x, test_y, seed=args.seeds[0], cifar10c=args.cifar10c,
                                progress=not args.quiet) if evaluating else None
-    results = {}
-    for method in args.methods:
-        start = time.perf_counter()
-        model = train_method(method, args, (train_x, train_y), classes, rank, world, device)
-        if evaluating:
-            results[method] = evaluate(model, test_x, test_y, corrupted, eps=args.eps / 255,
-                                       pgd_steps=args.pgd_steps,
-                                       pgd_restarts=args.pgd_restarts,
-                                       transform=test_transform(method, args),
-                                       progress=not args.quiet, name=method)
-            results[method]["train_seconds"] = time.perf_counter() - start
-            print(f"{method}: " + ", ".join(f"{k} {results[method][k]:.3f}" for k in
-                                            COLUMNS))
-        if world > 1:
-            dist.barrier()
+    runs = {}
+    for seed in args.seeds:
+        args.seed = seed
+        results = runs[seed] = {}
+        for method in args.methods:
+            start = time.perf_counter()
+            model, epoch_seconds = train_method(method, args, (train_x, train_y), classes,
+                                                rank, world, device)
+            trained = time.perf_counter() - start
+            if evaluating:
+                results[method] = evaluate(model, test_x, test_y, corrupted,
+                                           eps=args.eps / 255, pgd_steps=args.pgd_steps,
+                                           pgd_restarts=args.pgd_restarts,
+                                           transform=test_transform(method, args),
+                                           progress=not args.quiet, name=method)
+                results[method].update(train_seconds=trained, epoch_seconds=epoch_seconds)
+                print(f"seed {seed}, {method}: " + ", ".join(
+                    f"{k} {results[method][k]:.3f}" for k in COLUMNS))
+            if world > 1:
+                dist.barrier()
     if evaluating:
         summary = {"dataset": args.dataset, "model": args.model, "epochs": args.epochs,
-                   "seed": args.seed, "eps": args.eps, "results": results}
-        markdown = write_results(args.out, summary)
+                   "seeds": args.seeds, "eps": args.eps,
+                   "runs": {str(seed): results for seed, results in runs.items()}}
+        if len(args.seeds) == 1:
+            summary["results"] = results = runs[args.seeds[0]]
+            markdown = write_results(args.out, summary)
+        else:
+            summary["results"] = results = _mean_results(runs)
+            summary["summary"] = summarize(runs)
+            markdown = write_results(args.out, summary, summary_table(summary["summary"]))
         plots(results, args.out)
         print("\n" + markdown)
         print(f"\nresults, plots and checkpoints in {args.out}/")

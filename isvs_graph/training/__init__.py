@@ -11,7 +11,7 @@ from ._datasets import (FASHION_MNIST_CLASSES, FASHION_MNIST_ROOT, CachedISVSDat
                         bundled_digits, read_cifar, read_fashion_mnist, read_idx,
                         read_image_folder)
 from ._evaluation import (COLUMNS, accuracy, adversarial_accuracy, corrupted_sets, evaluate,
-                          table, write_results)
+                          summarize, summary_table, table, write_results)
 from ._models import MODELS, ResNet18, SmallCNN
 from ._robustness import (CORRUPTIONS, corrupt, fgsm, low_resolution, lowpass, pgd,
                           read_cifar10c)
@@ -24,4 +24,4 @@ __all__ = ["COLUMNS", "CORRUPTIONS", "CachedISVSDataset", "FASHION_MNIST_CLASSES
            "corrupted_sets", "evaluate", "fgsm", "load_checkpoint", "low_resolution",
            "lowpass", "pgd", "read_cifar", "read_cifar10c", "read_fashion_mnist", "read_idx",
            "read_image_folder",
-           "save_checkpoint", "table", "write_results"]
+           "save_checkpoint", "summarize", "summary_table", "table", "write_results"]

@@ -15,7 +15,7 @@ from .._io import atomic_write
 from ._robustness import CORRUPTIONS, corrupt, fgsm, low_resolution, pgd, read_cifar10c
 
 __all__ = ["COLUMNS", "accuracy", "adversarial_accuracy", "corrupted_sets", "evaluate",
-           "table", "write_results"]
+           "summarize", "summary_table", "table", "write_results"]
 
 #: The summary metrics of :func:`evaluate`, in the order :func:`table` prints them.
 COLUMNS = ("clean", "corruption", "fgsm", "pgd", "lowres")
@@ -162,11 +162,61 @@ def table(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def write_results(folder: str | os.PathLike, summary: dict) -> str:
+def summarize(runs: dict[int, dict[str, dict]], baseline: str = "vanilla"
+              ) -> dict[str, dict[str, dict[str, float]]]:
+    """Mean ± std over seeds of every metric of :data:`COLUMNS`, per method, and the
+    paired difference to ``baseline`` (the same seed's run), mean ± std.
+
+    ``runs``: seed -> method -> :func:`evaluate` result. The std is the sample standard
+    deviation (0 for one seed).
+
+    Examples
+    --------
+    >>> from isvs_graph.training import summarize
+    >>> runs = {s: {"vanilla": dict.fromkeys(COLUMNS, 0.5),
+    ...             "isvs": dict.fromkeys(COLUMNS, 0.5 + 0.1 * s)} for s in (0, 1)}
+    >>> summary = summarize(runs)
+    >>> summary["isvs"]["pgd"]["mean"], round(summary["isvs"]["pgd"]["diff_mean"], 3)
+    (0.55, 0.05)
+    """
+    seeds = list(runs)
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for method in runs[seeds[0]]:
+        out[method] = {}
+        for metric in COLUMNS:
+            values = np.array([runs[seed][method][metric] for seed in seeds])
+            entry = {"mean": float(values.mean()),
+                     "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
+            if baseline in runs[seeds[0]]:
+                diff = values - np.array([runs[seed][baseline][metric] for seed in seeds])
+                entry["diff_mean"] = float(diff.mean())
+                entry["diff_std"] = float(diff.std(ddof=1)) if len(diff) > 1 else 0.0
+            out[method][metric] = entry
+    return out
+
+
+def summary_table(summary: dict[str, dict[str, dict[str, float]]],
+                  baseline: str = "vanilla") -> str:
+    """:func:`summarize`'s result as a Markdown table: mean ± std per metric, then the
+    paired difference to ``baseline``, mean ± std."""
+    lines = ["| method | " + " | ".join(COLUMNS) + " |", "| --- |" + " ---: |" * len(COLUMNS)]
+    for method, row in summary.items():
+        lines.append(f"| {method} | " + " | ".join(
+            f"{row[c]['mean']:.3f} ± {row[c]['std']:.3f}" for c in COLUMNS) + " |")
+    for method, row in summary.items():
+        if method != baseline and "diff_mean" in row[COLUMNS[0]]:
+            lines.append(f"| {method} − {baseline} | " + " | ".join(
+                f"{row[c]['diff_mean']:+.3f} ± {row[c]['diff_std']:.3f}" for c in COLUMNS)
+                + " |")
+    return "\n".join(lines)
+
+
+def write_results(folder: str | os.PathLike, summary: dict,
+                  markdown: str | None = None) -> str:
     """Write ``summary`` (its ``"results"``: method -> :func:`evaluate` dict, and any
-    run information) to ``folder/results.json`` and its :func:`table` to
-    ``folder/results.md``, each atomically. Returns the table."""
-    markdown = table(summary["results"])
+    run information) to ``folder/results.json`` and ``markdown`` (default its
+    :func:`table`) to ``folder/results.md``, each atomically. Returns the Markdown."""
+    markdown = table(summary["results"]) if markdown is None else markdown
     for name, text in (("results.json", json.dumps(summary, indent=2)),
                        ("results.md", markdown + "\n")):
         with atomic_write(os.path.join(folder, name)) as handle:

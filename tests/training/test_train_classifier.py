@@ -115,3 +115,22 @@ def test_fashion_mnist_from_a_folder_of_idx_files(tmp_path):
                   "--out", str(tmp_path / "out"))
     assert missing.returncode == 2
     assert "apt-get install dataset-fashion-mnist" in missing.stderr
+
+
+def test_several_seeds_report_mean_std_and_paired_differences(tmp_path):
+    result = run("--seeds", "0", "1", "--methods", "vanilla", "isvs", "--epochs", "2",
+                 "--out", str(tmp_path), *QUICK)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((tmp_path / "results.json").read_text())
+    assert summary["seeds"] == [0, 1] and set(summary["runs"]) == {"0", "1"}
+    for seed in ("0", "1"):
+        for method in ("vanilla", "isvs"):
+            assert len(summary["runs"][seed][method]["epoch_seconds"]) == 2
+    isvs, runs = summary["summary"]["isvs"]["pgd"], summary["runs"]
+    pgd = [runs[s]["isvs"]["pgd"] for s in ("0", "1")]
+    diff = [runs[s]["isvs"]["pgd"] - runs[s]["vanilla"]["pgd"] for s in ("0", "1")]
+    assert abs(isvs["mean"] - sum(pgd) / 2) < 1e-12
+    assert abs(isvs["diff_mean"] - sum(diff) / 2) < 1e-12
+    table = (tmp_path / "results.md").read_text()
+    assert "±" in table and "| isvs − vanilla |" in table
+    assert (tmp_path / "checkpoint-isvs-seed1.pt").exists()
