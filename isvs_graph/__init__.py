@@ -1,6 +1,6 @@
 """isvs_graph: inverse-scale-space (Split LBI) smoothing of signals on graphs.
 
-The data flow one way: a graph (:mod:`isvs_graph.graphs`) gives the difference
+Data flows one way: a graph (:mod:`isvs_graph.graphs`) gives the difference
 operator, the Split LBI solver runs on it, the connected-components projection makes
 the answer (:func:`solve`, :func:`path`); images, transforms and the command line are
 layers over that, and :mod:`isvs_graph.training` (imported on first use) builds robust
