@@ -1,4 +1,9 @@
-"""Helpers shared by the tests: the devices to run on and a messy random graph."""
+"""Helpers shared by the tests: the devices to run on, a messy random graph, and the
+temporary files killed writers leave."""
+
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -25,3 +30,17 @@ def random_graph(seed, num_nodes=30, num_edges=60, weighted=True):
         weight[-5:] = weight[:5]  # a reversed copy carries the same weight
         data.edge_weight = torch.from_numpy(weight)
     return data, canonical_edges(edge_index, num_nodes, weight)
+
+
+def writers_leftovers(folder):
+    """Temporary files as writers leave them: ``(orphan, alive, elsewhere)`` — a dead
+    writer's on this host, a live one's (this process), and one from another host."""
+    from isvs_graph._io import _host
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    files = (folder / f".a.npz.isvs-tmp-{_host()}-{dead}-0a1b",
+             folder / f".a.npz.isvs-tmp-{_host()}-{os.getpid()}-0a1b",
+             folder / f".a.npz.isvs-tmp-otherhost-{dead}-0a1b")
+    for file in files:
+        file.write_bytes(b"half written")
+    return files

@@ -2,12 +2,11 @@
 
 import os
 import stat
-import subprocess
-import sys
 
 import pytest
 
-from isvs_graph._io import _host, atomic_write, remove_orphans
+from helpers import writers_leftovers
+from isvs_graph._io import atomic_write, remove_orphans
 
 
 def mode(path):
@@ -42,14 +41,9 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
 
 
 def test_orphans_of_dead_writers_on_this_host_only_are_removed(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
-    orphan = tmp_path / f".a.npz.isvs-tmp-{_host()}-{dead}-0a1b"
-    alive = tmp_path / f".a.npz.isvs-tmp-{_host()}-{os.getpid()}-0a1b"
-    elsewhere = tmp_path / f".a.npz.isvs-tmp-otherhost-{dead}-0a1b"
-    unrelated = tmp_path / f".a.npz.tmp-{dead}"
-    for file in (orphan, alive, elsewhere, unrelated):
-        file.write_bytes(b"x")
+    orphan, alive, elsewhere = writers_leftovers(tmp_path)
+    unrelated = tmp_path / ".a.npz.tmp-1"
+    unrelated.write_bytes(b"x")
     assert remove_orphans(tmp_path) == 1
     assert not orphan.exists()
     assert alive.exists() and elsewhere.exists() and unrelated.exists()

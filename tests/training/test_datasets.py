@@ -125,17 +125,8 @@ def test_read_image_folder(tmp_path):
 
 
 def test_build_removes_temporaries_of_killed_writers_only(tmp_path):
-    import os
-    import subprocess
-    import sys
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
-    from isvs_graph._io import _host
-    orphan = tmp_path / f".paths.npz.isvs-tmp-{_host()}-{dead}-abc123"
-    alive = tmp_path / f".paths.npz.isvs-tmp-{_host()}-{os.getpid()}-def456"
-    elsewhere = tmp_path / f".paths.npz.isvs-tmp-otherhost-{dead}-abc123"
-    for file in (orphan, alive, elsewhere):
-        file.write_bytes(b"half written")
+    from helpers import writers_leftovers
+    orphan, alive, elsewhere = writers_leftovers(tmp_path)
     x, y = images()
     CachedISVSDataset(x, y, tmp_path, sparsity=0.8, levels=[0.8]).build(progress=False)
     assert not orphan.exists() and alive.exists() and elsewhere.exists()
