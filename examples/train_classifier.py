@@ -3,7 +3,8 @@ Robust training with ISVS
 =========================
 
 Trains the same classifier three ways — on the images as they are (``vanilla``), on
-low-passed images (``lowpass``: an FFT mask removes high frequencies) and on
+low-passed images (``lowpass``: an FFT mask removes high frequencies, with radii matched
+to ISVS's PSNR and drawn per image like its sparsities) and on
 ISVS-sparsified images (``isvs``: a fixed sparsity, a random range, or a coarse-to-fine
 curriculum, read from a path cache built once) — with the same seed and budget, then
 evaluates each on clean images, the 15 corruption types × 5 severities, FGSM and PGD
@@ -41,10 +42,11 @@ from tqdm.auto import tqdm
 
 from isvs_graph import ConvergenceWarning, smooth_images
 from isvs_graph.training import (COLUMNS, CORRUPTIONS, FASHION_MNIST_ROOT, MODELS,
-                                 CachedISVSDataset, CoarseToFine, SparsityRange, bundled_digits,
+                                 CachedISVSDataset, CoarseToFine, SparsityRange, as_rule,
+                                 bundled_digits,
                                  corrupted_sets, evaluate, load_checkpoint, lowpass, read_cifar,
-                                 read_fashion_mnist, read_image_folder, save_checkpoint,
-                                 summarize, summary_table, write_results)
+                                 matched_radii, read_fashion_mnist, read_image_folder,
+                                 save_checkpoint, summarize, summary_table, write_results)
 
 METHODS = ("vanilla", "lowpass", "isvs")
 
@@ -118,7 +120,7 @@ def train_method(method: str, args, data, classes: int, rank: int, world: int,
               "seed": args.seed, "world": world, "isvs": [args.isvs_schedule,
                                                            args.isvs_sparsity,
                                                            list(args.isvs_range)],
-              "lowpass_radius": args.lowpass_radius, "limit": args.limit}
+              "lowpass": args.lowpass_match, "limit": args.limit}
     seed_everything(args.seed)
     model = MODELS[args.model](classes).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9,
@@ -165,6 +167,7 @@ def train_method(method: str, args, data, classes: int, rank: int, world: int,
         loader = torch.utils.data.DataLoader(
             dataset, batch_size=args.batch_size, sampler=sampler, shuffle=sampler is None,
             generator=order, num_workers=args.num_workers, drop_last=False)
+        draws = torch.Generator().manual_seed(args.seed * 1000 + epoch + 1)  # low-pass radii
         net.train()
         total, correct, loss_sum = 0, 0, 0.0
         bar = tqdm(loader, desc=f"{method} epoch {epoch + 1}/{args.epochs}", leave=False,
@@ -172,7 +175,9 @@ def train_method(method: str, args, data, classes: int, rank: int, world: int,
         for images, labels in bar:
             images, labels = images.to(device), labels.to(device)
             if method == "lowpass":
-                images = lowpass(images, args.lowpass_radius)
+                radii = lowpass_radii(args, len(images), epoch, draws)
+                if radii is not None:
+                    images = lowpass(images, radii)
             with torch.autocast(device.type, enabled=args.amp):
                 logits = net(images)
                 loss = F.cross_entropy(logits, labels)
@@ -211,6 +216,34 @@ def _mean_results(runs: dict) -> dict:
     return out
 
 
+def match_lowpass(args, train_x) -> dict:
+    """The low-pass baseline's strength: ``--lowpass-radius`` (fixed), or by default
+    radii matched to ISVS's mean PSNR at the sparsities ISVS trains with (on 256 training
+    images), drawn per image as ISVS draws its sparsities."""
+    if args.lowpass_radius is not None:
+        return {"radius": args.lowpass_radius}
+    low, high = min(args.isvs_range), max(args.isvs_range)
+    sparsities = [args.isvs_sparsity] if args.isvs_schedule == "fixed" else \
+        np.linspace(low, high, 5).tolist()
+    sample = torch.from_numpy(train_x[:256]).float() / 255
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        radii = matched_radii(sample, sorted(set(sparsities + [args.isvs_sparsity])))
+    return {"sparsities": sorted(set(sparsities + [args.isvs_sparsity])),
+            "radii": radii.tolist()}
+
+
+def lowpass_radii(args, count: int, epoch: int, generator: torch.Generator):
+    """The radius of each of ``count`` training images in ``epoch`` (None: originals)."""
+    match = args.lowpass_match
+    if "radius" in match:
+        return match["radius"]
+    levels = as_rule(isvs_rule(args)).draw(count, epoch=epoch, generator=generator)
+    if levels is None:
+        return None
+    return np.interp(levels, match["sparsities"], match["radii"])
+
+
 def test_transform(method: str, args):
     """The transform applied to test inputs of ``method`` (``--isvs-test``,
     ``--lowpass-test``), or None."""
@@ -221,7 +254,10 @@ def test_transform(method: str, args):
                 return smooth_images(batch, sparsity=args.isvs_sparsity)
         return smooth
     if method == "lowpass" and args.lowpass_test:
-        return lambda batch: lowpass(batch, args.lowpass_radius)
+        match = args.lowpass_match
+        radius = match.get("radius") or float(np.interp(args.isvs_sparsity, match["sparsities"],
+                                                        match["radii"]))
+        return lambda batch: lowpass(batch, radius)
     return None
 
 
@@ -292,7 +328,9 @@ def parse(argv=None):
                         default=[0.9, 0.8, 0.7, 0.6], help="recorded sparsities of the cache")
     parser.add_argument("--isvs-test", action="store_true",
                         help="also smooth test inputs of the isvs model")
-    parser.add_argument("--lowpass-radius", type=float, default=0.5)
+    parser.add_argument("--lowpass-radius", type=float, default=None,
+                        help="a fixed low-pass radius (1 = Nyquist); default: radii "
+                             "matched to ISVS's PSNR, drawn per image like its sparsities")
     parser.add_argument("--lowpass-test", action="store_true",
                         help="also low-pass test inputs of the lowpass model")
     parser.add_argument("--eps", type=float, default=4.0, help="attack radius, in /255")
@@ -325,6 +363,11 @@ def main(argv=None) -> int:
     if rank == 0:
         print(f"{args.dataset}: {len(train_x)} training and {len(test_x)} test images, "
               f"{classes} classes; model {args.model}; {world} process(es) on {device}")
+    args.lowpass_match = match_lowpass(args, train_x) if "lowpass" in args.methods else {}
+    if rank == 0 and "radii" in args.lowpass_match:
+        print("low-pass radii matched to ISVS's PSNR: " + ", ".join(
+            f"{r:.3f} at sparsity {s:g}" for s, r in zip(args.lowpass_match["sparsities"],
+                                                        args.lowpass_match["radii"])))
     evaluating = rank == 0 and not args.no_eval
     corrupted = corrupted_sets(test_x, test_y, seed=args.seeds[0], cifar10c=args.cifar10c,
                                progress=not args.quiet) if evaluating else None
@@ -350,7 +393,7 @@ def main(argv=None) -> int:
                 dist.barrier()
     if evaluating:
         summary = {"dataset": args.dataset, "model": args.model, "epochs": args.epochs,
-                   "seeds": args.seeds, "eps": args.eps,
+                   "seeds": args.seeds, "eps": args.eps, "lowpass": args.lowpass_match,
                    "runs": {str(seed): results for seed, results in runs.items()}}
         if len(args.seeds) == 1:
             summary["results"] = results = runs[args.seeds[0]]

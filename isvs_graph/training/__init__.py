@@ -13,15 +13,14 @@ from ._datasets import (FASHION_MNIST_CLASSES, FASHION_MNIST_ROOT, CachedISVSDat
 from ._evaluation import (COLUMNS, accuracy, adversarial_accuracy, corrupted_sets, evaluate,
                           summarize, summary_table, table, write_results)
 from ._models import MODELS, ResNet18, SmallCNN
-from ._robustness import (CORRUPTIONS, corrupt, fgsm, low_resolution, lowpass, pgd,
-                          read_cifar10c)
+from ._robustness import (CORRUPTIONS, corrupt, fgsm, low_resolution, lowpass, matched_radii,
+                          pgd, psnr, read_cifar10c)
 from ._schedules import CoarseToFine, Fixed, SparsityRange, SparsityRule, as_rule
 
-__all__ = ["COLUMNS", "CORRUPTIONS", "CachedISVSDataset", "FASHION_MNIST_CLASSES",
-           "FASHION_MNIST_ROOT", "CoarseToFine", "Fixed",
-           "MODELS", "ResNet18", "SmallCNN", "SmoothImages", "SparsityRange", "SparsityRule",
-           "accuracy", "adversarial_accuracy", "as_rule", "bundled_digits", "corrupt",
-           "corrupted_sets", "evaluate", "fgsm", "load_checkpoint", "low_resolution",
-           "lowpass", "pgd", "read_cifar", "read_cifar10c", "read_fashion_mnist", "read_idx",
-           "read_image_folder",
+__all__ = ["COLUMNS", "CORRUPTIONS", "CachedISVSDataset", "CoarseToFine", "FASHION_MNIST_CLASSES",
+           "FASHION_MNIST_ROOT", "Fixed", "MODELS", "ResNet18", "SmallCNN", "SmoothImages",
+           "SparsityRange", "SparsityRule", "accuracy", "adversarial_accuracy", "as_rule",
+           "bundled_digits", "corrupt", "corrupted_sets", "evaluate", "fgsm", "load_checkpoint",
+           "low_resolution", "lowpass", "matched_radii", "pgd", "psnr", "read_cifar",
+           "read_cifar10c", "read_fashion_mnist", "read_idx", "read_image_folder",
            "save_checkpoint", "summarize", "summary_table", "table", "write_results"]

@@ -8,7 +8,8 @@ Images are float tensors ``B × C × H × W`` in ``[0, 1]`` unless said otherwis
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -16,8 +17,8 @@ import torch.nn.functional as F
 
 from .._validation import check_count
 
-__all__ = ["CORRUPTIONS", "corrupt", "fgsm", "lowpass", "low_resolution", "pgd",
-           "read_cifar10c"]
+__all__ = ["CORRUPTIONS", "corrupt", "fgsm", "lowpass", "low_resolution", "matched_radii",
+           "pgd", "psnr", "read_cifar10c"]
 
 #: The 15 corruption types of the CIFAR-10-C / ImageNet-C benchmark.
 CORRUPTIONS = ("gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur",
@@ -25,21 +26,64 @@ CORRUPTIONS = ("gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", 
                "elastic_transform", "pixelate", "jpeg_compression")
 
 
-def lowpass(images: torch.Tensor, radius: float = 0.5) -> torch.Tensor:
+def lowpass(images: torch.Tensor,
+            radius: float | Sequence[float] | np.ndarray | torch.Tensor = 0.5) -> torch.Tensor:
     """Remove the high frequencies of images with a circular FFT mask.
 
     Keeps the frequencies ``(f_y, f_x)`` with ``sqrt(f_y² + f_x²) <= radius · 0.5``
     cycles per pixel (``radius = 1`` keeps everything up to the Nyquist frequency along
-    each axis). The frequency baseline against which ISVS training is compared.
+    each axis). ``radius``: one value, or one per image of a ``B × C × H × W`` batch
+    (random strengths, as ISVS draws a sparsity per image). The frequency baseline
+    against which ISVS training is compared; :func:`matched_radii` picks radii that
+    remove as much as ISVS does.
     """
-    if not 0.0 < radius:
-        raise ValueError(f"radius must be > 0, got {radius!r}")
+    radii = torch.as_tensor(radius, dtype=torch.float64).reshape(-1)
+    if not bool((radii > 0).all()) or not bool(torch.isfinite(radii).all()):
+        raise ValueError(f"radius must be finite and > 0, got {radius!r}")
+    if len(radii) > 1 and (images.ndim != 4 or len(radii) != len(images)):
+        raise ValueError(f"{len(radii)} radii for images of shape {tuple(images.shape)}: "
+                         "give one radius, or one per image of a (B, C, H, W) batch")
     height, width = images.shape[-2:]
-    fy = torch.fft.fftfreq(height, device=images.device)[:, None]
-    fx = torch.fft.rfftfreq(width, device=images.device)[None, :]
-    mask = (fy ** 2 + fx ** 2).sqrt() <= radius * 0.5
+    fy = torch.fft.fftfreq(height, device=images.device, dtype=torch.float64)[:, None]
+    fx = torch.fft.rfftfreq(width, device=images.device, dtype=torch.float64)[None, :]
+    frequency = (fy ** 2 + fx ** 2).sqrt()
+    mask = frequency <= radii.to(images.device)[:, None, None] * 0.5  # (B or 1, H, W')
+    if len(radii) > 1:
+        mask = mask[:, None]
+    else:
+        mask = mask[0]
     spectrum = torch.fft.rfft2(images if images.is_floating_point() else images.float())
     return torch.fft.irfft2(spectrum * mask, s=(height, width)).to(images.dtype)
+
+
+def psnr(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Peak signal-to-noise ratio per image, in dB, of images in ``[0, 1]``."""
+    error = ((images.double() - reference.double()) ** 2).flatten(1).mean(dim=1)
+    return 10 * torch.log10(1.0 / error.clamp_min(1e-20))
+
+
+def matched_radii(images: torch.Tensor, sparsities: Sequence[float],
+                  **solver_options: Any) -> np.ndarray:
+    """For each sparsity, the low-pass radius whose mean PSNR to ``images`` equals that
+    of :func:`~isvs_graph.smooth_images` at that sparsity: a frequency baseline that
+    removes as much as ISVS does (found by bisection; PSNR grows with the radius).
+
+    ``images``: ``B × C × H × W`` floats in ``[0, 1]`` (a sample of the training set).
+    """
+    from ..images import smooth_images
+    targets = [float(psnr(smooth_images(images, sparsity=s, **solver_options),
+                          images).mean()) for s in sparsities]
+    radii = []
+    for target in targets:
+        low, high = 1e-3, 2.0 ** 0.5 * 2  # from (almost) nothing kept to everything
+        for _ in range(40):
+            middle = (low + high) / 2
+            if float(psnr(lowpass(images, middle), images).mean()) < target:
+                low = middle
+            else:
+                high = middle
+        radii.append((low + high) / 2)
+    return np.asarray(radii)
 
 
 def low_resolution(images: torch.Tensor, factor: int) -> torch.Tensor:

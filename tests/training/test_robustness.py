@@ -145,3 +145,35 @@ def test_read_cifar10c(tmp_path):
     assert np.array_equal(got[0], images[4].transpose(2, 0, 1))
     with pytest.raises(FileNotFoundError, match="CIFAR-10-C file missing"):
         read_cifar10c(tmp_path, "snow", 1)
+
+
+def test_lowpass_takes_one_radius_per_image():
+    images = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    radii = [0.2, 0.5, 1.5]
+    together = lowpass(images, torch.tensor(radii))
+    for image, radius, out in zip(images, radii, together):
+        torch.testing.assert_close(out, lowpass(image[None], radius)[0])
+    with pytest.raises(ValueError, match="2 radii for images of shape"):
+        lowpass(images, [0.2, 0.5])
+    with pytest.raises(ValueError, match="radius must be finite and > 0"):
+        lowpass(images, 0.0)
+
+
+def test_matched_radii_remove_what_isvs_removes():
+    from isvs_graph import smooth_images
+    from isvs_graph.training import matched_radii, psnr
+    blocks = torch.rand(16, 3, 4, 4, generator=torch.Generator().manual_seed(1))
+    images = blocks.repeat_interleave(4, 2).repeat_interleave(4, 3) + \
+        0.05 * torch.rand(16, 3, 16, 16, generator=torch.Generator().manual_seed(2))
+    images = images.clamp(0, 1)
+    sparsities = [0.9, 0.75, 0.6]
+    radii = matched_radii(images, sparsities)
+    assert (np.diff(radii) >= 0).all() and (radii > 0).all()  # finer: more kept
+    gaps = []
+    for sparsity, radius in zip(sparsities, radii):
+        isvs = float(psnr(smooth_images(images, sparsity=sparsity), images).mean())
+        below = float(psnr(lowpass(images, radius * (1 - 1e-6)), images).mean())
+        above = float(psnr(lowpass(images, radius * (1 + 1e-6)), images).mean())
+        assert below <= isvs <= above + 1e-9  # the radius where PSNR crosses ISVS's
+        gaps.append(above - below)
+    assert max(gaps) < 10  # PSNR is a step function of the radius: the nearest step

@@ -32,6 +32,10 @@ def test_quick_run_writes_results_table_and_plots(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "results.json").read_text())
     assert summary["dataset"] == "digits"
+    matched = summary["lowpass"]  # matched to ISVS's PSNR at the sparsities it trains with
+    assert matched["sparsities"] == sorted(matched["sparsities"])
+    assert len(matched["radii"]) == len(matched["sparsities"]) >= 5
+    assert all(0 < radius <= 2 ** 0.5 * 2 for radius in matched["radii"])
     assert set(summary["results"]) == {"vanilla", "lowpass", "isvs"}
     for row in summary["results"].values():
         for key in ("clean", "corruption", "fgsm", "pgd", "lowres"):
