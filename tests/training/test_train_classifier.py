@@ -36,7 +36,7 @@ def test_quick_run_writes_results_table_and_plots(tmp_path):
     assert matched["sparsities"] == sorted(matched["sparsities"])
     assert len(matched["radii"]) == len(matched["sparsities"]) >= 5
     assert all(0 < radius <= 2 ** 0.5 * 2 for radius in matched["radii"])
-    assert set(summary["results"]) == {"vanilla", "lowpass", "isvs"}
+    assert set(summary["results"]) == {"vanilla", "lowpass", "augment", "isvs"}
     for row in summary["results"].values():
         for key in ("clean", "corruption", "fgsm", "pgd", "lowres"):
             assert 0.0 <= row[key] <= 1.0
