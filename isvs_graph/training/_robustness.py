@@ -215,12 +215,19 @@ def corrupt(images: np.ndarray, name: str, severity: int, *,
     return out
 
 
+#: Corruptions of imagecorruptions that take their own ``seed=`` instead of NumPy's state.
+_OWN_SEED = ("impulse_noise", "glass_blur")
+
+
 def _corrupt_into(out, images, apply, name, severity) -> None:
     for n, image in enumerate(images):
         rgb = image.transpose(1, 2, 0)
         if rgb.shape[2] == 1:
             rgb = np.repeat(rgb, 3, axis=2)
-        result = np.asarray(apply(rgb, corruption_name=name, severity=severity))
+        # Two corruptions draw from their own generators: give them a seed drawn from
+        # NumPy's (seeded) global state, so that seed= reproduces them too.
+        own = {"seed": int(np.random.randint(2**31))} if name in _OWN_SEED else {}
+        result = np.asarray(apply(rgb, corruption_name=name, severity=severity, **own))
         result = np.clip(np.round(result), 0, 255).astype(np.uint8)
         if result.shape[:2] != rgb.shape[:2]:  # some corruptions pad or crop
             result = result[:rgb.shape[0], :rgb.shape[1]]

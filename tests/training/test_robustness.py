@@ -177,3 +177,11 @@ def test_matched_radii_remove_what_isvs_removes():
         assert below <= isvs <= above + 1e-9  # the radius where PSNR crosses ISVS's
         gaps.append(above - below)
     assert max(gaps) < 10  # PSNR is a step function of the radius: the nearest step
+
+
+@pytest.mark.parametrize("name", ["impulse_noise", "glass_blur", "gaussian_noise"])
+def test_every_corruption_is_reproducible_from_its_seed(name):
+    images = np.random.default_rng(0).integers(0, 256, (2, 3, 32, 32), dtype=np.uint8)
+    first = corrupt(images, name, 3, seed=5)
+    assert np.array_equal(first, corrupt(images, name, 3, seed=5))
+    assert not np.array_equal(first, corrupt(images, name, 3, seed=6))
