@@ -40,7 +40,8 @@ from . import _path_kernels as kernels
 from ._io import atomic_write
 from ._signals import float_bounds, to_dtype
 from ._threads import parallel_allowed
-from ._validation import check_at_most_one, check_batch_scale, check_real, check_scale
+from ._validation import (check_at_most_one, check_batch_scale, check_real, check_scale,
+                          check_sparsity)
 from .graphs import CanonicalGraph, canonical_graph, grid_graph
 from .graphs._grid import grid_shape
 from ._projection import project
@@ -740,7 +741,7 @@ def check_levels(levels: Sequence[float]) -> list[float]:
     """Recorded sparsities: each in [0, 1], decreasing, at least one."""
     if isinstance(levels, (str, bytes)) or not isinstance(levels, (Sequence, np.ndarray)):
         raise TypeError(f"levels must be a sequence of sparsities, got {levels!r}")
-    out = sorted({check_scale(None, v)[1] for v in levels}, reverse=True)
+    out = sorted({check_sparsity("levels", v) for v in levels}, reverse=True)
     if not out:
         raise ValueError("levels must name at least one sparsity")
     return out

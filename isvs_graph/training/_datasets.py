@@ -355,7 +355,7 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         if self._shards is None:
             self.load()
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
-        images = self.images[torch.from_numpy(indices)].clone()
+        images = self.images[torch.from_numpy(indices)]  # indexing copies
         levels = [self.sparsity_of(int(i)) for i in indices]
         smoothed = np.array([level is not None for level in levels])
         shards, rows = np.divmod(indices, self.shard_size)

@@ -64,25 +64,36 @@ def psnr(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
 
 def matched_radii(images: torch.Tensor, sparsities: Sequence[float],
                   **solver_options: Any) -> np.ndarray:
-    """For each sparsity, the low-pass radius whose mean PSNR to ``images`` equals that
-    of :func:`~isvs_graph.smooth_images` at that sparsity: a frequency baseline that
-    removes as much as ISVS does (found by bisection; PSNR grows with the radius).
+    """For each sparsity, the smallest low-pass radius whose mean PSNR to ``images`` is at
+    least that of :func:`~isvs_graph.smooth_images` at that sparsity: a frequency
+    baseline that removes as much as ISVS does, and no more.
 
+    The mask changes only where the radius passes a frequency of the image grid, so the
+    search runs over those radii (binary search: PSNR grows with the radius).
     ``images``: ``B × C × H × W`` floats in ``[0, 1]`` (a sample of the training set).
     """
     from ..images import smooth_images
-    targets = [float(psnr(smooth_images(images, sparsity=s, **solver_options),
-                          images).mean()) for s in sparsities]
+    height, width = images.shape[-2:]
+    fy = torch.fft.fftfreq(height, dtype=torch.float64)[:, None]
+    fx = torch.fft.rfftfreq(width, dtype=torch.float64)[None, :]
+    candidates = torch.unique(2 * (fy ** 2 + fx ** 2).sqrt()).tolist()
+    candidates = [r for r in candidates if r > 0] or [1.0]  # radius 2·f keeps f
+
+    def quality(index: int) -> float:
+        return float(psnr(lowpass(images, candidates[index]), images).mean())
+
     radii = []
-    for target in targets:
-        low, high = 1e-3, 2.0 ** 0.5 * 2  # from (almost) nothing kept to everything
-        for _ in range(40):
-            middle = (low + high) / 2
-            if float(psnr(lowpass(images, middle), images).mean()) < target:
-                low = middle
-            else:
+    for sparsity in sparsities:
+        target = float(psnr(smooth_images(images, sparsity=sparsity, **solver_options),
+                            images).mean())
+        low, high = 0, len(candidates) - 1  # the answer lies in [low, high]
+        while low < high:
+            middle = (low + high) // 2
+            if quality(middle) >= target:
                 high = middle
-        radii.append((low + high) / 2)
+            else:
+                low = middle + 1
+        radii.append(candidates[low])
     return np.asarray(radii)
 
 
