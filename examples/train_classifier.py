@@ -206,13 +206,13 @@ def train_method(method: str, args, data, classes: int, rank: int, world: int,
     return model, epoch_seconds
 
 
-def _mean_results(runs: dict) -> dict:
-    """Per method, every metric and per-corruption accuracy averaged over the seeds."""
+def _mean_results(runs: dict, summary: dict) -> dict:
+    """Per method, the metrics' means (from ``summary``) and the per-corruption accuracy
+    averaged over the seeds, for the table and the plots."""
     seeds = list(runs)
     out = {}
     for method in runs[seeds[0]]:
-        out[method] = {key: float(np.mean([runs[s][method][key] for s in seeds]))
-                       for key in COLUMNS}
+        out[method] = {key: summary[method][key]["mean"] for key in COLUMNS}
         out[method]["corruption_detail"] = {
             name: np.mean([runs[s][method]["corruption_detail"][name] for s in seeds],
                           axis=0).tolist()
@@ -414,8 +414,8 @@ def main(argv=None) -> int:
             summary["results"] = results = runs[args.seeds[0]]
             markdown = write_results(args.out, summary)
         else:
-            summary["results"] = results = _mean_results(runs)
             summary["summary"] = summarize(runs)
+            summary["results"] = results = _mean_results(runs, summary["summary"])
             markdown = write_results(args.out, summary, summary_table(summary["summary"]))
         plots(results, args.out)
         print("\n" + markdown)
