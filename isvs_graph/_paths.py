@@ -38,10 +38,10 @@ from torch_geometric.data import Data
 
 from . import _path_kernels as kernels
 from ._io import atomic_write
-from ._signals import float_bounds, to_dtype
+from ._signals import float_bounds, is_integer, output_dtype, to_dtype, torch_dtype
 from ._threads import parallel_allowed
 from ._validation import (check_at_most_one, check_batch_scale, check_real, check_scale,
-                          check_sparsity)
+                          check_sparsity, shown)
 from .graphs import CanonicalGraph, canonical_graph, grid_graph
 from .graphs._grid import grid_shape
 from ._projection import project
@@ -74,7 +74,7 @@ class Layout:
     ``form`` is ``"signal"`` (``shape`` ``(p,)``, ``(p, C)`` or ``(B, p, C)``, as given
     to :func:`path`) or ``"images"`` (``(B, C, H, W)``). ``dtype`` is what
     :func:`~isvs_graph.solve` (or :func:`~isvs_graph.smooth_images`) returns; working
-    is the dtype the solver ran in.
+    is the dtype the solver ran in; :attr:`stored` the dtype values are kept and read in.
     """
 
     form: str
@@ -90,12 +90,26 @@ class Layout:
         return 1 if len(self.shape) == 1 else self.shape[-1]
 
     @property
+    def stored(self) -> np.dtype:
+        """The dtype values are recorded and read in: ``dtype``, except float16 and
+        bfloat16, kept in float32 (what the solver returned before its cast) and cast on
+        the way out, as :func:`~isvs_graph.solve` casts."""
+        return np.dtype("float32" if self.dtype in ("float16", "bfloat16") else self.dtype)
+
+    @property
+    def resolution(self) -> float:
+        """The relative rounding of the returned dtype (0 for integers)."""
+        if is_integer(self.dtype):
+            return 0.0
+        return float(torch.finfo(torch_dtype(self.dtype)).eps)
+
+    @property
     def single(self) -> bool:
         """One signal (``(p,)`` or ``(p, C)``): reads return one signal, not a batch."""
         return self.form == "signal" and len(self.shape) < 3
 
     def present(self, planes: np.ndarray, device: str = "cpu"):
-        """``(B, C, p)`` planes in the output dtype → the caller's layout."""
+        """``(B, C, p)`` planes in the stored dtype → the caller's layout and dtype."""
         if self.form == "images":
             out = planes.reshape(len(planes), *self.shape[1:])
         elif len(self.shape) == 1:
@@ -105,7 +119,9 @@ class Layout:
         else:
             out = planes.transpose(0, 2, 1)
         out = np.ascontiguousarray(out)
-        return torch.from_numpy(out).to(device) if self.kind == "torch" else out
+        if self.kind == "numpy":
+            return out.astype(self.dtype, copy=False)
+        return torch.from_numpy(out).to(device=device, dtype=torch_dtype(self.dtype))
 
 
 def _narrow(largest: int) -> np.dtype:
@@ -319,6 +335,8 @@ class ISVSPath:
         beyond = (k < 0) | (k > last)
         status = a["status"][rows]
         stuck = beyond & (status != FLOOR) & (status != MAX_ITER)
+        if self._entries() == 0:
+            stuck[:] = False  # no edges (a one-pixel image): every scale is the first
         if stuck.any():
             scale = "t" if t is not None else "sparsity"
             raise ValueError(
@@ -341,9 +359,10 @@ class ISVSPath:
 
         Exactly what :func:`~isvs_graph.solve` (:func:`~isvs_graph.smooth_images` for
         image paths) returns at the recorded iterates; elsewhere within
-        :meth:`bound` of it. Same kind, layout and dtype as the signals the paths were
-        made from. ``signals`` (indices) reads those signals of a batch only, in that
-        order (``t`` or ``sparsity`` then has one value or one per index).
+        :meth:`bound` of it. Same kind and layout as the signals the paths were made
+        from, and the dtype ``solve`` (``smooth_images``) returns for them.
+        ``signals`` (indices) reads those signals of a batch only, in that order (``t``
+        or ``sparsity`` then has one value or one per index).
         """
         rows = None
         if signals is not None:
@@ -352,7 +371,7 @@ class ISVSPath:
         rows = np.arange(len(k)) if rows is None else rows
         a = self._arrays
         channels, p = self.layout.channels, self.graph.num_nodes
-        dtype = np.dtype(self.layout.dtype)
+        dtype = self.layout.stored
         out = np.empty((len(k), channels, p), dtype=dtype)
         integer = dtype.kind in "iu"
         low, high = float_bounds(np.iinfo(dtype)) if integer else (0.0, 0.0)
@@ -381,12 +400,13 @@ class ISVSPath:
             r = int(a["snap_iter"][snap[b]])
             if ((events > k[b]) & (events <= r)).any():
                 out[b] += float(a["spread"][snap[b]])
-        dtype = np.dtype(self.layout.dtype)
-        if dtype.kind in "iu":
+        if is_integer(self.layout.dtype):
             out = out + 1.5  # the recorded values and the read are both rounded
         else:
             magnitude = np.maximum(np.abs(a["low"]), np.abs(a["low"] + a["scale"]))
-            out = out + 4 * np.finfo(dtype).eps * magnitude
+            eps = float(np.finfo(self.layout.stored).eps)
+            # Rounding in the stored dtype, and in the cast to a narrower one.
+            out = out + (4 * eps + self.layout.resolution) * magnitude
         out = np.where(exact, 0.0, out)
         return float(out[0]) if self.layout.single else out
 
@@ -579,6 +599,15 @@ def _entries_needed(entries: int, sparsity: np.ndarray) -> np.ndarray:
         c += short
 
 
+def _starts_like_a_cache(file: str) -> bool:
+    """Whether ``file`` begins as :meth:`ISVSPath.save` writes: a zip archive whose first
+    member is the header, ``meta.npy``. Only such a file can be a damaged cache; any
+    other is someone else's and is not called damaged (nor offered for deletion)."""
+    with open(file, "rb") as handle:
+        head = handle.read(64)
+    return head.startswith(b"PK\x03\x04") and b"meta.npy" in head
+
+
 def _checksum(meta: str, arrays: dict[str, np.ndarray]) -> str:
     digest = hashlib.sha256(meta.encode())
     for name in sorted(arrays):
@@ -672,7 +701,7 @@ def record(problem, layout: Layout, *, levels: Sequence[float], record_times=(),
     if constant.any():  # their own answer, to the last bit
         projected = projected.copy()
         projected[constant] = x_nodes[rows[constant], 0].transpose(0, 2, 1)
-    presented = to_dtype(projected, np.dtype(layout.dtype))
+    presented = to_dtype(projected, layout.stored)
     if constant.any() and exact_constants is not None:
         presented[constant] = np.asarray(exact_constants)[rows[constant]][:, None, None]
     counts = np.empty((len(rows), planes), dtype=np.int64)
@@ -740,7 +769,7 @@ def record(problem, layout: Layout, *, levels: Sequence[float], record_times=(),
 def check_levels(levels: Sequence[float]) -> list[float]:
     """Recorded sparsities: each in [0, 1], decreasing, at least one."""
     if isinstance(levels, (str, bytes)) or not isinstance(levels, (Sequence, np.ndarray)):
-        raise TypeError(f"levels must be a sequence of sparsities, got {levels!r}")
+        raise TypeError(f"levels must be a sequence of sparsities, got {shown(levels)}")
     out = sorted({check_sparsity("levels", v) for v in levels}, reverse=True)
     if not out:
         raise ValueError("levels must name at least one sparsity")
@@ -835,7 +864,8 @@ def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
         given = given.cpu()
     kind = "torch" if isinstance(given, torch.Tensor) else "numpy"
     working = str(problem.x.dtype).removeprefix("torch.")
-    layout = Layout("signal", kind, working, working, tuple(int(v) for v in given.shape))
+    layout = Layout("signal", kind, output_dtype(given.dtype), working,
+                    tuple(int(v) for v in given.shape))
     built = record(problem, layout, levels=levels, record_times=times, t_max=t_max,
                    sparsity_min=sparsity_min, progress=progress)
     built._device = device
@@ -857,12 +887,16 @@ def load_paths(file: str | os.PathLike, **expected_options: Any) -> ISVSPath:
     FileNotFoundError
         No such file.
     ValueError
-        The file is truncated or corrupted (checksum), of another format or version,
-        or made with other options.
+        The file is not a path cache (another file is named as such and left alone), a
+        cache truncated or corrupted (checksum), of another version, or made with other
+        options.
     """
     file = os.fspath(file)
     if not os.path.exists(file):
         raise FileNotFoundError(f"no path cache at {file!r}")
+    if not _starts_like_a_cache(file):
+        raise ValueError(f"{file!r} is not an isvs_graph path cache (those are .npz files "
+                         "written by ISVSPath.save); give the path of one")
     try:
         with np.load(file, allow_pickle=False) as data:
             contents = {name: data[name] for name in data.files}
@@ -871,7 +905,7 @@ def load_paths(file: str | os.PathLike, **expected_options: Any) -> ISVSPath:
                          f"({type(error).__name__}: {error}); delete it and build it again"
                          ) from error
     if "meta" not in contents or "checksum" not in contents:
-        raise ValueError(f"path cache {file!r} is damaged or not a path cache: no header")
+        raise ValueError(f"{file!r} is not an isvs_graph path cache: it has no header")
     meta_text = contents.pop("meta").tobytes().decode("utf-8", errors="replace")
     checksum = contents.pop("checksum").tobytes().decode(errors="replace")
     try:
@@ -894,8 +928,8 @@ def load_paths(file: str | os.PathLike, **expected_options: Any) -> ISVSPath:
         if name == "levels":
             value = sorted((float(v) for v in value), reverse=True)
         if have != value:
-            raise ValueError(f"path cache {file!r} was made with {name}={have!r}, not "
-                             f"{value!r}: build it again with these options")
+            raise ValueError(f"path cache {file!r} was made with {name}={shown(have)}, not "
+                             f"{shown(value)}: build it again with these options")
     spec = meta["graph"]
     if "grid" in spec:
         graph = canonical_graph(grid_graph(*spec["grid"]))

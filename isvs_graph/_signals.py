@@ -1,9 +1,9 @@
 """Signals in, signals out: numpy or torch in any of the accepted layouts becomes the
-solver's working layout ``(p, B, C)`` and back, keeping kind, shape and device.
+solver's working layout ``(p, B, C)`` and back, keeping kind, shape, dtype and device.
 
-Floating dtypes are kept (float32 stays float32); float16 and bfloat16 are computed
-and returned as float32, integers as float64 (numpy) or torch's default dtype, as
-scikit-image promotes them.
+The dtype rule of every entry point is :func:`output_dtype` (what comes back) with
+:func:`working_dtype` (what the solver computes in); the docstrings of the public
+functions refer to it.
 """
 
 from __future__ import annotations
@@ -13,28 +13,92 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from ._warnings import warn_user
+
 WorkingSignal = tuple[torch.Tensor, Callable[[torch.Tensor], np.ndarray | torch.Tensor]]
 
+#: Floating dtypes returned as they came (float16 and bfloat16 computed in float32).
+KEPT_FLOATS = ("float16", "bfloat16", "float32", "float64")
 
-def working_dtype(signal: np.ndarray | torch.Tensor) -> torch.dtype:
-    if isinstance(signal, np.ndarray):
-        if signal.dtype in (np.float32, np.float64):
-            return torch.float32 if signal.dtype == np.float32 else torch.float64
-        return torch.float32 if signal.dtype == np.float16 else torch.float64
-    if signal.dtype in (torch.float32, torch.float64):
-        return signal.dtype
-    if signal.dtype in (torch.float16, torch.bfloat16):
+
+def dtype_name(dtype: np.dtype | torch.dtype | str) -> str:
+    """``"float32"``, ``"uint8"``, ``"bfloat16"`` …: one name for numpy and torch dtypes."""
+    return str(dtype).removeprefix("torch.")
+
+
+def is_integer(dtype: np.dtype | torch.dtype | str) -> bool:
+    return dtype_name(dtype).startswith(("int", "uint"))
+
+
+def working_dtype(dtype: np.dtype | torch.dtype | str) -> torch.dtype:
+    """The dtype the solver computes in for input of ``dtype`` (see :func:`output_dtype`):
+    float32 and float64 as they are; float16 and bfloat16 in float32; integers by value,
+    in float32 up to 16 bits (which it holds exactly) and float64 beyond."""
+    name = dtype_name(dtype)
+    if name in ("float32", "float64"):
+        return getattr(torch, name)
+    if name in ("float16", "bfloat16"):
         return torch.float32
-    return torch.get_default_dtype()
+    if is_integer(name) and np.dtype(name).itemsize <= 2:
+        return torch.float32
+    return torch.float64
+
+
+def output_dtype(dtype: np.dtype | torch.dtype | str, *, images: bool = False) -> str:
+    """The dtype every entry point returns for input of ``dtype``, by name: the one
+    statement of the dtype rule.
+
+    * float32, float64: computed and returned as they are;
+    * float16, bfloat16: computed in float32 (:func:`working_dtype`) and cast back;
+    * integers of any width and sign (uint8, int8, uint16, int32, int64 …): read by
+      value, computed in float32 up to 16 bits and float64 beyond. Image functions
+      (``smooth_image``, ``smooth_images``, ``image_paths``, ``images=True``) return
+      them in their dtype, rounded to the nearest integer and clipped to its range, as
+      pictures are stored; ``solve`` and ``path`` return the float they computed in, as
+      a signal on a graph is a measurement;
+    * bool: refused with a TypeError (by :func:`~isvs_graph._validation.check_signal`
+      and the image functions) rather than guessed at: smooth a mask as numbers with
+      ``mask.astype(np.float32)`` or ``mask.float()`` and threshold the result as
+      wanted;
+    * other floats (numpy's ``longdouble``): computed and returned in float64.
+
+    By value: the solve is scale-free (DESIGN §2), so an ``int64`` image holding 0–255
+    (numpy's and ``torch.randint``'s default) is smoothed exactly as the same values in
+    uint8 or in float, never scaled by its dtype's maximum.
+    """
+    name = dtype_name(dtype)
+    if name in KEPT_FLOATS or (images and is_integer(name)):
+        return name
+    return dtype_name(working_dtype(name))
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    return getattr(torch, name)
+
+
+#: The warning for a tensor that requires grad: smoothing has no gradient.
+DETACHED = ("ISVS smoothing has no gradient: the result is detached from autograd (none "
+            "flows back to the input). For a straight-through gradient (BPDA) use "
+            "x + (smoothed - x).detach(); pass x.detach() (or smooth under "
+            "torch.no_grad()) to silence this")
 
 
 def to_working(signal: np.ndarray | torch.Tensor) -> WorkingSignal:
     """Return the signal as a ``(p, B, C)`` tensor and a function that turns a
-    ``(p, B, C)`` result back into the caller's kind and layout."""
-    dtype = working_dtype(signal)
+    ``(p, B, C)`` result back into the caller's kind, layout and dtype
+    (:func:`output_dtype`).
+
+    The result is not connected to autograd: smoothing a tensor that requires grad warns
+    once and returns a detached result (see :func:`~isvs_graph.solve`, Notes)."""
+    dtype = working_dtype(signal.dtype)
+    out_dtype = output_dtype(signal.dtype)
     is_numpy = isinstance(signal, np.ndarray)
-    tensor = torch.from_numpy(np.ascontiguousarray(signal)) if is_numpy else signal
-    tensor = tensor.detach().to(dtype)  # smoothing is not differentiated through
+    if is_numpy:
+        tensor = torch.from_numpy(np.ascontiguousarray(signal, dtype=dtype_name(dtype)))
+    else:
+        if signal.requires_grad and torch.is_grad_enabled():
+            warn_user(DETACHED)
+        tensor = signal.detach().to(dtype)
     ndim = tensor.ndim
     if ndim == 1:
         working = tensor[:, None, None]
@@ -51,18 +115,11 @@ def to_working(signal: np.ndarray | torch.Tensor) -> WorkingSignal:
         else:
             result = result.permute(1, 0, 2)
         result = result.contiguous()
-        return result.cpu().numpy() if is_numpy else result
+        if is_numpy:
+            return result.cpu().numpy().astype(out_dtype, copy=False)
+        return result.to(torch_dtype(out_dtype))
 
     return working, restore
-
-
-def output_dtype(dtype: np.dtype | torch.dtype) -> np.dtype:
-    """The dtype an image function returns for input of ``dtype``: integers and
-    float32/float64 are kept, other floats (float16, bfloat16) become float32."""
-    name = str(dtype).removeprefix("torch.")
-    if name.startswith(("int", "uint")) or name in ("float32", "float64"):
-        return np.dtype(name)
-    return np.dtype(np.float32)
 
 
 def to_dtype(values: np.ndarray | torch.Tensor,
@@ -70,9 +127,7 @@ def to_dtype(values: np.ndarray | torch.Tensor,
     """``values`` (floats) cast to ``dtype``; integer dtypes get them rounded and clipped
     to the dtype's range, as every image function returns integers."""
     is_numpy = isinstance(values, np.ndarray)
-    integer = (np.dtype(dtype).kind in "iu") if is_numpy else \
-        not (dtype.is_floating_point or dtype.is_complex)
-    if integer:
+    if is_integer(dtype):
         info = np.iinfo(dtype) if is_numpy else torch.iinfo(dtype)
         values = values.round().clip(*float_bounds(info))
     return values.astype(dtype) if is_numpy else values.to(dtype)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch_geometric.data import Data
 
 from ._signals import to_working
-from ._validation import check_batch_scale, check_signal
+from ._validation import (check_batch_scale, check_flag, check_real, check_signal,
+                          shown)
 from .graphs import CanonicalGraph, canonical_graph
 from ._operator import DifferenceOperator
 from ._projection import project as project_onto_support
@@ -17,6 +21,44 @@ from ._solver import (DEFAULT_KAPPA, DEFAULT_MAX_ITER, DEFAULT_TOL, SolverOption
                       run_split_lbi, solver_options)
 
 __all__ = ["solve"]
+
+#: The keyword options of :func:`solve` besides the scale, as wrappers pass them on.
+SOLVER_OPTIONS = ("kappa", "nu", "alpha", "mode", "project", "tol", "max_iter", "jumps",
+                  "progress", "backend")
+BACKENDS = ("auto", "numba", "torch")
+
+
+def check_solver_options(owner: str, options: Mapping[str, Any],
+                         allowed: Collection[str] = SOLVER_OPTIONS) -> None:
+    """Check the names and values of options a wrapper will pass to :func:`solve`,
+    before any graph or signal is known: a misspelt name or a value that no graph
+    accepts fails where the wrapper is built (a transform's constructor), not in a
+    DataLoader worker.
+
+    Unknown names raise TypeError naming the closest valid one and all of them. Values
+    are checked as :func:`solve` checks them on a graph without edges (``Λ = 0``), the
+    most lenient: whatever fails here fails on every graph. Only a given ``alpha``'s
+    stability depends on the graph, and is checked when it is known.
+    """
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(allowed), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise TypeError(f"{owner} got unknown solver options {unknown}{hint}; valid options "
+                        f"are {', '.join(sorted(allowed))}")
+    if "jumps" in options:
+        check_flag("jumps", options["jumps"])
+    numeric = {name: options[name] for name in ("kappa", "nu", "mode", "tol", "max_iter",
+                                                 "jumps") if name in options}
+    solver_options(0.0, **numeric)
+    if options.get("alpha") is not None:
+        check_real("alpha", options["alpha"], positive=True)
+    for flag in ("project", "progress"):
+        if flag in options:
+            check_flag(flag, options[flag])
+    if "backend" in options and options["backend"] not in BACKENDS:
+        raise ValueError(f"Invalid backend: {shown(options['backend'])}; use one of "
+                         f"{BACKENDS}")
 
 
 @dataclass
@@ -75,7 +117,9 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
     ----------
     graph : torch_geometric.data.Data
         ``edge_index`` in any direction (duplicates and self-loops allowed),
-        optional positive ``edge_weight``, ``num_nodes`` (or ``x``).
+        optional positive ``edge_weight``, ``num_nodes`` (or ``x``). Weights are read
+        from ``edge_weight`` only (PyG's convention); a graph with ``edge_attr`` but no
+        ``edge_weight`` is refused with the fix.
     signal : numpy.ndarray or torch.Tensor, optional
         Shape ``(p,)``, ``(p, C)`` or ``(B, p, C)`` (a batch of signals on this
         graph, each stopped at its own iteration). Default ``graph.x``.
@@ -131,20 +175,23 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
     Returns
     -------
     numpy.ndarray or torch.Tensor
-        The smoothed signal, of the kind, shape and device of ``signal``. Floating
-        dtypes are kept; integers and float16 are promoted (see Notes).
+        The smoothed signal, of the kind, shape, dtype and device of ``signal``;
+        integer signals come back as floats (see Notes). Not connected to autograd
+        (see Notes).
 
     Raises
     ------
     ValueError
         Non-finite signal values, a signal whose rows do not match the graph,
-        out-of-range edges, non-positive weights, ``t < 0``, ``sparsity`` outside
+        out-of-range edges, non-positive weights, ``edge_attr`` without
+        ``edge_weight``, ``t < 0``, ``sparsity`` outside
         ``[0, 1]``, both or neither of ``t`` and ``sparsity``, ``kappa <= 0``,
         ``nu <= 0``, ``tol`` outside ``(0, 1)``, an unknown ``mode``, an unstable
         ``alpha``, or a problem too stiff to relax within ``max_iter`` (extreme
         ``nu`` or edge weights; the message says which).
     TypeError
-        A container or value of the wrong type.
+        A container or value of the wrong type (boolean signals included: convert a
+        mask to numbers first).
     FloatingPointError
         The iteration became non-finite (extreme weights with a user step size).
 
@@ -169,8 +216,16 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
     the iteration with it: the mean of ``x`` over each region, within ``5 tol σ`` of
     ``x`` (``project=False`` returns ``u_k``, within a few ``tol σ`` of its limit).
 
-    Integer signals are computed and returned as float64 (numpy) or torch's
-    default dtype; float16 and bfloat16 as float32.
+    Dtypes: float32 and float64 are computed and returned as they are; float16 and
+    bfloat16 are computed in float32 and cast back; integers of any width are read by
+    value (never scaled by their dtype's maximum: the solve is scale-free), computed in
+    float32 up to 16 bits and float64 beyond, and returned as that float. Boolean
+    signals are refused.
+
+    Autograd: smoothing is a data transform without a gradient. The result is detached
+    from autograd, and a tensor that requires grad (with grad enabled) gets a warning
+    saying so. For a straight-through gradient (BPDA: the smoothing forward, the
+    identity backward) write ``x + (solve(graph, x.detach(), t) - x).detach()``.
 
     References
     ----------
@@ -198,6 +253,7 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
     >>> isvs_graph.solve(graph, x, t=100).round(3)
     array([0., 0., 1., 1.])
     """
+    project = check_flag("project", project)
     problem = prepare(graph, signal, kappa=kappa, nu=nu, alpha=alpha, mode=mode,
                       tol=tol, max_iter=max_iter, jumps=jumps)
     t, sparsity = check_batch_scale(t, sparsity, problem.x.shape[1])

@@ -15,7 +15,40 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._warnings import warn_user
+
 MODES = ("joint", "channel")
+#: Channel counts an image plausibly has (grey, grey + alpha, RGB, RGBA): how a layout
+#: mix-up (H × W × C given where C × H × W is read, or the reverse) is recognised.
+IMAGE_CHANNELS = (1, 2, 3, 4)
+
+
+def plain(value: Any) -> Any:
+    """``value`` with NumPy and torch scalars and small arrays as Python numbers and
+    lists, for messages: ``58.9``, not ``np.float64(58.9)``."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        size = value.size if isinstance(value, np.ndarray) else value.numel()
+        if size > 8:
+            return _Shown(f"<{type(value).__name__} of shape {tuple(value.shape)}>")
+        return value.tolist()
+    if type(value) in (list, tuple):
+        return type(value)(plain(item) for item in value)
+    return value
+
+
+class _Shown(str):
+    """A string shown as it is inside a quoted container."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` with plain numbers (see :func:`plain`): every message quotes
+    user values through this."""
+    return repr(plain(value))
 
 
 def check_real(name: str, value: Any, *, positive: bool = False,
@@ -26,7 +59,7 @@ def check_real(name: str, value: Any, *, positive: bool = False,
             value = value.item()
         else:
             raise TypeError(f"{name} must be a real number, got {type(value).__name__} "
-                            f"{value!r}")
+                            f"{shown(value)}")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
@@ -41,7 +74,7 @@ def check_count(name: str, value: Any, *, minimum: int = 1) -> int:
     """Return ``value`` as a Python int ``>= minimum``: TypeError for a non-integer,
     ValueError for one too small."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {shown(value)}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {int(value)}")
     return int(value)
@@ -59,7 +92,7 @@ def check_at_most_one(**given: Any) -> None:
     """Raise unless at most one of the keyword arguments is not ``None``."""
     if sum(value is not None for value in given.values()) > 1:
         names = " and ".join(given)
-        got = ", ".join(f"{name}={value!r}" for name, value in given.items())
+        got = ", ".join(f"{name}={shown(value)}" for name, value in given.items())
         raise ValueError(f"give at most one of {names}, got {got}")
 
 
@@ -67,20 +100,23 @@ def check_exactly_one_scale(t: Any, sparsity: Any) -> None:
     """Raise unless exactly one of ``t`` and ``sparsity`` is given."""
     if (t is None) == (sparsity is None):
         raise ValueError("give exactly one of t (a time >= 0) and sparsity (a fraction "
-                         f"in [0, 1]), got t={t!r}, sparsity={sparsity!r}")
+                         f"in [0, 1]), got t={shown(t)}, sparsity={shown(sparsity)}")
 
 
 def check_scale(t: Any, sparsity: Any) -> tuple[float | None, float | None]:
     """Check that exactly one of ``t`` and ``sparsity`` is given and in range."""
     check_exactly_one_scale(t, sparsity)
     if t is not None:
+        if isinstance(t, numbers.Real) and not isinstance(t, bool) and math.isinf(t):
+            raise ValueError(f"t must be finite, got {float(t)!r}; for the finest scale "
+                             "give a large t (1e6, say): every run ends at the floor")
         return check_real("t", t, nonnegative=True), None
     return None, check_sparsity("sparsity", sparsity)
 
 
 def check_mode(mode: Any) -> str:
     if mode not in MODES:
-        raise ValueError(f"Invalid mode: {mode!r}; use one of {MODES}")
+        raise ValueError(f"Invalid mode: {shown(mode)}; use one of {MODES}")
     return mode
 
 
@@ -88,10 +124,57 @@ def check_max_iter(max_iter: Any) -> int | None:
     if max_iter is None:
         return None
     if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral):
-        raise TypeError(f"max_iter must be an int or None, got {max_iter!r}")
+        raise TypeError(f"max_iter must be an int or None, got {shown(max_iter)}")
     if max_iter < 0:
-        raise ValueError(f"max_iter must be >= 0, got {max_iter!r}")
+        raise ValueError(f"max_iter must be >= 0, got {int(max_iter)}")
     return int(max_iter)
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """Return ``value`` as a bool, or raise TypeError unless it is True or False."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {shown(value)}")
+    return bool(value)
+
+
+def check_image_layout(shape: tuple[int, ...], *, kind: str, batch: bool = False) -> None:
+    """Refuse, or warn about, an image whose channels seem to be on the wrong axis.
+
+    ``shape`` is a numpy image's ``(H, W, C)``, a torch image's ``(C, H, W)`` or a
+    batch's ``(B, C, H, W)`` (``batch``, either kind). Image channels number 1 to 4
+    (:data:`IMAGE_CHANNELS`). Where the axis read as channels cannot be one and the axis
+    at the other end can, the image came in the other layout and is refused: read as it
+    is, it would be smoothed on the wrong grid. Where both ends can be channels and the
+    middle axis is longer than 4 pixels (``3 × 32 × 3``), the layout is ambiguous: it is
+    read as documented, with a warning that names the fix for the other reading. Tiny
+    images (every side at most 4) are read as documented without a word.
+    """
+    name = "images" if batch else "image"
+    if batch:
+        read, instead = "B × C × H × W", "B × H × W × C"
+        fix = "images.permute(0, 3, 1, 2)" if kind == "torch" else \
+            "images.transpose(0, 3, 1, 2)"
+        back = "permute(0, 2, 3, 1)" if kind == "torch" else "transpose(0, 2, 3, 1)"
+        first, middle, last = shape[1:]
+        channels, other = first, last
+    elif kind == "torch":
+        read, instead = "C × H × W", "H × W × C"
+        fix, back = "image.permute(2, 0, 1)", "permute(1, 2, 0)"
+        channels, middle, other = shape
+    else:
+        read, instead = "H × W × C", "C × H × W"
+        fix, back = "image.transpose(1, 2, 0)", "transpose(2, 0, 1)"
+        other, middle, channels = shape
+    described = f"{kind} {name} of shape {tuple(int(v) for v in shape)}"
+    if channels not in IMAGE_CHANNELS and other in IMAGE_CHANNELS:
+        raise ValueError(
+            f"the {described} looks like {instead}: it is read as {read}, with {channels} "
+            f"channels; pass {fix} (and turn the result back with .{back}). To smooth "
+            f"{channels} channels, use isvs_graph.solve on isvs_graph.grid_graph(H, W)")
+    if channels in IMAGE_CHANNELS and other in IMAGE_CHANNELS and middle > 4 and \
+            not channels == other == 1:
+        warn_user(f"the {described} is ambiguous: it is read as {read}, with {channels} "
+                  f"channel(s); if it is {instead}, pass {fix} instead")
 
 
 def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
@@ -106,7 +189,9 @@ def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
     if signal.dtype == torch.bool or signal.dtype == np.bool_ or (
             isinstance(signal, np.ndarray) and signal.dtype.kind not in "biuf") or (
             isinstance(signal, torch.Tensor) and signal.is_complex()):
-        raise TypeError(f"{name} must hold real numbers, got dtype {signal.dtype}")
+        hint = "; convert a mask to numbers first (0 and 1), e.g. with .astype(np.float32) " \
+            "or .float()" if signal.dtype in (torch.bool, np.bool_) else ""
+        raise TypeError(f"{name} must hold real numbers, got dtype {signal.dtype}{hint}")
     if signal.ndim not in (1, 2, 3):
         raise ValueError(f"{name} must have shape (p,), (p, C) or (B, p, C) with "
                          f"p = num_nodes = {num_nodes}, got shape {tuple(signal.shape)}")
@@ -116,6 +201,10 @@ def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
                          f"the graph has num_nodes = {num_nodes}")
     if signal.ndim >= 2 and signal.shape[-1] == 0:
         raise ValueError(f"{name} has no channels (shape {tuple(signal.shape)})")
+    floating = signal.is_floating_point() if isinstance(signal, torch.Tensor) else \
+        signal.dtype.kind == "f"
+    if not floating:
+        return  # integers are finite, and far too small to overflow float64 sums
     finite = (torch.isfinite(signal.detach()).all().item() if isinstance(signal, torch.Tensor)
               else bool(np.isfinite(signal).all()))
     if not finite:
@@ -179,6 +268,30 @@ def check_edge_weight(edge_weight: Any, num_edges: int) -> torch.Tensor | None:
         raise ValueError("graph.edge_weight must be > 0 on every edge, got minimum "
                          f"{edge_weight.min().item()!r}")
     return edge_weight
+
+
+def check_edge_attr(edge_attr: Any, has_weight: bool) -> None:
+    """Refuse ``edge_attr`` on a graph without ``edge_weight``.
+
+    isvs_graph follows PyG's convention (as ``GCNConv`` and ``GCNNorm`` do): one scalar
+    weight per edge lives in ``edge_weight``, edge features in ``edge_attr``. A graph
+    that has ``edge_attr`` but no ``edge_weight`` may hold its weights there, so it is
+    refused with the one-line fix rather than solved with unit weights in silence. With
+    ``edge_weight`` given, ``edge_attr`` is taken as features and left alone.
+    """
+    if edge_attr is None or has_weight:
+        return
+    shape = tuple(edge_attr.shape) if hasattr(edge_attr, "shape") else None
+    if shape is not None and (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
+        fix = "if it holds the weights, set graph.edge_weight = graph.edge_attr.reshape(-1)"
+    else:
+        fix = ("if one of its columns holds the weights, set graph.edge_weight = "
+               "graph.edge_attr[:, k]")
+    raise ValueError(
+        f"graph has edge_attr (shape {shape}) but no edge_weight, and isvs_graph reads "
+        "edge weights from edge_weight only (PyG's convention: edge_weight holds one "
+        f"positive weight per edge, edge_attr holds edge features). Pass edge_weight: {fix}"
+        "; for unit weights, set graph.edge_weight = torch.ones(graph.num_edges)")
 
 
 def check_num_nodes(num_nodes: Any) -> int:

@@ -1,5 +1,11 @@
 """Images in one line: an image or a batch in, the ISVS-smoothed image or its whole
-path out, of the same kind, layout and dtype."""
+path out, of the same kind, layout, dtype and device.
+
+Integer images of any dtype are read by value and come back in their dtype (rounded and
+clipped); float16 and bfloat16 are computed in float32 and cast back; booleans are
+refused (``isvs_graph._signals.output_dtype`` states the rule). Results are detached
+from autograd.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +16,31 @@ import numpy as np
 import torch
 
 from ._paths import DEFAULT_LEVELS, ISVSPath, Layout, check_levels, record
-from ._signals import output_dtype, to_dtype
-from ._solve import prepare, solve
+from ._signals import dtype_name, is_integer, output_dtype, to_dtype, working_dtype
+from ._solve import SOLVER_OPTIONS, check_solver_options, prepare, solve
 from ._solver import DEFAULT_KAPPA, DEFAULT_TOL
-from ._validation import check_at_most_one
+from ._validation import check_at_most_one, check_image_layout
 from .graphs import grid_graph
 
 __all__ = ["image_paths", "smooth_image", "smooth_images"]
+
+#: The keyword options of :func:`smooth_images` besides the scale.
+IMAGE_OPTIONS = (*SOLVER_OPTIONS, "connectivity")
+#: torch's unsigned dtypes wider than a byte, which it can copy (as their signed twins)
+#: but not index.
+_SIGNED = {torch.uint16: torch.int16, torch.uint32: torch.int32, torch.uint64: torch.int64}
+#: How to pass a mask, in the message refusing boolean images.
+_BOOLEAN = ("{name} must hold numbers, got a boolean array; to smooth a mask, pass it as "
+            "numbers (mask.astype(np.float32) or mask.float()) and threshold the result")
+
+
+def check_image_options(owner: str, options: dict[str, Any]) -> None:
+    """Check the options a wrapper of :func:`smooth_images` (a transform) will pass on,
+    names and values, when it is built (see
+    :func:`~isvs_graph._solve.check_solver_options`)."""
+    check_solver_options(owner, options, IMAGE_OPTIONS)
+    if "connectivity" in options and options["connectivity"] not in (4, 8):
+        grid_graph(1, 1, options["connectivity"])  # its own message
 
 
 def image_to_signal(image: np.ndarray | torch.Tensor):
@@ -25,12 +49,16 @@ def image_to_signal(image: np.ndarray | torch.Tensor):
     Returns ``(signal, height, width, restore)`` where ``signal`` has shape
     ``(H·W, C)`` in row-major pixel order and ``restore`` turns a smoothed signal
     back into an image of the input's kind, layout and dtype. Integer images are read
-    by value and come back rounded and clipped to their dtype.
+    by value and come back rounded and clipped to their dtype. An image whose channels
+    seem to be on the wrong axis is refused, or warned about where the layout is
+    ambiguous (:func:`~isvs_graph._validation.check_image_layout`).
     """
     if isinstance(image, np.ndarray):
         if image.ndim not in (2, 3):
             raise ValueError("a numpy image must have shape (H, W) or (H, W, C), got "
                              f"{image.shape}")
+        if image.ndim == 3:
+            check_image_layout(image.shape, kind="numpy")
         layout = image if image.ndim == 3 else image[..., None]
         height, width, channels = layout.shape
     elif isinstance(image, torch.Tensor):
@@ -38,17 +66,19 @@ def image_to_signal(image: np.ndarray | torch.Tensor):
             raise ValueError("a torch image must have shape (H, W) or (C, H, W), got "
                              f"{tuple(image.shape)}; for a batch (B, C, H, W) solve the "
                              "images one by one or with isvs_graph.solve on (B, p, C)")
+        if image.ndim == 3:
+            check_image_layout(tuple(image.shape), kind="torch")
         layout = (image if image.ndim == 3 else image[None]).permute(1, 2, 0)
         height, width, channels = layout.shape
     else:
         raise TypeError("image must be a numpy.ndarray or torch.Tensor, got "
                         f"{type(image).__name__}")
     if image.dtype in (np.bool_, torch.bool):
-        raise TypeError("image must hold numbers, got a boolean array")
+        raise TypeError(_BOOLEAN.format(name="image"))
     # One image is a batch of one: the batch conversion does the scaling and restoring.
     batch = layout.transpose(2, 0, 1)[None] if isinstance(image, np.ndarray) else \
         layout.permute(2, 0, 1)[None]
-    signals, _, _, restore_batch = images_to_signals(batch)
+    signals, _, _, restore_batch = images_to_signals(batch, check_layout=False)
     signal = signals[0]
 
     def restore(smoothed):
@@ -69,9 +99,13 @@ def smooth_image(image: np.ndarray | torch.Tensor, t: float | None = None, *,
     ----------
     image : numpy.ndarray or torch.Tensor
         ``H × W`` or ``H × W × C`` numpy; ``H × W`` or ``C × H × W`` torch (any
-        device). Integer images (uint8, uint16, int64 …) are solved by value and
+        device), with 1 to 4 channels in the layouts' usual places: a torch image that
+        looks ``H × W × C`` (``32 × 32 × 3``) is refused with the fix
+        (``image.permute(2, 0, 1)``), as is a numpy image that looks ``C × H × W``, and
+        an ambiguous one (``3 × 32 × 3``) is read as documented with a warning. Integer
+        images of any dtype (uint8, int8, uint16, int64 …) are solved by value and
         returned rounded in their dtype; float images are used as they are. Units do
-        not matter: the solve is scale-free.
+        not matter: the solve is scale-free. Boolean images are refused.
     t, sparsity : float
         The scale, exactly one, as for :func:`isvs_graph.solve`.
     connectivity, **solver_options
@@ -82,7 +116,14 @@ def smooth_image(image: np.ndarray | torch.Tensor, t: float | None = None, *,
     -------
     numpy.ndarray or torch.Tensor
         The smoothed image, of the same kind, layout, dtype and device as ``image``
-        (float16 and bfloat16 come back as float32).
+        (float16 and bfloat16 are computed in float32 and cast back), detached from
+        autograd.
+
+    Notes
+    -----
+    Smoothing has no gradient: a tensor that requires grad gets a warning, and the
+    result does not carry one back. For a straight-through gradient (BPDA), write
+    ``image + (smooth_image(image.detach(), ...) - image).detach()``.
 
     Examples
     --------
@@ -95,6 +136,7 @@ def smooth_image(image: np.ndarray | torch.Tensor, t: float | None = None, *,
     >>> smooth_image(image, sparsity=0.85)[0]
     array([ 45,  45, 155, 155], dtype=uint8)
     """
+    check_solver_options("smooth_image", solver_options)
     signal, height, width, restore = image_to_signal(image)
     graph = grid_graph(height, width, connectivity,
                        device=signal.device if isinstance(signal, torch.Tensor) else None)
@@ -102,13 +144,15 @@ def smooth_image(image: np.ndarray | torch.Tensor, t: float | None = None, *,
 
 
 
-def images_to_signals(images: np.ndarray | torch.Tensor):
+def images_to_signals(images: np.ndarray | torch.Tensor, *, check_layout: bool = True):
     """A ``B × C × H × W`` batch as ``(B, H·W, C)`` signals on one pixel grid.
 
     Returns ``(signals, height, width, restore)``; ``restore`` turns ``(B, H·W, C)``
     results back into the batch's kind, layout, dtype and device. Integer batches are
     read by value (float32 up to 16 bits, float64 beyond; the solve is scale-free, so
     their range does not matter) and come back rounded and clipped to their dtype.
+    ``check_layout``: refuse a batch that looks ``B × H × W × C`` (and warn where that is
+    ambiguous), see :func:`~isvs_graph._validation.check_image_layout`.
     """
     if not isinstance(images, (np.ndarray, torch.Tensor)):
         raise TypeError("images must be a numpy.ndarray or torch.Tensor, got "
@@ -117,22 +161,20 @@ def images_to_signals(images: np.ndarray | torch.Tensor):
         raise ValueError("images must have shape (B, C, H, W), got "
                          f"{tuple(images.shape)}")
     if images.dtype in (np.bool_, torch.bool):
-        raise TypeError("images must hold numbers, got a boolean array")
+        raise TypeError(_BOOLEAN.format(name="images"))
     batch, channels, height, width = images.shape
     if 0 in images.shape:
         raise ValueError(f"images must not be empty, got shape {tuple(images.shape)}")
     is_numpy = isinstance(images, np.ndarray)
-    integer = images.dtype.kind in "iu" if is_numpy else \
-        not (images.is_floating_point() or images.is_complex())
+    if check_layout:
+        check_image_layout(tuple(images.shape), kind="numpy" if is_numpy else "torch",
+                           batch=True)
+    integer = is_integer(images.dtype)
     signals = images
     if integer:
-        # By value: the solve is scale-free, so no scaling by the dtype's maximum. Up to
-        # 16 bits float32 holds every value exactly.
-        wide = images.itemsize > 2 if is_numpy else images.element_size() > 2
-        if is_numpy:
-            signals = images.astype(np.float64 if wide else np.float32)
-        else:
-            signals = images.to(torch.float64 if wide else torch.float32)
+        # By value, never scaled by the dtype's maximum (the solve is scale-free).
+        working = working_dtype(images.dtype)
+        signals = images.astype(dtype_name(working)) if is_numpy else images.to(working)
     signals = signals.transpose(0, 2, 3, 1) if is_numpy else signals.permute(0, 2, 3, 1)
     signals = signals.reshape(batch, height * width, channels)
 
@@ -141,12 +183,17 @@ def images_to_signals(images: np.ndarray | torch.Tensor):
         out = out.transpose(0, 3, 1, 2) if is_numpy else out.permute(0, 3, 1, 2)
         if integer:
             out = to_dtype(out, images.dtype)
-            # Constant images come back as they are, even where floats cannot hold them.
-            flat = images.reshape(batch, -1)
+            # Constant images come back as they are, even where floats cannot hold them
+            # (found on the floats: torch has no max for every unsigned dtype).
+            flat = signals.reshape(batch, -1)
             constant = (flat.max(axis=1) == flat.min(axis=1)) if is_numpy else \
                 (flat.amax(dim=1) == flat.amin(dim=1))
             if constant.any():
-                out[constant] = images[constant]
+                if not is_numpy and out.dtype in _SIGNED:  # torch cannot index these
+                    out.view(_SIGNED[out.dtype])[constant] = \
+                        images.view(_SIGNED[out.dtype])[constant]
+                else:
+                    out[constant] = images[constant]
         return out if is_numpy else out.contiguous()
 
     return signals, height, width, restore
@@ -161,9 +208,11 @@ def smooth_images(images: np.ndarray | torch.Tensor,
     Parameters
     ----------
     images : numpy.ndarray or torch.Tensor
-        ``B × C × H × W`` (torch on any device). Integer batches (uint8 …) are solved
-        by value and returned rounded in their dtype; units do not matter (the solve
-        is scale-free).
+        ``B × C × H × W`` (torch on any device); a batch that looks ``B × H × W × C``
+        (``8 × 32 × 32 × 3``) is refused with the fix, an ambiguous one warned about,
+        as for :func:`smooth_image`. Integer batches of any dtype (uint8, int64 …) are
+        solved by value and returned rounded in their dtype; units do not matter (the
+        solve is scale-free). Boolean batches are refused.
     t, sparsity : float or sequence of B floats
         The scale, exactly one: one value for the whole batch or one per image
         (random scales as augmentation). Each image stops at its own iteration;
@@ -176,8 +225,14 @@ def smooth_images(images: np.ndarray | torch.Tensor,
     Returns
     -------
     numpy.ndarray or torch.Tensor
-        Same kind, shape, dtype and device as ``images``; float16 and bfloat16 are
-        computed and returned as float32.
+        Same kind, shape, dtype and device as ``images`` (float16 and bfloat16 are
+        computed in float32 and cast back), detached from autograd.
+
+    Notes
+    -----
+    Smoothing has no gradient: a tensor that requires grad gets a warning, and the
+    result does not carry one back. For a straight-through gradient (BPDA), write
+    ``images + (smooth_images(images.detach(), ...) - images).detach()``.
 
     Examples
     --------
@@ -189,6 +244,7 @@ def smooth_images(images: np.ndarray | torch.Tensor,
     tensor([[0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000],
             [0.1750, 0.1750, 0.1750, 0.1750, 0.8250, 0.8250, 0.8250, 0.8250]])
     """
+    check_solver_options("smooth_images", solver_options)
     signals, height, width, restore = images_to_signals(images)
     graph = grid_graph(height, width, connectivity)
     return restore(solve(graph, signals, t, sparsity=sparsity, **solver_options))
@@ -220,7 +276,8 @@ def image_paths(images: np.ndarray | torch.Tensor, *, levels: Sequence[float] = 
     Returns
     -------
     ISVSPath
-        Its reads are ``B × C × H × W`` batches of the images' kind and dtype:
+        Its reads are ``B × C × H × W`` batches of the images' kind and dtype (as
+        :func:`smooth_images` returns them):
         exactly :func:`~isvs_graph.smooth_images` at the recorded levels and times,
         within :meth:`ISVSPath.bound` of it between them.
 
@@ -244,11 +301,11 @@ def image_paths(images: np.ndarray | torch.Tensor, *, levels: Sequence[float] = 
     graph = grid_graph(height, width, connectivity)
     problem = prepare(graph, signals, kappa=kappa, nu=nu, alpha=alpha, mode=mode, tol=tol,
                       max_iter=max_iter, jumps=jumps)
-    dtype = output_dtype(images.dtype).name
+    dtype = output_dtype(images.dtype, images=True)
     layout = Layout("images", kind, dtype, str(problem.x.dtype).removeprefix("torch."),
                     tuple(int(v) for v in images.shape))
     flat = images.reshape(len(images), -1)
-    exact = flat[:, 0] if np.dtype(dtype).kind in "iu" else None
+    exact = flat[:, 0] if is_integer(dtype) else None
     if exact is not None and isinstance(exact, torch.Tensor):
         exact = exact.numpy()
     return record(problem, layout, levels=levels, record_times=record_times, t_max=t_max,

@@ -8,7 +8,7 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.transforms import BaseTransform
 
 from ._validation import check_scale
-from ._solve import solve
+from ._solve import check_solver_options, solve
 
 __all__ = ["ISVSSmooth"]
 
@@ -38,7 +38,14 @@ class ISVSSmooth(BaseTransform):
     :class:`~torch_geometric.data.Batch`, whose graphs are each solved on their own:
     every graph's signal is normalised by its own range (the solve is scale-free), and a
     sparsity is a fraction of each graph's edges. The options are checked when the
-    transform is built, so a misspelt one fails there, not in a DataLoader worker.
+    transform is built, names and values, so a misspelt one (``kapa=1``) or a value no
+    graph accepts (``kappa=-1``) fails there, not in a DataLoader worker; only a given
+    ``alpha`` is checked against each graph's stability bound when it is solved.
+
+    The smoothed signal is detached from autograd (smoothing has no gradient), and a
+    signal that requires grad gets a warning; its dtype follows :func:`isvs_graph.solve`
+    (integers come back as floats). Weights are read from ``edge_weight``; a graph with
+    ``edge_attr`` but no ``edge_weight`` is refused (see :func:`isvs_graph.solve`).
 
     Examples
     --------
@@ -60,10 +67,7 @@ class ISVSSmooth(BaseTransform):
                  key: str = "x", keep: str | None = None, **solver_options: Any) -> None:
         self.t, self.sparsity = check_scale(t, sparsity)
         self.key, self.keep = key, keep
-        unknown = set(solver_options) - SOLVER_OPTIONS
-        if unknown:
-            raise TypeError(f"ISVSSmooth got unknown solver options {sorted(unknown)}; "
-                            f"use {sorted(SOLVER_OPTIONS)}")
+        check_solver_options(type(self).__name__, solver_options, SOLVER_OPTIONS)
         self.solver_options = solver_options
 
     def forward(self, data: Data) -> Data:

@@ -161,11 +161,21 @@ def test_float32_close_to_float64():
     np.testing.assert_allclose(b, a, atol=1e-4)
 
 
-def test_integers_and_float16_are_promoted():
+def test_integers_are_promoted_and_half_floats_kept():
     graph = isvs_graph.grid_graph(2, 2)
     assert isvs_graph.solve(graph, np.array([0, 1, 2, 3]), 1.0).dtype == np.float64
-    assert isvs_graph.solve(graph, torch.tensor([0.0, 1, 2, 3], dtype=torch.float16),
-                            1.0).dtype == torch.float32
+    assert isvs_graph.solve(graph, np.array([0, 1, 2, 3], np.uint8), 1.0).dtype == np.float32
+    assert isvs_graph.solve(graph, torch.tensor([0, 1, 2, 3]), 1.0).dtype == torch.float64
+    for dtype in (torch.float16, torch.bfloat16):
+        x = torch.tensor([0.0, 1, 2, 3], dtype=dtype)
+        out = isvs_graph.solve(graph, x, 1.0)
+        assert out.dtype == dtype  # computed in float32, cast back
+        assert torch.equal(out, isvs_graph.solve(graph, x.float(), 1.0).to(dtype))
+    x = np.array([0.0, 1, 2, 3], dtype=np.float16)
+    out = isvs_graph.solve(graph, x, 1.0)
+    assert out.dtype == np.float16
+    np.testing.assert_array_equal(out, isvs_graph.solve(graph, x.astype(np.float32), 1.0)
+                                  .astype(np.float16))
 
 
 @pytest.mark.parametrize("mode", ["joint", "channel"])
@@ -237,12 +247,19 @@ def test_deterministic():
     assert a.tobytes() == b.tobytes()
 
 
-def test_tensor_that_requires_grad_is_accepted():
+def test_tensor_that_requires_grad_is_accepted_with_a_warning():
     graph, _, x = grid_case()
     signal = torch.from_numpy(x).requires_grad_()
-    out = isvs_graph.solve(graph, signal, 2.0)
+    with pytest.warns(UserWarning, match="detached from autograd") as caught:
+        out = isvs_graph.solve(graph, signal, 2.0)
+    assert caught[0].filename == __file__  # the user's line
     assert not out.requires_grad
     np.testing.assert_array_equal(out.numpy(), isvs_graph.solve(graph, x, 2.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning where no graph is being built
+        with torch.no_grad():
+            isvs_graph.solve(graph, signal, 2.0)
+        isvs_graph.solve(graph, signal.detach(), 2.0)
 
 
 @pytest.mark.parametrize("mode", ["joint", "channel"])

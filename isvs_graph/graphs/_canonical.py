@@ -17,7 +17,8 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import coalesce
 
-from .._validation import check_edge_index, check_edge_weight, check_num_nodes
+from .._validation import (check_edge_attr, check_edge_index, check_edge_weight,
+                           check_num_nodes)
 
 __all__ = ["CanonicalGraph", "canonical_graph"]
 
@@ -43,7 +44,10 @@ def canonical_graph(graph: Data) -> CanonicalGraph:
     ----------
     graph : torch_geometric.data.Data
         Needs ``edge_index`` and either ``num_nodes`` or ``x`` (from which the
-        number of nodes is read). ``edge_weight`` is optional (default 1).
+        number of nodes is read). ``edge_weight`` is optional (default 1): the weights
+        are read from it only, as PyG keeps scalar weights there and features in
+        ``edge_attr``. A graph with ``edge_attr`` but no ``edge_weight`` is refused
+        (its weights might be in ``edge_attr``; the message says how to pass them).
 
     Returns
     -------
@@ -57,7 +61,8 @@ def canonical_graph(graph: Data) -> CanonicalGraph:
     ------
     ValueError
         Empty graph, indices out of range or negative, non-positive or non-finite
-        weights, or a weight vector of the wrong length.
+        weights, a weight vector of the wrong length, or ``edge_attr`` without
+        ``edge_weight``.
     TypeError
         ``graph`` is not a :class:`~torch_geometric.data.Data`, or a field has the
         wrong type.
@@ -76,6 +81,7 @@ def canonical_graph(graph: Data) -> CanonicalGraph:
         raise ValueError("graph has neither num_nodes nor x; set graph.num_nodes")
     num_nodes = check_num_nodes(num_nodes)
     edge_index = check_edge_index(graph.edge_index, num_nodes).cpu()
+    check_edge_attr(graph.get("edge_attr"), graph.get("edge_weight") is not None)
     edge_weight = check_edge_weight(graph.get("edge_weight"), edge_index.shape[1])
     if edge_weight is None:
         edge_weight = torch.ones(edge_index.shape[1], dtype=torch.float64)
