@@ -44,10 +44,10 @@ from tqdm.auto import tqdm
 from isvs_graph import ConvergenceWarning, smooth_images
 from isvs_graph.training import (COLUMNS, CORRUPTIONS, FASHION_MNIST_ROOT, MODELS,
                                  CachedISVSDataset, CoarseToFine, SparsityRange, as_rule,
-                                 bundled_digits,
-                                 corrupted_sets, evaluate, load_checkpoint, lowpass, read_cifar,
-                                 matched_radii, read_fashion_mnist, read_image_folder,
-                                 save_checkpoint, summarize, summary_table, write_results)
+                                 bundled_digits, corrupted_sets, corruption_table, evaluate,
+                                 load_checkpoint, lowpass, matched_radii, read_cifar,
+                                 read_fashion_mnist, read_image_folder, save_checkpoint,
+                                 summarize, summary_table, write_results)
 
 METHODS = ("vanilla", "lowpass", "augment", "isvs")
 
@@ -307,6 +307,17 @@ def plots(results: dict, out: Path) -> None:
     plt.close("all")
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
 def parse(argv=None):
     parser = argparse.ArgumentParser(description="Robust training with ISVS",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -317,12 +328,12 @@ def parse(argv=None):
                         f"{FASHION_MNIST_ROOT}), of CIFAR batches or an ImageFolder tree")
     parser.add_argument("--cifar10c", help="folder of CIFAR-10-C .npy files (instead of "
                         "generating the corruptions)")
-    parser.add_argument("--image-size", type=int, default=32, help="for --dataset folder")
+    parser.add_argument("--image-size", type=positive_int, default=32, help="for --dataset folder")
     parser.add_argument("--model", choices=tuple(MODELS),
                         help="default: small for digits, resnet18 otherwise")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--epochs", type=positive_int, default=15)
+    parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seeds", type=int, nargs="+",
@@ -349,11 +360,13 @@ def parse(argv=None):
     parser.add_argument("--lowpass-test", action="store_true",
                         help="also low-pass test inputs of the lowpass model")
     parser.add_argument("--eps", type=float, default=4.0, help="attack radius, in /255")
-    parser.add_argument("--pgd-steps", type=int, default=20)
-    parser.add_argument("--pgd-restarts", type=int, default=1,
+    parser.add_argument("--pgd-steps", type=positive_int, default=20)
+    parser.add_argument("--pgd-restarts", type=positive_int, default=1,
                         help="PGD random restarts (each image keeps its worst)")
-    parser.add_argument("--limit", type=int, help="use only this many training and test "
+    parser.add_argument("--limit", type=positive_int, help="use only this many training and test "
                         "images (quick runs)")
+    parser.add_argument("--test-limit", type=positive_int, help="evaluate on only this many test "
+                        "images (default: --limit, else all)")
     parser.add_argument("--no-eval", action="store_true", help="train only (no evaluation)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
@@ -374,7 +387,9 @@ def main(argv=None) -> int:
         return 2
     if args.limit:
         train_x, train_y = train_x[:args.limit], train_y[:args.limit]
-        test_x, test_y = test_x[:args.limit], test_y[:args.limit]
+    test_limit = args.test_limit or args.limit
+    if test_limit:
+        test_x, test_y = test_x[:test_limit], test_y[:test_limit]
     if rank == 0:
         print(f"{args.dataset}: {len(train_x)} training and {len(test_x)} test images, "
               f"{classes} classes; model {args.model}; {world} process(es) on {device}")
@@ -409,6 +424,8 @@ def main(argv=None) -> int:
     if evaluating:
         summary = {"dataset": args.dataset, "model": args.model, "epochs": args.epochs,
                    "seeds": args.seeds, "eps": args.eps, "lowpass": args.lowpass_match,
+                   "corruptions": ("CIFAR-10-C files" if args.cifar10c else
+                                   corruption_table(*test_x.shape[2:]) + " strengths"),
                    "runs": {str(seed): results for seed, results in runs.items()}}
         if len(args.seeds) == 1:
             summary["results"] = results = runs[args.seeds[0]]

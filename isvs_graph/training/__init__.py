@@ -7,20 +7,23 @@ harness that the training example (``examples/train_classifier.py``) is built fr
 
 from ._augment import ISVSTransform, SmoothImages  # noqa: F401 (ISVSTransform: deprecated)
 from ._checkpoints import load_checkpoint, save_checkpoint
+from ._corruptions import (CIFAR10C_PARAMETERS, CORRUPTIONS, SMALL_IMAGE_SIDE, corrupt,
+                           corruption_table, read_cifar10c)
 from ._datasets import (FASHION_MNIST_CLASSES, FASHION_MNIST_ROOT, CachedISVSDataset,
                         bundled_digits, read_cifar, read_fashion_mnist, read_idx,
                         read_image_folder)
 from ._evaluation import (COLUMNS, accuracy, adversarial_accuracy, corrupted_sets, evaluate,
                           summarize, summary_table, table, write_results)
 from ._models import MODELS, ResNet18, SmallCNN
-from ._robustness import (CORRUPTIONS, corrupt, fgsm, low_resolution, lowpass, matched_radii,
-                          pgd, psnr, read_cifar10c)
+from ._robustness import fgsm, low_resolution, lowpass, matched_radii, pgd, psnr
 from ._schedules import CoarseToFine, Fixed, SparsityRange, SparsityRule, as_rule
 
-__all__ = ["COLUMNS", "CORRUPTIONS", "CachedISVSDataset", "CoarseToFine", "FASHION_MNIST_CLASSES",
-           "FASHION_MNIST_ROOT", "Fixed", "MODELS", "ResNet18", "SmallCNN", "SmoothImages",
-           "SparsityRange", "SparsityRule", "accuracy", "adversarial_accuracy", "as_rule",
-           "bundled_digits", "corrupt", "corrupted_sets", "evaluate", "fgsm", "load_checkpoint",
-           "low_resolution", "lowpass", "matched_radii", "pgd", "psnr", "read_cifar",
-           "read_cifar10c", "read_fashion_mnist", "read_idx", "read_image_folder",
-           "save_checkpoint", "summarize", "summary_table", "table", "write_results"]
+__all__ = ["CIFAR10C_PARAMETERS", "COLUMNS", "CORRUPTIONS", "CachedISVSDataset",
+           "CoarseToFine", "FASHION_MNIST_CLASSES", "FASHION_MNIST_ROOT", "Fixed", "MODELS",
+           "ResNet18", "SMALL_IMAGE_SIDE", "SmallCNN", "SmoothImages", "SparsityRange",
+           "SparsityRule", "accuracy", "adversarial_accuracy", "as_rule", "bundled_digits",
+           "corrupt", "corrupted_sets", "corruption_table", "evaluate", "fgsm",
+           "load_checkpoint", "low_resolution", "lowpass", "matched_radii", "pgd", "psnr",
+           "read_cifar", "read_cifar10c", "read_fashion_mnist", "read_idx",
+           "read_image_folder", "save_checkpoint", "summarize", "summary_table", "table",
+           "write_results"]

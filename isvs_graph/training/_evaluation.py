@@ -12,7 +12,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .._io import atomic_write
-from ._robustness import CORRUPTIONS, corrupt, fgsm, low_resolution, pgd, read_cifar10c
+from ._corruptions import CORRUPTIONS, corrupt, read_cifar10c
+from ._robustness import fgsm, low_resolution, pgd
 
 __all__ = ["COLUMNS", "accuracy", "adversarial_accuracy", "corrupted_sets", "evaluate",
            "summarize", "summary_table", "table", "write_results"]
@@ -78,9 +79,10 @@ def corrupted_sets(images: np.ndarray, labels: np.ndarray, *, seed: int = 0,
                    cifar10c: str | os.PathLike | None = None,
                    progress: bool = True) -> dict[tuple[str, int], tuple[np.ndarray, np.ndarray]]:
     """``{(corruption, severity): (images, labels)}`` for the 15 corruptions, made once
-    and shared by every model evaluated: generated from the uint8 test ``images``
-    (each set reproducible from ``seed``), or read from CIFAR-10-C files under
-    ``cifar10c``."""
+    and shared by every model evaluated: generated from the uint8 test ``images`` by
+    :func:`corrupt` (each set reproducible from ``seed``; the CIFAR-10-C strengths for
+    images under :data:`SMALL_IMAGE_SIDE` pixels, the ImageNet-C ones above), or read
+    from CIFAR-10-C files under ``cifar10c``."""
     severities = list(severities)
     sets = {}
     bar = tqdm(total=len(CORRUPTIONS) * len(severities), desc="corrupting the test set",

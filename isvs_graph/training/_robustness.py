@@ -1,13 +1,12 @@
-"""Robustness evaluation and baselines for image classifiers: the FFT low-pass baseline,
-FGSM and PGD attacks, low-resolution inputs, and the 15 CIFAR-10-C / ImageNet-C
-corruptions (generated with ``imagecorruptions-imaug`` or read from CIFAR-10-C files).
+"""Robustness baselines and attacks for image classifiers: the FFT low-pass baseline
+matched to ISVS's strength, FGSM and PGD attacks (straight through test-time
+transforms), and low-resolution inputs. The corruptions are in :mod:`._corruptions`.
 
 Images are float tensors ``B × C × H × W`` in ``[0, 1]`` unless said otherwise.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,13 +16,7 @@ import torch.nn.functional as F
 
 from .._validation import check_count
 
-__all__ = ["CORRUPTIONS", "corrupt", "fgsm", "lowpass", "low_resolution", "matched_radii",
-           "pgd", "psnr", "read_cifar10c"]
-
-#: The 15 corruption types of the CIFAR-10-C / ImageNet-C benchmark.
-CORRUPTIONS = ("gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur",
-               "motion_blur", "zoom_blur", "snow", "frost", "fog", "brightness", "contrast",
-               "elastic_transform", "pixelate", "jpeg_compression")
+__all__ = ["fgsm", "lowpass", "low_resolution", "matched_radii", "pgd", "psnr"]
 
 
 def lowpass(images: torch.Tensor,
@@ -191,77 +184,3 @@ def pgd(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, eps:
     finally:
         model.train(was_training)
     return best
-
-
-def corrupt(images: np.ndarray, name: str, severity: int, *,
-            seed: int | None = None) -> np.ndarray:
-    """Apply one of :data:`CORRUPTIONS` at ``severity`` 1–5 to uint8 images.
-
-    ``images``: ``N × C × H × W`` uint8 (C = 1 or 3); returns the same shape and dtype.
-    Uses ``imagecorruptions-imaug`` (``pip install imagecorruptions-imaug``), which draws
-    from NumPy's global random state: ``seed`` makes the result reproducible (the global
-    state is restored afterwards).
-    """
-    if name not in CORRUPTIONS:
-        raise ValueError(f"Invalid corruption: {name!r}; use one of {CORRUPTIONS}")
-    if severity not in (1, 2, 3, 4, 5):
-        raise ValueError(f"severity must be 1, 2, 3, 4 or 5, got {severity!r}")
-    if images.dtype != np.uint8 or images.ndim != 4:
-        raise ValueError(f"images must be uint8 (N, C, H, W), got {images.dtype} {images.shape}")
-    try:
-        from imagecorruptions import corrupt as apply
-    except ImportError as error:  # pragma: no cover - depends on the install
-        raise ImportError("corruptions need imagecorruptions-imaug: "
-                          "pip install imagecorruptions-imaug") from error
-    out = np.empty_like(images)
-    if seed is None:
-        _corrupt_into(out, images, apply, name, severity)
-        return out
-    state = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        _corrupt_into(out, images, apply, name, severity)
-    finally:
-        np.random.set_state(state)
-    return out
-
-
-#: Corruptions of imagecorruptions that take their own ``seed=`` instead of NumPy's state.
-_OWN_SEED = ("impulse_noise", "glass_blur")
-
-
-def _corrupt_into(out, images, apply, name, severity) -> None:
-    for n, image in enumerate(images):
-        rgb = image.transpose(1, 2, 0)
-        if rgb.shape[2] == 1:
-            rgb = np.repeat(rgb, 3, axis=2)
-        # Two corruptions draw from their own generators: give them a seed drawn from
-        # NumPy's (seeded) global state, so that seed= reproduces them too.
-        own = {"seed": int(np.random.randint(2**31))} if name in _OWN_SEED else {}
-        result = np.asarray(apply(rgb, corruption_name=name, severity=severity, **own))
-        result = np.clip(np.round(result), 0, 255).astype(np.uint8)
-        if result.shape[:2] != rgb.shape[:2]:  # some corruptions pad or crop
-            result = result[:rgb.shape[0], :rgb.shape[1]]
-        out[n] = result.transpose(2, 0, 1)[:images.shape[1]]
-
-
-def read_cifar10c(root: str | os.PathLike, name: str,
-                  severity: int) -> tuple[np.ndarray, np.ndarray]:
-    """CIFAR-10-C images of one corruption and severity from ``root/<name>.npy`` and
-    ``root/labels.npy`` (the published files: 5 × 10,000 images, severities in order).
-
-    Returns ``(images N × 3 × 32 × 32 uint8, labels int64)``.
-    """
-    if name not in CORRUPTIONS:
-        raise ValueError(f"Invalid corruption: {name!r}; use one of {CORRUPTIONS}")
-    root = os.fspath(root)
-    files = os.path.join(root, f"{name}.npy"), os.path.join(root, "labels.npy")
-    for file in files:
-        if not os.path.exists(file):
-            raise FileNotFoundError(f"CIFAR-10-C file missing: {file!r}")
-    images = np.load(files[0], mmap_mode="r", allow_pickle=False)
-    labels = np.load(files[1], allow_pickle=False)
-    per = len(images) // 5
-    part = slice((severity - 1) * per, severity * per)
-    return (np.ascontiguousarray(images[part]).transpose(0, 3, 1, 2).copy(),
-            labels[part].astype(np.int64))

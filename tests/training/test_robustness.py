@@ -3,8 +3,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from isvs_graph.training import (CORRUPTIONS, corrupt, fgsm, low_resolution, lowpass, pgd,
-                                   read_cifar10c)
+from isvs_graph.training import fgsm, low_resolution, lowpass, pgd
 
 
 def model():
@@ -108,45 +107,6 @@ def test_low_resolution():
     assert not torch.allclose(low_resolution(images, 4), low_resolution(images, 2))
 
 
-def test_every_corruption_at_every_severity():
-    images = (np.random.default_rng(0).random((2, 3, 32, 32)) * 255).astype(np.uint8)
-    for name in CORRUPTIONS:
-        outputs = [corrupt(images, name, severity) for severity in range(1, 6)]
-        for out in outputs:
-            assert out.shape == images.shape and out.dtype == np.uint8
-        assert any((out != images).any() for out in outputs), name
-
-
-def test_seeded_corruptions_are_reproducible():
-    images = (np.random.default_rng(0).random((2, 3, 32, 32)) * 255).astype(np.uint8)
-    before = np.random.get_state()[1].copy()
-    a = corrupt(images, "gaussian_noise", 3, seed=7)
-    assert np.array_equal(a, corrupt(images, "gaussian_noise", 3, seed=7))
-    assert not np.array_equal(a, corrupt(images, "gaussian_noise", 3, seed=8))
-    assert np.array_equal(np.random.get_state()[1], before)  # the global state is restored
-
-
-@pytest.mark.parametrize("args,match", [
-    (("rain", 1), "Invalid corruption"),
-    (("fog", 6), "severity must be"),
-])
-def test_bad_corruptions(args, match):
-    with pytest.raises(ValueError, match=match):
-        corrupt(np.zeros((1, 3, 32, 32), dtype=np.uint8), *args)
-
-
-def test_read_cifar10c(tmp_path):
-    images = np.arange(5 * 2 * 32 * 32 * 3, dtype=np.int64).astype(np.uint8).reshape(
-        10, 32, 32, 3)
-    np.save(tmp_path / "fog.npy", images)
-    np.save(tmp_path / "labels.npy", np.arange(10))
-    got, labels = read_cifar10c(tmp_path, "fog", 3)
-    assert got.shape == (2, 3, 32, 32) and labels.tolist() == [4, 5]
-    assert np.array_equal(got[0], images[4].transpose(2, 0, 1))
-    with pytest.raises(FileNotFoundError, match="CIFAR-10-C file missing"):
-        read_cifar10c(tmp_path, "snow", 1)
-
-
 def test_lowpass_takes_one_radius_per_image():
     images = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
     radii = [0.2, 0.5, 1.5]
@@ -174,11 +134,3 @@ def test_matched_radii_remove_what_isvs_removes():
         below = float(psnr(lowpass(images, radius * (1 - 1e-9)), images).mean())
         at = float(psnr(lowpass(images, radius), images).mean())
         assert below < isvs <= at  # the smallest radius that removes no more than ISVS
-
-
-@pytest.mark.parametrize("name", ["impulse_noise", "glass_blur", "gaussian_noise"])
-def test_every_corruption_is_reproducible_from_its_seed(name):
-    images = np.random.default_rng(0).integers(0, 256, (2, 3, 32, 32), dtype=np.uint8)
-    first = corrupt(images, name, 3, seed=5)
-    assert np.array_equal(first, corrupt(images, name, 3, seed=5))
-    assert not np.array_equal(first, corrupt(images, name, 3, seed=6))
