@@ -1,10 +1,19 @@
+"""The isvs-graph command line: files come back in their bit depth, mode and orientation;
+every error is one line naming the user's path, given before any solve; exit status 0
+when done, 1 when a file cannot be read or written, 2 for a usage error."""
+
+import os
+import re
+import stat
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
 from PIL import Image
 
+import isvs_graph
 from isvs_graph import smooth_image
 from isvs_graph.cli import main
 
@@ -16,6 +25,28 @@ def photo_file(tmp_path):
     filename = tmp_path / "photo.png"
     Image.fromarray(image).save(filename)
     return filename, image
+
+
+def run(argv, capsys):
+    """``main(argv)``: its exit status, stdout and stderr."""
+    code = main([str(arg) for arg in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def blocks(shape, values, noise, dtype, seed=0):
+    """Four quadrants of ``values`` with uniform noise: contours for the solve to keep."""
+    rng = np.random.default_rng(seed)
+    height, width = shape[:2]
+    image = np.empty(shape)
+    quadrants = [(slice(0, height // 2), slice(0, width // 2)),
+                 (slice(0, height // 2), slice(width // 2, None)),
+                 (slice(height // 2, None), slice(0, width // 2)),
+                 (slice(height // 2, None), slice(width // 2, None))]
+    for value, (rows, cols) in zip(values, quadrants):
+        image[rows, cols] = value
+    image = image + rng.uniform(-noise, noise, shape)
+    return image.astype(dtype)
 
 
 def test_smooth_writes_the_smoothed_image(photo_file, tmp_path, capsys):
@@ -48,19 +79,368 @@ def test_path_writes_a_strip_of_scales(photo_file, tmp_path):
     assert (coarsest == coarsest[0]).all()
 
 
-def test_bad_arguments_exit_with_a_message(photo_file, tmp_path, capsys):
+# Files in their depth, mode and orientation.
+
+def test_8_bit_grey_stays_8_bit_grey(tmp_path, capsys):
+    image = blocks((20, 24), (30, 200, 90, 140), 12, np.uint8)
+    Image.fromarray(image).save(tmp_path / "grey.png")
+    code, out, _ = run(["smooth", tmp_path / "grey.png", tmp_path / "out.png",
+                        "--sparsity", "0.8", "-q"], capsys)
+    written = Image.open(tmp_path / "out.png")
+    assert code == 0 and written.mode == "L" and "8-bit grey" in out
+    np.testing.assert_array_equal(np.asarray(written), smooth_image(image, sparsity=0.8))
+
+
+def test_16_bit_png_stays_16_bit_with_its_range(tmp_path, capsys):
+    image = blocks((20, 24), (1000, 60000, 20000, 40000), 800, np.uint16)
+    Image.fromarray(image).save(tmp_path / "deep.png")
+    code, out, _ = run(["smooth", tmp_path / "deep.png", tmp_path / "out.png",
+                        "--sparsity", "0.8", "-q"], capsys)
+    written = Image.open(tmp_path / "out.png")
+    values = np.asarray(written)
+    assert code == 0 and written.mode == "I;16" and "16-bit grey" in out
+    np.testing.assert_array_equal(values, smooth_image(image, sparsity=0.8))
+    # Not clipped at 255: the four blocks keep their levels.
+    assert (values > 255).mean() > 0.99
+    assert image.min() <= values.min() and values.max() <= image.max()
+    assert np.abs(values[:10, 12:].astype(float).mean() - 60000) < 500
+
+
+def test_16_bit_tiff_into_jpeg_is_written_at_8_bits(tmp_path, capsys):
+    image = blocks((16, 16), (1000, 60000, 20000, 40000), 800, np.uint16)
+    Image.fromarray(image).save(tmp_path / "deep.tif")
+    code, out, _ = run(["smooth", tmp_path / "deep.tif", tmp_path / "out.jpg",
+                        "--sparsity", "0.8", "-q"], capsys)
+    written = Image.open(tmp_path / "out.jpg")
+    assert code == 0 and written.mode == "L" and "written at 8 bits" in out
+    expected = smooth_image(image, sparsity=0.8) / 257
+    assert np.abs(np.asarray(written) - expected).mean() < 2
+
+
+def test_float_tiff_keeps_negative_values_and_values_above_one(tmp_path, capsys):
+    image = blocks((20, 24), (-3.0, 5.0, 0.5, 2.0), 0.3, np.float32)
+    Image.fromarray(image).save(tmp_path / "float.tif")
+    code, out, _ = run(["smooth", tmp_path / "float.tif", tmp_path / "out.tif",
+                        "--sparsity", "0.8", "-q"], capsys)
+    written = Image.open(tmp_path / "out.tif")
+    values = np.asarray(written)
+    assert code == 0 and written.mode == "F" and "float grey" in out
+    np.testing.assert_array_equal(values, smooth_image(image, sparsity=0.8))
+    assert values.min() < -2.5 and values.max() > 4.5
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_alpha_is_passed_through_unchanged(tmp_path, capsys, mode):
+    colour = blocks((20, 24, 3 if mode == "RGBA" else 1), (20, 220, 90, 160), 10, np.uint8)
+    alpha = np.tile(np.linspace(0, 255, 24).astype(np.uint8), (20, 1))
+    image = np.concatenate([colour, alpha[..., None]], axis=2)
+    Image.fromarray(image).save(tmp_path / "alpha.png")
+    code, out, _ = run(["smooth", tmp_path / "alpha.png", tmp_path / "out.png",
+                        "--sparsity", "0.8", "-q"], capsys)
+    written = Image.open(tmp_path / "out.png")
+    values = np.asarray(written)
+    assert code == 0 and written.mode == mode and "alpha passed through" in out
+    np.testing.assert_array_equal(values[..., -1], alpha)
+    expected = smooth_image(colour if mode == "RGBA" else colour[..., 0], sparsity=0.8)
+    np.testing.assert_array_equal(values[..., :-1].squeeze(-1) if mode == "LA"
+                                  else values[..., :-1], expected)
+
+
+def test_palette_images_are_smoothed_as_rgb(tmp_path, capsys):
+    rgb = blocks((20, 24, 3), (20, 220, 90, 160), 10, np.uint8)
+    palette = Image.fromarray(rgb).quantize(12)
+    palette.save(tmp_path / "palette.png")
+    code, _, _ = run(["smooth", tmp_path / "palette.png", tmp_path / "out.png",
+                      "--sparsity", "0.8", "-q"], capsys)
+    written = Image.open(tmp_path / "out.png")
+    assert code == 0 and written.mode == "RGB"
+    expected = smooth_image(np.asarray(palette.convert("RGB")), sparsity=0.8)
+    np.testing.assert_array_equal(np.asarray(written), expected)
+
+
+def test_exif_rotated_jpeg_comes_out_upright(tmp_path, capsys):
+    # Orientation 6: the stored pixels are shown turned 90° clockwise.
+    # Top-left of the stored pixels bright: top-right once shown.
+    stored = blocks((24, 40, 3), (235, 20, 20, 20), 8, np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(stored).save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    code, _, _ = run(["smooth", tmp_path / "phone.jpg", tmp_path / "out.jpg",
+                      "--sparsity", "0.9", "-q"], capsys)
+    written = Image.open(tmp_path / "out.jpg")
+    values = np.asarray(written).astype(float)
+    assert code == 0 and written.size == (24, 40) and values.shape == (40, 24, 3)
+    assert written.getexif().get(0x0112) is None  # upright: no viewer turns it again
+    assert values[:16, -8:].mean() > 200 and values[-16:, :8].mean() < 50
+
+
+def test_path_of_a_16_bit_image_is_drawn_at_8_bits(tmp_path, capsys):
+    image = blocks((16, 16), (1000, 60000, 20000, 40000), 800, np.uint16)
+    Image.fromarray(image).save(tmp_path / "deep.png")
+    code, _, _ = run(["path", tmp_path / "deep.png", tmp_path / "path.png",
+                      "--sparsities", "1", "0.8", "-q"], capsys)
+    strip = np.asarray(Image.open(tmp_path / "path.png"))
+    assert code == 0 and strip.dtype == np.uint8
+    np.testing.assert_array_equal(strip[:16, -16:, 0], np.rint(image / 257))
+
+
+def test_files_follow_the_umask_and_a_replaced_file_keeps_its_mode(tmp_path, capsys):
+    Image.fromarray(blocks((8, 8), (0, 255, 50, 200), 5, np.uint8)).save(tmp_path / "a.png")
+    old = os.umask(0o022)
+    try:
+        run(["smooth", tmp_path / "a.png", tmp_path / "new.png", "--t", "1", "-q"], capsys)
+        assert stat.S_IMODE(os.stat(tmp_path / "new.png").st_mode) == 0o644
+        os.chmod(tmp_path / "new.png", 0o640)
+        run(["smooth", tmp_path / "a.png", tmp_path / "new.png", "--t", "2", "-q"], capsys)
+        assert stat.S_IMODE(os.stat(tmp_path / "new.png").st_mode) == 0o640
+    finally:
+        os.umask(old)
+    assert sorted(os.listdir(tmp_path)) == ["a.png", "new.png"]
+
+
+# Errors: one line naming the user's path, before any solve.
+
+@pytest.fixture
+def no_solve(monkeypatch):
+    """Fail the test if anything is smoothed."""
+    def solved(*args, **kwargs):
+        raise AssertionError("the command solved before refusing")
+    monkeypatch.setattr("isvs_graph.images.smooth_image", solved)
+    monkeypatch.setattr("isvs_graph.images.image_to_signal", solved)
+    monkeypatch.setattr("isvs_graph._paths.path", solved)
+
+
+def unwritable_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if os.access(folder, os.W_OK):  # root writes anywhere: say the folder is locked
+        access = os.access
+        monkeypatch.setattr(os, "access", lambda path, how: False if os.fspath(path) ==
+                            str(folder) else access(path, how))
+    return folder / "out.png"
+
+
+def truncated_png(tmp_path):
+    Image.fromarray(blocks((64, 64, 3), (0, 255, 50, 200), 40, np.uint8)).save(
+        tmp_path / "whole.png")
+    data = (tmp_path / "whole.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[:len(data) // 2])
+    return tmp_path / "cut.png"
+
+
+def nan_tiff(tmp_path):
+    image = np.zeros((4, 4), dtype=np.float32)
+    image[1, 2] = np.nan
+    Image.fromarray(image).save(tmp_path / "nan.tif")
+    return tmp_path / "nan.tif"
+
+
+def sixteen_bit_rgb_tiff(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    tifffile.imwrite(tmp_path / "rgb16.tif", np.zeros((4, 4, 3), dtype=np.uint16))
+    return tmp_path / "rgb16.tif"
+
+
+def text_file(path):
+    path.write_text("hello")
+    return path
+
+
+def make_folder(path):
+    path.mkdir()
+    return path
+
+
+# (input, output) from tmp_path (and monkeypatch), the path the message names, and what
+# it says.
+FILE_ERRORS = {
+    "missing input": (lambda d, m: (d / "missing.png", d / "out.png"), 0, "no such file"),
+    "folder as input": (lambda d, m: (make_folder(d / "folder.png"), d / "out.png"), 0,
+                        "is a folder, not an image file"),
+    "truncated input": (lambda d, m: (truncated_png(d), d / "out.png"), 0,
+                        "cannot decode the image"),
+    "not an image": (lambda d, m: (text_file(d / "text.png"), d / "out.png"), 0,
+                     "not an image file"),
+    "NaN in the input": (lambda d, m: (nan_tiff(d), d / "out.tif"), 0, "NaN or infinite"),
+    "16-bit colour": (lambda d, m: (sixteen_bit_rgb_tiff(d), d / "out.tif"), 0,
+                      "16-bit colour"),
+    "missing output folder": (lambda d, m: (truncated_png(d), d / "no" / "out.png"), 1,
+                              "the folder .*no does not exist"),
+    "file as output folder": (lambda d, m: (truncated_png(d), d / "cut.png" / "out.png"), 1,
+                              "cut.png is not a folder"),
+    "folder as output": (lambda d, m: (truncated_png(d), make_folder(d / "out.png")), 1,
+                         "is a folder; name a file"),
+    "unknown extension": (lambda d, m: (truncated_png(d), d / "out.xyz"), 1,
+                          r"unknown image extension '\.xyz'"),
+    "no extension": (lambda d, m: (truncated_png(d), d / "out"), 1,
+                     "no extension to name the format"),
+    "unwritable folder": (lambda d, m: (truncated_png(d), unwritable_folder(d, m)), 1,
+                          "cannot write in the folder .*locked"),
+}
+
+
+@pytest.mark.parametrize("command", [["smooth", "--t", "1"], ["path"]])
+@pytest.mark.parametrize("case", FILE_ERRORS)
+def test_file_errors_are_one_line_naming_the_path_before_any_solve(
+        tmp_path, monkeypatch, capsys, no_solve, command, case):
+    files, named, says = FILE_ERRORS[case]
+    paths = files(tmp_path, monkeypatch)
+    before = sorted(os.listdir(tmp_path))
+    code, out, err = run([command[0], *paths, *command[1:], "-q"], capsys)
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith(f"isvs-graph: error: {paths[named]}: ")
+    assert re.search(says, err)
+    assert "Traceback" not in err and ".isvs-tmp" not in err
+    assert sorted(os.listdir(tmp_path)) == before  # nothing written
+
+
+@pytest.mark.parametrize("name, output, says", [
+    ("float.tif", "out.png", "PNG cannot hold float grey values; write .tif"),
+    ("alpha.png", "out.jpg", "JPEG has no alpha channel, and the input has one"),
+    ("float.tif", "out.jpg", "JPEG cannot hold float grey values"),
+])
+def test_what_the_output_format_cannot_hold_is_refused_before_any_solve(
+        tmp_path, capsys, no_solve, name, output, says):
+    Image.fromarray(np.zeros((4, 4), np.float32)).save(tmp_path / "float.tif")
+    Image.fromarray(np.zeros((4, 4, 4), np.uint8)).save(tmp_path / "alpha.png")
+    code, _, err = run(["smooth", tmp_path / name, tmp_path / output, "--t", "1"], capsys)
+    assert code == 1 and err.startswith(f"isvs-graph: error: {tmp_path / output}: ")
+    assert says in err and err.count("\n") == 1
+    assert not (tmp_path / output).exists()
+
+
+def test_a_failed_write_names_the_users_file_not_a_temporary(tmp_path, monkeypatch, capsys):
+    import isvs_graph._image_files as image_files
+    Image.fromarray(blocks((8, 8), (0, 255, 50, 200), 5, np.uint8)).save(tmp_path / "a.png")
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", f"{path}.isvs-tmp-host-1-ab")
+    monkeypatch.setattr(image_files, "atomic_write", refuse)
+    code, out, err = run(["smooth", tmp_path / "a.png", tmp_path / "b.png", "--t", "1",
+                          "-q"], capsys)
+    assert code == 1 and out == ""
+    assert err == (f"isvs-graph: error: {tmp_path / 'b.png'}: cannot write (Permission "
+                   "denied)\n")
+
+
+@pytest.mark.parametrize("arguments, says", [
+    (["--sparsity", "1.5"], "sparsity must lie in [0, 1], got 1.5"),
+    (["--sparsity", "-0.1"], "sparsity must lie in [0, 1], got -0.1"),
+    (["--sparsity", "lots"], "sparsity must be a number, got 'lots'"),
+    (["--t", "-1"], "t must be a finite number >= 0, got -1"),
+    (["--t", "nan"], "t must be a finite number >= 0, got nan"),
+    (["--t", "1e400"], "t must be a finite number >= 0, got 1e400"),
+    (["--t", "1", "--kappa", "0"], "kappa must be a finite number > 0, got 0"),
+    (["--t", "1", "--nu", "-2"], "nu must be a finite number > 0, got -2"),
+    (["--t", "1", "--tol", "1"], "tol must lie in (0, 1)"),
+    (["--t", "1", "--max-iter", "-1"], "max-iter must be >= 0, got -1"),
+    (["--t", "1", "--max-iter", "2.5"], "max-iter must be a whole number, got '2.5'"),
+    (["--t", "1", "--connectivity", "6"], "invalid choice: 6"),
+    (["--t", "1", "--mode", "both"], "invalid choice: 'both'"),
+    (["--t", "1", "--sparsity", "0.5"], "not allowed with argument"),
+    ([], "one of the arguments --t --sparsity is required"),
+    (["--t", "1", "--colour"], "unrecognized arguments: --colour"),
+])
+def test_usage_errors_exit_2_before_any_work(photo_file, tmp_path, capsys, no_solve,
+                                             arguments, says):
     filename, _ = photo_file
-    with pytest.raises(SystemExit) as exit_info:
-        main(["smooth", str(filename), str(tmp_path / "x.png"), "--sparsity", "1.5"])
-    assert exit_info.value.code == 2
-    assert "sparsity must lie in [0, 1]" in capsys.readouterr().err
-    with pytest.raises(SystemExit, match="no such file"):
-        main(["smooth", str(tmp_path / "missing.png"), str(tmp_path / "x.png"), "--t", "1"])
-    with pytest.raises(SystemExit):
-        main(["smooth", str(filename), str(tmp_path / "x.png")])  # no scale given
+    code, out, err = run(["smooth", filename, tmp_path / "x.png", *arguments], capsys)
+    assert code == 2 and out == ""
+    assert re.match(r"isvs-graph( smooth)?: error: ", err.splitlines()[-1])
+    assert says in err and "Traceback" not in err and "np." not in err
+    assert not (tmp_path / "x.png").exists()
 
 
-def test_module_entry_point_runs():
-    result = subprocess.run([sys.executable, "-m", "isvs_graph", "--help"],
+def test_usage_errors_of_path_and_of_the_command_exit_2(photo_file, tmp_path, capsys,
+                                                        no_solve):
+    filename, _ = photo_file
+    code, _, err = run(["path", filename, tmp_path / "x.png", "--sparsities", "0.9", "1.2"],
+                       capsys)
+    assert code == 2 and "sparsity must lie in [0, 1], got 1.2" in err
+    code, _, err = run(["path", filename], capsys)
+    assert code == 2 and "required: output" in err
+    code, _, err = run(["blur", filename], capsys)
+    assert code == 2 and "invalid choice: 'blur'" in err
+    assert run([], capsys)[0] == 2
+
+
+def test_values_the_solver_refuses_exit_2_in_one_line(photo_file, tmp_path, capsys):
+    filename, _ = photo_file
+    code, out, err = run(["smooth", filename, tmp_path / "x.png", "--t", "1", "--nu",
+                          "1e-12", "-q"], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("isvs-graph: error: this problem is stiff")
+    assert "np.float64" not in err and "Traceback" not in err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_help_exits_0(capsys):
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0 and "Exit status: 0 done, 1" in out
+    code, out, _ = run(["smooth", "--help"], capsys)
+    assert code == 0 and "--sparsity" in out and "alpha" in out
+
+
+def test_warnings_are_one_line(tmp_path, capsys):
+    Image.new("L", (6, 6), 90).save(tmp_path / "flat.png")  # a flat image cannot split
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", isvs_graph.ConvergenceWarning)
+        code, out, err = run(["smooth", tmp_path / "flat.png", tmp_path / "out.png",
+                              "--sparsity", "0.5", "-q"], capsys)
+    assert code == 0 and out.startswith("wrote")
+    assert err.startswith("isvs-graph: warning: ") and err.count("\n") == 1
+    assert np.asarray(Image.open(tmp_path / "out.png")).tolist() == [[90] * 6] * 6
+
+
+def test_a_short_image_is_read_as_the_file_lays_it_out_without_a_word(tmp_path, capsys):
+    image = blocks((3, 40, 3), (20, 220, 90, 160), 10, np.uint8)  # 3 × W × 3: no doubt
+    Image.fromarray(image).save(tmp_path / "strip.png")
+    code, _, err = run(["smooth", tmp_path / "strip.png", tmp_path / "out.png", "--t", "2",
+                        "-q"], capsys)
+    assert code == 0 and err == ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the API may say the array could be C × H × W
+        expected = smooth_image(image, t=2.0)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out.png")), expected)
+
+
+# Starting fast.
+
+def test_the_help_defaults_are_the_solvers():
+    from isvs_graph import _solver, cli
+    assert cli.DEFAULT_KAPPA == _solver.DEFAULT_KAPPA
+    assert cli.DEFAULT_TOL == _solver.DEFAULT_TOL
+    assert cli.DEFAULT_MAX_ITER == _solver.DEFAULT_MAX_ITER
+
+
+def loaded_after(code):
+    heavy = ("torch", "torch_geometric", "numba")
+    result = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\n"
+         f"print(sorted(m for m in {heavy!r} if m in sys.modules))"],
+        capture_output=True, text=True, check=True)
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_help_imports_neither_torch_nor_numba():
+    if loaded_after("import isvs_graph") != "[]":
+        pytest.xfail("import isvs_graph itself still imports torch (issue 15: the lazy "
+                     "package import)")
+    code = ("import contextlib, io\nfrom isvs_graph.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    assert [main(['--help']), main(['smooth', '--help']),\n"
+            "            main(['path', '--help'])] == [0, 0, 0]")
+    assert loaded_after(code) == "[]"
+
+
+@pytest.mark.parametrize("module", ["isvs_graph", "isvs_graph.cli"])
+def test_module_entry_points_run(module, tmp_path):
+    result = subprocess.run([sys.executable, "-m", module, "--help"],
                             capture_output=True, text=True, check=True)
     assert "smooth" in result.stdout and "path" in result.stdout
+    result = subprocess.run([sys.executable, "-m", module, "smooth", "missing.png",
+                             "out.png", "--t", "1"], capture_output=True, text=True,
+                            cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == "isvs-graph: error: missing.png: no such file\n"
