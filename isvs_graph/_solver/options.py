@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_max_iter, check_mode, check_real
+from .._validation import check_max_iter, check_mode, check_real, shown
 
 #: Default damping κ. Iterations to a given sparsity grow linearly with κ while the
 #: partitions barely move (benchmarks/README.md, "The damping κ").
@@ -101,7 +101,7 @@ def solver_options(norm_bound: float, *, kappa: float = DEFAULT_KAPPA, nu: float
     max_iter = check_max_iter(max_iter)
     max_iter = DEFAULT_MAX_ITER if max_iter is None else max_iter
     if not isinstance(jumps, (bool, np.bool_)):
-        raise TypeError(f"jumps must be True or False, got {jumps!r}")
+        raise TypeError(f"jumps must be True or False, got {shown(jumps)}")
     jumps = bool(jumps)
     bound = stability_bound(kappa, nu, norm_bound)
     if alpha is None:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
-from .._validation import check_count
+from .._validation import check_count, shown
 from ._canonical import CanonicalGraph, undirected_edges
 
 __all__ = ["grid_graph", "grid_shape"]
@@ -74,7 +74,7 @@ def grid_graph(height: int, width: int, connectivity: int = 4, *,
     """
     height, width = check_count("height", height), check_count("width", width)
     if connectivity not in (4, 8):
-        raise ValueError(f"connectivity must be 4 or 8, got {connectivity!r}")
+        raise ValueError(f"connectivity must be 4 or 8, got {shown(connectivity)}")
     edge_index, _ = undirected_edges(np.stack(_grid_edges(height, width, connectivity)),
                                      height * width)
     edge_index = edge_index.to(device)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from ..images import smooth_images
+from ..images import check_image_options, smooth_images
 from ._schedules import SparsityRule, as_rule
 
 __all__ = ["ISVSTransform", "SmoothImages"]
@@ -51,6 +51,7 @@ class SmoothImages:
 
     def __init__(self, sparsity: float | SparsityRule | Callable[[int], object], *,
                  seed: int | None = None, **solver_options: Any) -> None:
+        check_image_options(type(self).__name__, solver_options)
         self.rule = as_rule(sparsity)
         self.sparsity = sparsity
         self.solver_options = solver_options

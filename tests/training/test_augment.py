@@ -114,3 +114,29 @@ def test_draws_differ_by_worker_and_epoch_and_repeat_with_the_seed():
     assert not torch.equal(first, second)                  # epochs differ
     assert not torch.equal(first[0], first[1])              # the two workers differ
     assert torch.equal(runs[1][0], first) and torch.equal(runs[1][1], second)  # seeded
+
+
+@pytest.mark.parametrize("options,match", [
+    ({"kapa": 1.0}, "did you mean 'kappa'"),
+    ({"kappa": -1.0}, "kappa"),
+    ({"connectivity": 6}, "connectivity must be 4 or 8"),
+])
+def test_options_are_checked_when_the_transform_is_built(options, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        SmoothImages(0.9, **options)
+
+
+def test_messages_quote_plain_numbers():
+    import numpy as np
+
+    from isvs_graph import grid_graph, knn_graph, radius_graph, solve
+    points = np.random.default_rng(0).random((10, 2))
+    calls = [(lambda: grid_graph(3, 3, connectivity=np.int64(6)), "got 6"),
+             (lambda: knn_graph(points, k=3, weights="gaussian", sigma=np.float64(-1.0)),
+              "got -1.0"),
+             (lambda: radius_graph(points, np.float64(-0.5)), "got -0.5"),
+             (lambda: solve(grid_graph(2, 2), np.ones(4), t=1.0, jumps=np.int64(1)), "got 1")]
+    for call, quoted in calls:
+        with pytest.raises((TypeError, ValueError)) as error:
+            call()
+        assert quoted in str(error.value) and "np." not in str(error.value), error.value
