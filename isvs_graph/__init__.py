@@ -3,18 +3,15 @@
 Data flows one way: a graph (:mod:`isvs_graph.graphs`) gives the difference
 operator, the Split LBI solver runs on it, the connected-components projection makes
 the answer (:func:`solve`, :func:`path`); images, transforms and the command line are
-layers over that, and :mod:`isvs_graph.training` (imported on first use) builds robust
-training from them.
+layers over that, and :mod:`isvs_graph.training` builds robust training from them.
+
+Every public name is imported on first use (``lazy_loader``, as scikit-image does), so
+``import isvs_graph`` loads neither torch nor numba; the first call pays for them.
 """
 
-from . import _moved, graphs, transforms
-from ._operator import DifferenceOperator, difference_operator
-from ._paths import ISVSPath, load_paths, path
-from ._solve import solve
-from ._warnings import ConvergenceWarning
-from .graphs import (canonical_graph, from_networkx, from_scipy, grid_graph, knn_graph,
-                     mesh_graph, radius_graph, read_mesh, superpixel_graph)
-from .images import image_paths, smooth_image, smooth_images
+import lazy_loader as lazy
+
+from . import _moved
 
 __all__ = [
     "ConvergenceWarning",
@@ -41,19 +38,34 @@ __all__ = [
     "transforms",
 ]
 
+_load, __dir__, _names = lazy.attach(
+    __name__,
+    submodules=["graphs", "training", "transforms"],
+    submod_attrs={
+        "_operator": ["DifferenceOperator", "difference_operator"],
+        "_paths": ["ISVSPath", "load_paths", "path"],
+        "_solve": ["solve"],
+        "_warnings": ["ConvergenceWarning"],
+        "graphs": ["canonical_graph", "from_networkx", "from_scipy", "grid_graph",
+                   "knn_graph", "mesh_graph", "radius_graph", "read_mesh",
+                   "superpixel_graph"],
+        "images": ["image_paths", "smooth_image", "smooth_images"],
+    })
+assert _names == sorted(__all__), "the lazy map and __all__ name the same things"
+
 _moved.install()
 
 
 def __getattr__(name: str):
-    if name == "training":  # the training stack is imported on first use
-        import importlib
-        return importlib.import_module(".training", __name__)
-    if f"{__name__}.{name}" in _moved.MOVED:  # isvs_graph.augment and the like
+    if name in __all__:
+        return _load(name)
+    if f"{__name__}.{name}" in _moved.MOVED or name == "images":
+        # isvs_graph.augment and the like; images came with the package when it was eager
         import importlib
         return importlib.import_module(f".{name}", __name__)
     if name == "ImagePaths":  # deprecated: one path class
         import warnings
         warnings.warn("isvs_graph.ImagePaths is deprecated and will be removed in the next "
                       "release; use isvs_graph.ISVSPath", DeprecationWarning, stacklevel=2)
-        return ISVSPath
+        return _load("ISVSPath")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,14 +13,22 @@ takes as it is, and the canonical form they all end in.
 Every builder ends in the same private canonicaliser: each undirected edge once as
 ``(i, j)`` with ``i < j``, sorted, no self-loops, the weights of an edge's copies
 merged by their mean.
+
+Each builder is imported on first use, so a pixel grid does not load networkx or scipy's
+k-d tree.
 """
 
-from ._canonical import CanonicalGraph, canonical_graph
-from ._conversions import from_networkx, from_scipy
-from ._grid import grid_graph
-from ._meshes import mesh_graph, read_mesh
-from ._point_clouds import knn_graph, radius_graph
-from ._superpixels import superpixel_graph
+import lazy_loader as lazy
 
 __all__ = ["CanonicalGraph", "canonical_graph", "from_networkx", "from_scipy", "grid_graph",
            "knn_graph", "mesh_graph", "radius_graph", "read_mesh", "superpixel_graph"]
+
+__getattr__, __dir__, _names = lazy.attach(__name__, submod_attrs={
+    "_canonical": ["CanonicalGraph", "canonical_graph"],
+    "_conversions": ["from_networkx", "from_scipy"],
+    "_grid": ["grid_graph"],
+    "_meshes": ["mesh_graph", "read_mesh"],
+    "_point_clouds": ["knn_graph", "radius_graph"],
+    "_superpixels": ["superpixel_graph"],
+})
+assert _names == sorted(__all__), "the lazy map and __all__ name the same things"
