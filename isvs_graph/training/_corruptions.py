@@ -145,8 +145,8 @@ def corrupt(images: np.ndarray, name: str, severity: int, *, seed: int | None = 
     except ImportError as error:  # pragma: no cover - depends on the install
         raise ImportError("corruptions need imagecorruptions-imaug: "
                           "pip install imagecorruptions-imaug") from error
-    state = np.random.get_state()
     if seed is not None:
+        state = np.random.get_state()
         np.random.seed(seed)
     try:
         out = np.empty_like(images)
@@ -210,10 +210,10 @@ def _small_image_corruptions() -> dict[str, Callable[[np.ndarray, object], np.nd
         return np.stack([cv2.filter2D(x[..., d], -1, kernel) for d in range(3)], axis=-1)
 
     def glass_blur(x, c):
-        sigma, shift, passes = c
+        sigma = c[0]  # c: sigma, largest shift, passes
         x = np.uint8(gaussian(unit(x), sigma) * 255)
         x = helpers._shuffle_pixels_njit_glass_blur(  # the published local shuffle
-            x.shape[0], x.shape[1], x, (sigma, shift, passes), int(np.random.randint(2**31)))
+            x.shape[0], x.shape[1], x, c, int(np.random.randint(2**31)))
         return gaussian(x / 255.0, sigma)
 
     def motion_blur(x, c):
