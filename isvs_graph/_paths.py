@@ -338,12 +338,26 @@ class ISVSPath:
         if self._entries() == 0:
             stuck[:] = False  # no edges (a one-pixel image): every scale is the first
         if stuck.any():
-            scale = "t" if t is not None else "sparsity"
+            # Where the paths end, as a user can ask for them: t and sparsity.
+            scale, asked = ("t", t) if t is not None else ("sparsity", sparsity)
+            ends_at = np.atleast_1d(self.sparsity_at(self._last_iter()))[rows]
+            which = np.flatnonzero(stuck)
+            ends = [f"t = {last[b] * self.alpha:.4g} (sparsity {ends_at[b]:.4g})"
+                    + ("" if self.layout.single else f" for signal {int(rows[b])}")
+                    for b in which[:3]]
+            more = ", …" if len(which) > 3 else ""
+            wanted = f"{scale} = {asked[which[0]]:g}" if len(np.unique(asked[which])) == 1 \
+                else f"the {scale} asked"
+            made = ", ".join(f"{name} = {float(self.options[name])!r}"
+                             for name in ("t_max", "sparsity_min")
+                             if self.options[name] is not None)
+            single = self.layout.single
             raise ValueError(
-                f"{int(stuck.sum())} of {batch} signal(s) have no recorded iterate at that "
-                f"{scale}: their paths stop earlier (at t_max = {self.options['t_max']!r}"
-                f", sparsity_min = {self.options['sparsity_min']!r}); compute them with a "
-                "larger t_max or a smaller sparsity_min")
+                ("the path has" if single else f"{len(which)} of {batch} signals have")
+                + f" no recorded iterate at {wanted}: {'it ends' if single else 'they end'}"
+                f" at {', '.join(ends)}{more}, as paths stop earlier where told to (made "
+                f"with {made or 'no stop'}); compute it again with a larger t_max or a "
+                "smaller sparsity_min")
         k = np.where(beyond, last, k)
         snap = np.searchsorted(self._snap_key, rows * self._span + k, side="left")
         # Beyond the last iterate, a run that stopped at the floor reads its limit.

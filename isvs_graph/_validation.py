@@ -27,15 +27,33 @@ def plain(value: Any) -> Any:
     """``value`` with NumPy and torch scalars and small arrays as Python numbers and
     lists, for messages: ``58.9``, not ``np.float64(58.9)``."""
     if isinstance(value, np.generic):
-        return value.item()
+        return _as_written(value)
     if isinstance(value, (np.ndarray, torch.Tensor)):
         size = value.size if isinstance(value, np.ndarray) else value.numel()
         if size > 8:
             return _Shown(f"<{type(value).__name__} of shape {tuple(value.shape)}>")
-        return value.tolist()
+        if isinstance(value, torch.Tensor):
+            if value.dtype in (torch.float16, torch.float32):  # numpy has their digits
+                value = value.detach().cpu().numpy()
+            elif value.dtype == torch.bfloat16:
+                value = value.detach().cpu().float().numpy()  # exact in float32
+            else:
+                return value.tolist()
+        return _as_written(value) if value.ndim == 0 else \
+            [plain(item) for item in value]
     if type(value) in (list, tuple):
         return type(value)(plain(item) for item in value)
     return value
+
+
+def _as_written(value: np.generic | np.ndarray) -> Any:
+    """A NumPy scalar as a Python number; a float16 or float32 one as the shortest
+    decimal that reads back as it (``np.float32(1.2)`` is ``1.2``, not the
+    ``1.2000000476837158`` that float64 holds for it)."""
+    value = np.asarray(value)[()]
+    if isinstance(value, np.floating) and value.dtype.itemsize < 8:
+        return float(str(value))  # NumPy prints a float the shortest way it reads back
+    return value.item()
 
 
 class _Shown(str):
@@ -54,6 +72,7 @@ def shown(value: Any) -> str:
 def check_real(name: str, value: Any, *, positive: bool = False,
                nonnegative: bool = False) -> float:
     """Return ``value`` as a finite Python float, or raise naming ``name``."""
+    given = value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         if isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 0:
             value = value.item()
@@ -62,11 +81,11 @@ def check_real(name: str, value: Any, *, positive: bool = False,
                             f"{shown(value)}")
     value = float(value)
     if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise ValueError(f"{name} must be finite, got {shown(given)}")
     if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
+        raise ValueError(f"{name} must be > 0, got {shown(given)}")
     if nonnegative and value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
+        raise ValueError(f"{name} must be >= 0, got {shown(given)}")
     return value
 
 
@@ -82,10 +101,10 @@ def check_count(name: str, value: Any, *, minimum: int = 1) -> int:
 
 def check_sparsity(name: str, value: Any) -> float:
     """Return ``value`` as a float in ``[0, 1]`` (a fraction of edges), or raise."""
-    value = check_real(name, value)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
-    return value
+    number = check_real(name, value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"{name} must lie in [0, 1], got {shown(value)}")
+    return number
 
 
 def check_at_most_one(**given: Any) -> None:
@@ -108,7 +127,7 @@ def check_scale(t: Any, sparsity: Any) -> tuple[float | None, float | None]:
     check_exactly_one_scale(t, sparsity)
     if t is not None:
         if isinstance(t, numbers.Real) and not isinstance(t, bool) and math.isinf(t):
-            raise ValueError(f"t must be finite, got {float(t)!r}; for the finest scale "
+            raise ValueError(f"t must be finite, got {shown(t)}; for the finest scale "
                              "give a large t (1e6, say): every run ends at the floor")
         return check_real("t", t, nonnegative=True), None
     return None, check_sparsity("sparsity", sparsity)
@@ -197,8 +216,7 @@ def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
                          f"p = num_nodes = {num_nodes}, got shape {tuple(signal.shape)}")
     rows = signal.shape[1] if signal.ndim == 3 else signal.shape[0]
     if rows != num_nodes:
-        raise ValueError(f"{name} has {rows} rows (shape {tuple(signal.shape)}) but "
-                         f"the graph has num_nodes = {num_nodes}")
+        raise ValueError(_misread_signal(name, tuple(signal.shape), num_nodes))
     if signal.ndim >= 2 and signal.shape[-1] == 0:
         raise ValueError(f"{name} has no channels (shape {tuple(signal.shape)})")
     floating = signal.is_floating_point() if isinstance(signal, torch.Tensor) else \
@@ -219,6 +237,26 @@ def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
         raise ValueError(f"{name} has values up to {largest:.3g}, too large to average over "
                          f"{num_nodes} nodes in float64 (at most {limit:.3g}); rescale it "
                          "(the result scales with it)")
+
+
+def _misread_signal(name: str, shape: tuple[int, ...], p: int) -> str:
+    """Why a signal of ``shape`` does not fit a graph of ``p`` nodes: how its axes were
+    read, and the layout expected."""
+    if len(shape) == 3:
+        batch, rows, channels = shape
+        said = (f"{name} has {rows} rows (shape {shape}, read as a batch (B, p, C) of "
+                f"{batch} signal(s) of {rows} node(s) × {channels} channel(s)) but the "
+                f"graph has num_nodes = {p}")
+        if batch == p:
+            return (f"{said}; one signal with channels has shape (p, C) = ({p}, C): for "
+                    f"{rows} × {channels} = {rows * channels} channels pass "
+                    f"{name}.reshape({p}, -1)")
+        return f"{said}; a batch has shape (B, {p}, C), one signal ({p},) or ({p}, C)"
+    said = f"{name} has {shape[0]} rows (shape {shape}) but the graph has num_nodes = {p}"
+    if len(shape) == 2 and shape[1] == p:
+        return (f"{said}; it is read as (p, C): for {shape[0]} channels pass {name}.T, "
+                f"for a batch of {shape[0]} signals (B, p, C) pass {name}[..., None]")
+    return f"{said}; a signal has shape ({p},) or ({p}, C), a batch (B, {p}, C)"
 
 
 def check_edge_index(edge_index: Any, num_nodes: int) -> torch.Tensor:
@@ -308,16 +346,18 @@ def check_batch_scale(t: Any, sparsity: Any, batch: int,
     if isinstance(value, (np.ndarray, list, tuple)) and np.ndim(value) == 1:
         if len(value) != batch:
             raise ValueError(f"{name} has {len(value)} values for a batch of {batch}")
-        array = np.asarray(value)
-        if array.dtype.kind in "fiu":  # numbers: checked at once, the culprit named
-            array = array.astype(np.float64)
+        given = np.asarray(value)
+        if given.dtype.kind in "fiu":  # numbers: checked at once, the culprit named
+            array = given.astype(np.float64)
             bad = ~np.isfinite(array) | (array < 0) | (array > 1 if sparsity is not None
                                                        else False)
             if not bad.any():
                 return (array, None) if t is not None else (None, array)
-            value = array[bad][:1]
+            value = given[bad][:1]  # in its own dtype: quoted as the user wrote it
         values = [check_scale(v, None)[0] if t is not None else check_scale(None, v)[1]
-                  for v in np.asarray(value).tolist()]
+                  for v in (value if isinstance(value, np.ndarray) and
+                            value.dtype.kind in "fiu" else
+                            np.asarray(value, dtype=object).tolist())]
     else:
         one = check_scale(value, None)[0] if t is not None else check_scale(None, value)[1]
         values = [one] * batch

@@ -68,8 +68,7 @@ def canonical_graph(graph: Data) -> CanonicalGraph:
         wrong type.
     """
     if not isinstance(graph, Data):
-        raise TypeError("graph must be a torch_geometric.data.Data, got "
-                        f"{type(graph).__name__}")
+        raise TypeError(not_a_graph(graph))
     if graph.get("edge_index") is None:
         raise ValueError("graph has no edge_index; a graph without edges needs "
                          "edge_index = torch.empty(2, 0, dtype=torch.long)")
@@ -87,6 +86,29 @@ def canonical_graph(graph: Data) -> CanonicalGraph:
         edge_weight = torch.ones(edge_index.shape[1], dtype=torch.float64)
     edge_index, edge_weight = undirected_edges(edge_index, num_nodes, edge_weight)
     return CanonicalGraph(edge_index.contiguous(), edge_weight.contiguous(), num_nodes)
+
+
+def not_a_graph(graph: object) -> str:
+    """The message for a ``graph`` that is no :class:`~torch_geometric.data.Data`: what
+    it was taken for and how to convert it."""
+    kind, module = type(graph).__name__, type(graph).__module__ or ""
+    said = "graph must be a torch_geometric.data.Data"
+    if module.split(".")[0] == "networkx":
+        return (f"{said}, got networkx {kind}; convert it with "
+                "isvs_graph.graphs.from_networkx(graph)")
+    if module.startswith("scipy.sparse"):
+        return (f"{said}, got scipy.sparse {kind}; if it is an adjacency matrix, convert "
+                "it with isvs_graph.graphs.from_scipy(adjacency)")
+    shape = getattr(graph, "shape", None)
+    if isinstance(graph, (np.ndarray, torch.Tensor)) and len(shape) == 2 and \
+            shape[0] == shape[1]:
+        given = "adjacency" if isinstance(graph, np.ndarray) else "adjacency.cpu().numpy()"
+        return (f"{said}, got {module.split('.')[0]} {kind} of shape {tuple(shape)}; if "
+                f"it is an adjacency matrix, convert it with "
+                f"isvs_graph.graphs.from_scipy({given})")
+    return (f"{said}, got {kind}; build one with a builder of isvs_graph.graphs "
+            "(grid_graph, knn_graph, from_networkx, from_scipy, …) or "
+            "torch_geometric.data.Data(edge_index=..., num_nodes=...)")
 
 
 def undirected_edges(edge_index: torch.Tensor | np.ndarray, num_nodes: int,
