@@ -185,15 +185,17 @@ def check_image_layout(shape: tuple[int, ...], *, kind: str, batch: bool = False
         fix, back = "image.transpose(1, 2, 0)", "transpose(2, 0, 1)"
         other, middle, channels = shape
     described = f"{kind} {name} of shape {tuple(int(v) for v in shape)}"
+    # "the numpy images … look like", "the numpy image … looks like"
+    looks, is_, it = ("look", "are", "they are") if batch else ("looks", "is", "it is")
     if channels not in IMAGE_CHANNELS and other in IMAGE_CHANNELS:
         raise ValueError(
-            f"the {described} looks like {instead}: it is read as {read}, with {channels} "
+            f"the {described} {looks} like {instead}: {it} read as {read}, with {channels} "
             f"channels; pass {fix} (and turn the result back with .{back}). To smooth "
             f"{channels} channels, use isvs_graph.solve on isvs_graph.grid_graph(H, W)")
     if channels in IMAGE_CHANNELS and other in IMAGE_CHANNELS and middle > 4 and \
             not channels == other == 1:
-        warn_user(f"the {described} is ambiguous: it is read as {read}, with {channels} "
-                  f"channel(s); if it is {instead}, pass {fix} instead")
+        warn_user(f"the {described} {is_} ambiguous: {it} read as {read}, with {channels} "
+                  f"channel(s); if {it} {instead}, pass {fix} instead")
 
 
 def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:

@@ -141,3 +141,13 @@ def test_a_batch_path_names_the_signals_that_end_early(grid):
         assert f"t = {ends[b]:.4g} (sparsity {p.sparsity_at(p.n_iter)[b]:.4g}) for signal " \
                f"{b}" in message
     assert "made with t_max = 2.0" in message
+
+
+def test_a_batch_of_images_is_spoken_of_in_the_plural():
+    images = np.zeros((2, 32, 32, 3), dtype=np.uint8)  # batches are B × C × H × W
+    with pytest.raises(ValueError, match=r"^the numpy images of shape \(2, 32, 32, 3\) look "
+                                         r"like B × H × W × C: they are read as"):
+        isvs_graph.smooth_images(images, sparsity=0.9)
+    with pytest.raises(ValueError, match=r"^the numpy image of shape \(3, 32, 32\) looks "
+                                         r"like C × H × W: it is read as"):
+        isvs_graph.smooth_image(images[0].transpose(2, 0, 1), sparsity=0.9)
