@@ -1,21 +1,27 @@
-"""The ``isvs-graph`` command line: smooth an image file, or draw its path.
+"""The ``isvs-graph`` command line: smooth image files, or draw an image's path.
 
 Examples::
 
     isvs-graph smooth photo.png smooth.png --sparsity 0.8
     isvs-graph smooth photo.png smooth.png --t 20 --mode channel
+    isvs-graph smooth scans/*.png more.tif --out-dir smoothed --sparsity 0.8
     isvs-graph path photo.png path.png --sparsities 1 0.9 0.8 0.7
 
 Every check that needs no computing comes first: the options (exit status 2, as
-argparse does), the output's format and folder, the input decoded whole (exit status 1);
-only then are the solver and its stack (torch, numba) imported. ``--help`` imports none
-of them.
+argparse does), each output's format and folder, each input decoded whole, and each
+output created (and removed again) where it is to be written (exit status 1); only then
+are the solver and its stack (torch, numba) imported. ``--help`` imports none of them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import glob
 import math
+import os
+import secrets
+import stat
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -28,6 +34,10 @@ DEFAULT_PATH_SPARSITIES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
 DEFAULT_KAPPA = 0.5
 DEFAULT_TOL = 3e-3
 DEFAULT_MAX_ITER = 100_000
+#: The most images ``smooth`` solves in one batch (images of one size, dtype and mode
+#: are solved together), and the most pixel values (H·W·C·B) in one.
+BATCH_IMAGES = 16
+BATCH_VALUES = 2 ** 23
 
 _PROG = "isvs-graph"
 
@@ -47,15 +57,15 @@ def _number(name: str, check: Callable[[float], bool], allowed: str):
     return parse
 
 
-def _count(name: str):
+def _count(name: str, minimum: int = 0):
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}"
                                              ) from None
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"{name} must be >= 0, got {value}")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{name} must be >= {minimum}, got {value}")
         return value
     return parse
 
@@ -85,12 +95,27 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
                "error (an option or value refused).")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("input", help="image file to read (PNG, TIFF, JPEG, …; 8- or "
-                                       "16-bit, float TIFF; alpha and EXIF orientation "
-                                       "kept)")
-        sub.add_argument("output", help="image file to write; its extension names the "
-                                        "format (.png, .tif, .jpg, …)")
+    def common(sub: argparse.ArgumentParser, many: bool = False) -> None:
+        read = ("(PNG, TIFF, JPEG, …; 8- or 16-bit, float TIFF; alpha and EXIF orientation "
+                "kept)")
+        write = "its extension names the format (.png, .tif, .jpg, …)"
+        if many:
+            sub.add_argument(
+                "files", nargs="+", metavar="FILE",
+                help=f"INPUT OUTPUT: the image file to read {read} and the one to write "
+                     f"({write}); with --out-dir, every FILE is an input: a file or a glob "
+                     "pattern ('scans/*.png')")
+            sub.add_argument(
+                "-o", "--out-dir", metavar="DIR",
+                help="write each input to DIR under its own name (DIR is made if "
+                     "missing); all are solved in one process, with one progress bar")
+            sub.add_argument(
+                "--ext", metavar="EXT",
+                help="with --out-dir: write every output with this extension (.png, "
+                     ".tif, …; default: each input's own)")
+        else:
+            sub.add_argument("input", help=f"image file to read {read}")
+            sub.add_argument("output", help=f"image file to write; {write}")
         sub.add_argument("--kappa", type=_positive["kappa"], default=DEFAULT_KAPPA,
                          help="damping κ (default %(default)s)")
         sub.add_argument("--nu", type=_positive["nu"], default=1.0,
@@ -103,21 +128,26 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         sub.add_argument("--tol", type=_tol, default=DEFAULT_TOL,
                          help="the floor, a fraction of the image's range: edges below it "
                               "count as flat (default %(default)s)")
-        sub.add_argument("--max-iter", type=_count("max-iter"), default=None,
+        sub.add_argument("--max-iter", type=_count("max-iter", minimum=1), default=None,
                          help=f"the most steps computed (default {DEFAULT_MAX_ITER:,})")
         sub.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     smooth = commands.add_parser(
-        "smooth", help="smooth an image at one scale",
-        description="Smooth an image at one scale and write it in the input's bit depth "
-                    "and mode (alpha passed through unchanged).")
-    common(smooth)
+        "smooth", help="smooth images at one scale",
+        description="Smooth an image (or, with --out-dir, many) at one scale and write "
+                    "it in the input's bit depth and mode (alpha passed through "
+                    "unchanged).")
+    common(smooth, many=True)
     scale = smooth.add_mutually_exclusive_group(required=True)
-    scale.add_argument("--t", type=_time, help="time t >= 0 (0 is the coarsest scale)")
+    scale.add_argument("--t", type=_time,
+                       help="dimensionless time t >= 0 (0 is the coarsest scale): by then, "
+                            "structure whose contrast exceeds roughly 1/t of the image's "
+                            "range has split; the same t smooths every image about "
+                            "equally")
     scale.add_argument("--sparsity", type=_sparsity,
                        help="fraction of pixel edges not yet split, in [0, 1] "
                             "(1 is the coarsest scale; 0.8 keeps strong contours)")
-    smooth.set_defaults(run=_smooth)
+    smooth.set_defaults(run=_smooth, parser=smooth)
 
     draw = commands.add_parser(
         "path", help="draw the path of an image at several scales",
@@ -127,7 +157,7 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     draw.add_argument("--sparsities", type=_sparsity, nargs="+",
                       default=list(DEFAULT_PATH_SPARSITIES),
                       help="the scales to draw, each in [0, 1] (default: %(default)s)")
-    draw.set_defaults(run=_path)
+    draw.set_defaults(run=_path, parser=draw)
     return parser, {"smooth": smooth, "path": draw}
 
 
@@ -136,37 +166,271 @@ def _solver_options(args: argparse.Namespace) -> dict:
             "max_iter": args.max_iter, "connectivity": args.connectivity}
 
 
-def _read_checked(args: argparse.Namespace, written=None):
+def _read_checked(input_: str, output: str, written=None):
     """The input decoded and the output checked, all before any computing: returns
     ``(image, info, written)``, ``written`` the :class:`ImageInfo` the output gets
     (default the input's)."""
     import numpy as np
 
     from ._image_files import ImageFileError, check_output, check_output_path, read_image
-    check_output_path(args.output)  # extension and folder: nothing to decode for these
-    image, info = read_image(args.input)
+    check_output_path(output)  # extension and folder: nothing to decode for these
+    image, info = read_image(input_)
     if image.dtype.kind == "f" and not np.isfinite(image).all():
-        raise ImageFileError(f"{args.input}: holds NaN or infinite values; the solve "
+        raise ImageFileError(f"{input_}: holds NaN or infinite values; the solve "
                              "needs finite values")
     written = info if written is None else written(info)
-    check_output(args.output, written)
+    check_output(output, written)
+    check_writable(output)
     return image, info, written
 
 
+def check_writable(path: str) -> None:
+    """Check that a file can be written at ``path`` as the image writer writes it (a
+    temporary file beside it, renamed over it), by doing so with an empty file.
+
+    A new file is created and removed again. An existing file is never opened for
+    writing and keeps its content: a temporary file is created beside it and removed,
+    and the file is checked for the flags that forbid replacing it (immutable or
+    append-only, ``chattr``) and for a sticky folder that is not the user's.
+
+    Raises
+    ------
+    isvs_graph._image_files.ImageFileError
+        Naming ``path`` and the reason the operating system gave.
+    """
+    from ._image_files import ImageFileError
+    from ._io import _MARK, _host
+
+    def refused(error: OSError, what: str = "cannot write") -> ImageFileError:
+        return ImageFileError(f"{path}: {what} ({error.strerror or error})")
+
+    folder, name = os.path.split(os.path.abspath(path))
+    if not os.path.lexists(path):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            pass  # made by someone else meanwhile: checked as an existing file below
+        except OSError as error:
+            raise refused(error) from None
+        else:
+            os.close(fd)
+            try:
+                os.unlink(path)
+            except OSError as error:
+                raise refused(error, "created, but cannot be removed again") from None
+            return
+    # An existing file: the writer renames a temporary file over it.
+    temporary = os.path.join(
+        folder, f".{name}{_MARK}{_host()}-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as error:
+        raise refused(error, f"cannot write in the folder {folder}") from None
+    with contextlib.suppress(OSError):
+        os.unlink(temporary)
+    flags = _file_flags(path)
+    if flags & (_IMMUTABLE | _APPEND_ONLY):
+        kind = "immutable" if flags & _IMMUTABLE else "append-only"
+        raise ImageFileError(f"{path}: cannot be replaced: the file is {kind} (see lsattr; "
+                             f"chattr -{'i' if flags & _IMMUTABLE else 'a'} lifts it)")
+    held, own = os.stat(folder), os.stat(path, follow_symlinks=False)
+    user = os.geteuid() if hasattr(os, "geteuid") else None
+    if held.st_mode & stat.S_ISVTX and user not in (None, 0, held.st_uid, own.st_uid):
+        raise ImageFileError(f"{path}: cannot be replaced: it belongs to another user in "
+                             f"a folder where only owners replace files ({folder})")
+
+
+_IMMUTABLE, _APPEND_ONLY = 0x10, 0x20  # FS_IMMUTABLE_FL, FS_APPEND_FL (linux/fs.h)
+
+
+def _file_flags(path: str) -> int:
+    """The file's inode flags (Linux ``FS_IOC_GETFLAGS``); 0 where they cannot be read."""
+    if not sys.platform.startswith("linux"):
+        return 0
+    try:
+        import fcntl
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return 0
+    try:
+        buffer = bytearray(8)
+        fcntl.ioctl(fd, 0x80086601, buffer)  # FS_IOC_GETFLAGS
+        return int.from_bytes(buffer[:4], sys.byteorder)
+    except OSError:
+        return 0
+    finally:
+        os.close(fd)
+
+
+class _Job:
+    """One input of ``smooth`` and what its checks found."""
+
+    def __init__(self, input_: str, output: str) -> None:
+        self.input, self.output = input_, output
+        self.image = self.info = self.key = None
+
+
+def _smooth_jobs(args: argparse.Namespace) -> list[_Job]:
+    """The ``(input, output)`` pairs of ``smooth``, inputs' glob patterns expanded, each
+    input once; a usage error exits 2, a pattern that matches nothing is a file error."""
+    from ._image_files import EXTENSIONS, ImageFileError
+    files, error = args.files, args.parser.error
+    if args.out_dir is None:
+        if args.ext is not None:
+            error("--ext needs --out-dir DIR (a single OUTPUT names its own format)")
+        if len(files) != 2:
+            got = "one path" if len(files) == 1 else f"{len(files)} paths"
+            error(f"give INPUT OUTPUT, or the inputs and --out-dir DIR; got {got}")
+        return [_Job(*files)]
+    ext = args.ext
+    if ext is not None:
+        ext = ext if ext.startswith(".") else f".{ext}"
+        if ext.lower() not in EXTENSIONS:
+            error(f"--ext: unknown image extension {ext!r}; use one of "
+                  f"{', '.join(EXTENSIONS)}")
+    inputs = []
+    for pattern in files:
+        if any(c in pattern for c in "*?[") and not os.path.lexists(pattern):
+            found = sorted(f for f in glob.glob(pattern, recursive=True)
+                           if not os.path.isdir(f))
+            if not found:
+                raise ImageFileError(f"{pattern}: no file matches")
+            inputs += found
+        else:
+            inputs.append(pattern)
+    unique = {}  # each file once, in the order given
+    for name in inputs:
+        unique.setdefault(os.path.realpath(name), name)
+    jobs, taken = [], {}
+    for real, name in unique.items():
+        base = os.path.basename(name)
+        if ext is not None:
+            base = os.path.splitext(base)[0] + ext
+        output = os.path.join(args.out_dir, base)
+        if os.path.realpath(output) == real:
+            error(f"{output}: would overwrite its input; choose another --out-dir")
+        if output in taken:
+            error(f"{taken[output]} and {name} would both be written to {output}; smooth "
+                  "them into separate folders")
+        taken[output] = name
+        jobs.append(_Job(name, output))
+    return jobs
+
+
+@contextlib.contextmanager
+def _output_folder(folder: str | None):
+    """Make ``folder`` (and its missing parents) for the body's checks; what was made
+    is removed again if they fail."""
+    from ._image_files import ImageFileError
+    if folder is None:
+        yield
+        return
+    made, above = [], os.path.abspath(folder)
+    while not os.path.lexists(above):
+        made.append(above)
+        above = os.path.dirname(above)
+    if not os.path.isdir(above):
+        raise ImageFileError(f"{folder}: cannot make the output folder: {above} is not a "
+                             "folder")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as error:
+        raise ImageFileError(f"{folder}: cannot make the output folder "
+                             f"({error.strerror or error})") from None
+    try:
+        yield
+    except BaseException:
+        for path in made:  # innermost first
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+        raise
+
+
 def _smooth(args: argparse.Namespace) -> None:
-    from ._image_files import join_alpha, split_alpha, write_image
-    image, info, _ = _read_checked(args)
-    colour, alpha = split_alpha(image, info)
+    from ._image_files import split_alpha
+    jobs = _smooth_jobs(args)
+    with _output_folder(args.out_dir):
+        for job in jobs:  # every input read and every output checked before any solve
+            image, job.info, _ = _read_checked(job.input, job.output)
+            colour = split_alpha(image, job.info)[0]
+            job.key = (colour.shape, colour.dtype.str)
+            if len(jobs) == 1:
+                job.image = image
+    if len(jobs) == 1:
+        _smooth_one(args, jobs[0])
+    else:
+        _smooth_many(args, jobs)
+
+
+def _smooth_one(args: argparse.Namespace, job: _Job) -> None:
+    from ._image_files import join_alpha, split_alpha
+    colour, alpha = split_alpha(job.image, job.info)
     from .images import smooth_image  # the solver's stack: only now
     out = smooth_image(colour, t=args.t, sparsity=args.sparsity, progress=not args.quiet,
                        **_solver_options(args))
-    mode = write_image(args.output, join_alpha(out, alpha), info)
+    print(_write(args, job, join_alpha(out, alpha)))
+
+
+def _write(args: argparse.Namespace, job: _Job, image) -> str:
+    """Write ``image`` for ``job``; returns the line that says so."""
+    from ._image_files import write_image
+    info = job.info
+    mode = write_image(job.output, image, info)
     scale = f"t = {args.t:g}" if args.t is not None else f"sparsity {args.sparsity:g}"
     depth = info.description if mode == info.mode else \
         f"{info.description}, written at 8 bits"
-    kept = ", alpha passed through" if alpha is not None else ""
-    print(f"wrote {args.output} ({image.shape[1]}×{image.shape[0]} {depth}{kept}, "
-          f"asked for {scale})")
+    kept = ", alpha passed through" if info.alpha else ""
+    return (f"wrote {job.output} ({image.shape[1]}×{image.shape[0]} {depth}{kept}, "
+            f"asked for {scale})")
+
+
+def _batches(jobs: list[_Job]) -> list[list[_Job]]:
+    """The jobs in batches of one size and dtype once alpha is split off (solved
+    together), each at most :data:`BATCH_IMAGES` images and :data:`BATCH_VALUES`
+    values."""
+    groups: dict = {}
+    for job in jobs:
+        groups.setdefault(job.key, []).append(job)
+    batches = []
+    for key, group in groups.items():
+        size = math.prod(key[0])
+        step = max(1, min(BATCH_IMAGES, BATCH_VALUES // max(size, 1)))
+        batches += [group[i:i + step] for i in range(0, len(group), step)]
+    return batches
+
+
+def _smooth_many(args: argparse.Namespace, jobs: list[_Job]) -> None:
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    from ._image_files import ImageFileError, join_alpha, read_image, split_alpha
+    from .images import smooth_images  # the solver's stack: only now
+    options = _solver_options(args)
+    with tqdm(total=len(jobs), unit="image", disable=args.quiet,
+              desc=_PROG) as bar:
+        for batch in _batches(jobs):
+            colours, alphas = [], []
+            for job in batch:  # read again: a folder of images need not fit in memory
+                image, _ = read_image(job.input)
+                colour, alpha = split_alpha(image, job.info)
+                if (colour.shape, colour.dtype.str) != job.key:
+                    raise ImageFileError(f"{job.input}: changed while the command ran")
+                colours.append(colour if colour.ndim == 3 else colour[..., None])
+                alphas.append(alpha)
+            stack = np.stack(colours).transpose(0, 3, 1, 2)  # B × C × H × W
+            with warnings.catch_warnings(record=True) as caught:
+                out = smooth_images(stack, t=args.t, sparsity=args.sparsity,
+                                    progress=False, **options).transpose(0, 2, 3, 1)
+            for warning in caught:  # a warning of a batch names its files
+                named = ", ".join(job.input for job in batch[:3]) + \
+                    (", …" if len(batch) > 3 else "")
+                warnings.warn_explicit(f"{named}: {warning.message}", warning.category,
+                                       warning.filename, warning.lineno)
+            grey = len(batch[0].key[0]) == 2  # H × W: the channel axis was added
+            for job, smoothed, alpha in zip(batch, out, alphas):
+                smoothed = smoothed[..., 0] if grey else smoothed
+                bar.write(_write(args, job, join_alpha(smoothed, alpha)), file=sys.stdout)
+                bar.update()
 
 
 def _display(panel, info, low: float, high: float):
@@ -206,7 +470,7 @@ def _strip_info(info):
 
 def _path(args: argparse.Namespace) -> None:
     from ._image_files import split_alpha, write_image
-    image, info, written = _read_checked(args, _strip_info)
+    image, info, written = _read_checked(args.input, args.output, _strip_info)
     colour, _ = split_alpha(image, info)
     # The solver's stack: only now.
     from ._paths import path
@@ -256,16 +520,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = _show_warning
         # A file's layout is certain (H × W × C): no hint that a short image may be
         # C × H × W.
-        warnings.filterwarnings("ignore",
-                                message="the numpy image of shape .* is ambiguous")
+        warnings.filterwarnings(
+            "ignore", message="the numpy images? of shape .* (is|are) ambiguous")
         try:
             args.run(args)
+        except SystemExit as exit_:  # a usage error found after parsing (2)
+            return exit_.code if isinstance(exit_.code, int) else 2
         except ImageFileError as error:
             return _fail(1, error)
         except ValueError as error:  # the solver refused the options it was given
             return _fail(2, error)
         except MemoryError:
-            return _fail(1, f"{args.input}: out of memory (try a smaller image)")
+            named = args.input if args.command == "path" else args.files[0]
+            return _fail(1, f"{named}: out of memory (try a smaller image)" if
+                         args.command == "path" or args.out_dir is None else
+                         "out of memory (try smaller images)")
         except KeyboardInterrupt:
             return _fail(130, "interrupted")
     return 0

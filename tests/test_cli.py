@@ -206,6 +206,7 @@ def no_solve(monkeypatch):
     def solved(*args, **kwargs):
         raise AssertionError("the command solved before refusing")
     monkeypatch.setattr("isvs_graph.images.smooth_image", solved)
+    monkeypatch.setattr("isvs_graph.images.smooth_images", solved)
     monkeypatch.setattr("isvs_graph.images.image_to_signal", solved)
     monkeypatch.setattr("isvs_graph._paths.path", solved)
 
@@ -334,7 +335,8 @@ def test_a_failed_write_names_the_users_file_not_a_temporary(tmp_path, monkeypat
     (["--t", "1", "--kappa", "0"], "kappa must be a finite number > 0, got 0"),
     (["--t", "1", "--nu", "-2"], "nu must be a finite number > 0, got -2"),
     (["--t", "1", "--tol", "1"], "tol must lie in (0, 1)"),
-    (["--t", "1", "--max-iter", "-1"], "max-iter must be >= 0, got -1"),
+    (["--t", "1", "--max-iter", "-1"], "argument --max-iter: max-iter must be >= 1, got -1"),
+    (["--t", "1", "--max-iter", "0"], "argument --max-iter: max-iter must be >= 1, got 0"),
     (["--t", "1", "--max-iter", "2.5"], "max-iter must be a whole number, got '2.5'"),
     (["--t", "1", "--connectivity", "6"], "invalid choice: 6"),
     (["--t", "1", "--mode", "both"], "invalid choice: 'both'"),
@@ -403,6 +405,206 @@ def test_a_short_image_is_read_as_the_file_lays_it_out_without_a_word(tmp_path, 
         warnings.simplefilter("ignore")  # the API may say the array could be C × H × W
         expected = smooth_image(image, t=2.0)
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out.png")), expected)
+
+
+# Every output created where it is to be written before any solve; an existing one kept.
+
+def test_an_output_that_cannot_be_created_is_refused_before_any_solve(
+        photo_file, tmp_path, monkeypatch, capsys, no_solve):
+    filename, _ = photo_file
+    out = tmp_path / "out.png"
+    real_open = os.open
+
+    def refuse(path, flags, *args):
+        if os.fspath(path) == str(out):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_open(path, flags, *args)
+    monkeypatch.setattr(os, "open", refuse)
+    before = sorted(os.listdir(tmp_path))
+    code, out_text, err = run(["smooth", filename, out, "--sparsity", "0.8"], capsys)
+    assert code == 1 and out_text == ""
+    assert err == f"isvs-graph: error: {out}: cannot write (Permission denied)\n"
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+@pytest.mark.skipif(not os.path.isdir("/sys/kernel"), reason="needs Linux's /sys")
+def test_sys_is_refused_at_once_naming_the_path(photo_file, capsys, no_solve):
+    code, _, err = run(["smooth", photo_file[0], "/sys/o.png", "--sparsity", "0.8"], capsys)
+    assert code == 1 and err.startswith("isvs-graph: error: /sys/o.png: cannot write")
+    assert not os.path.exists("/sys/o.png")
+
+
+def chattr(flag, path):
+    """``chattr flag path``; skips the test where the flags cannot be set."""
+    try:
+        done = subprocess.run(["chattr", flag, str(path)], capture_output=True)
+    except FileNotFoundError:
+        pytest.skip("no chattr")
+    if done.returncode:
+        pytest.skip(f"chattr {flag} refused: {done.stderr.decode().strip()}")
+
+
+@pytest.mark.parametrize("flag, says", [("+i", "the file is immutable"),
+                                        ("+a", "the file is append-only")])
+def test_an_existing_file_that_cannot_be_replaced_is_refused_before_any_solve(
+        photo_file, tmp_path, capsys, no_solve, flag, says):
+    filename, _ = photo_file
+    out = tmp_path / "kept.png"
+    out.write_bytes(b"old content")
+    chattr(flag, out)
+    try:
+        code, _, err = run(["smooth", filename, out, "--sparsity", "0.8"], capsys)
+    finally:
+        chattr(flag.replace("+", "-"), out)
+    assert code == 1 and err.startswith(f"isvs-graph: error: {out}: cannot be replaced")
+    assert says in err and err.count("\n") == 1
+    assert out.read_bytes() == b"old content"
+
+
+def test_checking_an_existing_output_leaves_it_as_it_was(photo_file, tmp_path, capsys,
+                                                         no_solve):
+    filename, _ = photo_file
+    folder = tmp_path / "out"
+    folder.mkdir()
+    kept = folder / "photo.png"
+    kept.write_bytes(b"old content")
+    os.utime(kept, (1_000_000_000, 1_000_000_000))
+    before = os.stat(kept)
+    # The second input fails its check after the first output was checked.
+    code, _, err = run(["smooth", filename, truncated_png(tmp_path), "--out-dir", folder,
+                        "--t", "1"], capsys)
+    assert code == 1 and "cut.png: cannot decode the image" in err
+    after = os.stat(kept)
+    assert kept.read_bytes() == b"old content"
+    assert (after.st_ino, after.st_mtime, after.st_mode) == \
+        (before.st_ino, before.st_mtime, before.st_mode)
+    assert os.listdir(folder) == ["photo.png"]  # no temporary left
+
+
+# Many inputs in one process: --out-dir.
+
+@pytest.fixture
+def many(tmp_path):
+    """Five inputs of three sizes and modes: 8-bit RGB (two sizes), grey, RGBA."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    images = {"a.png": blocks((24, 20, 3), (0, 255, 50, 200), 30, np.uint8, seed=1),
+              "b.png": blocks((24, 20, 3), (90, 10, 250, 120), 30, np.uint8, seed=2),
+              "c.png": blocks((16, 30, 3), (0, 255, 50, 200), 30, np.uint8, seed=3),
+              "grey.png": blocks((18, 18), (0, 255, 50, 200), 30, np.uint8, seed=4),
+              "alpha.png": np.dstack([blocks((24, 20, 3), (20, 80, 140, 200), 30, np.uint8,
+                                             seed=5), np.full((24, 20), 77, np.uint8)])}
+    for name, image in images.items():
+        Image.fromarray(image).save(folder / name)
+    return folder, images
+
+
+def test_many_inputs_and_globs_are_written_to_the_out_dir(many, tmp_path, capsys):
+    folder, images = many
+    out = tmp_path / "new" / "out"  # made, parents too
+    code, text, err = run(["smooth", folder / "[ab].png", folder / "c.png",
+                           str(folder / "*.png"), "--out-dir", out, "--sparsity", "0.8",
+                           "-q"], capsys)
+    assert code == 0 and err == ""
+    assert sorted(os.listdir(out)) == sorted(images)  # each input once
+    assert text.count("wrote ") == len(images)
+    for name, image in images.items():
+        written = np.asarray(Image.open(out / name))
+        colour = image[..., :3] if name == "alpha.png" else image
+        expected = smooth_image(colour, sparsity=0.8)  # as one by one, to the bit
+        if name == "alpha.png":
+            np.testing.assert_array_equal(written[..., 3], image[..., 3])
+            written = written[..., :3]
+        np.testing.assert_array_equal(written, expected)
+
+
+def test_many_inputs_show_one_progress_bar_over_the_files(many, tmp_path, capsys):
+    folder, images = many
+    code, _, err = run(["smooth", *sorted(folder.iterdir()), "--out-dir", tmp_path / "o",
+                        "--t", "2"], capsys)
+    assert code == 0
+    counts = re.findall(r"(\d+)/(\d+) \[", err)
+    assert counts and {total for _, total in counts} == {str(len(images))}
+    assert f"{len(images)}/{len(images)}" in err
+
+
+def test_ext_names_the_format_of_every_output(many, tmp_path, capsys):
+    folder, images = many
+    code, _, _ = run(["smooth", folder / "a.png", folder / "grey.png", "-o", tmp_path / "o",
+                      "--ext", "tif", "--t", "1", "-q"], capsys)
+    assert code == 0 and sorted(os.listdir(tmp_path / "o")) == ["a.tif", "grey.tif"]
+    assert Image.open(tmp_path / "o" / "a.tif").format == "TIFF"
+
+
+def test_a_batch_warning_names_its_files(tmp_path, capsys):
+    for name in ("flat1.png", "flat2.png"):
+        Image.new("L", (6, 6), 90).save(tmp_path / name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", isvs_graph.ConvergenceWarning)
+        code, _, err = run(["smooth", tmp_path / "flat1.png", tmp_path / "flat2.png",
+                            "--out-dir", tmp_path / "o", "--sparsity", "0.5", "-q"], capsys)
+    assert code == 0 and err.count("\n") == 1
+    assert err.startswith(f"isvs-graph: warning: {tmp_path / 'flat1.png'}, "
+                          f"{tmp_path / 'flat2.png'}: 2 of 2 signal(s) cannot reach")
+
+
+@pytest.mark.parametrize("arguments, says", [
+    (["a.png"], "give INPUT OUTPUT, or the inputs and --out-dir DIR; got one path"),
+    (["a.png", "b.png", "c.png"], "give INPUT OUTPUT, or the inputs and --out-dir DIR; "
+                                  "got 3 paths"),
+    (["a.png", "b.png", "--ext", ".tif"], "--ext needs --out-dir DIR"),
+    (["a.png", "-o", "OUT", "--ext", "xyz"], "--ext: unknown image extension '.xyz'"),
+    (["a.png", "sub/a.png", "-o", "OUT"], "a.png and sub/a.png would both be written to "
+                                          "OUT/a.png"),
+    (["a.png", "-o", "."], "./a.png: would overwrite its input; choose another --out-dir"),
+    (["a.png", "-o", "OUT", "--max-iter", "0"], "max-iter must be >= 1, got 0"),
+])
+def test_usage_errors_of_many_inputs_exit_2_before_any_work(
+        many, tmp_path, monkeypatch, capsys, no_solve, arguments, says):
+    folder, _ = many
+    (folder / "sub").mkdir()
+    Image.open(folder / "a.png").save(folder / "sub" / "a.png")
+    monkeypatch.chdir(folder)
+    before = sorted(os.listdir(folder))
+    code, out, err = run(["smooth", *arguments, "--t", "1"], capsys)
+    assert code == 2 and out == ""
+    last = err.splitlines()[-1]
+    assert last.startswith("isvs-graph smooth: error: ") and says in last
+    assert sorted(os.listdir(folder)) == before
+
+
+def test_a_pattern_that_matches_nothing_is_a_file_error(tmp_path, capsys, no_solve):
+    code, _, err = run(["smooth", tmp_path / "*.tif", "-o", tmp_path / "o", "--t", "1"],
+                       capsys)
+    assert code == 1 and err == f"isvs-graph: error: {tmp_path / '*.tif'}: no file matches\n"
+    assert not (tmp_path / "o").exists()
+
+
+def test_every_output_is_checked_before_any_solve_and_a_made_folder_removed(
+        many, tmp_path, monkeypatch, capsys, no_solve):
+    folder, _ = many
+    out = tmp_path / "made" / "out"
+    real_open = os.open
+
+    def refuse(path, flags, *args):  # the last output cannot be created
+        if os.fspath(path) == str(out / "grey.png"):
+            raise OSError(28, "No space left on device", os.fspath(path))
+        return real_open(path, flags, *args)
+    monkeypatch.setattr(os, "open", refuse)
+    code, _, err = run(["smooth", folder / "a.png", folder / "c.png", folder / "grey.png",
+                        "-o", out, "--t", "1"], capsys)
+    assert code == 1
+    assert err == (f"isvs-graph: error: {out / 'grey.png'}: cannot write (No space left on "
+                   "device)\n")
+    assert not (tmp_path / "made").exists()  # the folders it made are gone again
+
+
+def test_an_out_dir_that_is_a_file_is_refused(many, tmp_path, capsys, no_solve):
+    folder, _ = many
+    (tmp_path / "o").write_text("x")
+    code, _, err = run(["smooth", folder / "a.png", "-o", tmp_path / "o", "--t", "1"],
+                       capsys)
+    assert code == 1 and err.startswith(f"isvs-graph: error: {tmp_path / 'o'}: ")
 
 
 # Starting fast.
