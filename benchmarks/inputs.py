@@ -63,3 +63,14 @@ def input_kinds(count: int, seed: int = 0) -> dict[str, np.ndarray]:
         "low contrast (0.45 + 0.1 x)": (0.45 + 0.1 * smooth).astype(np.float32),
         "0-255 float units": (255 * smooth).astype(np.float32),
     }
+
+
+def on_flat_background(count: int, size: int = 32, seed: int = 5) -> np.ndarray:
+    """``count`` uint8 images (B×C×H×W) of a smooth photo crop of half the side on an
+    exactly flat grey background: three quarters of the pixels, and two thirds of the
+    edges, are flat — an object photographed on a plain backdrop."""
+    crops = downsampled_crops(count, size=size // 2, seed=seed)
+    out = np.full((count, 3, size, size), 0.5)
+    low = size // 4
+    out[:, :, low:low + size // 2, low:low + size // 2] = crops
+    return np.round(out * 255).astype(np.uint8)

@@ -16,7 +16,12 @@ the machine it ran on:
 3. the damping κ: iterations, regions and agreement of partitions with κ = 10;
 4. cost per edge per iteration from 64² to 1024² pixels (flat expected);
 5. peak memory of a 1024×1024×3 solve to sparsity 0.8 (in a fresh process);
-6. on a CUDA GPU when present: images/s of the torch iteration on 4,096 images.
+6. on a CUDA GPU when present: images/s of the torch iteration on 4,096 images;
+7. which training scale means the same strength on every image: median PSNR at equal
+   sparsity, sparsity counted over the edges that can enter, and time, on digits,
+   Fashion-MNIST (when installed), photo crops, downsampled crops and objects on a flat
+   background (4- and 8-neighbour), with floor hits and the share of total variation
+   kept at the default training range.
 
 The images are made from the photos bundled with scikit-image (``inputs.py``): no
 download. Speed figures are ratios against a peer measured in the same run.
@@ -38,7 +43,7 @@ import numpy as np
 import torch
 
 import isvs_graph
-from inputs import input_kinds, photo_crops
+from inputs import downsampled_crops, input_kinds, on_flat_background, photo_crops
 from isvs_graph._solver import ConvergenceWarning, run_split_lbi
 from isvs_graph.images import images_to_signals
 from isvs_graph._solve import prepare
@@ -428,8 +433,99 @@ def gpu(args, results: dict) -> None:
     results["gpu"] = {"images/s": len(batch) / seconds}
 
 
+def scale_sets(count: int) -> dict[str, np.ndarray]:
+    """uint8 B×3×32×32 images of every kind a training set brings (Fashion-MNIST only
+    where Debian's dataset-fashion-mnist is installed)."""
+    from isvs_graph.training import bundled_digits, read_fashion_mnist
+    sets = {"digits": bundled_digits()[0][0][:count]}
+    try:
+        sets["Fashion-MNIST"] = read_fashion_mnist(split="test")[0][:count]
+    except FileNotFoundError:
+        print("(Fashion-MNIST not installed: apt-get install dataset-fashion-mnist)")
+    sets["photo crops"] = photo_crops(count)
+    sets["downsampled crops"] = np.round(downsampled_crops(count) * 255).astype(np.uint8)
+    sets["flat background"] = on_flat_background(count)
+    return sets
+
+
+def _flat_share(images: np.ndarray, connectivity: int, tol: float = 3e-3) -> np.ndarray:
+    """Per image, the share of its grid edges across which it is flat (joint norm of
+    the difference below ``tol`` of its range, as the solver's floor counts them)."""
+    graph = isvs_graph.grid_graph(*images.shape[2:], connectivity)
+    src, dst = graph.edge_index.numpy()
+    weight = graph.edge_weight.numpy() if graph.edge_weight is not None else 1.0
+    x = images.reshape(len(images), images.shape[1], -1).astype(np.float64)
+    span = np.ptp(x.reshape(len(x), -1), axis=1)
+    x = x / np.where(span > 0, span, 1)[:, None, None]
+    keep = src < dst
+    norms = np.sqrt((((x[:, :, src] - x[:, :, dst]) * weight) ** 2).sum(1))[:, keep]
+    return (norms <= tol).mean(1)
+
+
+def _tv(images) -> np.ndarray:
+    a = np.asarray(images, dtype=np.float64)
+    return np.abs(np.diff(a, axis=-1)).sum((1, 2, 3)) + np.abs(np.diff(a, axis=-2)).sum((1, 2, 3))
+
+
+def scales(args, results: dict) -> None:
+    from isvs_graph.training import DEFAULT_TIMES
+
+    def psnr(a, b):
+        error = ((np.asarray(a, np.float64) - b) / 255) ** 2
+        return 10 * np.log10(1 / np.maximum(error.reshape(len(b), -1).mean(1), 1e-20))
+
+    count = args.scale_images
+    sets = scale_sets(count)
+    sparsities, relative, times = (0.8, 0.7, 0.6), (0.9, 0.8, 0.7), (8.0, 12.0, 16.0, 24.0)
+    print(f"\n## 7. A scale that transfers: median PSNR (dB) to the input, {count} images "
+          "32x32x3 per set\n")
+    header = (["flat edges"] + [f"sparsity {s}" for s in sparsities]
+              + [f"rel. sparsity {s}" for s in relative] + [f"t = {t:g}" for t in times])
+    rows = {}
+    for connectivity in (4, 8):
+        print(f"\n{connectivity}-neighbour grid:\n")
+        print("| set | " + " | ".join(header) + " |")
+        print("| --- |" + " ---: |" * len(header))
+        for name, images in sets.items():
+            reference = images.astype(np.float64)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                paths = isvs_graph.image_paths(images, levels=[1.0, *sparsities],
+                                               sparsity_min=0.0, record_times=times,
+                                               connectivity=connectivity)
+            flat = _flat_share(images, connectivity)
+            row = {"flat edges": float(np.median(flat))}
+            for s in sparsities:
+                row[f"sparsity {s}"] = float(np.median(psnr(paths.at(sparsity=s), reference)))
+            for s in relative:  # s of the edges that can enter, plus the flat ones
+                at = paths.at(sparsity=flat + s * (1 - flat))
+                row[f"rel. sparsity {s}"] = float(np.median(psnr(at, reference)))
+            for t in times:
+                row[f"t = {t:g}"] = float(np.median(psnr(paths.at(t=t), reference)))
+            floor_t = np.where(paths.converged, paths.n_iter * paths.alpha, np.inf)
+            row["floor hits at the default"] = float((floor_t < DEFAULT_TIMES[1]).mean())
+            row["TV kept at the default (max over images)"] = [
+                float((_tv(paths.at(t=t)) / _tv(reference)).max()) for t in DEFAULT_TIMES]
+            rows[f"{name}, {connectivity}-neighbour"] = row
+            print(f"| {name} | {row['flat edges']:.0%} | " + " | ".join(
+                f"{row[h]:.1f}" for h in header[1:]) + " |")
+        spread = {h: max(rows[f"{n}, {connectivity}-neighbour"][h] for n in sets)
+                  - min(rows[f"{n}, {connectivity}-neighbour"][h] for n in sets)
+                  for h in header[1:]}
+        print("| spread | | " + " | ".join(f"{spread[h]:.1f}" for h in header[1:]) + " |")
+        print(f"\nAt the default range t = {DEFAULT_TIMES[0]:g}–{DEFAULT_TIMES[1]:g}: floor "
+              "hits " + ", ".join(f"{n} {rows[f'{n}, {connectivity}-neighbour']['floor hits at the default']:.0%}"
+                                  for n in sets)
+              + "; largest share of total variation kept at the coarse / fine end: "
+              + ", ".join(f"{n} " + " / ".join(
+                  f"{v:.2f}" for v in rows[f'{n}, {connectivity}-neighbour']
+                  ['TV kept at the default (max over images)']) for n in sets))
+    results["scales"] = rows
+
+
 SECTIONS = {"throughput": throughput, "cached": cached_reads, "training": training_reads,
-            "kappa": kappa_table, "growth": growth, "memory": memory, "gpu": gpu}
+            "kappa": kappa_table, "growth": growth, "memory": memory, "gpu": gpu,
+            "scales": scales}
 
 
 def main() -> None:
@@ -446,6 +542,7 @@ def main() -> None:
     args.sizes = (64, 128) if args.quick else (64, 128, 256, 512, 1024)
     args.memory_side = 128 if args.quick else 1024
     args.gpu_batch = 1024 if args.quick else 4096
+    args.scale_images = 32 if args.quick else 256
     results = {"machine": machine()}
     print("# isvs_graph benchmarks\n")
     for key, value in results["machine"].items():

@@ -2,14 +2,22 @@
 Robust training with ISVS
 =========================
 
-Trains the same classifier four ways — on the images as they are (``vanilla``), with a
+Trains the same classifier six ways — on the images as they are (``vanilla``), with a
 standard augmentation (``augment``: random rotation, shift and scale, from kornia), on
 low-passed images (``lowpass``: an FFT mask removes high frequencies, with radii matched
-to ISVS's PSNR and drawn per image like its sparsities) and on
-ISVS-sparsified images (``isvs``: a fixed sparsity, a random range, or a coarse-to-fine
-curriculum, read from a path cache built once) — with the same seed and budget, then
-evaluates each on clean images, the 15 corruption types × 5 severities, FGSM and PGD
-attacks, and low resolution (×2, ×4), and prints the table side by side.
+to ISVS's PSNR and drawn per image like its scales), on ISVS-sparsified images
+(``isvs``: each image at a time drawn from 12–24, the default recipe, read from a path
+cache built once), on ISVS images then augmented (``isvs+augment``: ISVS added to a
+standard pipeline) and on the paper's coarse-to-fine curriculum over the same range
+(``isvs-curriculum``) — with the same seed and budget, then evaluates each on clean
+images, the 15 corruption types × 5 severities, FGSM and PGD attacks, and low
+resolution (×2, ×4), and prints the table side by side, with how much ISVS smoothed
+(median PSNR at both ends of its range) and how many draws stopped at an image's floor.
+
+``--sweep`` instead trains ISVS at several strengths on a validation split of the
+training images (never the test set), evaluates each beside vanilla, and picks the range
+with the best mean robustness at most 2 points of clean accuracy below vanilla
+(``sweep.json``, ``sweep.md``, ``sweep.png``).
 
 With no arguments it runs on scikit-learn's bundled handwritten digits (resized to
 32×32, no download) with a small CNN. ``--dataset fashion-mnist`` reads Fashion-MNIST's
@@ -42,14 +50,16 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from isvs_graph import ConvergenceWarning, smooth_images
-from isvs_graph.training import (COLUMNS, CORRUPTIONS, FASHION_MNIST_ROOT, MODELS,
-                                 CachedISVSDataset, CoarseToFine, SparsityRange, as_rule,
-                                 bundled_digits, corrupted_sets, corruption_table, evaluate,
-                                 load_checkpoint, lowpass, matched_radii, read_cifar,
-                                 read_fashion_mnist, read_image_folder, save_checkpoint,
-                                 summarize, summary_table, write_results)
+from isvs_graph.training import (COLUMNS, CORRUPTIONS, DEFAULT_TIMES, FASHION_MNIST_ROOT,
+                                 MODELS, CachedISVSDataset, CoarseToFine, Fixed, SparsityRange,
+                                 TimeRange, bundled_digits, corrupted_sets, corruption_table,
+                                 evaluate, load_checkpoint, lowpass, matched_radii, psnr,
+                                 read_cifar, read_fashion_mnist, read_image_folder,
+                                 save_checkpoint, summarize, summary_table, write_results)
 
-METHODS = ("vanilla", "lowpass", "augment", "isvs")
+METHODS = ("vanilla", "lowpass", "augment", "isvs", "isvs+augment", "isvs-curriculum")
+#: The ranges ``--sweep`` tries by default: times (coarse, fine), each a factor 2 wide.
+SWEEP_TIMES = ((4, 8), (6, 12), (8, 16), (12, 24), (16, 32), (24, 48), (32, 64))
 
 
 # ------------------------------------------------------------------------------- data
@@ -74,14 +84,26 @@ def load_data(args):
     return images[train], labels[train], images[test], labels[test], len(classes)
 
 
-def isvs_rule(args):
-    if args.isvs_schedule == "fixed":
-        return args.isvs_sparsity
-    if args.isvs_schedule == "random":
-        return SparsityRange(*args.isvs_range)
-    # Coarse to fine over the first 3/4 of the epochs, then the full images.
-    return CoarseToFine(args.isvs_range[1], args.isvs_range[0],
-                        epochs=max(1, (3 * args.epochs) // 4))
+def coarse_fine(args) -> tuple[float, float]:
+    """The ISVS range as (coarse end, fine end): small to large times, high to low
+    sparsities."""
+    low, high = sorted(args.isvs_range)
+    return (low, high) if args.isvs_scale == "t" else (high, low)
+
+
+def isvs_rule(args, method: str = "isvs"):
+    """The scale rule of an ISVS method: the random draw from the range (default), a
+    fixed scale, or the coarse-to-fine curriculum over the same range."""
+    schedule = "curriculum" if method == "isvs-curriculum" else args.isvs_schedule
+    if schedule == "fixed":
+        return Fixed(args.isvs_value, scale=args.isvs_scale)
+    if schedule == "random":
+        low, high = sorted(args.isvs_range)
+        return TimeRange(low, high) if args.isvs_scale == "t" else SparsityRange(low, high)
+    # Coarse to fine over the first 3/4 of the epochs, then the full images (the paper's).
+    coarse, fine = coarse_fine(args)
+    return CoarseToFine(coarse, fine, epochs=max(1, (3 * args.epochs) // 4),
+                        scale=args.isvs_scale)
 
 
 class TensorImages(torch.utils.data.Dataset):
@@ -119,7 +141,7 @@ def train_method(method: str, args, data, classes: int, rank: int, world: int,
     config = {"method": method, "dataset": args.dataset, "model": args.model,
               "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
               "seed": args.seed, "world": world, "isvs": [args.isvs_schedule,
-                                                           args.isvs_sparsity,
+                                                           args.isvs_scale, args.isvs_value,
                                                            list(args.isvs_range)],
               "lowpass": args.lowpass_match, "limit": args.limit}
     seed_everything(args.seed)
@@ -128,10 +150,8 @@ def train_method(method: str, args, data, classes: int, rank: int, world: int,
                                 weight_decay=5e-4, nesterov=True)
     steps = args.epochs * -(-len(train_x) // (args.batch_size * world))
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=steps)
-    if method == "isvs":
-        dataset = CachedISVSDataset(train_x, train_y, args.out / "path-cache",
-                                    sparsity=isvs_rule(args), seed=args.seed,
-                                    levels=args.isvs_levels)
+    if method.startswith("isvs"):
+        dataset = isvs_dataset(args, method, train_x, train_y)
         dataset.build(rank=rank, world_size=world, progress=rank == 0 and not args.quiet)
         if world > 1:
             dist.barrier()
@@ -154,7 +174,7 @@ def train_method(method: str, args, data, classes: int, rank: int, world: int,
             start = payload["epoch"] + 1
             if rank == 0:
                 print(f"{method}: resuming after epoch {start}")
-    augment = augmentation().to(device) if method == "augment" else None
+    augment = augmentation().to(device) if method in ("augment", "isvs+augment") else None
     net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
     scaler = torch.amp.GradScaler(device.type, enabled=args.amp and device.type == "cuda")
     epoch_seconds = []
@@ -203,7 +223,34 @@ def train_method(method: str, args, data, classes: int, rank: int, world: int,
                 config)
         if world > 1:
             dist.barrier()
+    if method.startswith("isvs"):
+        model.floor_hits = dataset.floor_hits(range(args.epochs))
     return model, epoch_seconds
+
+
+def isvs_dataset(args, method: str, train_x, train_y) -> CachedISVSDataset:
+    """The path-cache dataset of an ISVS method (one cache for all of them: they share
+    the range, so their paths stop at the same scale)."""
+    rule = isvs_rule(args, method)
+    keyword = {"t": rule} if args.isvs_scale == "t" else {
+        "sparsity": rule, "levels": sorted({1.0, *args.isvs_levels, *args.isvs_range},
+                                           reverse=True)}
+    return CachedISVSDataset(train_x, train_y, args.out / "path-cache", seed=args.seed,
+                             **keyword)
+
+
+def smoothing_report(args, train_x) -> dict:
+    """How much ISVS smooths the training images: the median PSNR (dB) to the clean
+    images at the coarse and the fine end of its range, on up to 512 of them."""
+    sample = torch.from_numpy(train_x[:512]).float() / 255
+    coarse, fine = coarse_fine(args)
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for name, level in (("coarse", coarse), ("fine", fine)):
+            smoothed = smooth_images(sample, **{args.isvs_scale: level})
+            out[name] = round(float(psnr(smoothed, sample).median()), 2)
+    return out
 
 
 def _mean_results(runs: dict, summary: dict) -> dict:
@@ -233,19 +280,17 @@ def augmentation() -> nn.Module:
 
 def match_lowpass(args, train_x) -> dict:
     """The low-pass baseline's strength: ``--lowpass-radius`` (fixed), or by default
-    radii matched to ISVS's mean PSNR at the sparsities ISVS trains with (on 256 training
-    images), drawn per image as ISVS draws its sparsities."""
+    radii matched to ISVS's mean PSNR at the scales ISVS trains with (in its scale, on
+    256 training images), drawn per image as ISVS draws its scales."""
     if args.lowpass_radius is not None:
         return {"radius": args.lowpass_radius}
     low, high = min(args.isvs_range), max(args.isvs_range)
-    sparsities = [args.isvs_sparsity] if args.isvs_schedule == "fixed" else \
-        np.linspace(low, high, 5).tolist()
+    levels = sorted({*np.linspace(low, high, 5).tolist(), args.isvs_value})
     sample = torch.from_numpy(train_x[:256]).float() / 255
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        radii = matched_radii(sample, sorted(set(sparsities + [args.isvs_sparsity])))
-    return {"sparsities": sorted(set(sparsities + [args.isvs_sparsity])),
-            "radii": radii.tolist()}
+        radii = matched_radii(sample, levels, scale=args.isvs_scale)
+    return {"scale": args.isvs_scale, "levels": levels, "radii": radii.tolist()}
 
 
 def lowpass_radii(args, count: int, epoch: int, generator: torch.Generator):
@@ -253,27 +298,127 @@ def lowpass_radii(args, count: int, epoch: int, generator: torch.Generator):
     match = args.lowpass_match
     if "radius" in match:
         return match["radius"]
-    levels = as_rule(isvs_rule(args)).draw(count, epoch=epoch, generator=generator)
+    levels = isvs_rule(args).draw(count, epoch=epoch, generator=generator)
     if levels is None:
         return None
-    return np.interp(levels, match["sparsities"], match["radii"])
+    return np.interp(levels, match["levels"], match["radii"])
 
 
 def test_transform(method: str, args):
     """The transform applied to test inputs of ``method`` (``--isvs-test``,
     ``--lowpass-test``), or None."""
-    if method == "isvs" and args.isvs_test:
+    if method.startswith("isvs") and args.isvs_test:
         def smooth(batch):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                return smooth_images(batch, sparsity=args.isvs_sparsity)
+                return smooth_images(batch, **{args.isvs_scale: args.isvs_value})
         return smooth
     if method == "lowpass" and args.lowpass_test:
         match = args.lowpass_match
-        radius = match.get("radius") or float(np.interp(args.isvs_sparsity, match["sparsities"],
+        radius = match.get("radius") or float(np.interp(args.isvs_value, match["levels"],
                                                         match["radii"]))
         return lambda batch: lowpass(batch, radius)
     return None
+
+
+def validation_split(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """A mask of the validation images: ``fraction`` of each class, drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    held = np.zeros(len(labels), dtype=bool)
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        held[members[:max(1, int(round(fraction * len(members))))]] = True
+    return held
+
+
+def sweep(args, train_x, train_y, classes, rank, world, device) -> int:
+    """Train vanilla and ISVS at each range of ``--sweep-ranges`` on the training images
+    less a validation split, evaluate on that split, and pick the range with the best
+    mean robustness (corruption, FGSM, PGD, low resolution) at most 2 points of clean
+    accuracy below vanilla. The test set is never read."""
+    held = validation_split(train_y, args.val_fraction, seed=12345)
+    fit_x, fit_y, val_x, val_y = train_x[~held], train_y[~held], train_x[held], train_y[held]
+    flat = args.sweep_ranges or [v for pair in SWEEP_TIMES for v in pair]
+    ranges = [tuple(sorted(flat[i:i + 2])) for i in range(0, len(flat), 2)]
+    print(f"sweep: {len(fit_x)} training and {len(val_x)} validation images (the test set is "
+          f"not read); ranges of {args.isvs_scale}: " + ", ".join(f"{a:g}-{b:g}" for a, b in ranges))
+    corrupted = corrupted_sets(val_x, val_y, seed=args.seed, progress=not args.quiet)
+    args.lowpass_match = {}
+    rows = {}
+
+    def run(name, method):
+        model, _ = train_method(method, args, (fit_x, fit_y), classes, rank, world, device)
+        row = evaluate(model, val_x, val_y, corrupted, eps=args.eps / 255,
+                       pgd_steps=args.pgd_steps, pgd_restarts=args.pgd_restarts,
+                       progress=not args.quiet, name=name)
+        row["robustness"] = float(np.mean([row[k] for k in ("corruption", "fgsm", "pgd",
+                                                            "lowres")]))
+        row["floor_hits"] = getattr(model, "floor_hits", None)
+        print(f"{name}: " + ", ".join(f"{k} {row[k]:.3f}" for k in (*COLUMNS, "robustness")))
+        return row
+
+    rows["vanilla"] = run("vanilla", "vanilla")
+    args.methods, args.isvs_schedule = ["isvs"], "random"
+    for low, high in ranges:
+        args.isvs_range, args.isvs_value = (low, high), (low + high) / 2
+        name = f"isvs {low:g}-{high:g}"
+        rows[name] = run(name, "isvs")
+        rows[name].update(range=[low, high], psnr=smoothing_report(args, fit_x))
+    floor = rows["vanilla"]["clean"] - 0.02
+    eligible = {name: row for name, row in rows.items()
+                if name != "vanilla" and row["clean"] >= floor}
+    chosen = max(eligible, key=lambda name: eligible[name]["robustness"]) if eligible else None
+    lines = ["| run | PSNR coarse–fine (dB) | floor hits | " + " | ".join(COLUMNS)
+             + " | robustness |", "| --- | ---: | ---: |" + " ---: |" * (len(COLUMNS) + 1)]
+    for name, row in rows.items():
+        quality = f"{row['psnr']['coarse']:.1f}–{row['psnr']['fine']:.1f}" if "psnr" in row \
+            else "–"
+        hits = "–" if row["floor_hits"] is None else f"{row['floor_hits']:.1%}"
+        mark = " (chosen)" if name == chosen else ""
+        lines.append(f"| {name}{mark} | {quality} | {hits} | " + " | ".join(
+            f"{row[c]:.3f}" for c in (*COLUMNS, "robustness")) + " |")
+    markdown = "\n".join(lines)
+    result = {"dataset": args.dataset, "scale": args.isvs_scale, "seed": args.seed,
+              "epochs": args.epochs, "train_images": len(fit_x),
+              "validation_images": len(val_x),
+              "criterion": "best mean of corruption, fgsm, pgd, lowres accuracy with clean "
+                           "accuracy at most 0.02 below vanilla, on the validation split",
+              "chosen": None if chosen is None else rows[chosen]["range"], "runs": rows}
+    write_results(args.out, {**result, "results": {}}, markdown)
+    (args.out / "results.json").replace(args.out / "sweep.json")
+    (args.out / "results.md").replace(args.out / "sweep.md")
+    sweep_plot(rows, args.out / "sweep.png", args)
+    print("\n" + markdown)
+    print(f"\nchosen: {args.isvs_scale} {rows[chosen]['range']}" if chosen else
+          "\nno range keeps clean accuracy within 2 points of vanilla")
+    print(f"sweep results in {args.out}/sweep.json, sweep.md and sweep.png")
+    return 0
+
+
+def sweep_plot(rows: dict, file: Path, args) -> None:
+    """Accuracy under each threat against the strength of smoothing (the middle of each
+    range), vanilla as dashed lines."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    runs = [row for name, row in rows.items() if name != "vanilla"]
+    middle = [np.mean(row["range"]) for row in runs]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for i, key in enumerate((*COLUMNS, "robustness")):
+        colour = f"C{i}"
+        ax.plot(middle, [row[key] for row in runs], marker="o", color=colour, label=key)
+        ax.axhline(rows["vanilla"][key], color=colour, linestyle="--", linewidth=0.8)
+    ax.set_xscale("log" if args.isvs_scale == "t" else "linear")
+    ax.set_xticks(middle, [f"{a:g}-{b:g}" for a, b in (row["range"] for row in runs)],
+                  rotation=30)
+    ax.minorticks_off()
+    ax.set_xlabel(f"ISVS training range ({args.isvs_scale}); dashed: vanilla")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title(f"{args.dataset}: accuracy against the strength of smoothing")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    fig.savefig(file, dpi=100)
+    plt.close(fig)
 
 
 def plots(results: dict, out: Path) -> None:
@@ -345,15 +490,24 @@ def parse(argv=None):
     parser.add_argument("--resume", action="store_true", help="continue from checkpoints")
     parser.add_argument("--num-workers", type=int, default=0)
     parser.add_argument("--isvs-schedule", choices=("fixed", "random", "curriculum"),
-                        default="random")
-    parser.add_argument("--isvs-sparsity", type=float, default=0.7,
-                        help="fixed schedule, and the test-time sparsity")
-    parser.add_argument("--isvs-range", type=float, nargs=2, default=(0.6, 0.8),
-                        metavar=("LOW", "HIGH"), help="random range / curriculum end, start")
+                        default="random", help="how the isvs method draws its scales")
+    parser.add_argument("--isvs-scale", choices=("t", "sparsity"), default="t",
+                        help="the scale of --isvs-range and --isvs-value: the dimensionless "
+                             "time (the same strength on every data set) or the sparsity")
+    parser.add_argument("--isvs-range", type=float, nargs=2, default=None,
+                        metavar=("LOW", "HIGH"),
+                        help=f"the range drawn from (and the curriculum's); default "
+                             f"{DEFAULT_TIMES[0]:g} {DEFAULT_TIMES[1]:g} in t, 0.6 0.8 in "
+                             "sparsity")
+    parser.add_argument("--isvs-value", type=float, default=None,
+                        help="fixed schedule, and the test-time scale (default the middle "
+                             "of the range)")
     parser.add_argument("--isvs-levels", type=float, nargs="+",
-                        default=[0.9, 0.8, 0.7, 0.6], help="recorded sparsities of the cache")
+                        default=[0.9, 0.8, 0.7, 0.6],
+                        help="recorded sparsities of the cache (sparsity scale)")
     parser.add_argument("--isvs-test", action="store_true",
-                        help="also smooth test inputs of the isvs model")
+                        help="also smooth test inputs of the isvs models (attacks then go "
+                             "through the smoothing straight-through, BPDA)")
     parser.add_argument("--lowpass-radius", type=float, default=None,
                         help="a fixed low-pass radius (1 = Nyquist); default: radii "
                              "matched to ISVS's PSNR, drawn per image like its sparsities")
@@ -368,8 +522,30 @@ def parse(argv=None):
     parser.add_argument("--test-limit", type=positive_int, help="evaluate on only this many test "
                         "images (default: --limit, else all)")
     parser.add_argument("--no-eval", action="store_true", help="train only (no evaluation)")
+    parser.add_argument("--sweep", action="store_true",
+                        help="train isvs at each --sweep-ranges range on a validation split "
+                             "of the training images, beside vanilla, and pick the default")
+    parser.add_argument("--sweep-ranges", type=float, nargs="+", metavar="LOW HIGH",
+                        help="flat list of ranges in --isvs-scale (default: times "
+                             + " ".join(f"{a:g} {b:g}" for a, b in SWEEP_TIMES) + ")")
+    parser.add_argument("--val-fraction", type=float, default=0.2,
+                        help="the validation split of --sweep (a fraction of the training "
+                             "images, stratified by class)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
+    if args.isvs_range is None:
+        args.isvs_range = DEFAULT_TIMES if args.isvs_scale == "t" else (0.6, 0.8)
+    args.isvs_range = tuple(sorted(args.isvs_range))
+    check_range = (0.0, float("inf")) if args.isvs_scale == "t" else (0.0, 1.0)
+    if not check_range[0] <= args.isvs_range[0] or args.isvs_range[1] > check_range[1]:
+        parser.error(f"--isvs-range {args.isvs_range[0]:g} {args.isvs_range[1]:g} is out of "
+                     f"range for --isvs-scale {args.isvs_scale}")
+    if args.isvs_value is None:
+        args.isvs_value = float(np.mean(args.isvs_range))
+    if args.sweep_ranges is not None and len(args.sweep_ranges) % 2:
+        parser.error("--sweep-ranges takes pairs LOW HIGH")
+    if not 0.0 < args.val_fraction < 1.0:
+        parser.error(f"--val-fraction must lie in (0, 1), got {args.val_fraction:g}")
     args.seeds = args.seeds or [args.seed]
     args.model = args.model or ("small" if args.dataset in ("digits", "fashion-mnist")
                                 else "resnet18")
@@ -393,11 +569,21 @@ def main(argv=None) -> int:
     if rank == 0:
         print(f"{args.dataset}: {len(train_x)} training and {len(test_x)} test images, "
               f"{classes} classes; model {args.model}; {world} process(es) on {device}")
+    if args.sweep:
+        return sweep(args, train_x, train_y, classes, rank, world, device)
     args.lowpass_match = match_lowpass(args, train_x) if "lowpass" in args.methods else {}
     if rank == 0 and "radii" in args.lowpass_match:
         print("low-pass radii matched to ISVS's PSNR: " + ", ".join(
-            f"{r:.3f} at sparsity {s:g}" for s, r in zip(args.lowpass_match["sparsities"],
-                                                        args.lowpass_match["radii"])))
+            f"{r:.3f} at {args.isvs_scale} {v:g}" for v, r in zip(args.lowpass_match["levels"],
+                                                                 args.lowpass_match["radii"])))
+    smoothing = smoothing_report(args, train_x) if any(
+        m.startswith("isvs") for m in args.methods) else None
+    if rank == 0 and smoothing:
+        coarse, fine = coarse_fine(args)
+        print(f"ISVS smooths the training images to a median PSNR of {smoothing['coarse']:.1f} "
+              f"dB at {args.isvs_scale} {coarse:g} (coarse) and {smoothing['fine']:.1f} dB at "
+              f"{args.isvs_scale} {fine:g} (fine)")
+    floor_hits = {}
     evaluating = rank == 0 and not args.no_eval
     corrupted = corrupted_sets(test_x, test_y, seed=args.seeds[0], cifar10c=args.cifar10c,
                                progress=not args.quiet) if evaluating else None
@@ -410,6 +596,8 @@ def main(argv=None) -> int:
             model, epoch_seconds = train_method(method, args, (train_x, train_y), classes,
                                                 rank, world, device)
             trained = time.perf_counter() - start
+            if hasattr(model, "floor_hits"):
+                floor_hits.setdefault(method, []).append(model.floor_hits)
             if evaluating:
                 results[method] = evaluate(model, test_x, test_y, corrupted,
                                            eps=args.eps / 255, pgd_steps=args.pgd_steps,
@@ -424,6 +612,12 @@ def main(argv=None) -> int:
     if evaluating:
         summary = {"dataset": args.dataset, "model": args.model, "epochs": args.epochs,
                    "seeds": args.seeds, "eps": args.eps, "lowpass": args.lowpass_match,
+                   "isvs": {"scale": args.isvs_scale, "range": list(args.isvs_range),
+                            "schedule": args.isvs_schedule, "value": args.isvs_value,
+                            "test_time": args.isvs_test},
+                   "isvs_psnr": smoothing,
+                   "floor_hits": {m: float(np.mean(v)) for m, v in floor_hits.items()},
+                   "train_images": len(train_x), "test_images": len(test_x),
                    "corruptions": ("CIFAR-10-C files" if args.cifar10c else
                                    corruption_table(*test_x.shape[2:]) + " strengths"),
                    "runs": {str(seed): results for seed, results in runs.items()}}
@@ -431,11 +625,17 @@ def main(argv=None) -> int:
             summary["results"] = results = runs[args.seeds[0]]
             markdown = write_results(args.out, summary)
         else:
-            summary["summary"] = summarize(runs)
+            compare = ("augment",) if "augment" in args.methods else ()
+            summary["summary"] = summarize(runs, compare=compare)
             summary["results"] = results = _mean_results(runs, summary["summary"])
-            markdown = write_results(args.out, summary, summary_table(summary["summary"]))
+            markdown = write_results(args.out, summary, summary_table(summary["summary"],
+                                                                      compare=compare))
         plots(results, args.out)
         print("\n" + markdown)
+        if smoothing:
+            print(f"\nISVS training images: median PSNR {smoothing['coarse']:.1f} dB (coarse "
+                  f"end) to {smoothing['fine']:.1f} dB (fine end); draws at an image's floor: "
+                  + ", ".join(f"{m} {v:.1%}" for m, v in summary["floor_hits"].items()))
         print(f"\nresults, plots and checkpoints in {args.out}/")
     if world > 1:
         dist.destroy_process_group()

@@ -16,12 +16,13 @@ from ._evaluation import (COLUMNS, accuracy, adversarial_accuracy, corrupted_set
                           summarize, summary_table, table, write_results)
 from ._models import MODELS, ResNet18, SmallCNN
 from ._robustness import fgsm, low_resolution, lowpass, matched_radii, pgd, psnr
-from ._schedules import CoarseToFine, Fixed, SparsityRange, SparsityRule, as_rule
+from ._schedules import (DEFAULT_TIMES, CoarseToFine, Fixed, SparsityRange, SparsityRule,
+                         TimeRange, as_rule)
 
 __all__ = ["CIFAR10C_PARAMETERS", "COLUMNS", "CORRUPTIONS", "CachedISVSDataset",
-           "CoarseToFine", "FASHION_MNIST_CLASSES", "FASHION_MNIST_ROOT", "Fixed", "MODELS",
+           "CoarseToFine", "DEFAULT_TIMES", "FASHION_MNIST_CLASSES", "FASHION_MNIST_ROOT", "Fixed", "MODELS",
            "ResNet18", "SMALL_IMAGE_SIDE", "SmallCNN", "SmoothImages", "SparsityRange",
-           "SparsityRule", "accuracy", "adversarial_accuracy", "as_rule", "bundled_digits",
+           "SparsityRule", "TimeRange", "accuracy", "adversarial_accuracy", "as_rule", "bundled_digits",
            "corrupt", "corrupted_sets", "corruption_table", "evaluate", "fgsm",
            "load_checkpoint", "low_resolution", "lowpass", "matched_radii", "pgd", "psnr",
            "read_cifar", "read_cifar10c", "read_fashion_mnist", "read_idx",

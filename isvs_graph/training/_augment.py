@@ -1,5 +1,6 @@
-"""ISVS as a data transform for image tensors, with a sparsity that is fixed, drawn at
-random per image (augmentation) or scheduled over epochs (curriculum)."""
+"""ISVS as a data transform for image tensors, with a scale (a time or a sparsity) that
+is fixed, drawn at random per image (augmentation) or scheduled over epochs
+(curriculum)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 import torch
 
 from ..images import check_image_options, smooth_images
-from ._schedules import SparsityRule, as_rule
+from ._schedules import SparsityRule, make_rule, rule_scale
 
 __all__ = ["ISVSTransform", "SmoothImages"]
 
@@ -22,12 +23,21 @@ class SmoothImages:
     """:func:`~isvs_graph.smooth_images` as a transform of image tensors
     (``C × H × W`` or ``B × C × H × W``, CPU or CUDA).
 
+    With no scale given, each image's time is drawn from :class:`TimeRange` ``()``
+    (:data:`~isvs_graph.training.DEFAULT_TIMES`, 12–24): the recipe's default, one
+    strength of smoothing for every data set.
+
     Parameters
     ----------
-    sparsity : float, SparsityRule or callable
-        A fixed sparsity, a rule such as :class:`SparsityRange` (drawn per image) or
-        :class:`CoarseToFine` (by epoch), or a function ``epoch -> sparsity, rule or
-        None`` (``None``: pass images through). Call :meth:`set_epoch` each epoch.
+    sparsity : float, (low, high), SparsityRule or callable, optional
+        A fixed sparsity, a range ``(low, high)`` (drawn per image), a rule such as
+        :class:`SparsityRange` or :class:`CoarseToFine` (by epoch) — a rule draws in
+        its own scale, so a :class:`TimeRange` may be given here too — or a function
+        ``epoch -> sparsity, rule or None`` (``None``: pass images through). Call
+        :meth:`set_epoch` each epoch.
+    t : float, (low, high), SparsityRule or callable, optional
+        Instead of ``sparsity``: the same in the dimensionless time (numbers and pairs
+        are times: ``t=(8, 16)`` is :class:`TimeRange` ``(8, 16)``).
     seed : int, optional
         Seeds the draws, for reproducible runs. The draws depend on the seed, the
         epoch and the DataLoader worker (as torch's own samplers do): two workers, or
@@ -44,16 +54,20 @@ class SmoothImages:
     --------
     >>> import torch
     >>> from isvs_graph.training import SmoothImages, SparsityRange
-    >>> transform = SmoothImages(SparsityRange(0.7, 0.9), seed=0)
-    >>> transform(torch.rand(4, 3, 16, 16)).shape
+    >>> SmoothImages()(torch.rand(4, 3, 16, 16)).shape
     torch.Size([4, 3, 16, 16])
+    >>> SmoothImages(SparsityRange(0.7, 0.9), seed=0)
+    SmoothImages(SparsityRange(0.7, 0.9))
+    >>> SmoothImages(t=(8, 16)).rule
+    TimeRange(8.0, 16.0)
     """
 
-    def __init__(self, sparsity: float | SparsityRule | Callable[[int], object], *,
+    def __init__(self, sparsity: float | SparsityRule | Callable[[int], object] | None = None,
+                 *, t: float | SparsityRule | Callable[[int], object] | None = None,
                  seed: int | None = None, **solver_options: Any) -> None:
         check_image_options(type(self).__name__, solver_options)
-        self.rule = as_rule(sparsity)
-        self.sparsity = sparsity
+        self.rule = make_rule(sparsity, t)
+        self.scale = rule_scale(self.rule)[0]
         self.solver_options = solver_options
         self.seed = seed
         self.epoch = 0
@@ -86,12 +100,12 @@ class SmoothImages:
         levels = self.rule.draw(len(batch), epoch=self.epoch, generator=self._draws())
         if levels is None:
             return images
-        out = smooth_images(batch, sparsity=levels, **self.solver_options)
+        out = smooth_images(batch, **{self.scale: levels}, **self.solver_options)
         return out[0] if single else out
 
     def __repr__(self) -> str:
         options = "".join(f", {k}={v!r}" for k, v in self.solver_options.items())
-        return f"{type(self).__name__}(sparsity={self.sparsity!r}{options})"
+        return f"{type(self).__name__}({self.rule!r}{options})"
 
 
 class ISVSTransform(SmoothImages):

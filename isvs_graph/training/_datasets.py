@@ -19,7 +19,7 @@ from .._io import remove_orphans
 from .._paths import ISVSPath, load_paths
 from ..images import image_paths
 from .._validation import check_count
-from ._schedules import SparsityRule, as_rule
+from ._schedules import SparsityRule, make_rule, rule_scale
 
 __all__ = ["CachedISVSDataset", "FASHION_MNIST_CLASSES", "FASHION_MNIST_ROOT", "bundled_digits",
            "read_cifar", "read_fashion_mnist", "read_idx", "read_image_folder"]
@@ -229,24 +229,35 @@ class CachedISVSDataset(torch.utils.data.Dataset):
     labels : array of N ints
     cache_dir : path
         Where the shards live.
-    sparsity : float, SparsityRule or callable
-        The scale of each item: fixed, drawn per item and epoch
+    sparsity : float, (low, high), SparsityRule or callable, optional
+        The scale of each item as a sparsity: fixed, drawn per item and epoch
         (:class:`SparsityRange`), or by epoch (:class:`CoarseToFine`); see
         :func:`as_rule`. A rule that draws ``None`` serves the original images.
-    levels : sequence of float
-        Recorded sparsities (exact reads there); the paths run down to ``min(levels)``,
-        which must not exceed the smallest sparsity ``sparsity`` can ask for.
+    t : float, (low, high), SparsityRule or callable, optional
+        Instead of ``sparsity``: the scale as a time (:class:`TimeRange`,
+        ``CoarseToFine(scale="t")`` …). Neither: :class:`TimeRange` ``()``, the
+        recipe's default, as for :class:`SmoothImages`.
+    levels : sequence of float, optional
+        Recorded sparsities (exact reads there). For a sparsity rule the paths run
+        down to ``min(levels)``, which must not exceed the smallest sparsity the rule
+        can ask for; default 1, 0.9, …, 0.5. For a time rule default 1 (the paths run
+        to the rule's largest time).
+    record_times : sequence of float, optional
+        Recorded times (exact reads there); for a time rule default eight times evenly
+        spaced up to its largest.
     seed : int
         Makes the per-item draws reproducible: item ``i`` in epoch ``e`` always gets
-        the same sparsity.
+        the same scale.
     **solver_options
         For :func:`isvs_graph.image_paths`.
     """
 
     def __init__(self, images: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor,
                  cache_dir: str | os.PathLike, *,
-                 sparsity: float | SparsityRule | Callable[[int], object],
-                 levels: Sequence[float] = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5),
+                 sparsity: float | SparsityRule | Callable[[int], object] | None = None,
+                 t: float | SparsityRule | Callable[[int], object] | None = None,
+                 levels: Sequence[float] | None = None,
+                 record_times: Sequence[float] | None = None,
                  shard_size: int = 512, seed: int = 0, **solver_options: Any) -> None:
         self.images = torch.as_tensor(np.asarray(images))
         if self.images.dtype != torch.uint8 or self.images.ndim != 4:
@@ -256,12 +267,25 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         if len(self.labels) != len(self.images):
             raise ValueError(f"{len(self.labels)} labels for {len(self.images)} images")
         self.cache_dir = os.fspath(cache_dir)
+        self.rule = make_rule(sparsity, t)
+        self.scale, finest = rule_scale(self.rule)
+        if self.scale == "t":
+            if finest is None:
+                raise ValueError(f"the path cache must know the largest time {self.rule!r} "
+                                 "can draw (where its paths stop): give a rule with a range, "
+                                 "such as TimeRange(low, high) or CoarseToFine(scale='t')")
+            self.t_max = float(finest)
+            levels = (1.0,) if levels is None else levels
+            if record_times is None:
+                record_times = np.linspace(0.0, self.t_max, 9)[1:]
+        else:
+            self.t_max = None
+            levels = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5) if levels is None else levels
         self.levels = sorted((float(v) for v in levels), reverse=True)
-        self.sparsity = sparsity
-        self.rule = as_rule(sparsity)
-        lowest = self.rule.lowest
-        if lowest is not None and lowest < self.levels[-1]:
-            raise ValueError(f"sparsity can reach {lowest!r}, below the finest cached level "
+        self.record_times = sorted(float(v) for v in (() if record_times is None else
+                                                      record_times))
+        if self.scale == "sparsity" and finest is not None and finest < self.levels[-1]:
+            raise ValueError(f"sparsity can reach {finest!r}, below the finest cached level "
                              f"{self.levels[-1]!r}: add a lower level")
         self.shard_size = shard_size
         self.seed = seed
@@ -293,9 +317,15 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         paths stop. A shard made with anything else is rebuilt, never read."""
         if self._key is None:
             probe = image_paths(self.images[:1], levels=self.levels, t_max=0.0,
-                                **self.solver_options)
-            self._key = {**probe.options, "t_max": None, "sparsity_min": self.levels[-1]}
+                                record_times=self.record_times, **self.solver_options)
+            self._key = {**probe.options, **self._stop()}
         return self._key
+
+    def _stop(self) -> dict:
+        """Where the cached paths stop: the rule's largest time, or the finest level."""
+        if self.scale == "t":
+            return {"t_max": self.t_max, "sparsity_min": None}
+        return {"t_max": None, "sparsity_min": self.levels[-1]}
 
     def _valid(self, shard: int) -> bool:
         try:
@@ -319,6 +349,7 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         for shard in tqdm(todo, desc=f"ISVS path cache (rank {rank})", unit="shard",
                           disable=not progress or not todo):
             paths = image_paths(self.images[self._rows(shard)], levels=self.levels,
+                                record_times=self.record_times, **self._stop(),
                                 **self.solver_options)
             paths.save(self._shard_file(shard))
         return len(todo)
@@ -333,18 +364,56 @@ class CachedISVSDataset(torch.utils.data.Dataset):
             shards.append(load_paths(file, **self._expected()))
         self._shards = shards
 
-    def sparsity_of(self, index: int) -> float | None:
-        """The sparsity item ``index`` gets in the current epoch."""
+    def scale_of(self, index: int, epoch: int | None = None) -> float | None:
+        """The scale (in the rule's :attr:`scale`) item ``index`` gets in ``epoch``
+        (default the current one); ``None``: the original image."""
+        epoch = self.epoch if epoch is None else epoch
         generator = torch.Generator().manual_seed(
-            (self.seed * 1_000_003 + self.epoch) * 1_000_003 + index)
-        level = self.rule.draw(1, epoch=self.epoch, generator=generator)
+            (self.seed * 1_000_003 + epoch) * 1_000_003 + index)
+        level = self.rule.draw(1, epoch=epoch, generator=generator)
         if level is None:
             return None
-        if level[0] < self.levels[-1]:
-            raise ValueError(f"the sparsity rule drew {float(level[0])} in epoch "
-                             f"{self.epoch}, below the finest cached level "
-                             f"{self.levels[-1]}: add a lower level")
-        return float(level[0])
+        value = float(level[0])
+        if self.scale == "sparsity" and value < self.levels[-1]:
+            raise ValueError(f"the sparsity rule drew {value} in epoch {epoch}, below the "
+                             f"finest cached level {self.levels[-1]}: add a lower level")
+        if self.scale == "t" and value > self.t_max:
+            raise ValueError(f"the time rule drew {value} in epoch {epoch}, beyond the "
+                             f"cached paths' end t = {self.t_max}")
+        return value
+
+    def sparsity_of(self, index: int) -> float | None:
+        """The scale item ``index`` gets in the current epoch (the name predates time
+        rules: a time for those); see :meth:`scale_of`."""
+        return self.scale_of(index)
+
+    def floor_hits(self, epochs: Sequence[int] | range) -> float:
+        """The fraction of the draws of ``epochs`` (every item, each epoch) at a scale
+        finer than where the item's path stopped at the floor: draws served the finest
+        scale the image has, not the one asked for (for a sparsity rule: images whose
+        flat edges never let them reach it)."""
+        if self._shards is None:
+            self.load()
+        floor = np.full(len(self), np.inf if self.scale == "t" else -np.inf)
+        for shard, paths in enumerate(self._shards):
+            rows = self._rows(shard)
+            converged = np.atleast_1d(paths.converged)
+            last = np.atleast_1d(paths.n_iter)
+            if self.scale == "t":
+                ends = last * paths.alpha
+                floor[rows] = np.where(converged, ends, np.inf)
+            else:
+                ends = np.atleast_1d(paths.sparsity_at(last))
+                floor[rows] = np.where(converged, ends, -np.inf)
+        hits = draws = 0
+        for epoch in epochs:
+            for index in range(len(self)):
+                value = self.scale_of(index, epoch)
+                if value is None:
+                    continue
+                draws += 1
+                hits += value > floor[index] if self.scale == "t" else value < floor[index]
+        return hits / draws if draws else 0.0
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self.__getitems__([index])[0]
@@ -356,12 +425,12 @@ class CachedISVSDataset(torch.utils.data.Dataset):
             self.load()
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
         images = self.images[torch.from_numpy(indices)]  # indexing copies
-        levels = [self.sparsity_of(int(i)) for i in indices]
+        levels = [self.scale_of(int(i)) for i in indices]
         smoothed = np.array([level is not None for level in levels])
         shards, rows = np.divmod(indices, self.shard_size)
         for shard in np.unique(shards[smoothed]):
             members = np.flatnonzero(smoothed & (shards == shard))
-            read = self._shards[shard].at(sparsity=[levels[m] for m in members],
+            read = self._shards[shard].at(**{self.scale: [levels[m] for m in members]},
                                           signals=rows[members])
             images[torch.from_numpy(members)] = torch.as_tensor(read)
         images = images.float() / 255.0

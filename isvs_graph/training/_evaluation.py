@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -164,10 +164,12 @@ def table(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def summarize(runs: dict[int, dict[str, dict]], baseline: str = "vanilla"
-              ) -> dict[str, dict[str, dict[str, float]]]:
+def summarize(runs: dict[int, dict[str, dict]], baseline: str = "vanilla", *,
+              compare: Sequence[str] = ()) -> dict[str, dict[str, dict[str, float]]]:
     """Mean ± std over seeds of every metric of :data:`COLUMNS`, per method, and the
-    paired difference to ``baseline`` (the same seed's run), mean ± std.
+    paired difference to ``baseline`` (the same seed's run), mean ± std
+    (``diff_mean``, ``diff_std``); ``paired`` holds it too, and the paired difference
+    to each method of ``compare`` (``paired[name] = {"mean", "std"}``).
 
     ``runs``: seed -> method -> :func:`evaluate` result. The std is the sample standard
     deviation (0 for one seed).
@@ -189,27 +191,39 @@ def summarize(runs: dict[int, dict[str, dict]], baseline: str = "vanilla"
             values = np.array([runs[seed][method][metric] for seed in seeds])
             entry = {"mean": float(values.mean()),
                      "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
-            if baseline in runs[seeds[0]]:
-                diff = values - np.array([runs[seed][baseline][metric] for seed in seeds])
-                entry["diff_mean"] = float(diff.mean())
-                entry["diff_std"] = float(diff.std(ddof=1)) if len(diff) > 1 else 0.0
+            entry["paired"] = {}
+            for other in (baseline, *compare):
+                if other not in runs[seeds[0]] or other == method:
+                    continue
+                diff = values - np.array([runs[seed][other][metric] for seed in seeds])
+                entry["paired"][other] = {
+                    "mean": float(diff.mean()),
+                    "std": float(diff.std(ddof=1)) if len(diff) > 1 else 0.0}
+            if baseline in entry["paired"] or (method == baseline and baseline in
+                                               runs[seeds[0]]):
+                paired = entry["paired"].get(baseline, {"mean": 0.0, "std": 0.0})
+                entry["diff_mean"], entry["diff_std"] = paired["mean"], paired["std"]
             out[method][metric] = entry
     return out
 
 
 def summary_table(summary: dict[str, dict[str, dict[str, float]]],
-                  baseline: str = "vanilla") -> str:
+                  baseline: str = "vanilla", *, compare: Sequence[str] = ()) -> str:
     """:func:`summarize`'s result as a Markdown table: mean ± std per metric, then the
-    paired difference to ``baseline``, mean ± std."""
+    paired difference to ``baseline`` and to each of ``compare``, mean ± std."""
     lines = ["| method | " + " | ".join(COLUMNS) + " |", "| --- |" + " ---: |" * len(COLUMNS)]
     for method, row in summary.items():
         lines.append(f"| {method} | " + " | ".join(
             f"{row[c]['mean']:.3f} ± {row[c]['std']:.3f}" for c in COLUMNS) + " |")
-    for method, row in summary.items():
-        if method != baseline and "diff_mean" in row[COLUMNS[0]]:
-            lines.append(f"| {method} − {baseline} | " + " | ".join(
-                f"{row[c]['diff_mean']:+.3f} ± {row[c]['diff_std']:.3f}" for c in COLUMNS)
-                + " |")
+    for other in (baseline, *compare):
+        for method, row in summary.items():
+            paired = row[COLUMNS[0]].get("paired", {})
+            if method == other or other not in paired or (
+                    other != baseline and method == baseline):
+                continue
+            lines.append(f"| {method} − {other} | " + " | ".join(
+                f"{row[c]['paired'][other]['mean']:+.3f} ± "
+                f"{row[c]['paired'][other]['std']:.3f}" for c in COLUMNS) + " |")
     return "\n".join(lines)
 
 

@@ -55,11 +55,12 @@ def psnr(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     return 10 * torch.log10(1.0 / error.clamp_min(1e-20))
 
 
-def matched_radii(images: torch.Tensor, sparsities: Sequence[float],
+def matched_radii(images: torch.Tensor, levels: Sequence[float], *, scale: str = "sparsity",
                   **solver_options: Any) -> np.ndarray:
-    """For each sparsity, the smallest low-pass radius whose mean PSNR to ``images`` is at
-    least that of :func:`~isvs_graph.smooth_images` at that sparsity: a frequency
-    baseline that removes as much as ISVS does, and no more.
+    """For each level of ``scale`` (sparsities, or times with ``scale="t"``), the
+    smallest low-pass radius whose mean PSNR to ``images`` is at least that of
+    :func:`~isvs_graph.smooth_images` there: a frequency baseline that removes as much
+    as ISVS does, and no more.
 
     The mask changes only where the radius passes a frequency of the image grid, so the
     search runs over those radii (binary search: PSNR grows with the radius).
@@ -75,9 +76,11 @@ def matched_radii(images: torch.Tensor, sparsities: Sequence[float],
     def quality(index: int) -> float:
         return float(psnr(lowpass(images, candidates[index]), images).mean())
 
+    if scale not in ("t", "sparsity"):
+        raise ValueError(f"scale must be 't' or 'sparsity', got {scale!r}")
     radii = []
-    for sparsity in sparsities:
-        target = float(psnr(smooth_images(images, sparsity=sparsity, **solver_options),
+    for level in levels:
+        target = float(psnr(smooth_images(images, **{scale: level}, **solver_options),
                             images).mean())
         low, high = 0, len(candidates) - 1  # the answer lies in [low, high]
         while low < high:

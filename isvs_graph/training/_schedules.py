@@ -1,8 +1,15 @@
-"""Sparsity rules: which scale each training image gets, one protocol for all.
+"""Scale rules: which scale each training image gets, one protocol for all.
 
-A rule draws the sparsities of ``count`` images in an epoch from a generator it is
-given (so that runs, workers and epochs are reproducible from one seed) and says the
-lowest sparsity it can ever draw (so that a path cache can be built to reach it).
+A rule draws the scales of ``count`` images in an epoch from a generator it is given (so
+that runs, workers and epochs are reproducible from one seed), says in which scale it
+draws (``scale``: ``"t"``, the dimensionless time, or ``"sparsity"``) and the finest value
+it can ever draw (so that a path cache can be built to reach it).
+
+The time is the training scale that transfers between images and data sets: an edge
+enters the support about when ``t`` times its contrast (relative to the image's range)
+reaches ``ν``, whatever the share of flat edges, where a sparsity counts flat background
+edges that never enter (see the Theory page). :class:`TimeRange` with no arguments is the
+recipe's default, :data:`DEFAULT_TIMES`.
 """
 
 from __future__ import annotations
@@ -14,55 +21,105 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import torch
 
-from .._validation import check_count, check_sparsity
+from .._validation import check_count, check_real, check_sparsity
 
-__all__ = ["CoarseToFine", "Fixed", "SparsityRange", "SparsityRule", "as_rule"]
+__all__ = ["DEFAULT_TIMES", "CoarseToFine", "Fixed", "SparsityRange", "SparsityRule",
+           "TimeRange", "as_rule"]
+
+#: The default training range of times, ``(low, high)``: one for every data set, chosen
+#: on validation splits of digits and Fashion-MNIST (see the README's "Robust training").
+DEFAULT_TIMES = (12.0, 24.0)
+#: The scales a rule can draw in.
+SCALES = ("t", "sparsity")
+
+
+def check_level(scale: str, name: str, value) -> float:
+    """A value of ``scale``: a time ``>= 0`` or a sparsity in ``[0, 1]``."""
+    if scale == "t":
+        return check_real(name, value, nonnegative=True)
+    return check_sparsity(name, value)
+
+
+def _check_scale_name(scale) -> str:
+    if scale not in SCALES:
+        raise ValueError(f"scale must be 't' or 'sparsity', got {scale!r}")
+    return scale
+
+
+def rule_scale(rule) -> tuple[str, float | None]:
+    """``(scale, finest)`` of a rule: the scale it draws in (``"sparsity"`` for rules
+    that do not say) and the finest value it can draw (the largest time or the lowest
+    sparsity; ``None`` when not known in advance)."""
+    scale = getattr(rule, "scale", "sparsity")
+    finest = getattr(rule, "finest", None) if hasattr(rule, "finest") else rule.lowest
+    return scale, finest
 
 
 @runtime_checkable
 class SparsityRule(Protocol):
-    """What every sparsity rule provides.
+    """What every scale rule provides (the name is historical: rules draw times too).
 
     Attributes
     ----------
     lowest : float or None
         The lowest sparsity :meth:`draw` can return (the finest scale); ``None`` when
-        it is not known in advance (each draw is checked then).
+        it is not known in advance (each draw is checked then) or the rule draws times.
+    scale : {"t", "sparsity"}, optional
+        What :meth:`draw` returns: times or sparsities. A rule without it draws
+        sparsities.
+    finest : float or None, optional
+        The finest value :meth:`draw` can return in its scale (the largest time, the
+        lowest sparsity); default ``lowest``.
     """
 
     lowest: float | None
 
     def draw(self, count: int, *, epoch: int,
              generator: torch.Generator | None = None) -> np.ndarray | None:
-        """The sparsities of ``count`` images in ``epoch``: a float64 array of length
+        """The scales of ``count`` images in ``epoch``: a float64 array of length
         ``count``, or ``None`` for "no smoothing: the original images"."""
 
 
 class Fixed:
-    """The same sparsity for every image and epoch.
+    """The same scale for every image and epoch: a sparsity, or a time with
+    ``scale="t"``.
 
     Examples
     --------
     >>> from isvs_graph.training import Fixed
     >>> Fixed(0.8).draw(3, epoch=0).tolist()
     [0.8, 0.8, 0.8]
+    >>> Fixed(16, scale="t").draw(2, epoch=0).tolist()
+    [16.0, 16.0]
     """
 
-    def __init__(self, sparsity: float) -> None:
-        self.sparsity = check_sparsity("sparsity", sparsity)
+    def __init__(self, value: float, *, scale: str = "sparsity") -> None:
+        self.scale = _check_scale_name(scale)
+        self.value = check_level(scale, "t" if scale == "t" else "sparsity", value)
 
     @property
-    def lowest(self) -> float:
-        """The sparsity itself."""
+    def sparsity(self) -> float | None:
+        """The sparsity (``None`` for a fixed time)."""
+        return self.value if self.scale == "sparsity" else None
+
+    @property
+    def finest(self) -> float:
+        """The value itself."""
+        return self.value
+
+    @property
+    def lowest(self) -> float | None:
+        """The sparsity itself (``None`` for a fixed time)."""
         return self.sparsity
 
     def draw(self, count: int, *, epoch: int = 0,
              generator: torch.Generator | None = None) -> np.ndarray:
-        """``count`` copies of the sparsity."""
-        return np.full(count, self.sparsity)
+        """``count`` copies of the value."""
+        return np.full(count, self.value)
 
     def __repr__(self) -> str:
-        return f"Fixed({self.sparsity!r})"
+        return f"Fixed({self.value!r})" if self.scale == "sparsity" else \
+            f"Fixed({self.value!r}, scale='t')"
 
 
 class SparsityRange:
@@ -78,6 +135,8 @@ class SparsityRange:
     (True, 0.6)
     """
 
+    scale = "sparsity"
+
     def __init__(self, low: float, high: float) -> None:
         self.low, self.high = check_sparsity("low", low), check_sparsity("high", high)
         if self.low > self.high:
@@ -86,6 +145,11 @@ class SparsityRange:
     @property
     def lowest(self) -> float:
         """``low``."""
+        return self.low
+
+    @property
+    def finest(self) -> float:
+        """``low`` (the lowest sparsity is the finest scale)."""
         return self.low
 
     def draw(self, count: int, *, epoch: int = 0,
@@ -106,11 +170,55 @@ class SparsityRange:
         return f"SparsityRange({self.low!r}, {self.high!r})"
 
 
+class TimeRange:
+    """Each image's time drawn uniformly from ``[low, high]`` (augmentation): the
+    recipe's default, ``TimeRange()`` = :data:`DEFAULT_TIMES`.
+
+    A time smooths every image about equally, whatever its share of flat background
+    (where a sparsity does not; see the Theory page).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from isvs_graph.training import TimeRange
+    >>> rule = TimeRange(8, 16)
+    >>> draws = rule.draw(1000, epoch=0, generator=torch.Generator().manual_seed(0))
+    >>> bool((draws >= 8).all() and (draws <= 16).all()), rule.finest, rule.scale
+    (True, 16.0, 't')
+    """
+
+    scale = "t"
+    lowest = None  # draws times, not sparsities
+
+    def __init__(self, low: float = DEFAULT_TIMES[0], high: float = DEFAULT_TIMES[1]) -> None:
+        self.low = check_real("low", low, nonnegative=True)
+        self.high = check_real("high", high, nonnegative=True)
+        if self.low > self.high:
+            raise ValueError(f"low must be <= high, got low={self.low!r}, high={self.high!r}")
+
+    @property
+    def finest(self) -> float:
+        """``high`` (the largest time is the finest scale)."""
+        return self.high
+
+    def draw(self, count: int, *, epoch: int = 0,
+             generator: torch.Generator | None = None) -> np.ndarray:
+        """``count`` independent uniform draws from ``[low, high]`` (from
+        ``generator``; the same for every epoch)."""
+        uniform = torch.rand(count, generator=generator, dtype=torch.float64).numpy()
+        return self.low + (self.high - self.low) * uniform
+
+    def __repr__(self) -> str:
+        return f"TimeRange({self.low!r}, {self.high!r})"
+
+
 class CoarseToFine:
-    """A curriculum: sparsity ``start`` in the first epoch, falling linearly to ``end``
+    """A curriculum: scale ``start`` in the first epoch, moving linearly to ``end``
     at epoch ``epochs − 1``; from then on the original images (no smoothing).
 
-    ``schedule(epoch)`` gives that epoch's sparsity, or ``None`` for the originals.
+    ``scale="sparsity"`` (default ``0.9 → 0.5``) or ``scale="t"`` (default the
+    :data:`DEFAULT_TIMES`, ``12 → 24``: coarse is a small time). ``schedule(epoch)``
+    gives that epoch's value, or ``None`` for the originals.
 
     Examples
     --------
@@ -120,16 +228,27 @@ class CoarseToFine:
     [0.9, 0.7, 0.5, None, None]
     >>> schedule.draw(2, epoch=1).tolist(), schedule.draw(2, epoch=3)
     ([0.7, 0.7], None)
+    >>> [CoarseToFine(scale="t", epochs=3)(e) for e in range(4)]
+    [12.0, 18.0, 24.0, None]
     """
 
-    def __init__(self, start: float = 0.9, end: float = 0.5, *, epochs: int) -> None:
-        self.start, self.end = check_sparsity("start", start), check_sparsity("end", end)
+    def __init__(self, start: float | None = None, end: float | None = None, *,
+                 epochs: int, scale: str = "sparsity") -> None:
+        self.scale = _check_scale_name(scale)
+        defaults = DEFAULT_TIMES if scale == "t" else (0.9, 0.5)
+        self.start = check_level(scale, "start", defaults[0] if start is None else start)
+        self.end = check_level(scale, "end", defaults[1] if end is None else end)
         self.epochs = check_count("epochs", epochs)
 
     @property
-    def lowest(self) -> float:
-        """The smaller of ``start`` and ``end``."""
-        return min(self.start, self.end)
+    def lowest(self) -> float | None:
+        """The smaller of ``start`` and ``end`` (``None`` for times)."""
+        return min(self.start, self.end) if self.scale == "sparsity" else None
+
+    @property
+    def finest(self) -> float:
+        """The finest of ``start`` and ``end``: the larger time or smaller sparsity."""
+        return max(self.start, self.end) if self.scale == "t" else min(self.start, self.end)
 
     def __call__(self, epoch: int) -> float | None:
         """The sparsity of ``epoch``, or ``None`` (the original images) from epoch
@@ -140,7 +259,7 @@ class CoarseToFine:
             return self.start
         fraction = epoch / (self.epochs - 1)
         return float(np.clip(self.start + (self.end - self.start) * fraction,
-                             self.lowest, max(self.start, self.end)))
+                             min(self.start, self.end), max(self.start, self.end)))
 
     def draw(self, count: int, *, epoch: int = 0,
              generator: torch.Generator | None = None) -> np.ndarray | None:
@@ -150,33 +269,65 @@ class CoarseToFine:
         return None if level is None else np.full(count, level)
 
     def __repr__(self) -> str:
-        return f"CoarseToFine({self.start!r}, {self.end!r}, epochs={self.epochs})"
+        scale = ", scale='t'" if self.scale == "t" else ""
+        return f"CoarseToFine({self.start!r}, {self.end!r}, epochs={self.epochs}{scale})"
 
 
 class _Scheduled:
-    """A rule from a function ``epoch -> float | rule | None`` (a user's schedule)."""
+    """A rule from a function ``epoch -> value | rule | None`` (a user's schedule)."""
 
     lowest = None  # not known in advance: users of the rule check each draw
+    finest = None
 
-    def __init__(self, schedule: Callable[[int], object]) -> None:
+    def __init__(self, schedule: Callable[[int], object], scale: str) -> None:
         self.schedule = schedule
+        self.scale = scale
 
     def draw(self, count: int, *, epoch: int = 0,
              generator: torch.Generator | None = None) -> np.ndarray | None:
-        rule = self.schedule(epoch)
-        return None if rule is None else as_rule(rule).draw(count, epoch=epoch,
-                                                            generator=generator)
+        given = self.schedule(epoch)
+        if given is None:
+            return None
+        rule = as_rule(given, scale=self.scale)
+        if rule_scale(rule)[0] != self.scale:
+            raise ValueError(f"the schedule returned {rule!r} in epoch {epoch}, a rule in "
+                             f"{rule_scale(rule)[0]}, where it was given as {self.scale}")
+        return rule.draw(count, epoch=epoch, generator=generator)
 
     def __repr__(self) -> str:
-        return f"as_rule({self.schedule!r})"
+        return f"as_rule({self.schedule!r}, scale={self.scale!r})"
 
 
-def as_rule(sparsity: float | SparsityRule | Callable[[int], object]) -> SparsityRule:
-    """Any way of giving a sparsity as a :class:`SparsityRule`: a number becomes
-    :class:`Fixed`, a rule stays itself, and a function ``epoch -> sparsity, rule or
-    None`` becomes a rule that asks it each epoch."""
-    if isinstance(sparsity, SparsityRule):
-        return sparsity
-    if callable(sparsity):
-        return _Scheduled(sparsity)
-    return Fixed(sparsity)
+def as_rule(value: float | tuple[float, float] | SparsityRule | Callable[[int], object],
+            *, scale: str = "sparsity") -> SparsityRule:
+    """Any way of giving a scale as a rule: a number becomes :class:`Fixed`, a pair
+    ``(low, high)`` a range (:class:`TimeRange` or :class:`SparsityRange`), a rule stays
+    itself (in its own scale), and a function ``epoch -> value, rule or None`` becomes a
+    rule that asks it each epoch. Numbers are read in ``scale`` (``"sparsity"`` or
+    ``"t"``).
+
+    Examples
+    --------
+    >>> from isvs_graph.training import as_rule
+    >>> as_rule(0.7), as_rule((8, 16), scale="t"), as_rule(16, scale="t")
+    (Fixed(0.7), TimeRange(8.0, 16.0), Fixed(16.0, scale='t'))
+    """
+    _check_scale_name(scale)
+    if isinstance(value, SparsityRule):
+        return value
+    if callable(value):
+        return _Scheduled(value, scale)
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return TimeRange(*value) if scale == "t" else SparsityRange(*value)
+    return Fixed(value, scale=scale)
+
+
+def make_rule(sparsity, t) -> SparsityRule:
+    """The rule of a ``sparsity=`` or ``t=`` argument (at most one); neither: the
+    default :class:`TimeRange`."""
+    if sparsity is not None and t is not None:
+        raise TypeError(f"give sparsity or t, not both (got sparsity={sparsity!r}, "
+                        f"t={t!r})")
+    if sparsity is None and t is None:
+        return TimeRange()
+    return as_rule(sparsity, scale="sparsity") if t is None else as_rule(t, scale="t")

@@ -32,11 +32,20 @@ def test_quick_run_writes_results_table_and_plots(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "results.json").read_text())
     assert summary["dataset"] == "digits"
-    matched = summary["lowpass"]  # matched to ISVS's PSNR at the sparsities it trains with
-    assert matched["sparsities"] == sorted(matched["sparsities"])
-    assert len(matched["radii"]) == len(matched["sparsities"]) >= 5
+    matched = summary["lowpass"]  # matched to ISVS's PSNR at the times it trains with
+    assert matched["scale"] == "t" and matched["levels"] == sorted(matched["levels"])
+    assert matched["levels"][0] == 12 and matched["levels"][-1] == 24
+    assert len(matched["radii"]) == len(matched["levels"]) >= 5
     assert all(0 < radius <= 2 ** 0.5 * 2 for radius in matched["radii"])
-    assert set(summary["results"]) == {"vanilla", "lowpass", "augment", "isvs"}
+    assert summary["isvs"]["scale"] == "t" and summary["isvs"]["range"] == [12.0, 24.0]
+    # How much the default smooths: coarser end, lower PSNR; no draw at a floor.
+    quality = summary["isvs_psnr"]
+    assert 10 < quality["coarse"] < quality["fine"] < 40
+    assert set(summary["floor_hits"]) == {"isvs", "isvs+augment", "isvs-curriculum"}
+    assert all(v == 0.0 for v in summary["floor_hits"].values())
+    assert "median PSNR" in result.stdout and "draws at an image's floor" in result.stdout
+    assert set(summary["results"]) == {"vanilla", "lowpass", "augment", "isvs",
+                                       "isvs+augment", "isvs-curriculum"}
     for row in summary["results"].values():
         for key in ("clean", "corruption", "fgsm", "pgd", "lowres"):
             assert 0.0 <= row[key] <= 1.0
@@ -138,3 +147,34 @@ def test_several_seeds_report_mean_std_and_paired_differences(tmp_path):
     table = (tmp_path / "results.md").read_text()
     assert "±" in table and "| isvs − vanilla |" in table
     assert (tmp_path / "checkpoint-isvs-seed1.pt").exists()
+
+
+def test_sweep_picks_a_range_on_a_validation_split(tmp_path):
+    result = run("--sweep", "--epochs", "1", "--sweep-ranges", "8", "16", "16", "32",
+                 "--out", str(tmp_path), *QUICK)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = json.loads((tmp_path / "sweep.json").read_text())
+    # 20 % of each class of the 120 images held out (rounded per class).
+    assert sweep["validation_images"] + sweep["train_images"] == 120
+    assert 20 <= sweep["validation_images"] <= 28
+    assert "test set is not read" in result.stdout
+    assert set(sweep["runs"]) == {"vanilla", "isvs 8-16", "isvs 16-32"}
+    coarse, fine = sweep["runs"]["isvs 8-16"], sweep["runs"]["isvs 16-32"]
+    assert coarse["psnr"]["fine"] < fine["psnr"]["fine"]  # a larger time keeps more
+    eligible = {name: row for name, row in sweep["runs"].items() if name != "vanilla"
+                and row["clean"] >= sweep["runs"]["vanilla"]["clean"] - 0.02}
+    if eligible:
+        best = max(eligible.values(), key=lambda row: row["robustness"])
+        assert sweep["chosen"] == best["range"]
+    else:
+        assert sweep["chosen"] is None
+    assert (tmp_path / "sweep.png").stat().st_size > 0 and "| isvs 8-16" in \
+        (tmp_path / "sweep.md").read_text()
+    bad = run("--sweep", "--sweep-ranges", "8", "--out", str(tmp_path), *QUICK)
+    assert bad.returncode == 2 and "pairs LOW HIGH" in bad.stderr
+
+
+def test_the_isvs_scale_and_range_are_checked(tmp_path):
+    result = run("--isvs-scale", "sparsity", "--isvs-range", "0.6", "1.2", "--out",
+                 str(tmp_path), *QUICK)
+    assert result.returncode == 2 and "out of range for --isvs-scale sparsity" in result.stderr
