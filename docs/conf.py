@@ -1,14 +1,29 @@
 """Sphinx configuration for isvs_graph: ``sphinx-build -W -b html docs docs/_build/html``."""
 
 import os
+import re
 from pathlib import Path
 
 import isvs_graph
 
+here = Path(__file__).resolve().parent
+
+
+def project_version(pyproject: Path = here.parent / "pyproject.toml") -> str:
+    """The version pyproject.toml declares: the one place the number is kept."""
+    text = pyproject.read_text(encoding="utf-8")
+    try:
+        import tomllib  # Python 3.11+
+    except ImportError:  # Python 3.10: the [project] table's version line
+        found = re.search(r'^\[project\][^\[]*?^version\s*=\s*"([^"]+)"', text, re.M | re.S)
+        return found.group(1)
+    return tomllib.loads(text)["project"]["version"]
+
+
 project = "isvs_graph"
 author = "the isvs_graph developers"
 copyright = "2026, the isvs_graph developers"
-release = version = "0.1.0"
+release = version = project_version()
 
 extensions = [
     "sphinx.ext.autodoc",
@@ -54,7 +69,6 @@ if not intersphinx_mapping:
     nitpick_ignore_regex = [(r"py:.*", r"(torch|torch_geometric|numpy|np|scipy|networkx|nn|"
                                        r"matplotlib|PIL|skimage)(\..*)?")]
 
-here = Path(__file__).resolve().parent
 sphinx_gallery_conf = {
     "examples_dirs": str(here.parent / "examples"),
     "gallery_dirs": str(here / "auto_examples"),

@@ -56,7 +56,19 @@ assert _names == sorted(__all__), "the lazy map and __all__ name the same things
 _moved.install()
 
 
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml's); ``"0+unknown"`` where the
+    package runs uninstalled, from a bare source tree."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version(__name__)
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
 def __getattr__(name: str):
+    if name == "__version__":  # pyproject.toml's, read when asked (importlib.metadata: ~30 ms)
+        return _version()
     if name in __all__:
         return _load(name)
     if f"{__name__}.{name}" in _moved.MOVED or name == "images":
