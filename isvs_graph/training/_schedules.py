@@ -5,10 +5,10 @@ that runs, workers and epochs are reproducible from one seed), says in which sca
 draws (``scale``: ``"t"``, the dimensionless time, or ``"sparsity"``) and the finest value
 it can ever draw (so that a path cache can be built to reach it).
 
-The time is the training scale that transfers between images and data sets: an edge
-enters the support about when ``t`` times its contrast (relative to the image's range)
-reaches ``ν``, whatever the share of flat edges, where a sparsity counts flat background
-edges that never enter (see the Theory page). :class:`TimeRange` with no arguments is the
+The time is the training scale that transfers between images and data sets: a contour
+enters the support about when ``t`` times its contrast (a fraction of the image's range)
+reaches 2.5 (at ``ν = 1``), whatever the share of flat edges, where a sparsity counts flat
+background edges that never enter (see the Theory page). :class:`TimeRange` with no arguments is the
 recipe's default, :data:`DEFAULT_TIMES`.
 """
 
@@ -51,7 +51,7 @@ def rule_scale(rule) -> tuple[str, float | None]:
     that do not say) and the finest value it can draw (the largest time or the lowest
     sparsity; ``None`` when not known in advance)."""
     scale = getattr(rule, "scale", "sparsity")
-    finest = getattr(rule, "finest", None) if hasattr(rule, "finest") else rule.lowest
+    finest = getattr(rule, "finest", rule.lowest)
     return scale, finest
 
 
