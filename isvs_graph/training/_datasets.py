@@ -365,7 +365,7 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         self._shards = shards
 
     def scale_of(self, index: int, epoch: int | None = None) -> float | None:
-        """The scale (in the rule's :attr:`scale`) item ``index`` gets in ``epoch``
+        """The scale (in the rule's scale, ``self.scale``) item ``index`` gets in ``epoch``
         (default the current one); ``None``: the original image."""
         epoch = self.epoch if epoch is None else epoch
         generator = torch.Generator().manual_seed(

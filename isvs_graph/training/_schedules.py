@@ -64,9 +64,9 @@ class SparsityRule(Protocol):
     lowest : float or None
         The lowest sparsity :meth:`draw` can return (the finest scale); ``None`` when
         it is not known in advance (each draw is checked then) or the rule draws times.
-    scale : {"t", "sparsity"}, optional
-        What :meth:`draw` returns: times or sparsities. A rule without it draws
-        sparsities.
+    scale : str, optional
+        What :meth:`draw` returns: ``"t"`` (times) or ``"sparsity"``. A rule without it
+        draws sparsities.
     finest : float or None, optional
         The finest value :meth:`draw` can return in its scale (the largest time, the
         lowest sparsity); default ``lowest``.
