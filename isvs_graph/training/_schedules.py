@@ -122,6 +122,21 @@ class Fixed:
             f"Fixed({self.value!r}, scale='t')"
 
 
+def _bounds(scale: str, low, high) -> tuple[float, float]:
+    """``(low, high)`` checked as values of ``scale``, ``low <= high``."""
+    low, high = check_level(scale, "low", low), check_level(scale, "high", high)
+    if low > high:
+        raise ValueError(f"low must be <= high, got low={low!r}, high={high!r}")
+    return low, high
+
+
+def _uniform(low: float, high: float, count: int,
+             generator: torch.Generator | None) -> np.ndarray:
+    """``count`` independent uniform draws from ``[low, high]`` (float64)."""
+    return low + (high - low) * torch.rand(count, generator=generator,
+                                           dtype=torch.float64).numpy()
+
+
 class SparsityRange:
     """Each image's sparsity drawn uniformly from ``[low, high]`` (augmentation).
 
@@ -138,9 +153,7 @@ class SparsityRange:
     scale = "sparsity"
 
     def __init__(self, low: float, high: float) -> None:
-        self.low, self.high = check_sparsity("low", low), check_sparsity("high", high)
-        if self.low > self.high:
-            raise ValueError(f"low must be <= high, got low={self.low!r}, high={self.high!r}")
+        self.low, self.high = _bounds(self.scale, low, high)
 
     @property
     def lowest(self) -> float:
@@ -156,8 +169,7 @@ class SparsityRange:
              generator: torch.Generator | None = None) -> np.ndarray:
         """``count`` independent uniform draws from ``[low, high]`` (from ``generator``;
         the same for every epoch)."""
-        uniform = torch.rand(count, generator=generator, dtype=torch.float64).numpy()
-        return self.low + (self.high - self.low) * uniform
+        return _uniform(self.low, self.high, count, generator)
 
     def sample(self, count: int, generator: torch.Generator | None = None) -> np.ndarray:
         """Deprecated; use :meth:`~isvs_graph.training.SparsityRange.draw`."""
@@ -191,10 +203,7 @@ class TimeRange:
     lowest = None  # draws times, not sparsities
 
     def __init__(self, low: float = DEFAULT_TIMES[0], high: float = DEFAULT_TIMES[1]) -> None:
-        self.low = check_real("low", low, nonnegative=True)
-        self.high = check_real("high", high, nonnegative=True)
-        if self.low > self.high:
-            raise ValueError(f"low must be <= high, got low={self.low!r}, high={self.high!r}")
+        self.low, self.high = _bounds(self.scale, low, high)
 
     @property
     def finest(self) -> float:
@@ -205,8 +214,7 @@ class TimeRange:
              generator: torch.Generator | None = None) -> np.ndarray:
         """``count`` independent uniform draws from ``[low, high]`` (from
         ``generator``; the same for every epoch)."""
-        uniform = torch.rand(count, generator=generator, dtype=torch.float64).numpy()
-        return self.low + (self.high - self.low) * uniform
+        return _uniform(self.low, self.high, count, generator)
 
     def __repr__(self) -> str:
         return f"TimeRange({self.low!r}, {self.high!r})"
