@@ -544,6 +544,9 @@ def parse(argv=None):
         args.isvs_value = float(np.mean(args.isvs_range))
     if args.sweep_ranges is not None and len(args.sweep_ranges) % 2:
         parser.error("--sweep-ranges takes pairs LOW HIGH")
+    if args.sweep and args.isvs_scale == "sparsity" and args.sweep_ranges is None:
+        parser.error("--sweep with --isvs-scale sparsity needs --sweep-ranges (the default "
+                     "ranges are times)")
     if not 0.0 < args.val_fraction < 1.0:
         parser.error(f"--val-fraction must lie in (0, 1), got {args.val_fraction:g}")
     args.seeds = args.seeds or [args.seed]

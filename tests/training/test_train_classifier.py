@@ -172,6 +172,8 @@ def test_sweep_picks_a_range_on_a_validation_split(tmp_path):
         (tmp_path / "sweep.md").read_text()
     bad = run("--sweep", "--sweep-ranges", "8", "--out", str(tmp_path), *QUICK)
     assert bad.returncode == 2 and "pairs LOW HIGH" in bad.stderr
+    bad = run("--sweep", "--isvs-scale", "sparsity", "--out", str(tmp_path), *QUICK)
+    assert bad.returncode == 2 and "needs --sweep-ranges" in bad.stderr
 
 
 def test_the_isvs_scale_and_range_are_checked(tmp_path):
