@@ -384,9 +384,8 @@ def sweep(args, train_x, train_y, classes, rank, world, device) -> int:
               "criterion": "best mean of corruption, fgsm, pgd, lowres accuracy with clean "
                            "accuracy at most 0.02 below vanilla, on the validation split",
               "chosen": None if chosen is None else rows[chosen]["range"], "runs": rows}
-    write_results(args.out, {**result, "results": {}}, markdown)
-    (args.out / "results.json").replace(args.out / "sweep.json")
-    (args.out / "results.md").replace(args.out / "sweep.md")
+    # Beside, never over, the results.json of a training run in the same folder.
+    write_results(args.out, {**result, "results": {}}, markdown, stem="sweep")
     sweep_plot(rows, args.out / "sweep.png", args)
     print("\n" + markdown)
     print(f"\nchosen: {args.isvs_scale} {rows[chosen]['range']}" if chosen else

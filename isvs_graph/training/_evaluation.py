@@ -228,13 +228,13 @@ def summary_table(summary: dict[str, dict[str, dict[str, float]]],
 
 
 def write_results(folder: str | os.PathLike, summary: dict,
-                  markdown: str | None = None) -> str:
+                  markdown: str | None = None, *, stem: str = "results") -> str:
     """Write ``summary`` (its ``"results"``: method -> :func:`evaluate` dict, and any
-    run information) to ``folder/results.json`` and ``markdown`` (default its
-    :func:`table`) to ``folder/results.md``, each atomically. Returns the Markdown."""
+    run information) to ``folder/<stem>.json`` and ``markdown`` (default its
+    :func:`table`) to ``folder/<stem>.md``, each atomically. Returns the Markdown."""
     markdown = table(summary["results"]) if markdown is None else markdown
-    for name, text in (("results.json", json.dumps(summary, indent=2)),
-                       ("results.md", markdown + "\n")):
+    for name, text in ((f"{stem}.json", json.dumps(summary, indent=2)),
+                       (f"{stem}.md", markdown + "\n")):
         with atomic_write(os.path.join(folder, name)) as handle:
             handle.write(text.encode())
     return markdown

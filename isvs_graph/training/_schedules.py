@@ -130,11 +130,12 @@ def _bounds(scale: str, low, high) -> tuple[float, float]:
     return low, high
 
 
-def _uniform(low: float, high: float, count: int,
-             generator: torch.Generator | None) -> np.ndarray:
-    """``count`` independent uniform draws from ``[low, high]`` (float64)."""
-    return low + (high - low) * torch.rand(count, generator=generator,
-                                           dtype=torch.float64).numpy()
+def _draw_uniform(self, count: int, *, epoch: int = 0,
+                  generator: torch.Generator | None = None) -> np.ndarray:
+    """``count`` independent uniform draws from ``[low, high]`` (from ``generator``; the
+    same for every epoch). The ``draw`` of both ranges."""
+    uniform = torch.rand(count, generator=generator, dtype=torch.float64).numpy()
+    return self.low + (self.high - self.low) * uniform
 
 
 class SparsityRange:
@@ -165,11 +166,7 @@ class SparsityRange:
         """``low`` (the lowest sparsity is the finest scale)."""
         return self.low
 
-    def draw(self, count: int, *, epoch: int = 0,
-             generator: torch.Generator | None = None) -> np.ndarray:
-        """``count`` independent uniform draws from ``[low, high]`` (from ``generator``;
-        the same for every epoch)."""
-        return _uniform(self.low, self.high, count, generator)
+    draw = _draw_uniform
 
     def sample(self, count: int, generator: torch.Generator | None = None) -> np.ndarray:
         """Deprecated; use :meth:`~isvs_graph.training.SparsityRange.draw`."""
@@ -210,11 +207,7 @@ class TimeRange:
         """``high`` (the largest time is the finest scale)."""
         return self.high
 
-    def draw(self, count: int, *, epoch: int = 0,
-             generator: torch.Generator | None = None) -> np.ndarray:
-        """``count`` independent uniform draws from ``[low, high]`` (from
-        ``generator``; the same for every epoch)."""
-        return _uniform(self.low, self.high, count, generator)
+    draw = _draw_uniform
 
     def __repr__(self) -> str:
         return f"TimeRange({self.low!r}, {self.high!r})"

@@ -150,6 +150,7 @@ def test_several_seeds_report_mean_std_and_paired_differences(tmp_path):
 
 
 def test_sweep_picks_a_range_on_a_validation_split(tmp_path):
+    (tmp_path / "results.json").write_text('{"a training run": true}')
     result = run("--sweep", "--epochs", "1", "--sweep-ranges", "8", "16", "16", "32",
                  "--out", str(tmp_path), *QUICK)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -170,6 +171,8 @@ def test_sweep_picks_a_range_on_a_validation_split(tmp_path):
         assert sweep["chosen"] is None
     assert (tmp_path / "sweep.png").stat().st_size > 0 and "| isvs 8-16" in \
         (tmp_path / "sweep.md").read_text()
+    # A training run's results in the same folder are left as they were.
+    assert json.loads((tmp_path / "results.json").read_text()) == {"a training run": True}
     bad = run("--sweep", "--sweep-ranges", "8", "--out", str(tmp_path), *QUICK)
     assert bad.returncode == 2 and "pairs LOW HIGH" in bad.stderr
     bad = run("--sweep", "--isvs-scale", "sparsity", "--out", str(tmp_path), *QUICK)
