@@ -136,7 +136,7 @@ def seed_everything(seed: int) -> None:
 
 
 def train_method(method: str, args, data, classes: int, rank: int, world: int,
-                 device: torch.device) -> nn.Module:
+                 device: torch.device) -> tuple[nn.Module, list[float], float | None]:
     train_x, train_y = data
     config = {"method": method, "dataset": args.dataset, "model": args.model,
               "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
@@ -223,9 +223,9 @@ def train_method(method: str, args, data, classes: int, rank: int, world: int,
                 config)
         if world > 1:
             dist.barrier()
-    if method.startswith("isvs"):
-        model.floor_hits = dataset.floor_hits(range(args.epochs))
-    return model, epoch_seconds
+    # The share of this run's draws served at an image's floor (None: no ISVS).
+    hits = dataset.floor_hits(range(args.epochs)) if method.startswith("isvs") else None
+    return model, epoch_seconds, hits
 
 
 def isvs_dataset(args, method: str, train_x, train_y) -> CachedISVSDataset:
@@ -347,13 +347,14 @@ def sweep(args, train_x, train_y, classes, rank, world, device) -> int:
     rows = {}
 
     def run(name, method):
-        model, _ = train_method(method, args, (fit_x, fit_y), classes, rank, world, device)
+        model, _, hits = train_method(method, args, (fit_x, fit_y), classes, rank, world,
+                                      device)
         row = evaluate(model, val_x, val_y, corrupted, eps=args.eps / 255,
                        pgd_steps=args.pgd_steps, pgd_restarts=args.pgd_restarts,
                        progress=not args.quiet, name=name)
         row["robustness"] = float(np.mean([row[k] for k in ("corruption", "fgsm", "pgd",
                                                             "lowres")]))
-        row["floor_hits"] = getattr(model, "floor_hits", None)
+        row["floor_hits"] = hits
         print(f"{name}: " + ", ".join(f"{k} {row[k]:.3f}" for k in (*COLUMNS, "robustness")))
         return row
 
@@ -595,11 +596,11 @@ def main(argv=None) -> int:
         results = runs[seed] = {}
         for method in args.methods:
             start = time.perf_counter()
-            model, epoch_seconds = train_method(method, args, (train_x, train_y), classes,
-                                                rank, world, device)
+            model, epoch_seconds, hits = train_method(method, args, (train_x, train_y),
+                                                      classes, rank, world, device)
             trained = time.perf_counter() - start
-            if hasattr(model, "floor_hits"):
-                floor_hits.setdefault(method, []).append(model.floor_hits)
+            if hits is not None:
+                floor_hits.setdefault(method, []).append(hits)
             if evaluating:
                 results[method] = evaluate(model, test_x, test_y, corrupted,
                                            eps=args.eps / 255, pgd_steps=args.pgd_steps,
