@@ -104,7 +104,7 @@ def image_costs(batch: torch.Tensor) -> np.ndarray:
     """Steps computed per image to sparsity 0.8 (the work each image costs)."""
     signals, h, w, _ = images_to_signals(batch)
     problem = prepare(isvs_graph.grid_graph(h, w), signals)
-    result = run_split_lbi(problem.op, problem.x, problem.initial(), problem.options,
+    result = run_split_lbi(problem.graph, problem.x, problem.initial(), problem.options,
                            sparsity=0.8)
     return result.steps, result.converged
 
@@ -355,7 +355,7 @@ def growth(args, results: dict) -> None:
 
         def run(count):
             return best_time(lambda: run_split_lbi(
-                problem.op, problem.x, u0, problem.options,
+                problem.graph, problem.x, u0, problem.options,
                 t=count * problem.options.alpha), args.repeat)
 
         seconds = (run(2 * steps) - run(steps)) / steps

@@ -6,7 +6,8 @@ the answer (:func:`solve`, :func:`path`); images, transforms and the command lin
 layers over that, and :mod:`isvs_graph.training` builds robust training from them.
 
 Every public name is imported on first use (``lazy_loader``, as scikit-image does), so
-``import isvs_graph`` loads neither torch nor numba; the first call pays for them.
+``import isvs_graph`` loads neither torch nor numba; the first call pays for what it needs.
+The core is numpy: numpy in, numpy out never imports torch or torch_geometric.
 """
 
 import lazy_loader as lazy

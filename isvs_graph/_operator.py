@@ -3,18 +3,23 @@
 ``(D u)_e = w_e (u_i - u_j)`` for every canonical edge ``e = (i, j)``, ``i < j``.
 :class:`DifferenceOperator` applies ``D`` and ``Dᵀ`` by gather/scatter over the edge
 list, so one code path serves CPU and CUDA tensors and any number of trailing signal
-dimensions (channels, a batch of signals on the same graph).
-:func:`difference_operator` exports the same matrix to SciPy.
+dimensions (channels, a batch of signals on the same graph); it is the torch backend's
+operator and imports torch when built. :func:`difference_operator` exports the same
+matrix to SciPy, and :func:`norm_bound` bounds its norm, both in numpy.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.sparse
-import torch
-from torch_geometric.data import Data
 
 from .graphs import CanonicalGraph, canonical_graph
+
+if TYPE_CHECKING:
+    import torch
+    from torch_geometric.data import Data
 
 __all__ = ["DifferenceOperator", "difference_operator", "norm_bound"]
 
@@ -31,8 +36,8 @@ def norm_bound(graph: CanonicalGraph) -> float:
         return 0.0
     src, dst = graph.edge_index
     squared = graph.edge_weight ** 2
-    degree = torch.zeros(graph.num_nodes, dtype=torch.float64)
-    degree.index_add_(0, src, squared).index_add_(0, dst, squared)
+    degree = np.bincount(src, squared, minlength=graph.num_nodes) + \
+        np.bincount(dst, squared, minlength=graph.num_nodes)
     return float((degree[src] + degree[dst]).max())
 
 
@@ -51,12 +56,13 @@ class DifferenceOperator:
 
     def __init__(self, graph: CanonicalGraph, *, dtype: torch.dtype,
                  device: torch.device | str | None = None) -> None:
+        import torch
         self.graph = graph
         self.num_nodes = graph.num_nodes
         self.num_edges = graph.num_edges
-        self.src = graph.edge_index[0].to(device)
-        self.dst = graph.edge_index[1].to(device)
-        self.weight = graph.edge_weight.to(device=device, dtype=dtype)
+        self.src = torch.from_numpy(graph.edge_index[0]).to(device)
+        self.dst = torch.from_numpy(graph.edge_index[1]).to(device)
+        self.weight = torch.from_numpy(graph.edge_weight).to(device=device, dtype=dtype)
         self.norm_bound = norm_bound(graph)
 
     def _weight_for(self, value: torch.Tensor) -> torch.Tensor:
@@ -64,6 +70,7 @@ class DifferenceOperator:
 
     def apply(self, u: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         """``D u`` for ``u`` of shape ``(p, ...)``; returns shape ``(m, ...)``."""
+        import torch
         out = torch.sub(u[self.src], u[self.dst], out=out)
         return out.mul_(self._weight_for(out))
 
@@ -105,7 +112,7 @@ def difference_operator(graph: Data | CanonicalGraph) -> scipy.sparse.csr_array:
         graph = canonical_graph(graph)
     m = graph.num_edges
     rows = np.repeat(np.arange(m), 2)
-    cols = graph.edge_index.numpy().T.reshape(-1)
-    w = graph.edge_weight.numpy()
+    cols = graph.edge_index.T.reshape(-1)
+    w = graph.edge_weight
     values = np.stack([w, -w], axis=1).reshape(-1)
     return scipy.sparse.csr_array((values, (rows, cols)), shape=(m, graph.num_nodes))

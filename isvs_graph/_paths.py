@@ -30,24 +30,28 @@ import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch_geometric.data import Data
 
 from . import _path_kernels as kernels
 from ._io import atomic_write
-from ._signals import float_bounds, is_integer, output_dtype, to_dtype, torch_dtype
+from ._signals import (dtype_name, float_bounds, is_integer, is_tensor, output_dtype,
+                       to_dtype, torch_dtype)
 from ._threads import parallel_allowed
 from ._validation import (check_at_most_one, check_batch_scale, check_real, check_scale,
                           check_sparsity, shown)
-from .graphs import CanonicalGraph, canonical_graph, grid_graph
-from .graphs._grid import grid_shape
+from .graphs import CanonicalGraph
+from .graphs._canonical import canonical_arrays, is_graph
+from .graphs._grid import grid_canonical, grid_shape
 from ._projection import project
 from ._solve import prepare
 from ._solver import (DEFAULT_KAPPA, DEFAULT_TOL, FLOOR, MAX_ITER, iterations_for_time,
                       run_split_lbi)
+
+if TYPE_CHECKING:
+    import torch
+    from torch_geometric.data import Data
 
 #: A scale argument of a read: one value, or one per signal.
 Scale = float | Sequence[float] | np.ndarray | None
@@ -101,7 +105,9 @@ class Layout:
         """The relative rounding of the returned dtype (0 for integers)."""
         if is_integer(self.dtype):
             return 0.0
-        return float(torch.finfo(torch_dtype(self.dtype)).eps)
+        if self.dtype == "bfloat16":  # numpy has no bfloat16: 8 bits of mantissa
+            return 2.0 ** -7
+        return float(np.finfo(self.dtype).eps)
 
     @property
     def single(self) -> bool:
@@ -121,6 +127,7 @@ class Layout:
         out = np.ascontiguousarray(out)
         if self.kind == "numpy":
             return out.astype(self.dtype, copy=False)
+        import torch
         return torch.from_numpy(out).to(device=device, dtype=torch_dtype(self.dtype))
 
 
@@ -180,8 +187,8 @@ class ISVSPath:
         self._device = device
         self._planes = 1 if self.options["mode"] == "joint" else layout.channels
         self._width = layout.channels if self._planes == 1 else 1
-        self._src = graph.edge_index[0].numpy().astype(np.int64)
-        self._dst = graph.edge_index[1].numpy().astype(np.int64)
+        self._src = graph.edge_index[0].astype(np.int64)
+        self._dst = graph.edge_index[1].astype(np.int64)
         a = arrays
         self._order_ptr = _pointers(a["order_count"])
         self._log_ptr = _pointers(a["log_count"])
@@ -506,9 +513,9 @@ class ISVSPath:
         if shape is not None:
             graph["grid"] = list(shape)
         else:
-            arrays["edge_index"] = self.graph.edge_index.numpy().astype(
+            arrays["edge_index"] = self.graph.edge_index.astype(
                 _narrow(max(self.graph.num_nodes - 1, 0)))
-            arrays["edge_weight"] = self.graph.edge_weight.numpy().astype(np.float64)
+            arrays["edge_weight"] = self.graph.edge_weight.astype(np.float64)
         layout = asdict(self.layout)
         layout["shape"] = list(layout["shape"])
         return json.dumps({"format": FORMAT, "version": FORMAT_VERSION, "graph": graph,
@@ -653,17 +660,17 @@ def record(problem, layout: Layout, *, levels: Sequence[float], record_times=(),
                                                                  batch)[1]
     # The first iterate (t = 0, the component means) is always recorded.
     stops = sorted({0.0, *(float(v) for v in record_times)})
-    result = run_split_lbi(problem.op, x, problem.initial(), opts, t=t_stop,
+    result = run_split_lbi(problem.graph, x, problem.initial(), opts, t=t_stop,
                            sparsity=s_stop, progress=progress, backend="numba",
                            record_levels=levels, record_times=stops, record_entries=True)
     n_levels, n_stops = len(levels), len(result.stop_iter[0]) if result.stop_iter is not None \
         else 0
     last = result.iterations.astype(np.int64)
     floor = result.status == FLOOR
-    final_u = result.u.permute(1, 0, 2).numpy()[:, None]  # (B, 1, p, C)
+    final_u = result.u.transpose(1, 0, 2)[:, None]  # (B, 1, p, C)
     support = result.support if result.support.ndim == 3 else result.support[:, :, None]
-    final_support = support.permute(1, 0, 2).numpy()[:, None]  # (B, 1, m, P)
-    x_nodes = x.permute(1, 0, 2).numpy()[:, None]
+    final_support = support.transpose(1, 0, 2)[:, None]  # (B, 1, m, P)
+    x_nodes = x.transpose(1, 0, 2)[:, None]
     parts_iter = [result.level_iter if n_levels else np.zeros((batch, 0), np.int64),
                   result.stop_iter if n_stops else np.zeros((batch, 0), np.int64),
                   last[:, None], np.where(floor, last, -1)[:, None]]
@@ -700,17 +707,17 @@ def record(problem, layout: Layout, *, levels: Sequence[float], record_times=(),
             start += width_
         return out
 
-    snap_u = gather(parts_u, (p, channels), x.numpy().dtype)
+    snap_u = gather(parts_u, (p, channels), x.dtype)
     snap_support = gather(parts_support, (m, planes), bool)
     snap_iter = iters[rows, slot]
     snap_drift = drifts[rows, slot]
     snap_count = keep.sum(axis=1)
     # Exactly what solve returns at each snapshot: the projection, presented.
-    u_t = torch.from_numpy(snap_u).permute(1, 0, 2)
-    support_t = torch.from_numpy(snap_support).permute(1, 0, 2)
+    u_t = snap_u.transpose(1, 0, 2)
+    support_t = snap_support.transpose(1, 0, 2)
     projected = project(problem.graph, u_t, support_t[:, :, 0] if planes == 1 and
                         opts.mode == "joint" else support_t)
-    projected = projected.permute(1, 2, 0).numpy()  # (S, C, p)
+    projected = projected.transpose(1, 2, 0)  # (S, C, p)
     constant = result.constant[rows]
     if constant.any():  # their own answer, to the last bit
         projected = projected.copy()
@@ -723,8 +730,8 @@ def record(problem, layout: Layout, *, levels: Sequence[float], record_times=(),
     spread = np.empty(len(rows))
     flat_support = np.ascontiguousarray(snap_support.reshape(len(rows), m * planes))
     compress = kernels.compress if parallel_allowed() else kernels.compress_serial
-    compress(problem.graph.edge_index[0].numpy().astype(np.int64),
-             problem.graph.edge_index[1].numpy().astype(np.int64), flat_support,
+    compress(problem.graph.edge_index[0].astype(np.int64),
+             problem.graph.edge_index[1].astype(np.int64), flat_support,
              np.ascontiguousarray(presented), np.ascontiguousarray(snap_u.transpose(0, 2, 1)),
              projected, width, counts, values, spread)
     used = np.arange(p * width)[None, None, :] < (counts * width)[:, :, None]
@@ -865,19 +872,16 @@ def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
     levels = check_levels(levels)
     times = [check_real("record_times", v, nonnegative=True) for v in record_times]
     device = "cpu"
-    if isinstance(signal, torch.Tensor):
+    if is_tensor(signal):
         device = str(signal.device)
         signal = signal.detach().cpu()
-    if isinstance(graph, Data) and graph.edge_index is not None and \
-            graph.edge_index.device.type != "cpu":
-        graph = graph.cpu()
+    if signal is None and is_graph(graph) and is_tensor(graph.get("x")):
+        signal = graph.x.detach().cpu()  # paths are a CPU-side cache
     problem = prepare(graph, signal, kappa=kappa, nu=nu, alpha=alpha, mode=mode, tol=tol,
                       max_iter=max_iter, jumps=jumps)
     given = signal if signal is not None else graph.x
-    if isinstance(given, torch.Tensor):
-        given = given.cpu()
-    kind = "torch" if isinstance(given, torch.Tensor) else "numpy"
-    working = str(problem.x.dtype).removeprefix("torch.")
+    kind = "torch" if is_tensor(given) else "numpy"
+    working = dtype_name(problem.x.dtype)
     layout = Layout("signal", kind, output_dtype(given.dtype), working,
                     tuple(int(v) for v in given.shape))
     built = record(problem, layout, levels=levels, record_times=times, t_max=t_max,
@@ -946,12 +950,10 @@ def load_paths(file: str | os.PathLike, **expected_options: Any) -> ISVSPath:
                              f"{shown(value)}: build it again with these options")
     spec = meta["graph"]
     if "grid" in spec:
-        graph = canonical_graph(grid_graph(*spec["grid"]))
+        graph = grid_canonical(*spec["grid"])
     else:
-        graph = canonical_graph(Data(
-            edge_index=torch.from_numpy(contents.pop("edge_index").astype(np.int64)),
-            edge_weight=torch.from_numpy(contents.pop("edge_weight")),
-            num_nodes=spec["num_nodes"]))
+        graph = canonical_arrays(contents.pop("edge_index").astype(np.int64),
+                                 spec["num_nodes"], contents.pop("edge_weight"))
     layout = meta["layout"]
     layout = Layout(layout["form"], layout["kind"], layout["dtype"], layout["working"],
                     tuple(layout["shape"]))

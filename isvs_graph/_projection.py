@@ -3,8 +3,8 @@ support leaves.
 
 Removing the support edges ``S`` from the graph leaves connected components
 ``V_1 … V_c``; the orthogonal projection of ``u`` onto ``{u : (D u)_e = 0, e ∉ S}``
-replaces ``u`` by its mean over each component. For CPU signals one fused numba pass
-per signal does both (a union-find over the kept edges, then the means), signals in
+replaces ``u`` by its mean over each component. For CPU signals (numpy arrays: the
+numpy core) one fused numba pass per signal does both (a union-find over the kept edges, then the means), signals in
 parallel; for signals on another device the components come from
 :func:`scipy.sparse.csgraph.connected_components` (only the boolean support crosses
 to the CPU, never the signal) and the means are formed where the signal lives. Both
@@ -16,9 +16,10 @@ one call on a block-diagonal graph: group ``g`` owns nodes ``g p … (g + 1) p -
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.sparse
-import torch
 from scipy.sparse.csgraph import connected_components
 
 from ._threads import parallel_allowed
@@ -29,6 +30,9 @@ try:
     from ._union_find import number, union
 except ImportError:  # pragma: no cover - numba is a dependency
     numba = None
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["component_labels", "component_means", "project"]
 
@@ -105,7 +109,7 @@ def component_labels(graph: CanonicalGraph, keep: np.ndarray | torch.Tensor | No
     p, m = graph.num_nodes, graph.num_edges
     if keep is None:
         keep = np.ones((m, 1), dtype=bool)
-    if isinstance(keep, torch.Tensor):
+    if not isinstance(keep, np.ndarray):  # a tensor: only the boolean support crosses
         keep = keep.cpu().numpy()
     if keep.ndim == 1:
         keep = keep[:, None]
@@ -116,8 +120,8 @@ def component_labels(graph: CanonicalGraph, keep: np.ndarray | torch.Tensor | No
     index = np.int32 if groups * p < 2**31 - 1 else np.int64
     offsets = (np.arange(groups, dtype=index) * p)[:, None]
     kept = np.flatnonzero(keep.T)
-    rows = (graph.edge_index[0].numpy().astype(index) + offsets).ravel()[kept]
-    cols = (graph.edge_index[1].numpy().astype(index) + offsets).ravel()[kept]
+    rows = (graph.edge_index[0].astype(index) + offsets).ravel()[kept]
+    cols = (graph.edge_index[1].astype(index) + offsets).ravel()[kept]
     indptr = np.zeros(groups * p + 1, dtype=index)
     np.cumsum(np.bincount(rows, minlength=groups * p), out=indptr[1:])
     adjacency = scipy.sparse.csr_array((np.ones(len(kept), dtype=np.int8), cols, indptr),
@@ -142,6 +146,7 @@ def component_means(u: torch.Tensor, labels: np.ndarray, n_components: int) -> t
     Tensor of the shape, dtype and device of ``u``. Sums are accumulated in float64
     so that the mean of a component is correct to the last digit of ``u``'s dtype.
     """
+    import torch
     p, groups, channels = u.shape
     index = torch.from_numpy(labels.reshape(-1)).to(u.device)
     flat = u.permute(1, 0, 2).reshape(groups * p, channels).double()
@@ -151,24 +156,27 @@ def component_means(u: torch.Tensor, labels: np.ndarray, n_components: int) -> t
     return means.to(u.dtype).view(groups, p, channels).permute(1, 0, 2)
 
 
-def project(graph: CanonicalGraph, u: torch.Tensor, support: torch.Tensor | None,
-            ) -> torch.Tensor:
+def project(graph: CanonicalGraph, u: np.ndarray | torch.Tensor,
+            support: np.ndarray | torch.Tensor | None) -> np.ndarray | torch.Tensor:
     """Average ``u`` over the components that ``support`` leaves.
 
     Parameters
     ----------
     graph : CanonicalGraph
-    u : Tensor of shape ``(p, B, C)``
-    support : bool Tensor of shape ``(m, B)`` (joint: one partition per signal,
+    u : array of shape ``(p, B, C)``
+        A numpy array (the CPU path) or a tensor on any device.
+    support : bool array of shape ``(m, B)`` (joint: one partition per signal,
         shared by its channels) or ``(m, B, C)`` (channel: one per channel), or
         ``None`` for the empty support (components of the whole graph).
 
     Returns
     -------
-    Tensor like ``u``.
+    An array like ``u`` (numpy for numpy, a tensor on ``u``'s device for a tensor).
     """
     p, batch, channels = u.shape
-    if numba is not None and u.device.type == "cpu":
+    if isinstance(u, np.ndarray):
+        if numba is None:  # pragma: no cover - numba is a dependency
+            raise ImportError("the projection of numpy signals needs numba")
         return _project_cpu(graph, u, support)
     if support is None:
         labels, n = component_labels(graph)
@@ -182,25 +190,23 @@ def project(graph: CanonicalGraph, u: torch.Tensor, support: torch.Tensor | None
     return component_means(flat, labels, n).reshape(p, batch, channels)
 
 
-def _project_cpu(graph: CanonicalGraph, u: torch.Tensor, support: torch.Tensor | None,
-                 ) -> torch.Tensor:
+def _project_cpu(graph: CanonicalGraph, u: np.ndarray, support: np.ndarray | None,
+                 ) -> np.ndarray:
     """:func:`project` by the fused numba pass, on channel planes ``(B, C, p)``."""
     p, batch, channels = u.shape
     m = graph.num_edges
-    planes = u.permute(1, 2, 0).contiguous()  # a view when u came from the solver
+    planes = np.ascontiguousarray(u.transpose(1, 2, 0))  # a view when u came from the solver
     if support is None:  # one partition, shared by every plane
         keep = np.ones((1, m), dtype=np.bool_)
         values = planes.reshape(1, batch * channels, p)
     elif support.ndim == 2:  # joint: one partition per signal
-        keep = (~support).T.contiguous().numpy()
+        keep = np.ascontiguousarray(~support.T)
         values = planes
     else:  # channel: one partition per signal and channel
-        keep = (~support).permute(1, 2, 0).reshape(batch * channels, m).contiguous().numpy()
+        keep = np.ascontiguousarray((~support).transpose(1, 2, 0).reshape(batch * channels, m))
         values = planes.reshape(batch * channels, 1, p)
-    src = graph.edge_index[0].numpy()
-    dst = graph.edge_index[1].numpy()
-    values = values.numpy()
+    src, dst = graph.edge_index
     out = np.empty_like(values)
     (_project_groups if parallel_allowed() else _project_groups_serial)(src, dst, keep,
                                                                          values, out)
-    return torch.from_numpy(out).reshape(batch, channels, p).permute(2, 0, 1)
+    return out.reshape(batch, channels, p).transpose(2, 0, 1)

@@ -1,6 +1,11 @@
 """Signals in, signals out: numpy or torch in any of the accepted layouts becomes the
 solver's working layout ``(p, B, C)`` and back, keeping kind, shape, dtype and device.
 
+The core is numpy: a signal on the CPU (a numpy array, or a CPU tensor, viewed without a
+copy) is worked on as a numpy array, and torch is imported only when a tensor is given
+(:func:`is_tensor` asks without importing it). Only a tensor on another device (CUDA)
+stays a tensor, for the torch backend.
+
 The dtype rule of every entry point is :func:`output_dtype` (what comes back) with
 :func:`working_dtype` (what the solver computes in); the docstrings of the public
 functions refer to it.
@@ -10,15 +15,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import sys
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
-import torch
 
 from ._warnings import warn_user
 
-WorkingSignal = tuple[torch.Tensor, Callable[[torch.Tensor], np.ndarray | torch.Tensor]]
+if TYPE_CHECKING:
+    import torch
+
+WorkingSignal = tuple[Any, Callable[[Any], Any]]
 
 #: Floating dtypes returned as they came (float16 and bfloat16 computed in float32).
 KEPT_FLOATS = ("float16", "bfloat16", "float32", "float64")
+
+
+def is_tensor(value: Any) -> bool:
+    """Whether ``value`` is a :class:`torch.Tensor`, without importing torch (a program
+    that never imported it cannot hold a tensor)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def on_cpu(value: Any) -> bool:
+    """Whether ``value`` is a numpy array or a CPU tensor (the numpy core's input)."""
+    return not is_tensor(value) or value.device.type == "cpu"
 
 
 def dtype_name(dtype: np.dtype | torch.dtype | str) -> str:
@@ -30,18 +52,18 @@ def is_integer(dtype: np.dtype | torch.dtype | str) -> bool:
     return dtype_name(dtype).startswith(("int", "uint"))
 
 
-def working_dtype(dtype: np.dtype | torch.dtype | str) -> torch.dtype:
-    """The dtype the solver computes in for input of ``dtype`` (see :func:`output_dtype`):
-    float32 and float64 as they are; float16 and bfloat16 in float32; integers by value,
-    in float32 up to 16 bits (which it holds exactly) and float64 beyond."""
+def working_dtype(dtype: np.dtype | torch.dtype | str) -> str:
+    """The dtype the solver computes in for input of ``dtype`` (see :func:`output_dtype`),
+    by name: float32 and float64 as they are; float16 and bfloat16 in float32; integers
+    by value, in float32 up to 16 bits (which it holds exactly) and float64 beyond."""
     name = dtype_name(dtype)
     if name in ("float32", "float64"):
-        return getattr(torch, name)
+        return name
     if name in ("float16", "bfloat16"):
-        return torch.float32
+        return "float32"
     if is_integer(name) and np.dtype(name).itemsize <= 2:
-        return torch.float32
-    return torch.float64
+        return "float32"
+    return "float64"
 
 
 def output_dtype(dtype: np.dtype | torch.dtype | str, *, images: bool = False) -> str:
@@ -73,6 +95,7 @@ def output_dtype(dtype: np.dtype | torch.dtype | str, *, images: bool = False) -
 
 
 def torch_dtype(name: str) -> torch.dtype:
+    import torch
     return getattr(torch, name)
 
 
@@ -84,40 +107,49 @@ DETACHED = ("ISVS smoothing has no gradient: the result is detached from autogra
 
 
 def to_working(signal: np.ndarray | torch.Tensor) -> WorkingSignal:
-    """Return the signal as a ``(p, B, C)`` tensor and a function that turns a
-    ``(p, B, C)`` result back into the caller's kind, layout and dtype
+    """Return the signal in the working layout ``(p, B, C)`` and a function that turns a
+    ``(p, B, C)`` result back into the caller's kind, layout, dtype and device
     (:func:`output_dtype`).
 
-    The result is not connected to autograd: smoothing a tensor that requires grad warns
-    once and returns a detached result (see :func:`~isvs_graph.solve`, Notes)."""
+    The working signal is a numpy array for a numpy array or a CPU tensor (a view where
+    the dtype is kept), a tensor on its device otherwise. The result is not connected to
+    autograd: smoothing a tensor that requires grad warns once and returns a detached
+    result (see :func:`~isvs_graph.solve`, Notes)."""
     dtype = working_dtype(signal.dtype)
     out_dtype = output_dtype(signal.dtype)
-    is_numpy = isinstance(signal, np.ndarray)
-    if is_numpy:
-        tensor = torch.from_numpy(np.ascontiguousarray(signal, dtype=dtype_name(dtype)))
+    tensor = is_tensor(signal)
+    if not tensor:
+        working = np.ascontiguousarray(signal, dtype=dtype)
     else:
+        import torch
         if signal.requires_grad and torch.is_grad_enabled():
             warn_user(DETACHED)
-        tensor = signal.detach().to(dtype)
-    ndim = tensor.ndim
+        working = signal.detach().to(torch_dtype(dtype))
+        if working.device.type == "cpu":
+            working = working.contiguous().numpy()
+    ndim = working.ndim
     if ndim == 1:
-        working = tensor[:, None, None]
+        working = working[:, None, None]
     elif ndim == 2:
-        working = tensor[:, None, :]
+        working = working[:, None, :]
     else:
-        working = tensor.permute(1, 0, 2)
+        working = working.transpose(1, 0, 2) if isinstance(working, np.ndarray) else \
+            working.permute(1, 0, 2)
 
-    def restore(result: torch.Tensor) -> np.ndarray | torch.Tensor:
+    def restore(result: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
         if ndim == 1:
             result = result[:, 0, 0]
         elif ndim == 2:
             result = result[:, 0, :]
         else:
-            result = result.permute(1, 0, 2)
-        result = result.contiguous()
-        if is_numpy:
-            return result.cpu().numpy().astype(out_dtype, copy=False)
-        return result.to(torch_dtype(out_dtype))
+            result = result.transpose(1, 0, 2) if isinstance(result, np.ndarray) else \
+                result.permute(1, 0, 2)
+        if not tensor:
+            return np.ascontiguousarray(result).astype(out_dtype, copy=False)
+        import torch
+        if isinstance(result, np.ndarray):
+            result = torch.from_numpy(np.ascontiguousarray(result))
+        return result.contiguous().to(torch_dtype(out_dtype))
 
     return working, restore
 
@@ -128,7 +160,11 @@ def to_dtype(values: np.ndarray | torch.Tensor,
     to the dtype's range, as every image function returns integers."""
     is_numpy = isinstance(values, np.ndarray)
     if is_integer(dtype):
-        info = np.iinfo(dtype) if is_numpy else torch.iinfo(dtype)
+        if is_numpy:
+            info = np.iinfo(dtype)
+        else:
+            import torch
+            info = torch.iinfo(dtype)
         values = values.round().clip(*float_bounds(info))
     return values.astype(dtype) if is_numpy else values.to(dtype)
 

@@ -5,20 +5,23 @@ from __future__ import annotations
 import difflib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch_geometric.data import Data
 
 from ._signals import to_working
 from ._validation import (check_batch_scale, check_flag, check_real, check_signal,
                           shown)
 from .graphs import CanonicalGraph, canonical_graph
-from ._operator import DifferenceOperator
+from ._operator import norm_bound
 from ._projection import project as project_onto_support
 from ._solver import (DEFAULT_KAPPA, DEFAULT_MAX_ITER, DEFAULT_TOL, SolverOptions,
                       run_split_lbi, solver_options)
+from ._solver.run import select_signals
+
+if TYPE_CHECKING:
+    import torch
+    from torch_geometric.data import Data
 
 __all__ = ["solve"]
 
@@ -63,22 +66,25 @@ def check_solver_options(owner: str, options: Mapping[str, Any],
 
 @dataclass
 class Problem:
-    """A validated call: canonical graph, working signal, operator and options."""
+    """A validated call: canonical graph, working signal ``(p, B, C)`` (numpy on the CPU,
+    a tensor on another device) with the function that restores the caller's kind, and
+    options."""
 
     graph: CanonicalGraph
-    x: torch.Tensor
+    x: np.ndarray | torch.Tensor
     restore: object
-    op: DifferenceOperator
     options: SolverOptions
 
-    def initial(self) -> torch.Tensor:
+    def initial(self) -> np.ndarray | torch.Tensor:
         """``u_0``: the mean of the signal over each connected component."""
         return project_onto_support(self.graph, self.x, None)
 
 
-def prepare(graph: Data, signal: np.ndarray | torch.Tensor | None, **options) -> Problem:
-    """Validate a graph, a signal and solver options once, up front."""
-    canonical = canonical_graph(graph)
+def prepare(graph: Data | CanonicalGraph, signal: np.ndarray | torch.Tensor | None,
+            **options) -> Problem:
+    """Validate a graph (a PyG graph, or one already canonical), a signal and solver
+    options once, up front."""
+    canonical = graph if isinstance(graph, CanonicalGraph) else canonical_graph(graph)
     if signal is None:
         signal = graph.get("x")
         if signal is None:
@@ -88,8 +94,7 @@ def prepare(graph: Data, signal: np.ndarray | torch.Tensor | None, **options) ->
         name = "signal"
     check_signal(signal, canonical.num_nodes, name=name)
     x, restore = to_working(signal)
-    op = DifferenceOperator(canonical, dtype=x.dtype, device=x.device)
-    return Problem(canonical, x, restore, op, solver_options(op.norm_bound, **options))
+    return Problem(canonical, x, restore, solver_options(norm_bound(canonical), **options))
 
 
 def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
@@ -261,7 +266,7 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
         # One value for all: keeps warnings quoting it.
         t, sparsity = (None if t is None else float(t[0]),
                        None if sparsity is None else float(sparsity[0]))
-    result = run_split_lbi(problem.op, problem.x, problem.initial(), problem.options,
+    result = run_split_lbi(problem.graph, problem.x, problem.initial(), problem.options,
                            t=t, sparsity=sparsity, progress=progress,
                            backend=backend)
     if not project:
@@ -269,12 +274,11 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
     smoothed = project_onto_support(problem.graph, limit_values(problem.x, result),
                                     result.support)
     if result.constant.any():  # their own answer, to the last bit
-        constant = torch.from_numpy(result.constant).to(smoothed.device)
-        smoothed = torch.where(constant[None, :, None], problem.x, smoothed)
+        smoothed = select_signals(result.constant, problem.x, smoothed)
     return problem.restore(smoothed)
 
 
-def limit_values(x: torch.Tensor, result) -> torch.Tensor:
+def limit_values(x: np.ndarray | torch.Tensor, result) -> np.ndarray | torch.Tensor:
     """The values to project: ``u_k``, or ``x`` for signals stopped at the floor.
 
     At the floor the support ``S`` is final, and at the limit of the iteration with
@@ -282,7 +286,6 @@ def limit_values(x: torch.Tensor, result) -> torch.Tensor:
     each component's mean of ``u`` equals its mean of ``x``: the projection of ``x``
     is the finest scale exactly, where ``u_k`` is only within a few ``tol`` of it.
     """
-    floor = torch.from_numpy(result.converged).to(x.device)
-    if not bool(floor.any()):
+    if not result.converged.any():
         return result.u
-    return torch.where(floor[None, :, None], x, result.u)
+    return select_signals(result.converged, x, result.u)

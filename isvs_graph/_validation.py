@@ -13,8 +13,8 @@ import numbers
 from typing import Any
 
 import numpy as np
-import torch
 
+from ._signals import is_tensor
 from ._warnings import warn_user
 
 MODES = ("joint", "channel")
@@ -28,11 +28,12 @@ def plain(value: Any) -> Any:
     lists, for messages: ``58.9``, not ``np.float64(58.9)``."""
     if isinstance(value, np.generic):
         return _as_written(value)
-    if isinstance(value, (np.ndarray, torch.Tensor)):
+    if isinstance(value, np.ndarray) or is_tensor(value):
         size = value.size if isinstance(value, np.ndarray) else value.numel()
         if size > 8:
             return _Shown(f"<{type(value).__name__} of shape {tuple(value.shape)}>")
-        if isinstance(value, torch.Tensor):
+        if is_tensor(value):
+            import torch
             if value.dtype in (torch.float16, torch.float32):  # numpy has their digits
                 value = value.detach().cpu().numpy()
             elif value.dtype == torch.bfloat16:
@@ -74,7 +75,7 @@ def check_real(name: str, value: Any, *, positive: bool = False,
     """Return ``value`` as a finite Python float, or raise naming ``name``."""
     given = value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        if isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 0:
+        if (isinstance(value, np.ndarray) or is_tensor(value)) and value.ndim == 0:
             value = value.item()
         else:
             raise TypeError(f"{name} must be a real number, got {type(value).__name__} "
@@ -204,14 +205,15 @@ def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
     Allowed shapes are ``(p,)``, ``(p, C)`` and, for a batch of signals on the same
     graph, ``(B, p, C)``, where ``p`` is the number of nodes.
     """
-    if not isinstance(signal, (np.ndarray, torch.Tensor)):
+    tensor = is_tensor(signal)
+    if not (tensor or isinstance(signal, np.ndarray)):
         raise TypeError(f"{name} must be a numpy.ndarray or torch.Tensor, got "
                         f"{type(signal).__name__}")
-    if signal.dtype == torch.bool or signal.dtype == np.bool_ or (
-            isinstance(signal, np.ndarray) and signal.dtype.kind not in "biuf") or (
-            isinstance(signal, torch.Tensor) and signal.is_complex()):
+    boolean = str(signal.dtype) in ("bool", "torch.bool")
+    if boolean or (not tensor and signal.dtype.kind not in "biuf") or (
+            tensor and signal.is_complex()):
         hint = "; convert a mask to numbers first (0 and 1), e.g. with .astype(np.float32) " \
-            "or .float()" if signal.dtype in (torch.bool, np.bool_) else ""
+            "or .float()" if boolean else ""
         raise TypeError(f"{name} must hold real numbers, got dtype {signal.dtype}{hint}")
     if signal.ndim not in (1, 2, 3):
         raise ValueError(f"{name} must have shape (p,), (p, C) or (B, p, C) with "
@@ -221,16 +223,15 @@ def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
         raise ValueError(_misread_signal(name, tuple(signal.shape), num_nodes))
     if signal.ndim >= 2 and signal.shape[-1] == 0:
         raise ValueError(f"{name} has no channels (shape {tuple(signal.shape)})")
-    floating = signal.is_floating_point() if isinstance(signal, torch.Tensor) else \
-        signal.dtype.kind == "f"
+    floating = signal.is_floating_point() if tensor else signal.dtype.kind == "f"
     if not floating:
         return  # integers are finite, and far too small to overflow float64 sums
-    finite = (torch.isfinite(signal.detach()).all().item() if isinstance(signal, torch.Tensor)
+    finite = (signal.detach().isfinite().all().item() if tensor
               else bool(np.isfinite(signal).all()))
     if not finite:
         raise ValueError(f"{name} contains NaN or infinite values")
     # Means over a component add up to num_nodes values in float64: they must not overflow.
-    if isinstance(signal, torch.Tensor):
+    if tensor:
         largest = float(signal.detach().abs().max()) if signal.numel() else 0.0
     else:
         largest = float(np.abs(signal).max()) if signal.size else 0.0
@@ -261,48 +262,56 @@ def _misread_signal(name: str, shape: tuple[int, ...], p: int) -> str:
     return f"{said}; a signal has shape ({p},) or ({p}, C), a batch (B, {p}, C)"
 
 
-def check_edge_index(edge_index: Any, num_nodes: int) -> torch.Tensor:
-    """Check an edge index of shape (2, m) with entries in [0, num_nodes)."""
-    if isinstance(edge_index, np.ndarray):
-        edge_index = torch.from_numpy(edge_index)
-    if not isinstance(edge_index, torch.Tensor):
-        raise TypeError("graph.edge_index must be a torch.Tensor or numpy.ndarray, got "
-                        f"{type(edge_index).__name__}")
-    if edge_index.is_floating_point() or edge_index.is_complex() or \
-            edge_index.dtype == torch.bool:
-        raise TypeError(f"graph.edge_index must hold integers, got {edge_index.dtype}")
+def _as_numpy(name: str, value: Any) -> np.ndarray:
+    """A field of a graph as a numpy array (a tensor is copied off its device)."""
+    if is_tensor(value):
+        return value.detach().cpu().numpy() if str(value.dtype) != "torch.bfloat16" else \
+            value.detach().cpu().double().numpy()
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be a torch.Tensor or numpy.ndarray, got "
+                        f"{type(value).__name__}")
+    return value
+
+
+def check_edge_index(edge_index: Any, num_nodes: int) -> np.ndarray:
+    """Check an edge index of shape (2, m) with entries in [0, num_nodes); return it as
+    an int64 numpy array."""
+    dtype = edge_index.dtype if is_tensor(edge_index) or \
+        isinstance(edge_index, np.ndarray) else None
+    edge_index = _as_numpy("graph.edge_index", edge_index)
+    if edge_index.dtype.kind not in "iu":
+        raise TypeError(f"graph.edge_index must hold integers, got {dtype}")
     if edge_index.ndim != 2 or edge_index.shape[0] != 2:
         raise ValueError("graph.edge_index must have shape (2, m), got "
                          f"{tuple(edge_index.shape)}")
-    if edge_index.numel():
+    if edge_index.size:
         low, high = int(edge_index.min()), int(edge_index.max())
         if low < 0:
             raise ValueError(f"graph.edge_index has a negative node index ({low})")
         if high >= num_nodes:
             raise ValueError(f"graph.edge_index refers to node {high}, but num_nodes = "
                              f"{num_nodes} (valid indices are 0 .. {num_nodes - 1})")
-    return edge_index.long()
+    return edge_index.astype(np.int64, copy=False)
 
 
-def check_edge_weight(edge_weight: Any, num_edges: int) -> torch.Tensor | None:
-    """Check optional positive, finite edge weights of shape (m,)."""
+def check_edge_weight(edge_weight: Any, num_edges: int) -> np.ndarray | None:
+    """Check optional positive, finite edge weights of shape (m,); return them as a
+    float64 numpy array."""
     if edge_weight is None:
         return None
-    if isinstance(edge_weight, np.ndarray):
-        edge_weight = torch.from_numpy(edge_weight)
-    if not isinstance(edge_weight, torch.Tensor):
-        raise TypeError("graph.edge_weight must be a torch.Tensor or numpy.ndarray, got "
-                        f"{type(edge_weight).__name__}")
-    if not (edge_weight.is_floating_point() or edge_weight.dtype in (
-            torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)):
-        raise TypeError(f"graph.edge_weight must hold real numbers, got {edge_weight.dtype}")
+    dtype = edge_weight.dtype if is_tensor(edge_weight) or \
+        isinstance(edge_weight, np.ndarray) else None
+    edge_weight = _as_numpy("graph.edge_weight", edge_weight)
+    if edge_weight.dtype.kind not in "fiu" or str(dtype) in ("torch.uint16", "torch.uint32",
+                                                              "torch.uint64"):
+        raise TypeError(f"graph.edge_weight must hold real numbers, got {dtype}")
     if edge_weight.ndim == 2 and edge_weight.shape[1] == 1:
         edge_weight = edge_weight[:, 0]
     if edge_weight.shape != (num_edges,):
         raise ValueError(f"graph.edge_weight must have shape ({num_edges},), one weight "
                          f"per column of edge_index, got {tuple(edge_weight.shape)}")
-    edge_weight = edge_weight.double()
-    if not torch.isfinite(edge_weight).all():
+    edge_weight = edge_weight.astype(np.float64)
+    if not np.isfinite(edge_weight).all():
         raise ValueError("graph.edge_weight contains NaN or infinite values")
     if num_edges and edge_weight.min() <= 0:
         raise ValueError("graph.edge_weight must be > 0 on every edge, got minimum "
@@ -343,7 +352,7 @@ def check_batch_scale(t: Any, sparsity: Any, batch: int,
     """Like :func:`check_scale`, but each may also be one value per signal."""
     check_exactly_one_scale(t, sparsity)
     name, value = ("t", t) if t is not None else ("sparsity", sparsity)
-    if isinstance(value, torch.Tensor):
+    if is_tensor(value):
         value = value.detach().cpu().numpy()
     if isinstance(value, (np.ndarray, list, tuple)) and np.ndim(value) == 1:
         if len(value) != batch:

@@ -474,12 +474,12 @@ def _path(args: argparse.Namespace) -> None:
     colour, _ = split_alpha(image, info)
     # The solver's stack: only now.
     from ._paths import path
-    from .graphs import grid_graph
+    from .graphs._grid import grid_canonical
     from .images import image_to_signal
     signal, height, width, restore = image_to_signal(colour)
     levels = sorted(set(args.sparsities), reverse=True)
     options = _solver_options(args)
-    graph = grid_graph(height, width, options.pop("connectivity"))
+    graph = grid_canonical(height, width, options.pop("connectivity"))
     result = path(graph, signal, sparsity_min=levels[-1], levels=levels,
                   progress=not args.quiet, **options)
     low, high = float(colour.min()), float(colour.max())

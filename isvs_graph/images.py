@@ -10,25 +10,27 @@ from autograd.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from ._paths import DEFAULT_LEVELS, ISVSPath, Layout, check_levels, record
-from ._signals import dtype_name, is_integer, output_dtype, to_dtype, working_dtype
+from ._signals import dtype_name, is_integer, is_tensor, output_dtype, to_dtype, working_dtype
 from ._solve import SOLVER_OPTIONS, check_solver_options, prepare, solve
 from ._solver import DEFAULT_KAPPA, DEFAULT_TOL
 from ._validation import check_at_most_one, check_image_layout
-from .graphs import grid_graph
+from .graphs._grid import grid_canonical
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["image_paths", "smooth_image", "smooth_images"]
 
 #: The keyword options of :func:`smooth_images` besides the scale.
 IMAGE_OPTIONS = (*SOLVER_OPTIONS, "connectivity")
 #: torch's unsigned dtypes wider than a byte, which it can copy (as their signed twins)
-#: but not index.
-_SIGNED = {torch.uint16: torch.int16, torch.uint32: torch.int32, torch.uint64: torch.int64}
+#: but not index, by name.
+_SIGNED = {"torch.uint16": "int16", "torch.uint32": "int32", "torch.uint64": "int64"}
 #: How to pass a mask, in the message refusing boolean images.
 _BOOLEAN = ("{name} must hold numbers, got a boolean array; to smooth a mask, pass it as "
             "numbers (mask.astype(np.float32) or mask.float()) and threshold the result")
@@ -40,7 +42,7 @@ def check_image_options(owner: str, options: dict[str, Any]) -> None:
     :func:`~isvs_graph._solve.check_solver_options`)."""
     check_solver_options(owner, options, IMAGE_OPTIONS)
     if "connectivity" in options and options["connectivity"] not in (4, 8):
-        grid_graph(1, 1, options["connectivity"])  # its own message
+        grid_canonical(1, 1, options["connectivity"])  # its own message
 
 
 def image_to_signal(image: np.ndarray | torch.Tensor):
@@ -61,7 +63,7 @@ def image_to_signal(image: np.ndarray | torch.Tensor):
             check_image_layout(image.shape, kind="numpy")
         layout = image if image.ndim == 3 else image[..., None]
         height, width, channels = layout.shape
-    elif isinstance(image, torch.Tensor):
+    elif is_tensor(image):
         if image.ndim not in (2, 3):
             raise ValueError("a torch image must have shape (H, W) or (C, H, W), got "
                              f"{tuple(image.shape)}; for a batch (B, C, H, W) solve the "
@@ -73,7 +75,7 @@ def image_to_signal(image: np.ndarray | torch.Tensor):
     else:
         raise TypeError("image must be a numpy.ndarray or torch.Tensor, got "
                         f"{type(image).__name__}")
-    if image.dtype in (np.bool_, torch.bool):
+    if str(image.dtype) in ("bool", "torch.bool"):
         raise TypeError(_BOOLEAN.format(name="image"))
     # One image is a batch of one: the batch conversion does the scaling and restoring.
     batch = layout.transpose(2, 0, 1)[None] if isinstance(image, np.ndarray) else \
@@ -138,8 +140,7 @@ def smooth_image(image: np.ndarray | torch.Tensor, t: float | None = None, *,
     """
     check_solver_options("smooth_image", solver_options)
     signal, height, width, restore = image_to_signal(image)
-    graph = grid_graph(height, width, connectivity,
-                       device=signal.device if isinstance(signal, torch.Tensor) else None)
+    graph = grid_canonical(height, width, connectivity)
     return restore(solve(graph, signal, t, sparsity=sparsity, **solver_options))
 
 
@@ -154,13 +155,13 @@ def images_to_signals(images: np.ndarray | torch.Tensor, *, check_layout: bool =
     ``check_layout``: refuse a batch that looks ``B × H × W × C`` (and warn where that is
     ambiguous), see :func:`~isvs_graph._validation.check_image_layout`.
     """
-    if not isinstance(images, (np.ndarray, torch.Tensor)):
+    if not (isinstance(images, np.ndarray) or is_tensor(images)):
         raise TypeError("images must be a numpy.ndarray or torch.Tensor, got "
                         f"{type(images).__name__}")
     if images.ndim != 4:
         raise ValueError("images must have shape (B, C, H, W), got "
                          f"{tuple(images.shape)}")
-    if images.dtype in (np.bool_, torch.bool):
+    if str(images.dtype) in ("bool", "torch.bool"):
         raise TypeError(_BOOLEAN.format(name="images"))
     batch, channels, height, width = images.shape
     if 0 in images.shape:
@@ -174,7 +175,11 @@ def images_to_signals(images: np.ndarray | torch.Tensor, *, check_layout: bool =
     if integer:
         # By value, never scaled by the dtype's maximum (the solve is scale-free).
         working = working_dtype(images.dtype)
-        signals = images.astype(dtype_name(working)) if is_numpy else images.to(working)
+        if is_numpy:
+            signals = images.astype(working)
+        else:
+            import torch
+            signals = images.to(getattr(torch, working))
     signals = signals.transpose(0, 2, 3, 1) if is_numpy else signals.permute(0, 2, 3, 1)
     signals = signals.reshape(batch, height * width, channels)
 
@@ -189,9 +194,10 @@ def images_to_signals(images: np.ndarray | torch.Tensor, *, check_layout: bool =
             constant = (flat.max(axis=1) == flat.min(axis=1)) if is_numpy else \
                 (flat.amax(dim=1) == flat.amin(dim=1))
             if constant.any():
-                if not is_numpy and out.dtype in _SIGNED:  # torch cannot index these
-                    out.view(_SIGNED[out.dtype])[constant] = \
-                        images.view(_SIGNED[out.dtype])[constant]
+                if not is_numpy and str(out.dtype) in _SIGNED:  # torch cannot index these
+                    import torch
+                    signed = getattr(torch, _SIGNED[str(out.dtype)])
+                    out.view(signed)[constant] = images.view(signed)[constant]
                 else:
                     out[constant] = images[constant]
         return out if is_numpy else out.contiguous()
@@ -246,7 +252,7 @@ def smooth_images(images: np.ndarray | torch.Tensor,
     """
     check_solver_options("smooth_images", solver_options)
     signals, height, width, restore = images_to_signals(images)
-    graph = grid_graph(height, width, connectivity)
+    graph = grid_canonical(height, width, connectivity)
     return restore(solve(graph, signals, t, sparsity=sparsity, **solver_options))
 
 
@@ -291,22 +297,22 @@ def image_paths(images: np.ndarray | torch.Tensor, *, levels: Sequence[float] = 
     True
     """
     check_at_most_one(t_max=t_max, sparsity_min=sparsity_min)
-    kind = "torch" if isinstance(images, torch.Tensor) else "numpy"
+    kind = "torch" if is_tensor(images) else "numpy"
     if kind == "torch":
         images = images.detach().cpu()
     signals, height, width, _ = images_to_signals(images)
     levels = check_levels(levels)
     if sparsity_min is None and t_max is None:
         sparsity_min = levels[-1]
-    graph = grid_graph(height, width, connectivity)
+    graph = grid_canonical(height, width, connectivity)
     problem = prepare(graph, signals, kappa=kappa, nu=nu, alpha=alpha, mode=mode, tol=tol,
                       max_iter=max_iter, jumps=jumps)
     dtype = output_dtype(images.dtype, images=True)
-    layout = Layout("images", kind, dtype, str(problem.x.dtype).removeprefix("torch."),
+    layout = Layout("images", kind, dtype, dtype_name(problem.x.dtype),
                     tuple(int(v) for v in images.shape))
     flat = images.reshape(len(images), -1)
     exact = flat[:, 0] if is_integer(dtype) else None
-    if exact is not None and isinstance(exact, torch.Tensor):
+    if exact is not None and is_tensor(exact):
         exact = exact.numpy()
     return record(problem, layout, levels=levels, record_times=record_times, t_max=t_max,
                   sparsity_min=sparsity_min, progress=progress, exact_constants=exact,

@@ -53,10 +53,10 @@ def test_iterations_match_the_solver():
     signals, h, w, _ = images_to_signals(images)
     problem = prepare(isvs_graph.grid_graph(h, w), signals)
     for s in (0.95, 0.85, 0.75):
-        result = run_split_lbi(problem.op, problem.x, problem.initial(), problem.options,
+        result = run_split_lbi(problem.graph, problem.x, problem.initial(), problem.options,
                                sparsity=s)
         np.testing.assert_array_equal(paths.iterations(sparsity=s), result.iterations)
-    result = run_split_lbi(problem.op, problem.x, problem.initial(), problem.options, t=2.0)
+    result = run_split_lbi(problem.graph, problem.x, problem.initial(), problem.options, t=2.0)
     np.testing.assert_array_equal(paths.iterations(2.0), result.iterations)
 
 

@@ -9,6 +9,7 @@ import pkgutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import isvs_graph
@@ -104,3 +105,52 @@ def test_a_second_process_loads_the_kernels_from_the_cache(tmp_path):
     assert any(name.endswith(".nbi") for _, _, files in os.walk(cache) for name in files)
     second = run(SOLVE_AND_COUNT, NUMBA_CACHE_DIR=cache)
     assert second == {"hits": second["hits"], "misses": 0} and second["hits"] > 0
+
+
+NUMPY_CORE = """if True:
+    import json, sys
+    import numpy as np
+    import isvs_graph
+    from isvs_graph.graphs._grid import grid_canonical
+    rng = np.random.default_rng(0)
+    image = (rng.random((12, 10, 3)) * 255).astype(np.uint8)
+    smoothed = isvs_graph.smooth_image(image, t=5.0)
+    batch = isvs_graph.smooth_images(image.transpose(2, 0, 1)[None] / 255.0, sparsity=0.8)
+    paths = isvs_graph.image_paths(image.transpose(2, 0, 1)[None], levels=[1.0, 0.7])
+    read = paths.at(sparsity=0.7)
+    signal = isvs_graph.solve(grid_canonical(12, 10), rng.random((120, 2)), t=3.0)
+    print(json.dumps({"loaded": [m for m in ("torch", "torch_geometric") if m in sys.modules],
+                      "kinds": [type(a).__name__ for a in (smoothed, batch, read, signal)],
+                      "dtypes": [str(a.dtype) for a in (smoothed, batch, read, signal)]}))
+"""
+
+
+def test_numpy_in_numpy_out_imports_neither_torch_nor_pyg():
+    """The numpy core: images and signals as numpy arrays are smoothed, and their paths
+    recorded and read, without importing torch or torch_geometric."""
+    result = run(NUMPY_CORE)
+    assert result["loaded"] == []
+    assert result["kinds"] == ["ndarray"] * 4
+    assert result["dtypes"] == ["uint8", "float64", "uint8", "float64"]
+
+
+def test_the_cli_imports_neither_torch_nor_pyg(tmp_path):
+    """``isvs-graph smooth`` and ``path`` on image files run on the numpy core."""
+    from PIL import Image
+    rng = np.random.default_rng(1)
+    source = tmp_path / "in.png"
+    Image.fromarray((rng.random((16, 12, 3)) * 255).astype(np.uint8)).save(source)
+    code = f"""if True:
+        import json, sys
+        from isvs_graph.cli import main
+        codes = [main(["smooth", {str(source)!r}, {str(tmp_path / 'out.png')!r},
+                       "--t", "5", "--quiet"]),
+                 main(["path", {str(source)!r}, {str(tmp_path / 'strip.png')!r},
+                       "--quiet"])]
+        print(json.dumps({{"codes": codes, "loaded": [m for m in ("torch", "torch_geometric")
+                                                     if m in sys.modules]}}))
+    """
+    result = run(code)
+    assert result["codes"] == [0, 0]
+    assert result["loaded"] == []
+    assert (tmp_path / "out.png").exists() and (tmp_path / "strip.png").exists()

@@ -116,7 +116,7 @@ def test_sparsity_reached_is_at_most_the_target_or_warned(problem, target):
     prepared = prepare(graph, signal, mode=mode, max_iter=5000)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        result = run_split_lbi(prepared.op, prepared.x, prepared.initial(), prepared.options,
+        result = run_split_lbi(prepared.graph, prepared.x, prepared.initial(), prepared.options,
                                sparsity=target)
     if result.reached[0]:
         assert result.sparsity[0] <= target

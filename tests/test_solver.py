@@ -232,10 +232,10 @@ def test_divergence_raises_instead_of_returning_garbage(backend):
     graph, _, x = grid_case()
     problem = prepare(graph, x)
     # Bypass the validation: a step far above the stability bound diverges.
-    options = solver_options(problem.op.norm_bound)
+    options = solver_options(problem.options.norm_bound)
     options = type(options)(**{**options.__dict__, "alpha": 40 * options.alpha})
     with pytest.raises(FloatingPointError, match="non-finite"):
-        run_split_lbi(problem.op, problem.x, problem.initial(), options, t=1e6,
+        run_split_lbi(problem.graph, problem.x, problem.initial(), options, t=1e6,
                       backend=backend)
 
 

@@ -12,12 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from tqdm.auto import tqdm
 
 from .._threads import parallel_allowed
+from ..graphs import CanonicalGraph
 from ..graphs._grid import grid_shape
-from .._operator import DifferenceOperator
 from . import numba_kernels as kernels
 from .options import CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions
 
@@ -41,6 +39,7 @@ class Recorded:
     sparsity: np.ndarray
     leaves: np.ndarray
     rec: kernels.Recording
+    graph: kernels.Graph | None = None
 
 
 def grid_stencil(height: int, width: int, connectivity: int, edge_index: np.ndarray,
@@ -80,27 +79,24 @@ def _blocks(count: int, parts: int, unit: int = 1) -> np.ndarray:
     return cuts
 
 
-def kernel_graph(op: DifferenceOperator, dtype: np.dtype) -> kernels.Graph:
-    """The operator's graph in the kernels' form (cached on the operator per dtype)."""
-    cache = op.__dict__.setdefault("_kernel_graphs", {})
-    if dtype in cache:
-        return cache[dtype]
+def kernel_graph(canonical: CanonicalGraph, dtype: np.dtype) -> kernels.Graph:
+    """A canonical graph in the kernels' form."""
     import numba
     parts = 4 * numba.get_num_threads()
     none_i, none_f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=dtype)
-    shape = grid_shape(op.graph)
-    m, p = op.num_edges, op.num_nodes
+    shape = grid_shape(canonical)
+    m, p = canonical.num_edges, canonical.num_nodes
     if shape is not None:
         height, width, connectivity = shape
         shifts, pad, masks, eid = grid_stencil(height, width, connectivity,
-                                               op.graph.edge_index.numpy(), dtype)
+                                               canonical.edge_index, dtype)
         rows = _blocks(p, parts, unit=width)
         graph = kernels.Graph(True, m, width, shifts, pad, masks, eid, none_i, none_i,
                               none_f, none_i, none_i, none_f, rows, rows)
     else:
-        src = op.graph.edge_index[0].numpy().astype(np.int64)
-        dst = op.graph.edge_index[1].numpy().astype(np.int64)
-        weight = op.graph.edge_weight.numpy().astype(dtype)
+        src = canonical.edge_index[0].astype(np.int64)
+        dst = canonical.edge_index[1].astype(np.int64)
+        weight = canonical.edge_weight.astype(dtype)
         # The edges at each node, in edge order, with ±w: Dᵀ r gathered per node.
         ends = np.concatenate([src, dst])
         order = np.argsort(ends, kind="stable")
@@ -111,7 +107,6 @@ def kernel_graph(op: DifferenceOperator, dtype: np.dtype) -> kernels.Graph:
         graph = kernels.Graph(False, m, 0, none_i, 0, none_f, np.arange(m, dtype=np.int64),
                               src, dst, weight, indptr, incident.astype(np.int64),
                               coef.astype(dtype), _blocks(m, parts), _blocks(p, parts))
-    cache[dtype] = graph
     return graph
 
 
@@ -138,14 +133,14 @@ def _recording(batch, channels, p, m, per_edge, dtype, levels, stops, record_ent
         np.zeros(drifts))
 
 
-def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
+def run(canonical: CanonicalGraph, x: np.ndarray, u0: np.ndarray, options: SolverOptions,
         k_target: np.ndarray, s_target: np.ndarray, *, progress: bool = False,
         levels=(), stops=(), record_entries: bool = False) -> Recorded:
-    """Run Split LBI on normalised signals ``x`` (``(p, B, C)``, CPU) from ``u0``."""
+    """Run Split LBI on normalised signals ``x`` (``(p, B, C)`` numpy) from ``u0``."""
     p, batch, channels = x.shape
-    dtype = x.numpy().dtype
-    graph = kernel_graph(op, dtype)
-    m = op.num_edges
+    dtype = x.dtype
+    graph = kernel_graph(canonical, dtype)
+    m = canonical.num_edges
     slots = graph.eid.shape[0]
     joint = options.mode == "joint"
     per_edge = 1 if joint else channels
@@ -161,8 +156,8 @@ def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: Solv
                             REGION_TOL * float(options.tol), KICK_RTOL, 32 * eps, 4 * eps,
                             CHECK_EVERY, bool(options.jumps),
                             np.asarray(sorted(set(stops)), dtype=np.int64))
-    xs = np.ascontiguousarray(x.permute(1, 2, 0).numpy())
-    u0s = u0.permute(1, 2, 0).numpy()  # (B, C, p); each run copies what it starts from
+    xs = np.ascontiguousarray(x.transpose(1, 2, 0))
+    u0s = u0.transpose(1, 2, 0)  # (B, C, p); each run copies what it starts from
     levels = sorted(levels, reverse=True)
     capacity = max(64, m * per_edge // 16)
     signals = np.arange(batch)
@@ -178,6 +173,7 @@ def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: Solv
         overflow = part.rec.log_n > capacity
         signals = signals[overflow] if record_entries else signals[:0]
         capacity = int(part.rec.log_n.max())
+    out.graph = graph
     return out
 
 
@@ -203,6 +199,8 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, leve
     threads = numba.get_num_threads()
     wide = threads > 1 and p >= WIDE_MIN_NODES and batch < 2 * threads and parallel_allowed()
     order = np.arange(batch)
+    if progress:
+        from tqdm.auto import tqdm
     if not progress:
         kernels.run_batch(order, wide, graph, consts, sub_rule, x, state, rec,
                           np.iinfo(np.int64).max)

@@ -10,22 +10,33 @@
    support); or after ``max_iter`` computed steps. Idle stretches are jumped over.
 3. One result type for both backends, and one warning that names its cause (the
    floor, ``max_iter``, a stiff problem) at the user's line.
+
+The CPU path is numpy from end to end (the numba backend); torch is imported only for the
+torch backend, which takes tensors on any device (numpy signals are lent to it as CPU
+tensors and its results handed back as numpy).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
+from .._signals import dtype_name
 from .._warnings import ConvergenceWarning, warn_user
-from .._operator import DifferenceOperator
-from . import numba_backend, numba_kernels, torch_backend
+from ..graphs import CanonicalGraph
+from . import numba_backend, numba_kernels
 from .numba_kernels import FLOOR, MAX_ITER, NON_FINITE, REACHED
 from .options import (DEFAULT_MAX_ITER, SolverOptions, is_slow, iterations_for_time,
                       stiffness_cause)
+
+if TYPE_CHECKING:
+    import torch
+
+#: A signal batch ``(p, B, C)``: a numpy array (CPU) or a tensor (any device).
+Array = Any
 
 
 @dataclass
@@ -33,7 +44,8 @@ class SolverResult:
     """Where each signal of a batch stopped, in the signal's own units.
 
     ``u`` is ``(p, B, C)``; ``support`` is ``(m, B)`` (joint) or ``(m, B, C)``
-    (channel), True where ``γ ≠ 0``; ``iterations`` (the iterate ``k``, jumps
+    (channel), True where ``γ ≠ 0``; both numpy for numpy signals, tensors on the
+    signals' device for tensors; ``iterations`` (the iterate ``k``, jumps
     included), ``steps`` (computed), ``sparsity``, ``status`` (``REACHED``, ``FLOOR``,
     ``MAX_ITER``) and ``leaves`` are ``(B,)``; ``offset`` and ``scale`` the
     normalisation ``(x − offset) / scale`` of each signal; ``constant`` marks signals
@@ -53,8 +65,8 @@ class SolverResult:
     entries).
     """
 
-    u: torch.Tensor
-    support: torch.Tensor
+    u: Array
+    support: Array
     iterations: np.ndarray
     steps: np.ndarray
     sparsity: np.ndarray
@@ -88,31 +100,82 @@ class SolverResult:
         return self.status == FLOOR
 
 
-def normalise(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``((x − min) / σ, min, σ)`` per signal of ``x`` ``(p, B, C)``; ``σ = 1`` where a
-    signal is constant. ``min`` and ``σ`` are float64; the division runs in ``x``'s
-    dtype unless the range would overflow it (values near float32's limit)."""
-    if not x.numel():
-        zero = torch.zeros(x.shape[1], dtype=torch.float64, device=x.device)
-        return x.clone(), zero, zero + 1
-    low = x.amin(dim=(0, 2)).double()
-    high = x.amax(dim=(0, 2)).double()
-    scale = torch.where(high > low, high - low, torch.ones_like(high))
-    if bool((scale < torch.finfo(x.dtype).max / 4).all()):
-        return (x - low.to(x.dtype)[None, :, None]) / scale.to(x.dtype)[None, :, None], \
-            low, scale
-    wide = (x.double() - low[None, :, None]) / scale[None, :, None]
-    return wide.to(x.dtype), low, scale
+def _ranges(x: Array) -> tuple[np.ndarray, np.ndarray]:
+    """The smallest and largest entry of each signal of ``x`` ``(p, B, C)``, float64."""
+    if isinstance(x, np.ndarray):
+        return x.min(axis=(0, 2)).astype(np.float64), x.max(axis=(0, 2)).astype(np.float64)
+    return x.amin(dim=(0, 2)).double().cpu().numpy(), \
+        x.amax(dim=(0, 2)).double().cpu().numpy()
 
 
-def _denormalise(u: torch.Tensor, low: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+def _per_signal(values: np.ndarray, like: Array, dtype: str | None = None) -> Array:
+    """``values`` ``(B,)`` shaped ``(1, B, 1)`` as ``like``'s kind, dtype and device."""
+    dtype = dtype or dtype_name(like.dtype)
+    shaped = values.astype(dtype)[None, :, None]
+    if isinstance(like, np.ndarray):
+        return shaped
+    import torch
+    return torch.from_numpy(shaped).to(like.device)
+
+
+def _fits(scale: np.ndarray, like: Array) -> bool:
+    """Whether ranges up to ``scale`` can be divided out in ``like``'s dtype without
+    overflow (values near float32's limit cannot)."""
+    return bool((scale < float(np.finfo(dtype_name(like.dtype)).max) / 4).all())
+
+
+def _wide(x: Array) -> Array:
+    return x.astype(np.float64) if isinstance(x, np.ndarray) else x.double()
+
+
+def _narrow(x: Array, like: Array) -> Array:
+    return x.astype(like.dtype) if isinstance(x, np.ndarray) else x.to(like.dtype)
+
+
+def normalise(x: Array) -> tuple[Array, np.ndarray, np.ndarray]:
+    """``((x − min) / σ, min, σ)`` per signal of ``x`` ``(p, B, C)`` (numpy or a tensor);
+    ``σ = 1`` where a signal is constant. ``min`` and ``σ`` are float64 numpy arrays;
+    the division runs in ``x``'s dtype unless the range would overflow it (values near
+    float32's limit)."""
+    if not np.prod(x.shape):
+        zero = np.zeros(x.shape[1])
+        return x.copy() if isinstance(x, np.ndarray) else x.clone(), zero, zero + 1
+    low, high = _ranges(x)
+    scale = np.where(high > low, high - low, 1.0)
+    return _scaled(x, low, scale), low, scale
+
+
+def _scaled(x: Array, low: np.ndarray, scale: np.ndarray) -> Array:
+    """``(x − low) / scale`` per signal, in ``x``'s dtype (through float64 where the
+    range would overflow it)."""
+    if _fits(scale, x):
+        return (x - _per_signal(low, x)) / _per_signal(scale, x)
+    wide = (_wide(x) - _per_signal(low, x, "float64")) / _per_signal(scale, x, "float64")
+    return _narrow(wide, x)
+
+
+def _denormalise(u: Array, low: np.ndarray, scale: np.ndarray) -> Array:
     """The inverse of :func:`normalise` on ``(p, B, C)`` values."""
-    if bool((scale < torch.finfo(u.dtype).max / 4).all()):
-        return u * scale.to(u.dtype)[None, :, None] + low.to(u.dtype)[None, :, None]
-    return (u.double() * scale[None, :, None] + low[None, :, None]).to(u.dtype)
+    if _fits(scale, u):
+        return u * _per_signal(scale, u) + _per_signal(low, u)
+    wide = _wide(u) * _per_signal(scale, u, "float64") + _per_signal(low, u, "float64")
+    return _narrow(wide, u)
 
 
-def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
+def select_signals(mask: np.ndarray, a: Array, b: Array) -> Array:
+    """``a`` where the signal mask ``(B,)`` is set, else ``b`` (``(p, B, C)`` arrays)."""
+    if isinstance(a, np.ndarray):
+        return np.where(mask[None, :, None], a, b)
+    import torch
+    return torch.where(torch.from_numpy(mask).to(a.device)[None, :, None], a, b)
+
+
+def _is_finite(u: Array) -> bool:
+    return bool(np.isfinite(u).all()) if isinstance(u, np.ndarray) else \
+        bool(u.isfinite().all())
+
+
+def run_split_lbi(graph: CanonicalGraph, x: Array, u0: Array,
                   options: SolverOptions, *, t=None, sparsity=None,
                   progress: bool = False,
                   backend: str = "auto", record_levels: Sequence[float] | None = None,
@@ -122,9 +185,10 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
 
     Parameters
     ----------
-    op : DifferenceOperator
-    x, u0 : Tensor of shape ``(p, B, C)``
-        The signals and the starting point (their component means).
+    graph : CanonicalGraph
+    x, u0 : array of shape ``(p, B, C)``
+        The signals and the starting point (their component means): numpy arrays, or
+        tensors on any device.
     options : SolverOptions
     t, sparsity : float or array of shape (B,)
         At most one: stop at the first ``k`` with ``k α >= t``, or at the first
@@ -133,13 +197,15 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
     progress : bool
         Show a progress bar (tqdm); it never changes the backend or the arithmetic.
     backend : {"auto", "torch", "numba"}
-        ``"auto"`` takes the numba kernels for CPU tensors and torch otherwise.
+        ``"auto"`` takes the numba kernels for CPU signals (numpy arrays or CPU tensors)
+        and torch otherwise.
     record_levels, record_times, record_entries
         Path recording (numba backend): see :class:`SolverResult`.
 
     Returns
     -------
     SolverResult
+        ``u`` and ``support`` of ``x``'s kind (and device).
 
     Raises
     ------
@@ -148,58 +214,71 @@ def run_split_lbi(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor,
     """
     if backend not in ("auto", "torch", "numba"):
         raise ValueError(f"Invalid backend: {backend!r}; use 'auto', 'torch' or 'numba'")
+    on_cpu = isinstance(x, np.ndarray) or x.device.type == "cpu"
     use_numba = backend == "numba" or (backend == "auto" and numba_kernels.available()
-                                       and x.device.type == "cpu")
-    if use_numba and (not numba_kernels.available() or x.device.type != "cpu"):
+                                       and on_cpu)
+    if use_numba and (not numba_kernels.available() or not on_cpu):
         raise ValueError("the numba backend needs numba installed and CPU tensors")
     recording = bool(record_levels) or bool(record_times) or record_entries
     if recording and not use_numba:
         raise ValueError("path recording needs the numba backend (CPU tensors)")
+    given_tensor = not isinstance(x, np.ndarray)
+    if use_numba and given_tensor:  # the numpy core, on views of the CPU tensors
+        x, u0 = x.numpy(), u0.numpy()
+    elif not use_numba and not given_tensor:  # numpy lent to the torch backend
+        import torch
+        x, u0 = torch.from_numpy(x), torch.from_numpy(np.ascontiguousarray(u0))
     batch = x.shape[1]
     k_target, s_target = _targets(options, batch, t, sparsity)
     xn, low, scale = normalise(x)
-    un = ((u0.double() - low[None, :, None]) / scale[None, :, None]).to(x.dtype) \
-        if not bool((scale < torch.finfo(x.dtype).max / 4).all()) else \
-        (u0 - low.to(x.dtype)[None, :, None]) / scale.to(x.dtype)[None, :, None]
+    un = _scaled(u0, low, scale)
     stops = sorted({iterations_for_time(float(v), options.alpha) for v in record_times})
     if use_numba:
-        result = _run_numba(op, xn, un, options, k_target, s_target, progress,
+        result = _run_numba(graph, xn, un, options, k_target, s_target, progress,
                             record_levels or (), stops, record_entries)
     else:
+        from . import torch_backend
+        from .._operator import DifferenceOperator
+        op = DifferenceOperator(graph, dtype=x.dtype, device=x.device)
         run = torch_backend.run(op, xn, un, options, k_target, s_target,
                                 progress=progress)
         result = SolverResult(run.u, run.support, run.iterations, run.steps, run.sparsity,
                               run.status, np.zeros(batch, dtype=np.int64),
                               np.zeros(batch), np.ones(batch))
-    if (result.status == NON_FINITE).any() or not bool(torch.isfinite(result.u).all()):
+    if (result.status == NON_FINITE).any() or not _is_finite(result.u):
         raise FloatingPointError(
             f"Split LBI produced non-finite values (alpha = {options.alpha:g}, kappa = "
             f"{options.kappa:g}, nu = {options.nu:g}): the step size is too large for "
             "these edge weights")
-    result.offset, result.scale = low.cpu().numpy(), scale.cpu().numpy()
-    result.u = _denormalise(result.u, low.to(result.u.device), scale.to(result.u.device))
+    result.offset, result.scale = low, scale
+    result.u = _denormalise(result.u, low, scale)
     # A constant signal is its own answer at every scale, to the last bit.
-    constant = (x.amax(dim=(0, 2)) == x.amin(dim=(0, 2))) if x.numel() else \
-        torch.ones(batch, dtype=torch.bool, device=x.device)
-    result.constant = constant.cpu().numpy()
+    high_low = _ranges(x) if np.prod(x.shape) else None
+    result.constant = (high_low[0] == high_low[1]) if high_low is not None else \
+        np.ones(batch, dtype=bool)
     if result.constant.any():
-        result.u = torch.where(constant[None, :, None], x, result.u)
+        result.u = select_signals(result.constant, x, result.u)
     for name in ("level_u", "stop_u"):
         snapshots = getattr(result, name)
         if snapshots is not None:  # (B, L, p, C): as _denormalise does, in the dtype
-            u = torch.from_numpy(snapshots).permute(2, 0, 1, 3).reshape(
-                snapshots.shape[2], -1, snapshots.shape[3])
             repeat = snapshots.shape[1]
-            u = _denormalise(u, low.cpu().repeat_interleave(repeat),
-                             scale.cpu().repeat_interleave(repeat))
+            u = snapshots.transpose(2, 0, 1, 3).reshape(snapshots.shape[2], -1,
+                                                        snapshots.shape[3])
+            u = _denormalise(u, np.repeat(low, repeat), np.repeat(scale, repeat))
             setattr(result, name, np.ascontiguousarray(
-                u.reshape(snapshots.shape[2], *snapshots.shape[:2], -1).permute(
-                    1, 2, 0, 3).numpy()))
+                u.reshape(snapshots.shape[2], *snapshots.shape[:2], -1).transpose(
+                    1, 2, 0, 3)))
     for name in ("drift", "level_drift", "stop_drift"):
         drift = getattr(result, name)
         if drift is not None:  # normalised units → the signal's, rounded up
             scaled = drift * result.scale.reshape((-1,) + (1,) * (drift.ndim - 1))
             setattr(result, name, np.nextafter(scaled, np.inf))
+    if given_tensor and use_numba:  # back to the caller's kind, without copies
+        import torch
+        result.u = torch.from_numpy(np.ascontiguousarray(result.u))
+        result.support = torch.from_numpy(np.ascontiguousarray(result.support))
+    elif not given_tensor and not use_numba:
+        result.u, result.support = result.u.numpy(), result.support.numpy()
     _warn_if_short(result, options, t, sparsity)
     return result
 
@@ -215,16 +294,15 @@ def _targets(options: SolverOptions, batch: int, t, sparsity):
     return k_target, s_target
 
 
-def _run_numba(op, xn, un, options, k_target, s_target, progress, levels, stops,
+def _run_numba(graph, xn, un, options, k_target, s_target, progress, levels, stops,
                record_entries) -> SolverResult:
-    out = numba_backend.run(op, xn, un, options, k_target, s_target, progress=progress,
+    out = numba_backend.run(graph, xn, un, options, k_target, s_target, progress=progress,
                             levels=levels, stops=stops, record_entries=record_entries)
     joint = options.mode == "joint"
     dtype = out.u.dtype
-    graph = numba_backend.kernel_graph(op, dtype)
-    support = numba_backend.support(out, graph, joint, dtype.type(1))  # (B, m, P)
-    support_t = torch.from_numpy(support).permute(1, 0, 2)
-    u = torch.from_numpy(out.u).permute(2, 0, 1)  # (B, C, p) → (p, B, C)
+    support = numba_backend.support(out, out.graph, joint, dtype.type(1))  # (B, m, P)
+    support_t = support.transpose(1, 0, 2)
+    u = out.u.transpose(2, 0, 1)  # (B, C, p) → (p, B, C)
     rec = out.rec
 
     def planes_to_nodes(snapshots: np.ndarray) -> np.ndarray:  # (B, L, C, p) → (B, L, p, C)

@@ -10,31 +10,40 @@ same graph given in any layout yields bit-identical results.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import sys
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import torch
-from torch_geometric.data import Data
-from torch_geometric.utils import coalesce
 
+from .._signals import is_tensor
 from .._validation import (check_edge_attr, check_edge_index, check_edge_weight,
                            check_num_nodes)
+
+if TYPE_CHECKING:
+    from torch_geometric.data import Data
 
 __all__ = ["CanonicalGraph", "canonical_graph"]
 
 
 class CanonicalGraph(NamedTuple):
-    """A graph in canonical form (see :func:`canonical_graph`)."""
+    """A graph in canonical form (see :func:`canonical_graph`), as numpy arrays: the
+    form the solver, the projection and the paths work on, without torch."""
 
-    edge_index: torch.Tensor
+    edge_index: np.ndarray
     """``(2, m)`` int64, ``edge_index[0] < edge_index[1]``, sorted, no duplicates."""
-    edge_weight: torch.Tensor
+    edge_weight: np.ndarray
     """``(m,)`` float64, every entry ``> 0``."""
     num_nodes: int
 
     @property
     def num_edges(self) -> int:
         return self.edge_index.shape[1]
+
+
+def is_graph(value: Any) -> bool:
+    """Whether ``value`` is a :class:`torch_geometric.data.Data`, without importing PyG."""
+    data = sys.modules.get("torch_geometric.data")
+    return data is not None and isinstance(value, data.Data)
 
 
 def canonical_graph(graph: Data) -> CanonicalGraph:
@@ -53,7 +62,7 @@ def canonical_graph(graph: Data) -> CanonicalGraph:
     -------
     CanonicalGraph
         Edges ``(i, j)`` with ``i < j``, each undirected edge once, sorted by
-        ``(i, j)``, self-loops dropped, on the CPU. An edge stored several times
+        ``(i, j)``, self-loops dropped, as numpy arrays. An edge stored several times
         (for instance in both directions, as PyG stores undirected graphs) gets the
         mean of its copies' weights, so a symmetric graph keeps its weights.
 
@@ -67,7 +76,7 @@ def canonical_graph(graph: Data) -> CanonicalGraph:
         ``graph`` is not a :class:`~torch_geometric.data.Data`, or a field has the
         wrong type.
     """
-    if not isinstance(graph, Data):
+    if not is_graph(graph):
         raise TypeError(not_a_graph(graph))
     if graph.get("edge_index") is None:
         raise ValueError("graph has no edge_index; a graph without edges needs "
@@ -78,14 +87,22 @@ def canonical_graph(graph: Data) -> CanonicalGraph:
         num_nodes = graph.x.shape[0]
     else:
         raise ValueError("graph has neither num_nodes nor x; set graph.num_nodes")
-    num_nodes = check_num_nodes(num_nodes)
-    edge_index = check_edge_index(graph.edge_index, num_nodes).cpu()
     check_edge_attr(graph.get("edge_attr"), graph.get("edge_weight") is not None)
-    edge_weight = check_edge_weight(graph.get("edge_weight"), edge_index.shape[1])
+    return canonical_arrays(graph.edge_index, num_nodes, graph.get("edge_weight"))
+
+
+def canonical_arrays(edge_index: Any, num_nodes: Any, edge_weight: Any = None,
+                     ) -> CanonicalGraph:
+    """:func:`canonical_graph` of an edge index, a node count and optional weights (numpy
+    arrays or tensors), checked as there."""
+    num_nodes = check_num_nodes(num_nodes)
+    edge_index = check_edge_index(edge_index, num_nodes)
+    edge_weight = check_edge_weight(edge_weight, edge_index.shape[1])
     if edge_weight is None:
-        edge_weight = torch.ones(edge_index.shape[1], dtype=torch.float64)
+        edge_weight = np.ones(edge_index.shape[1])
     edge_index, edge_weight = undirected_edges(edge_index, num_nodes, edge_weight)
-    return CanonicalGraph(edge_index.contiguous(), edge_weight.contiguous(), num_nodes)
+    return CanonicalGraph(np.ascontiguousarray(edge_index),
+                          np.ascontiguousarray(edge_weight), num_nodes)
 
 
 def not_a_graph(graph: object) -> str:
@@ -100,7 +117,7 @@ def not_a_graph(graph: object) -> str:
         return (f"{said}, got scipy.sparse {kind}; if it is an adjacency matrix, convert "
                 "it with isvs_graph.graphs.from_scipy(adjacency)")
     shape = getattr(graph, "shape", None)
-    if isinstance(graph, (np.ndarray, torch.Tensor)) and len(shape) == 2 and \
+    if (isinstance(graph, np.ndarray) or is_tensor(graph)) and len(shape) == 2 and \
             shape[0] == shape[1]:
         given = "adjacency" if isinstance(graph, np.ndarray) else "adjacency.cpu().numpy()"
         return (f"{said}, got {module.split('.')[0]} {kind} of shape {tuple(shape)}; if "
@@ -111,9 +128,8 @@ def not_a_graph(graph: object) -> str:
             "torch_geometric.data.Data(edge_index=..., num_nodes=...)")
 
 
-def undirected_edges(edge_index: torch.Tensor | np.ndarray, num_nodes: int,
-                     edge_weight: torch.Tensor | np.ndarray | None = None, *,
-                     reduce: str = "mean") -> tuple[torch.Tensor, torch.Tensor | None]:
+def undirected_edges(edge_index: Any, num_nodes: int, edge_weight: Any = None, *,
+                     reduce: str = "mean") -> tuple[np.ndarray, np.ndarray | None]:
     """Each undirected edge once as ``(i, j)`` with ``i < j``, sorted by ``(i, j)``,
     self-loops dropped: the last step of every graph builder, as PyG's end in
     :func:`~torch_geometric.utils.coalesce`.
@@ -121,23 +137,34 @@ def undirected_edges(edge_index: torch.Tensor | np.ndarray, num_nodes: int,
     The weights of an edge's copies (both directions, repeats) are reduced by
     ``reduce``: ``"mean"`` (the rule for weights given by a user: a symmetric graph
     keeps its weights, a directed one gets the mean of its two directions) or ``"sum"``
-    (for weights that add up, such as boundary lengths). Returns int64 edges and
-    float64 weights (``None`` when none were given), on the CPU.
+    (for weights that add up, such as boundary lengths). Takes numpy arrays or CPU
+    tensors; returns int64 edges and float64 weights (``None`` when none were given) as
+    numpy arrays.
     """
-    edge_index = torch.as_tensor(edge_index, dtype=torch.long).cpu().reshape(2, -1)
+    edge_index = np.ascontiguousarray(np.asarray(edge_index, dtype=np.int64).reshape(2, -1))
     if edge_weight is not None:
-        edge_weight = torch.as_tensor(edge_weight, dtype=torch.float64).cpu()
+        edge_weight = np.ascontiguousarray(edge_weight, dtype=np.float64)
     if _is_canonical(edge_index, num_nodes):
         return edge_index, edge_weight
-    edge_index, _ = edge_index.sort(dim=0)  # each column becomes (min, max)
+    edge_index = np.sort(edge_index, axis=0)  # each column becomes (min, max)
     keep = edge_index[0] != edge_index[1]
     edge_index = edge_index[:, keep]
-    if edge_weight is not None:
-        edge_weight = edge_weight[keep]
-    return coalesce(edge_index, edge_weight, num_nodes=num_nodes, reduce=reduce)
+    keys = edge_index[0] * num_nodes + edge_index[1]
+    unique, first, copy_of = np.unique(keys, return_index=True, return_inverse=True)
+    edges = edge_index[:, first]
+    if edge_weight is None:
+        return edges, None
+    # (float64 even without edges, where bincount would return int64)
+    weight = np.bincount(copy_of, weights=edge_weight[keep],
+                         minlength=len(unique)).astype(np.float64)
+    if reduce == "mean":
+        weight /= np.bincount(copy_of, minlength=len(unique))
+    elif reduce != "sum":
+        raise ValueError(f"Invalid reduce: {reduce!r}; use 'mean' or 'sum'")
+    return edges, weight
 
 
-def _is_canonical(edge_index: torch.Tensor, num_nodes: int) -> bool:
+def _is_canonical(edge_index: np.ndarray, num_nodes: int) -> bool:
     """Whether the edges are already ``i < j``, sorted and unique (the builders' output):
     then canonicalising copies nothing."""
     src, dst = edge_index
@@ -145,5 +172,3 @@ def _is_canonical(edge_index: torch.Tensor, num_nodes: int) -> bool:
         return False
     keys = src * num_nodes + dst
     return bool((keys[1:] > keys[:-1]).all())
-
-

@@ -44,7 +44,8 @@ def from_scipy(adjacency: scipy.sparse.sparray | scipy.sparse.spmatrix | np.ndar
         raise ValueError("adjacency entries must be finite and >= 0 (they are edge weights)")
     p = adjacency.shape[0]
     edge_index, weight = undirected_edges(np.stack([rows, cols]), p, values)
-    return Data(edge_index=edge_index, edge_weight=weight, num_nodes=p)
+    return Data(edge_index=torch.from_numpy(edge_index), edge_weight=torch.from_numpy(weight),
+                num_nodes=p)
 
 
 def from_networkx(graph: nx.Graph, weight: str | None = "weight",

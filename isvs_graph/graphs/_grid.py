@@ -2,19 +2,24 @@
 
 Node ``r * width + c`` is pixel ``(r, c)``; the edges are generated already in canonical
 order, and :func:`grid_shape` recognises such a grid however it was built, so that the
-solver can take its stencil kernels.
+solver can take its stencil kernels. :func:`grid_canonical` is the same grid in canonical
+form, without torch: what the image functions solve on.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
-from torch_geometric.data import Data
 
 from .._validation import check_count, shown
-from ._canonical import CanonicalGraph, undirected_edges
+from ._canonical import CanonicalGraph
 
-__all__ = ["grid_graph", "grid_shape"]
+if TYPE_CHECKING:
+    import torch
+    from torch_geometric.data import Data
+
+__all__ = ["grid_canonical", "grid_graph", "grid_shape"]
 
 
 def _grid_edges(height: int, width: int, connectivity: int) -> tuple[np.ndarray, np.ndarray]:
@@ -38,6 +43,15 @@ def _grid_edges(height: int, width: int, connectivity: int) -> tuple[np.ndarray,
     src = np.broadcast_to(np.arange(p, dtype=np.int64)[:, None], valid.shape)[valid]
     dst = src + np.broadcast_to(shift, valid.shape)[valid]
     return src, dst
+
+
+def grid_canonical(height: int, width: int, connectivity: int = 4) -> CanonicalGraph:
+    """The pixel grid of :func:`grid_graph` in canonical form (numpy, unit weights)."""
+    height, width = check_count("height", height), check_count("width", width)
+    if connectivity not in (4, 8):
+        raise ValueError(f"connectivity must be 4 or 8, got {shown(connectivity)}")
+    edge_index = np.stack(_grid_edges(height, width, connectivity))
+    return CanonicalGraph(edge_index, np.ones(edge_index.shape[1]), height * width)
 
 
 def grid_graph(height: int, width: int, connectivity: int = 4, *,
@@ -72,12 +86,11 @@ def grid_graph(height: int, width: int, connectivity: int = 4, *,
     >>> grid_graph(5, 7, connectivity=8).num_edges
     106
     """
-    height, width = check_count("height", height), check_count("width", width)
-    if connectivity not in (4, 8):
-        raise ValueError(f"connectivity must be 4 or 8, got {shown(connectivity)}")
-    edge_index, _ = undirected_edges(np.stack(_grid_edges(height, width, connectivity)),
-                                     height * width)
-    edge_index = edge_index.to(device)
+    import torch
+    from torch_geometric.data import Data
+
+    grid = grid_canonical(height, width, connectivity)
+    edge_index = torch.from_numpy(grid.edge_index).to(device)
     rows, cols = torch.meshgrid(torch.arange(height, device=device),
                                 torch.arange(width, device=device), indexing="ij")
     pos = torch.stack([rows.reshape(-1), cols.reshape(-1)], dim=1).float()
@@ -107,7 +120,6 @@ def grid_shape(graph: CanonicalGraph) -> tuple[int, int, int] | None:
             if edges != m:
                 continue
             expected_src, expected_dst = _grid_edges(height, width, connectivity)
-            if np.array_equal(expected_src, src.numpy()) and \
-                    np.array_equal(expected_dst, dst.numpy()):
+            if np.array_equal(expected_src, src) and np.array_equal(expected_dst, dst):
                 return height, width, connectivity
     return None

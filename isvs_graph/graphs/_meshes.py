@@ -108,13 +108,13 @@ def mesh_graph(pos: np.ndarray | torch.Tensor, faces: np.ndarray | torch.Tensor,
         cot = (u * v).sum(axis=1) / np.linalg.norm(np.cross(u3, v3), axis=1) / 2
     edge_index, cot = undirected_edges(sides.T, n, cot, reduce="sum")
     data = Data(pos=torch.from_numpy(pos), face=torch.from_numpy(faces.T.copy()),
-                edge_index=edge_index, num_nodes=n)
+                edge_index=torch.from_numpy(edge_index), num_nodes=n)
     if weights == "inverse_length":
-        src, dst = edge_index.numpy()
+        src, dst = edge_index
         weight = 1.0 / np.linalg.norm(pos[src] - pos[dst], axis=1)
         data.edge_weight = torch.from_numpy(weight / weight.mean())
     elif weights == "cotangent":
-        weight = cot.numpy()
+        weight = cot
         mean = np.abs(weight).mean()
         floor = 1e-3 * mean
         if (weight < floor).any():

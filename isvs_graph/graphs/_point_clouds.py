@@ -31,8 +31,9 @@ def _graph(points: np.ndarray, pairs: np.ndarray, weights: str | None,
            sigma: float | None) -> Data:
     """Data over the undirected edges ``pairs`` (k, 2), with optional Gaussian weights."""
     edge_index, _ = undirected_edges(pairs.T, len(points))
-    pairs = edge_index.numpy().T
-    data = Data(pos=torch.from_numpy(points), edge_index=edge_index, num_nodes=len(points))
+    pairs = edge_index.T
+    data = Data(pos=torch.from_numpy(points), edge_index=torch.from_numpy(edge_index),
+                num_nodes=len(points))
     if weights not in (None, "gaussian"):
         raise ValueError(f"Invalid weights: {weights!r}; use None or 'gaussian'")
     if weights == "gaussian" and len(pairs):

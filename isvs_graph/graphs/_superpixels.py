@@ -101,5 +101,6 @@ def superpixel_graph(image: np.ndarray, n_segments: int = 200, compactness: floa
                                           np.ones(int(across.sum())), reduce="sum")
     weight = length / length.mean() if len(length) else length
     return Data(x=torch.from_numpy(x), pos=torch.from_numpy(pos),
-                edge_index=edge_index, edge_weight=weight, boundary_length=length, num_nodes=n,
+                edge_index=torch.from_numpy(edge_index), edge_weight=torch.from_numpy(weight),
+                boundary_length=torch.from_numpy(length), num_nodes=n,
                 segments=torch.from_numpy(segments))
