@@ -12,14 +12,17 @@ numba kernels and record, per signal,
   the floor) as one value per component: exactly what :func:`~isvs_graph.solve` returns
   there, in its dtype;
 * ``drift``: how far ``u`` can move between consecutive recorded iterates, measured by
-  the kernels (the summed largest change per step).
+  the kernels (the summed largest change per step), and from every iterate at which the
+  support changed to the next recorded one.
 
 :meth:`ISVSPath.at` reads a scale with one union-find over the edges per signal. At a
 recorded iterate it returns exactly what :func:`~isvs_graph.solve` does. Between two
 recorded iterates ``r₁ < k < r₂`` it averages the values recorded at ``r₂`` over the
 exact partition at ``k``, which differs from the solve by at most
-:meth:`ISVSPath.bound` (``drift`` over ``(r₁, r₂]``, plus the spread of ``u`` within
-``r₂``'s components if an entry left between ``k`` and ``r₂``, plus rounding).
+:meth:`ISVSPath.bound` (``drift`` from the last change of the support at or before ``k``
+to ``r₂``, plus the spread of ``u`` within ``r₂``'s components if an entry left between
+``k`` and ``r₂``, plus rounding; only rounding while no support edge separates
+anything yet, where the read is exact).
 """
 
 from __future__ import annotations
@@ -61,14 +64,14 @@ __all__ = ["DEFAULT_LEVELS", "ISVSPath", "load_paths", "path"]
 #: The sparsities recorded by default: 1, 0.95, …, 0.5.
 DEFAULT_LEVELS = tuple(round(1.0 - 0.05 * i, 10) for i in range(11))
 FORMAT = "isvs_graph.paths"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 _STATUS = {0: "reached", 1: "floor", 2: "max_iter"}
 #: Reads of at least this many signals run in parallel.
 _PARALLEL_READS = 8
 #: The arrays a path stores (and saves), in checksum order.
 _ARRAYS = ("order", "order_iter", "order_count", "log_iter", "log_entry", "log_count",
            "snap_iter", "snap_count", "limit", "comp_count", "values", "drift", "spread",
-           "status", "low", "scale")
+           "mark_iter", "mark_drift", "mark_count", "status", "low", "scale")
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,7 @@ class ISVSPath:
         self._order_ptr = _pointers(a["order_count"])
         self._log_ptr = _pointers(a["log_count"])
         self._snap_ptr = _pointers(a["snap_count"])
+        self._mark_ptr = _pointers(a["mark_count"])
         self._comp_ptr = _pointers(a["comp_count"].reshape(-1))
         # Snapshots are sorted by (signal, iteration); this key finds them by search.
         self._span = int(a["snap_iter"].max(initial=0)) + 2
@@ -410,11 +414,13 @@ class ISVSPath:
     def bound(self, t: Scale = None, *, sparsity: Scale = None) -> np.ndarray | float:
         """How far :meth:`at` can be from :func:`~isvs_graph.solve` at that scale: the
         largest absolute difference of any value, in the signal's units (0 at the
-        recorded iterates). See :func:`path` for how it is made up."""
+        recorded iterates, rounding only where the partition is still the graph's
+        components, about the true difference just before a recorded iterate). See
+        :func:`path` for how it is made up."""
         k, snap = self._locate(t, sparsity)
         a = self._arrays
         exact = a["snap_iter"][snap].astype(np.int64) == k
-        out = a["drift"][snap].astype(np.float64)
+        out = np.minimum(a["drift"][snap].astype(np.float64), self._drift_after(k, snap))
         for b in np.flatnonzero(a["log_count"] > 0):  # leaves between k and the snapshot
             lo, hi = self._log_ptr[b], self._log_ptr[b + 1]
             events = a["log_iter"][lo:hi].astype(np.int64)
@@ -430,6 +436,48 @@ class ISVSPath:
             out = out + (4 * eps + self.layout.resolution) * magnitude
         out = np.where(exact, 0.0, out)
         return float(out[0]) if self.layout.single else out
+
+    def _drift_after(self, k: np.ndarray, snap: np.ndarray) -> np.ndarray:
+        """Per signal, a bound on ``max |u_k − u_r|`` for the snapshot ``r`` read at ``k``
+        that is tighter than the drift over the whole interval before ``r``: only the
+        rounding of the steps up to ``r`` where the partition at ``k`` is still the
+        graph's connected components (whose means the iteration keeps: no support edge
+        bounds them), else the drift from the last iterate at or before ``k`` where the
+        support changed (if after the previous snapshot) to ``r``; ``inf`` where neither
+        applies (a floor's limit)."""
+        a = self._arrays
+        out = np.full(len(k), np.inf)
+        snap_iter = a["snap_iter"].astype(np.int64)
+        first_snap = self._snap_ptr[:-1]
+        previous = np.where(snap > first_snap, snap_iter[np.maximum(snap - 1, 0)], -1)
+        marks = a["mark_iter"].astype(np.int64)
+        mark_drift = a["mark_drift"].astype(np.float64)
+        limit = self._limit_rows()[snap]
+        whole = self._whole_components(k)
+        eps = float(np.finfo(self.layout.working).eps)
+        for b in np.flatnonzero(~limit):
+            lo, hi = self._mark_ptr[b], self._mark_ptr[b + 1]
+            last = lo + int(np.searchsorted(marks[lo:hi], k[b], side="right")) - 1
+            if whole[b]:
+                out[b] = 4 * eps * (snap_iter[snap[b]] + 1) * float(a["scale"][b])
+            elif last >= lo and marks[last] > previous[b]:
+                out[b] = mark_drift[last]
+        return out
+
+    def _whole_components(self, k: np.ndarray) -> np.ndarray:
+        """Per signal, whether its partition at iterate ``k`` is the graph's connected
+        components (no support edge separates anything, in any plane)."""
+        rows = np.arange(len(k))
+        p = self.graph.num_nodes
+        out = np.empty((len(k) + 1, self._planes, p), dtype=np.int64)
+        labels = kernels.labels if parallel_allowed() else kernels.labels_serial
+        a = self._arrays
+        ks = np.concatenate([k, [0]])  # and the graph's own components, at k = 0
+        labels(np.concatenate([rows, [0]]), ks, self._src, self._dst, p, self._planes,
+               a["order"], a["order_iter"], self._order_ptr, a["log_iter"], a["log_entry"],
+               self._log_ptr, out)
+        counts = out.max(axis=2, initial=-1) + 1  # (B + 1, planes)
+        return (counts[:-1] == counts[-1]).all(axis=1)
 
     def labels(self, t: Scale = None, *, sparsity: Scale = None) -> np.ndarray:
         """The component of every node at that scale, numbered ``0 … c − 1`` in the
@@ -477,10 +525,11 @@ class ISVSPath:
         a = self._arrays
         picked = {}
         for name, ptr in (("order", self._order_ptr), ("log", self._log_ptr),
-                          ("snap", self._snap_ptr)):
+                          ("snap", self._snap_ptr), ("mark", self._mark_ptr)):
             take = _ranges(ptr, rows)
             fields = {"order": ("order", "order_iter"), "log": ("log_iter", "log_entry"),
-                      "snap": ("snap_iter", "comp_count", "drift", "spread")}[name]
+                      "snap": ("snap_iter", "comp_count", "drift", "spread"),
+                      "mark": ("mark_iter", "mark_drift")}[name]
             for field in fields:
                 picked[field] = a[field][take]
             picked[f"{name}_count"] = a[f"{name}_count"][rows]
@@ -712,6 +761,16 @@ def record(problem, layout: Layout, *, levels: Sequence[float], record_times=(),
     snap_iter = iters[rows, slot]
     snap_drift = drifts[rows, slot]
     snap_count = keep.sum(axis=1)
+    # The drift from each change of the support to the next snapshot.
+    mark_n = result.mark_n.astype(np.int64)
+    mark_rows, mark_cols = np.nonzero(np.arange(result.mark_k.shape[1])[None, :]
+                                      < mark_n[:, None])
+    mark_iter = result.mark_k[mark_rows, mark_cols]
+    span = int(max(snap_iter.max(initial=0), mark_iter.max(initial=0))) + 2
+    following = np.searchsorted(rows * span + snap_iter, mark_rows * span + mark_iter,
+                                side="left")
+    ahead = snap_drift[following] if len(following) else np.zeros(0)
+    mark_drift = np.maximum(ahead - result.mark_d[mark_rows, mark_cols], 0.0) + 1e-12 * ahead
     # Exactly what solve returns at each snapshot: the projection, presented.
     u_t = snap_u.transpose(1, 0, 2)
     support_t = snap_support.transpose(1, 0, 2)
@@ -772,6 +831,9 @@ def record(problem, layout: Layout, *, levels: Sequence[float], record_times=(),
         "values": values,
         "drift": _round_up32(interval),
         "spread": _round_up32(spread),
+        "mark_iter": mark_iter.astype(iter_type),
+        "mark_drift": _round_up32(mark_drift),
+        "mark_count": mark_n.astype(_narrow(int(mark_n.max(initial=0)))),
         "status": result.status.astype(np.int8),
         "low": result.offset.astype(np.float64),
         "scale": result.scale.astype(np.float64),
@@ -837,14 +899,20 @@ def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
     between two of them, ``r₁ < k < r₂``, it averages ``r₂``'s values over ``k``'s
     partition, and :meth:`ISVSPath.bound` says how far that can be from ``solve``:
 
-    * ``drift(r₁, r₂) = Σ_j max_i |u_{j+1,i} − u_{j,i}|`` over the steps in between,
-      which bounds ``max |u_k − u_{r₂}|``; since no edge leaves in between the
+    * ``drift(c, r₂) = Σ_j max_i |u_{j+1,i} − u_{j,i}|`` over the steps from ``c``, the
+      last iterate at or before ``k`` where the support changed (or ``r₁``, whichever
+      is later), to ``r₂``, which bounds ``max |u_k − u_{r₂}|``; since no edge leaves
+      in between the
       partition at ``k`` is a coarsening of ``r₂``'s and its means of ``u_{r₂}`` are
       computed exactly from ``r₂``'s component values;
     * if an entry left the support between ``k`` and ``r₂``, plus the largest
       deviation of ``u_{r₂}`` from its component means;
     * plus rounding: 1.5 for integer images (values are stored and read rounded),
       a few units of the dtype's resolution for floats.
+
+    While no support edge separates anything (the partition at ``k`` is the graph's
+    connected components), the read is exact: the iteration keeps the mean of ``u``
+    over every connected component, so the drift term is the rounding of the steps.
 
     Records more levels (or times) for tighter reads: the bound shrinks with the
     spacing.

@@ -62,6 +62,32 @@ def test_labels_between_records_are_exact_partitions():
     assert 0 < np.abs(smoothed - exact).max() <= p.bound(19.3)
 
 
+@pytest.mark.parametrize("mode", ["joint", "channel"])
+def test_bound_is_tight_where_the_read_is_exact_and_near_recorded_iterates(mode):
+    """bound() is not the drift of the whole interval before the next record: where no
+    support edge separates anything yet the read is exact and the bound is rounding;
+    just before a recorded level it is the drift from the last change of the support."""
+    from skimage import data
+    image = data.camera()[::8, ::8] / 255.0
+    graph = isvs_graph.grid_graph(*image.shape)
+    x = np.stack([image.reshape(-1), image.T.reshape(-1)], axis=1)
+    p = isvs_graph.path(graph, x, sparsity_min=0.5, mode=mode)
+    k_first = int(np.nanmin(np.where(np.isfinite(p.entry_times), p.entry_times, np.nan))
+                  / p.alpha)
+    early = 0.5 * k_first * p.alpha  # before any edge entered
+    assert 0 < p.bound(early) < 1e-10
+    assert np.abs(p.at(early) - isvs_graph.solve(graph, x, early, mode=mode)).max() < 1e-12
+    interval = p._arrays["drift"][p._locate(early, None)[1]][0]
+    assert interval > 0.01  # what the bound was: the drift from t = 0 to the next level
+    for level in p.levels[1:8]:
+        before = (p.iterations(sparsity=level) - 1) * p.alpha  # one step before its record
+        whole = p._arrays["drift"][p._locate(before, None)[1]][0]
+        bound = p.bound(before)
+        error = np.abs(p.at(before) - isvs_graph.solve(graph, x, before, mode=mode)).max()
+        assert 0 < error <= bound <= 2 * error  # it was the interval's drift: 9-57 times
+        assert bound < whole / 4
+
+
 def test_labels_at_coarsest_scale_are_the_components():
     graph = isvs_graph.grid_graph(1, 4)
     p = isvs_graph.path(graph, np.array([0.0, 0.0, 1.0, 1.0]), sparsity_min=0.7)

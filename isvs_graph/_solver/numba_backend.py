@@ -130,7 +130,10 @@ def _recording(batch, channels, p, m, per_edge, dtype, levels, stops, record_ent
         np.zeros((batch, capacity), dtype=np.int64),
         np.zeros((batch, capacity), dtype=np.int64),
         np.zeros(batch, dtype=np.int64),
-        np.zeros(drifts))
+        np.zeros(drifts),
+        np.zeros((drifts, entries + capacity), dtype=np.int64),
+        np.zeros((drifts, entries + capacity)),
+        np.zeros(drifts, dtype=np.int64))
 
 
 def run(canonical: CanonicalGraph, x: np.ndarray, u0: np.ndarray, options: SolverOptions,
@@ -229,18 +232,23 @@ def _scatter(out: Recorded, part: Recorded, signals: np.ndarray) -> None:
         getattr(out, name)[signals] = getattr(part, name)
     capacity = max(out.rec.log_k.shape[1], part.rec.log_k.shape[1])
 
-    def grown(log: np.ndarray) -> np.ndarray:
-        if log.shape[1] == capacity:
+    def grown_to(log: np.ndarray, width: int) -> np.ndarray:
+        if log.shape[1] >= width:
             return log
-        wider = np.zeros((log.shape[0], capacity), dtype=log.dtype)
+        wider = np.zeros((log.shape[0], width), dtype=log.dtype)
         wider[:, :log.shape[1]] = log
         return wider
+
+    def grown(log: np.ndarray) -> np.ndarray:
+        return grown_to(log, capacity)
 
     fields = {}
     for name in kernels.Recording._fields:
         whole, rerun = getattr(out.rec, name), getattr(part.rec, name)
         if name in ("log_k", "log_e"):
             whole, rerun = grown(whole), grown(rerun)
+        elif name in ("mark_k", "mark_d"):
+            whole, rerun = grown_to(whole, rerun.shape[1]), grown_to(rerun, whole.shape[1])
         if name != "levels":
             whole[signals] = rerun
         fields[name] = whole

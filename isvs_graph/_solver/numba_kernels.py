@@ -76,11 +76,13 @@ StopRule = namedtuple("StopRule", ["k_target", "s_target", "max_steps", "tol", "
 #: (``log_n`` counts changes, beyond the capacity too). ``drift`` (when recording entries)
 #: is ``Σ_j max_i |u_{j+1, i} − u_{j, i}|`` over the steps so far, rounding included, so
 #: ``max |u_k − u_r| <= drift_k − drift_r``; ``level_drift``/``stop_drift`` hold it at
-#: each snapshot.
+#: each snapshot; ``mark_k``/``mark_d``/``mark_n`` log ``(k, drift_k)`` at every iterate
+#: whose support count changed (capacity: the entries and the log's), so that
+#: ``drift_r − drift_k`` can be bounded from the last mark at or before ``k``.
 Recording = namedtuple("Recording", ["levels", "level_u", "level_support", "level_iter",
                                      "level_drift", "stop_u", "stop_support", "stop_iter",
                                      "stop_drift", "entry_iter", "log_k", "log_e", "log_n",
-                                     "drift"])
+                                     "drift", "mark_k", "mark_d", "mark_n"])
 #: Per-signal state, resumable: iterate, counters, status, next level and stop to record.
 State = namedtuple("State", ["u", "z", "f", "k", "steps", "status", "count", "level",
                              "stop", "leaves", "sparsity"])
@@ -624,6 +626,7 @@ if numba is not None:
         status = RUNNING
         sparsity = 1.0
         at_floor = False
+        counted = count
         while True:
             sparsity = (entries - count) / entries if entries else 0.0
             while level < rec.levels.shape[0] and sparsity <= rec.levels[level]:
@@ -655,6 +658,13 @@ if numba is not None:
                 drift += step_u * eps_u * (1.0 + rounding) + rounding
             k += 1
             steps += 1
+            if measure and count != counted:  # the support changed: mark (k, drift_k)
+                n = rec.mark_n[b]
+                if n < rec.mark_k.shape[1]:
+                    rec.mark_k[b, n] = k
+                    rec.mark_d[b, n] = drift
+                rec.mark_n[b] = n + 1
+            counted = count
             if not check:
                 continue
             if not np.isfinite(eps):

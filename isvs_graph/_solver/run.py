@@ -62,7 +62,8 @@ class SolverResult:
     ``(B,)``, ``level_drift`` ``(B, L)`` and ``stop_drift`` ``(B, S)``: the summed
     largest change of ``u`` per step up to the end and to each snapshot, in the
     signal's units, so that ``max |u_k − u_r| <= drift_k − drift_r`` (recorded with the
-    entries).
+    entries); ``mark_k`` and ``mark_d`` ``(B, marks)`` with ``mark_n`` ``(B,)``: the
+    iterates at which the support count changed and the drift there.
     """
 
     u: Array
@@ -88,6 +89,9 @@ class SolverResult:
     drift: np.ndarray | None = None
     level_drift: np.ndarray | None = None
     stop_drift: np.ndarray | None = None
+    mark_k: np.ndarray | None = None
+    mark_d: np.ndarray | None = None
+    mark_n: np.ndarray | None = None
 
     @property
     def reached(self) -> np.ndarray:
@@ -268,7 +272,7 @@ def run_split_lbi(graph: CanonicalGraph, x: Array, u0: Array,
             setattr(result, name, np.ascontiguousarray(
                 u.reshape(snapshots.shape[2], *snapshots.shape[:2], -1).transpose(
                     1, 2, 0, 3)))
-    for name in ("drift", "level_drift", "stop_drift"):
+    for name in ("drift", "level_drift", "stop_drift", "mark_d"):
         drift = getattr(result, name)
         if drift is not None:  # normalised units → the signal's, rounded up
             scaled = drift * result.scale.reshape((-1,) + (1,) * (drift.ndim - 1))
@@ -323,7 +327,10 @@ def _run_numba(graph, xn, un, options, k_target, s_target, progress, levels, sto
             stop_iter=rec.stop_iter if len(stops) else None,
             drift=rec.drift if record_entries else None,
             level_drift=rec.level_drift if record_entries and len(levels) else None,
-            stop_drift=rec.stop_drift if record_entries and len(stops) else None)
+            stop_drift=rec.stop_drift if record_entries and len(stops) else None,
+            mark_k=rec.mark_k[:, :int(rec.mark_n.max(initial=0))] if record_entries else None,
+            mark_d=rec.mark_d[:, :int(rec.mark_n.max(initial=0))] if record_entries else None,
+            mark_n=rec.mark_n if record_entries else None)
     return SolverResult(u, support_t[:, :, 0] if joint else support_t, out.iterations,
                         out.steps, out.sparsity, out.status, out.leaves,
                         np.zeros(len(out.steps)), np.ones(len(out.steps)), **recorded)
