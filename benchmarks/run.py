@@ -102,7 +102,7 @@ def _bregman_rates(images_hwc, repeat: int) -> tuple[float, float]:
 
 def image_costs(batch: torch.Tensor) -> np.ndarray:
     """Steps computed per image to sparsity 0.8 (the work each image costs)."""
-    signals, h, w, _ = images_to_signals(batch)
+    signals, (h, w), _ = images_to_signals(batch)
     problem = prepare(isvs_graph.grid_graph(h, w), signals)
     result = run_split_lbi(problem.graph, problem.x, problem.initial(), problem.options,
                            sparsity=0.8)
@@ -228,7 +228,7 @@ def cached_reads(args, results: dict) -> None:
     # One photo: path() on any graph costs what image_paths does on the pixel grid.
     from skimage import data
     photo = data.astronaut()
-    signal, height, width, _ = isvs_graph.images.image_to_signal(photo)
+    signal, (height, width), _ = isvs_graph.images.image_to_signal(photo)
     graph = isvs_graph.grid_graph(height, width)
     ratios = []
     for _ in range(args.rounds):
@@ -451,7 +451,7 @@ def scale_sets(count: int) -> dict[str, np.ndarray]:
 def _flat_share(images: np.ndarray, connectivity: int, tol: float = 3e-3) -> np.ndarray:
     """Per image, the share of its grid edges across which it is flat (joint norm of
     the difference below ``tol`` of its range, as the solver's floor counts them)."""
-    graph = isvs_graph.grid_graph(*images.shape[2:], connectivity)
+    graph = isvs_graph.grid_graph(*images.shape[2:], connectivity=connectivity)
     src, dst = graph.edge_index.numpy()
     weight = graph.edge_weight.numpy() if graph.edge_weight is not None else 1.0
     x = images.reshape(len(images), images.shape[1], -1).astype(np.float64)

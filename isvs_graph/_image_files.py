@@ -13,6 +13,7 @@ computed when :func:`check_output` is called first.
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import zlib
@@ -81,6 +82,8 @@ class ImageInfo:
     format: str = ""
     icc_profile: bytes | None = None
     dpi: tuple[float, float] | None = None
+    frames: int = 1
+    """Pages of a TIFF stack (a volume, ``D × H × W [× C]``); 1 for an image."""
 
     @property
     def alpha(self) -> bool:
@@ -100,7 +103,8 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray, ImageInfo]:
     """Decode an image file whole, by value, upright.
 
     Returns ``(array, info)``: ``array`` is ``H × W`` (grey) or ``H × W × C`` with alpha
-    as its last channel, of dtype uint8 (8-bit files), uint16 (16-bit grey PNG and
+    as its last channel (a multi-page TIFF, a stack of ``D`` pages of one size and mode:
+    ``D × H × W [× C]``, with ``info.frames = D``), of dtype uint8 (8-bit files), uint16 (16-bit grey PNG and
     TIFF), int32 (32-bit integer TIFF) or float32 (float TIFF, values as stored, not
     clipped); ``info`` is an :class:`ImageInfo`. The EXIF orientation is applied (a
     phone photo comes out as it is shown). Palette images come out RGB, or RGBA where
@@ -109,7 +113,8 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray, ImageInfo]:
 
     Raises :class:`ImageFileError`, naming ``path``, for a missing or unreadable file, a
     folder, a file Pillow cannot decode (a truncated one included), an animation, and
-    16-bit colour, which Pillow would read at 8 bits.
+    16-bit colour, which Pillow would read at 8 bits, and a TIFF stack whose pages
+    differ in size or mode.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -117,16 +122,30 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray, ImageInfo]:
     try:
         with Image.open(name) as image:
             _check_depth(image, name)
-            if getattr(image, "n_frames", 1) > 1 and image.format != "MPO":
+            frames = getattr(image, "n_frames", 1)
+            if frames > 1 and image.format not in ("MPO", "TIFF"):
                 # (An MPO is a phone JPEG with previews after the first frame, the photo.)
                 raise ImageFileError(f"{name}: has {image.n_frames} frames; isvs-graph "
-                                     "reads single images (extract a frame first)")
-            image.load()  # decode all of it now: a truncated file fails here, not later
-            ImageOps.exif_transpose(image, in_place=True)
+                                     "reads single images and TIFF stacks (extract a "
+                                     "frame first)")
+            frames = frames if image.format == "TIFF" else 1
             file_mode, format_ = image.mode, image.format or ""
             icc, dpi = image.info.get("icc_profile"), image.info.get("dpi")
-            image = _convert(image)
-            array = np.array(image)  # writable (asarray wraps Pillow's read-only bytes)
+            pages = []
+            for page in range(frames):
+                image.seek(page)
+                image.load()  # decode all of it now: a truncated file fails here
+                if (image.mode, image.size) != (file_mode, pages[0].shape[1::-1]
+                                                if pages else image.size):
+                    raise ImageFileError(
+                        f"{name}: page {page + 1} of the TIFF stack is {image.mode} "
+                        f"{image.size[0]}×{image.size[1]}, unlike page 1; a stack is read "
+                        "as a volume, whose pages share one size and mode")
+                upright = ImageOps.exif_transpose(image) if frames == 1 else image
+                converted = _convert(upright)
+                pages.append(np.array(converted))  # writable, unlike np.asarray
+            image = converted
+            array = pages[0] if frames == 1 else np.stack(pages)
     except ImageFileError:
         raise
     except FileNotFoundError:
@@ -151,7 +170,7 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray, ImageInfo]:
     if file_mode in _NEW_COLOURS:
         icc = None
     return np.ascontiguousarray(array), ImageInfo(mode, file_mode, format_, icc,
-                                                  _plain_dpi(dpi))
+                                                  _plain_dpi(dpi), frames)
 
 
 def _check_depth(image, name: str) -> None:
@@ -249,10 +268,13 @@ def check_output(path: str | os.PathLike, info: ImageInfo) -> tuple[str, str]:
     Returns ``(format, mode)``: the format (see :func:`check_output_path`) and the mode
     written, ``info.mode`` or, for 16-bit grey into an 8-bit-only format (JPEG, BMP),
     ``"L"``. Raises :class:`ImageFileError`, naming ``path``, otherwise: alpha into
-    JPEG, BMP or PPM, grey into WebP (which has none), float or 32-bit integers into
-    anything but TIFF.
+    JPEG, BMP or PPM, grey into WebP (which has none), float or 32-bit integers or a
+    stack of pages into anything but TIFF.
     """
     format_ = check_output_path(path)
+    if info.frames > 1 and format_ != "TIFF":
+        raise ImageFileError(f"{os.fspath(path)}: the input is a stack of {info.frames} "
+                             f"pages (a volume), which {format_} cannot hold; write .tif")
     held = WRITES[format_]
     if info.mode in held:
         return format_, info.mode
@@ -293,9 +315,12 @@ def write_image(path: str | os.PathLike, array: np.ndarray, info: ImageInfo) -> 
     values = np.asarray(array)
     if mode == "L" and info.mode == "I;16":
         values = np.asarray(values, dtype=np.float64) * (255.0 / 65535.0)
-    values = to_mode(values, mode)
-    image = Image.fromarray(values)
+    pages = [to_mode(page, mode) for page in values] if info.frames > 1 else \
+        [to_mode(values, mode)]
+    image = Image.fromarray(pages[0])
     options = dict(SAVE_OPTIONS.get(format_, {}))
+    if len(pages) > 1:
+        options.update(save_all=True, append_images=[Image.fromarray(p) for p in pages[1:]])
     if info.icc_profile and format_ != "PPM":
         options["icc_profile"] = info.icc_profile
     if info.dpi and format_ in ("PNG", "TIFF", "JPEG", "BMP"):
@@ -303,7 +328,12 @@ def write_image(path: str | os.PathLike, array: np.ndarray, info: ImageInfo) -> 
     name = os.fspath(path)
     try:
         with atomic_write(name) as handle:
-            image.save(handle, format=format_, **options)
+            if len(pages) > 1:  # Pillow appends pages by reading back: a file in memory
+                buffer = io.BytesIO()
+                image.save(buffer, format=format_, **options)
+                handle.write(buffer.getvalue())
+            else:
+                image.save(handle, format=format_, **options)
     except OSError as error:
         reason = error.strerror or str(error)
         raise ImageFileError(f"{name}: cannot write ({reason})") from None

@@ -560,7 +560,7 @@ class ISVSPath:
         shape = grid_shape(self.graph)
         graph = {"num_nodes": self.graph.num_nodes}
         if shape is not None:
-            graph["grid"] = list(shape)
+            graph["grid"], graph["connectivity"] = list(shape[0]), shape[1]
         else:
             arrays["edge_index"] = self.graph.edge_index.astype(
                 _narrow(max(self.graph.num_nodes - 1, 0)))
@@ -1018,7 +1018,7 @@ def load_paths(file: str | os.PathLike, **expected_options: Any) -> ISVSPath:
                              f"{shown(value)}: build it again with these options")
     spec = meta["graph"]
     if "grid" in spec:
-        graph = grid_canonical(*spec["grid"])
+        graph = grid_canonical(*spec["grid"], connectivity=spec["connectivity"])
     else:
         graph = canonical_arrays(contents.pop("edge_index").astype(np.int64),
                                  spec["num_nodes"], contents.pop("edge_weight"))

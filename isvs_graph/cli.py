@@ -123,8 +123,10 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         sub.add_argument("--mode", choices=("joint", "channel"), default="joint",
                          help="one support per pixel edge for all channels (joint, "
                               "default) or one per channel")
-        sub.add_argument("--connectivity", type=int, choices=(4, 8), default=4,
-                         help="pixel neighbourhood (default 4)")
+        sub.add_argument("--connectivity", type=int, choices=(4, 8, 6, 18, 26),
+                         default=None,
+                         help="neighbourhood: 4 or 8 for an image (default 4), 6, 18 or 26 "
+                              "for a TIFF stack, smoothed as a volume (default 6)")
         sub.add_argument("--tol", type=_tol, default=DEFAULT_TOL,
                          help="the floor, a fraction of the image's range: edges below it "
                               "count as flat (default %(default)s)")
@@ -354,20 +356,40 @@ def _smooth(args: argparse.Namespace) -> None:
             image, job.info, _ = _read_checked(job.input, job.output)
             colour = split_alpha(image, job.info)[0]
             job.key = (colour.shape, colour.dtype.str)
-            if len(jobs) == 1:
+            if len(jobs) == 1 or job.info.frames > 1:
                 job.image = image
-    if len(jobs) == 1:
-        _smooth_one(args, jobs[0])
-    else:
-        _smooth_many(args, jobs)
+            _check_connectivity(args, job)
+    stacks = [job for job in jobs if job.info.frames > 1]  # volumes: one by one
+    for job in stacks:
+        _smooth_one(args, job)
+    images = [job for job in jobs if job.info.frames == 1]
+    if len(images) == 1:
+        _smooth_one(args, images[0])
+    elif images:
+        _smooth_many(args, images)
+
+
+def _check_connectivity(args: argparse.Namespace, job: _Job) -> None:
+    """A connectivity the input's grid has (an image's or, for a stack, a volume's)."""
+    from ._image_files import ImageFileError
+    stack = job.info.frames > 1
+    allowed = (6, 18, 26) if stack else (4, 8)
+    if args.connectivity is not None and args.connectivity not in allowed:
+        what = f"a stack of {job.info.frames} pages, smoothed as a volume" if stack else \
+            "an image"
+        raise ImageFileError(f"{job.input}: is {what}; --connectivity must be "
+                             f"{', '.join(map(str, allowed[:-1]))} or {allowed[-1]} for it")
 
 
 def _smooth_one(args: argparse.Namespace, job: _Job) -> None:
     from ._image_files import join_alpha, split_alpha
     colour, alpha = split_alpha(job.image, job.info)
     from .images import smooth_image  # the solver's stack: only now
+    axes = {}
+    if job.info.frames > 1:  # a volume: grey D × H × W, or D × H × W × C
+        axes["channel_axis"] = None if colour.ndim == 3 else -1
     out = smooth_image(colour, t=args.t, sparsity=args.sparsity, progress=not args.quiet,
-                       **_solver_options(args))
+                       **axes, **_solver_options(args))
     print(_write(args, job, join_alpha(out, alpha)))
 
 
@@ -380,8 +402,9 @@ def _write(args: argparse.Namespace, job: _Job, image) -> str:
     depth = info.description if mode == info.mode else \
         f"{info.description}, written at 8 bits"
     kept = ", alpha passed through" if info.alpha else ""
-    return (f"wrote {job.output} ({image.shape[1]}×{image.shape[0]} {depth}{kept}, "
-            f"asked for {scale})")
+    size = f"{image.shape[1]}×{image.shape[0]}" if info.frames == 1 else \
+        f"{image.shape[2]}×{image.shape[1]}×{image.shape[0]} ({info.frames} pages)"
+    return f"wrote {job.output} ({size} {depth}{kept}, asked for {scale})"
 
 
 def _batches(jobs: list[_Job]) -> list[list[_Job]]:
@@ -464,22 +487,27 @@ def _path_strip(panels: Sequence, labels: Sequence[str]):
 
 def _strip_info(info):
     from dataclasses import replace
-    return replace(info, mode="RGB",
+    return replace(info, mode="RGB", frames=1,
                    icc_profile=info.icc_profile if info.mode in ("RGB", "RGBA") else None)
 
 
 def _path(args: argparse.Namespace) -> None:
     from ._image_files import split_alpha, write_image
     image, info, written = _read_checked(args.input, args.output, _strip_info)
+    if info.frames > 1:
+        from ._image_files import ImageFileError
+        raise ImageFileError(f"{args.input}: is a stack of {info.frames} pages; `path` "
+                             "draws an image's path: smooth the stack as a volume with "
+                             "`isvs-graph smooth`, or draw one page")
     colour, _ = split_alpha(image, info)
     # The solver's stack: only now.
     from ._paths import path
     from .graphs._grid import grid_canonical
     from .images import image_to_signal
-    signal, height, width, restore = image_to_signal(colour)
+    signal, shape, restore = image_to_signal(colour)
     levels = sorted(set(args.sparsities), reverse=True)
     options = _solver_options(args)
-    graph = grid_canonical(height, width, options.pop("connectivity"))
+    graph = grid_canonical(*shape, connectivity=options.pop("connectivity"))
     result = path(graph, signal, sparsity_min=levels[-1], levels=levels,
                   progress=not args.quiet, **options)
     low, high = float(colour.min()), float(colour.max())

@@ -338,7 +338,7 @@ def test_a_failed_write_names_the_users_file_not_a_temporary(tmp_path, monkeypat
     (["--t", "1", "--max-iter", "-1"], "argument --max-iter: max-iter must be >= 1, got -1"),
     (["--t", "1", "--max-iter", "0"], "argument --max-iter: max-iter must be >= 1, got 0"),
     (["--t", "1", "--max-iter", "2.5"], "max-iter must be a whole number, got '2.5'"),
-    (["--t", "1", "--connectivity", "6"], "invalid choice: 6"),
+    (["--t", "1", "--connectivity", "5"], "invalid choice: 5"),
     (["--t", "1", "--mode", "both"], "invalid choice: 'both'"),
     (["--t", "1", "--sparsity", "0.5"], "not allowed with argument"),
     ([], "one of the arguments --t --sparsity is required"),
@@ -646,3 +646,67 @@ def test_module_entry_points_run(module, tmp_path):
                             cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr == "isvs-graph: error: missing.png: no such file\n"
+
+
+# ---------------------------------------------------------------- TIFF stacks (volumes)
+
+def stack_file(path, volume):
+    """A multi-page TIFF of ``volume`` (``D × H × W`` or ``D × H × W × C``)."""
+    pages = [Image.fromarray(page) for page in volume]
+    pages[0].save(path, save_all=True, append_images=pages[1:])
+    return path
+
+
+def noisy_blobs(dtype=np.uint8, channels=None):
+    from skimage import data
+    blobs = data.binary_blobs(length=16, n_dim=3, volume_fraction=0.3, rng=1)
+    rng = np.random.default_rng(2)
+    volume = 40 + 150 * blobs + 10 * rng.random(blobs.shape)
+    if channels:
+        volume = np.stack([volume, 255 - volume, volume / 2][:channels], axis=-1)
+    return volume.round().astype(dtype)
+
+
+@pytest.mark.parametrize("dtype,channels", [(np.uint8, None), (np.uint16, None),
+                                            (np.float32, None), (np.uint8, 3)])
+def test_a_tiff_stack_is_smoothed_as_a_volume_and_written_as_one(tmp_path, capsys, dtype,
+                                                                   channels):
+    volume = noisy_blobs(dtype, channels)
+    source = stack_file(tmp_path / "stack.tif", volume)
+    code, out, _ = run(["smooth", source, tmp_path / "out.tif", "--t", "8", "-q"], capsys)
+    assert code == 0 and "16×16×16 (16 pages)" in out
+    from isvs_graph._image_files import read_image
+    got, info = read_image(tmp_path / "out.tif")
+    assert info.frames == 16 and got.dtype == volume.dtype and got.shape == volume.shape
+    expected = smooth_image(volume, t=8.0, channel_axis=None if channels is None else -1)
+    np.testing.assert_array_equal(got, expected)
+    assert np.abs(got.astype(float) - volume).mean() > 5  # smoothed, not copied
+
+
+def test_an_image_refuses_a_volume_connectivity(photo_file, tmp_path, capsys):
+    code, _, err = run(["smooth", photo_file[0], tmp_path / "out.png", "--t", "1",
+                        "--connectivity", "6"], capsys)
+    assert code == 1 and "is an image; --connectivity must be 4 or 8 for it" in err
+
+
+def test_a_stack_takes_a_volume_connectivity_and_a_tiff_output(tmp_path, capsys):
+    source = stack_file(tmp_path / "stack.tif", noisy_blobs())
+    code, _, err = run(["smooth", source, tmp_path / "out.tif", "--t", "8",
+                        "--connectivity", "8"], capsys)
+    assert code == 1 and "--connectivity must be 6, 18 or 26 for it" in err
+    code, _, err = run(["smooth", source, tmp_path / "out.png", "--t", "8"], capsys)
+    assert code == 1 and "stack of 16 pages (a volume), which PNG cannot hold" in err
+    code, _, err = run(["path", source, tmp_path / "strip.png"], capsys)
+    assert code == 1 and "is a stack of 16 pages" in err
+    assert not (tmp_path / "out.tif").exists() and not (tmp_path / "strip.png").exists()
+    code, _, _ = run(["smooth", source, tmp_path / "out.tif", "--t", "8",
+                      "--connectivity", "26", "-q"], capsys)
+    assert code == 0
+
+
+def test_a_stack_whose_pages_differ_is_refused(tmp_path, capsys):
+    pages = [Image.new("L", (8, 8), 0), Image.new("L", (8, 6), 0)]
+    pages[0].save(tmp_path / "odd.tif", save_all=True, append_images=pages[1:])
+    code, _, err = run(["smooth", tmp_path / "odd.tif", tmp_path / "out.tif", "--t", "1"],
+                       capsys)
+    assert code == 1 and "page 2 of the TIFF stack is L 8×6, unlike page 1" in err

@@ -209,7 +209,7 @@ def test_the_cases_that_once_hung_end_within_the_bound(backend, dtype):
     image = np.full((32, 32, 3), 128, np.uint8)
     image[10:16, 12:20] = (200, 30, 60)
     cases = [
-        (isvs_graph.grid_graph(32, 32, 8), image.reshape(-1, 3) / 255, {"sparsity": 0.8}),
+        (isvs_graph.grid_graph(32, 32, connectivity=8), image.reshape(-1, 3) / 255, {"sparsity": 0.8}),
         (KarateClub()[0], KarateClub()[0].x.numpy(), {"sparsity": 0.9, "mode": "channel"}),
         (Data(edge_index=torch.stack([torch.zeros(16, dtype=torch.long),
                                       torch.arange(1, 17)]), num_nodes=17),
@@ -248,7 +248,7 @@ def near_flat_images(draw):
 def test_near_flat_images_end_by_target_or_floor_with_a_warning(image, connectivity,
                                                                   sparsity, backend, mode):
     signal, size = image
-    graph = isvs_graph.grid_graph(size, size, connectivity)
+    graph = isvs_graph.grid_graph(size, size, connectivity=connectivity)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", isvs_graph.ConvergenceWarning)
         result = run(graph, signal, sparsity=sparsity, backend=backend, mode=mode)
@@ -310,7 +310,7 @@ def test_wide_steps_equal_one_signal_per_thread_bit_for_bit(monkeypatch):
     from isvs_graph._solver import numba_backend
     images = photo_crops(3)
     for connectivity in (4, 8):
-        graph = isvs_graph.grid_graph(16, 16, connectivity)
+        graph = isvs_graph.grid_graph(16, 16, connectivity=connectivity)
         signals = images.transpose(0, 2, 3, 1).reshape(3, 256, 3).astype(np.float32)
         serial = run(graph, signals, sparsity=0.6, mode="channel")
         monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 1)

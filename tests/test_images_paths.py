@@ -50,7 +50,7 @@ def test_iterations_match_the_solver():
     from isvs_graph.images import images_to_signals
     from isvs_graph._solve import prepare
     from isvs_graph._solver import run_split_lbi
-    signals, h, w, _ = images_to_signals(images)
+    signals, (h, w), _ = images_to_signals(images)
     problem = prepare(isvs_graph.grid_graph(h, w), signals)
     for s in (0.95, 0.85, 0.75):
         result = run_split_lbi(problem.graph, problem.x, problem.initial(), problem.options,

@@ -259,8 +259,9 @@ def test_image_transform_options_can_be_checked_when_built():
     check_image_options("SmoothImages", {"kappa": 1.0, "connectivity": 8, "mode": "channel"})
     with pytest.raises(TypeError, match="connectivity"):
         check_image_options("SmoothImages", {"kapa": 1.0})
-    with pytest.raises(ValueError, match="connectivity must be 4 or 8"):
-        check_image_options("SmoothImages", {"connectivity": 6})
+    check_image_options("SmoothImages", {"connectivity": 6})  # a volume's
+    with pytest.raises(ValueError, match=r"connectivity must be 4 or 8 \(images\) or 6, 18"):
+        check_image_options("SmoothImages", {"connectivity": 5})
 
 
 # ---------------------------------------------------------------- 7. plain numbers

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._threads import parallel_allowed
 from ..graphs import CanonicalGraph
-from ..graphs._grid import grid_shape
+from ..graphs._grid import grid_directions, grid_shape
 from . import numba_kernels as kernels
 from .options import CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions
 
@@ -42,22 +42,21 @@ class Recorded:
     graph: kernels.Graph | None = None
 
 
-def grid_stencil(height: int, width: int, connectivity: int, edge_index: np.ndarray,
+def grid_stencil(shape: tuple[int, ...], connectivity: int, edge_index: np.ndarray,
                  dtype) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
-    """The stencil layout of a pixel grid for the kernels: ``(shifts, pad, masks, eid)``.
+    """The stencil layout of a pixel or voxel grid for the kernels:
+    ``(shifts, pad, masks, eid)``.
 
-    Direction ``d`` joins pixel ``t`` to ``t + shifts[d]`` (right, down, down-right,
-    down-left); its edges sit at slots ``d L + pad + t``, ``L = pad + p``. ``masks`` is
-    1 on the slots that are edges; ``eid`` maps slots to the canonical ids of
+    Direction ``d`` (:func:`~isvs_graph.graphs._grid.grid_offsets`: right, down,
+    down-right, down-left in 2-D) joins node ``t`` to ``t + shifts[d]``; its edges sit at
+    slots ``d L + pad + t``, ``L = pad + p``, ``pad`` the largest shift. ``masks`` is 1
+    on the slots that are edges; ``eid`` maps slots to the canonical ids of
     ``edge_index`` (−1 elsewhere), so supports and entries come out in canonical order.
     """
-    p = height * width
-    row, col = np.divmod(np.arange(p), width)
-    steps = [(1, col < width - 1), (width, row < height - 1)]
-    if connectivity == 8:
-        steps += [(width + 1, (row < height - 1) & (col < width - 1)),
-                  (width - 1, (row < height - 1) & (col > 0))]
-    pad = width + 1
+    p = int(np.prod(shape))
+    steps = [(shift, valid) for shift, valid in grid_directions(shape, connectivity)
+             if valid.any()]
+    pad = max(shift for shift, _ in steps)
     length = pad + p
     masks = np.zeros(len(steps) * length, dtype=dtype)
     eid = np.full(len(steps) * length, -1, dtype=np.int64)
@@ -87,9 +86,10 @@ def kernel_graph(canonical: CanonicalGraph, dtype: np.dtype) -> kernels.Graph:
     shape = grid_shape(canonical)
     m, p = canonical.num_edges, canonical.num_nodes
     if shape is not None:
-        height, width, connectivity = shape
-        shifts, pad, masks, eid = grid_stencil(height, width, connectivity,
-                                               canonical.edge_index, dtype)
+        dims, connectivity = shape
+        width = dims[-1]
+        shifts, pad, masks, eid = grid_stencil(dims, connectivity, canonical.edge_index,
+                                               dtype)
         rows = _blocks(p, parts, unit=width)
         graph = kernels.Graph(True, m, width, shifts, pad, masks, eid, none_i, none_i,
                               none_f, none_i, none_i, none_f, rows, rows)

@@ -1,13 +1,17 @@
-"""Pixel grids as graphs.
+"""Pixel grids and voxel grids as graphs.
 
-Node ``r * width + c`` is pixel ``(r, c)``; the edges are generated already in canonical
-order, and :func:`grid_shape` recognises such a grid however it was built, so that the
-solver can take its stencil kernels. :func:`grid_canonical` is the same grid in canonical
-form, without torch: what the image functions solve on.
+Node ``r * width + c`` is pixel ``(r, c)`` (``(z * height + r) * width + c`` is voxel
+``(z, r, c)``): the C order in which ``image.reshape(-1, C)`` lists them. The edges are
+generated already in canonical order, and :func:`grid_shape` recognises such a grid
+however it was built, so that the solver can take its stencil kernels.
+:func:`grid_canonical` is the same grid in canonical form, without torch: what the image
+functions solve on.
 """
 
 from __future__ import annotations
 
+import itertools
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,55 +23,129 @@ if TYPE_CHECKING:
     import torch
     from torch_geometric.data import Data
 
-__all__ = ["grid_canonical", "grid_graph", "grid_shape"]
+__all__ = ["CONNECTIVITIES", "grid_canonical", "grid_graph", "grid_offsets", "grid_shape"]
+
+#: The neighbourhoods of a grid, per number of dimensions, and how far each reaches
+#: (the largest number of axes a neighbour's offset moves along): 4 and 6 join along one
+#: axis, 8 and 18 along up to two (the diagonals of a square), 26 along three.
+CONNECTIVITIES = {2: {4: 1, 8: 2}, 3: {6: 1, 18: 2, 26: 3}}
 
 
-def _grid_edges(height: int, width: int, connectivity: int) -> tuple[np.ndarray, np.ndarray]:
-    """The canonical edges of a pixel grid, generated in order (no sort).
+def grid_offsets(ndim: int, connectivity: int) -> list[tuple[int, ...]]:
+    """The offsets from a node to its neighbours ahead of it (the first non-zero
+    component positive), one per undirected direction, in the stencil's order: along
+    one axis first (the innermost axis first), then the diagonals.
 
-    Node ``i`` joins, in increasing order, ``i + 1`` (right), ``i + W − 1`` (down-left),
-    ``i + W`` (down) and ``i + W + 1`` (down-right) where those pixels exist; for
-    ``W = 2`` the right and down-left neighbours coincide but never from the same node.
+    2-D, 8 neighbours: ``(0, 1)`` right, ``(1, 0)`` down, ``(1, 1)`` down-right,
+    ``(1, −1)`` down-left.
     """
-    p = height * width
-    row, col = np.divmod(np.arange(p, dtype=np.int64), width)
-    below = row < height - 1
-    steps = [(1, col < width - 1)]
-    if connectivity == 8:
-        steps += [(width - 1, below & (col > 0))]
-    steps += [(width, below)]
-    if connectivity == 8:
-        steps += [(width + 1, below & (col < width - 1))]
-    shift = np.array([step for step, _ in steps], dtype=np.int64)
-    valid = np.stack([mask for _, mask in steps], axis=1)  # (p, directions), node-major
+    reach = CONNECTIVITIES[ndim][connectivity]
+    offsets = [o for o in itertools.product((-1, 0, 1), repeat=ndim)
+               if 0 < sum(map(abs, o)) <= reach and o[next(i for i, v in enumerate(o) if v)] > 0]
+    return sorted(offsets, key=lambda o: (sum(map(abs, o)),
+                                          tuple(-v for v in reversed(o))))
+
+
+def _strides(shape: tuple[int, ...]) -> np.ndarray:
+    """Node-index strides of a C-ordered grid."""
+    return np.array([int(np.prod(shape[a + 1:])) for a in range(len(shape))], dtype=np.int64)
+
+
+def grid_directions(shape: tuple[int, ...], connectivity: int,
+                    ) -> list[tuple[int, np.ndarray]]:
+    """Per offset of :func:`grid_offsets`: its shift in node index and the nodes
+    (a boolean mask over all of them) from which it leads to a node of the grid."""
+    coords = np.unravel_index(np.arange(int(np.prod(shape)), dtype=np.int64), shape)
+    strides = _strides(shape)
+    directions = []
+    for offset in grid_offsets(len(shape), connectivity):
+        valid = np.ones(len(coords[0]), dtype=bool)
+        for axis, step in enumerate(offset):
+            if step > 0:
+                valid &= coords[axis] < shape[axis] - step
+            elif step < 0:
+                valid &= coords[axis] >= -step
+        directions.append((int(np.dot(offset, strides)), valid))
+    return directions
+
+
+def _grid_edges(shape: tuple[int, ...], connectivity: int) -> tuple[np.ndarray, np.ndarray]:
+    """The canonical edges of a grid, generated in order (no sort).
+
+    Node ``i`` joins its neighbours ahead ``i + shift`` in increasing order of the shift;
+    two offsets may share a shift on a narrow grid (2-D, ``W = 2``: right and down-left)
+    but never from the same node (their targets would be one node).
+    """
+    directions = sorted(grid_directions(shape, connectivity), key=lambda d: d[0])
+    p = int(np.prod(shape))
+    if not directions:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    shift = np.array([step for step, _ in directions], dtype=np.int64)
+    valid = np.stack([mask for _, mask in directions], axis=1)  # (p, directions), node-major
     src = np.broadcast_to(np.arange(p, dtype=np.int64)[:, None], valid.shape)[valid]
     dst = src + np.broadcast_to(shift, valid.shape)[valid]
     return src, dst
 
 
-def grid_canonical(height: int, width: int, connectivity: int = 4) -> CanonicalGraph:
-    """The pixel grid of :func:`grid_graph` in canonical form (numpy, unit weights)."""
-    height, width = check_count("height", height), check_count("width", width)
-    if connectivity not in (4, 8):
-        raise ValueError(f"connectivity must be 4 or 8, got {shown(connectivity)}")
-    edge_index = np.stack(_grid_edges(height, width, connectivity))
-    return CanonicalGraph(edge_index, np.ones(edge_index.shape[1]), height * width)
+def _check_grid(shape, connectivity) -> tuple[tuple[int, ...], int]:
+    """The shape's sizes as ints ``>= 1`` and the connectivity, checked for its
+    dimensions (default 4 in 2-D, 6 in 3-D)."""
+    if len(shape) not in CONNECTIVITIES:
+        raise ValueError("a grid has 2 dimensions (height, width) or 3 (depth, height, "
+                         f"width), got {len(shape)}: {shown(tuple(shape))}")
+    names = ("height", "width") if len(shape) == 2 else ("depth", "height", "width")
+    shape = tuple(check_count(name, size) for name, size in zip(names, shape))
+    allowed = CONNECTIVITIES[len(shape)]
+    if connectivity is None:
+        connectivity = min(allowed)
+    if isinstance(connectivity, bool) or connectivity not in allowed:
+        raise ValueError(f"connectivity must be one of {tuple(allowed)} for a "
+                         f"{len(shape)}-D grid, got {shown(connectivity)}")
+    return shape, int(connectivity)
 
 
-def grid_graph(height: int, width: int, connectivity: int = 4, *,
+def _read_shape(shape: tuple, connectivity: int | None, *, legacy: bool = False,
+                ) -> tuple[tuple, int | None]:
+    """Positional sizes as a shape (or a tuple given whole). ``legacy`` (``grid_graph``):
+    three with the third 4 or 8 and no ``connectivity`` are the old
+    ``(height, width, connectivity)``, read as that with a deprecation warning."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0]), connectivity
+    if legacy and len(shape) == 3 and connectivity is None and shape[2] in (4, 8) and \
+            not isinstance(shape[2], bool):
+        warnings.warn(
+            f"grid_graph{tuple(shape)} reads the third number as the connectivity, as "
+            "before volumes were supported; this will change: pass "
+            f"grid_graph({shape[0]}, {shape[1]}, connectivity={shape[2]}) for a pixel grid "
+            f"or grid_graph({shape[0]}, {shape[1]}, {shape[2]}, connectivity=6) for a "
+            "volume", DeprecationWarning, stacklevel=3)
+        return tuple(shape[:2]), shape[2]
+    return tuple(shape), connectivity
+
+
+def grid_canonical(*shape: int, connectivity: int | None = None) -> CanonicalGraph:
+    """The grid of :func:`grid_graph` in canonical form (numpy, unit weights)."""
+    shape, connectivity = _check_grid(*_read_shape(shape, connectivity))
+    edge_index = np.stack(_grid_edges(shape, connectivity))
+    return CanonicalGraph(edge_index, np.ones(edge_index.shape[1]), int(np.prod(shape)))
+
+
+def grid_graph(*shape: int, connectivity: int | None = None,
                device: torch.device | str | None = None) -> Data:
-    """The pixel grid of an ``height × width`` image as a graph.
+    """The pixel grid of an image, or the voxel grid of a volume, as a graph.
 
-    Node ``r * width + c`` is pixel ``(r, c)``: the row-major order in which
-    ``image.reshape(height * width, C)`` lists pixels.
+    Node ``r * width + c`` is pixel ``(r, c)``, node ``(z * height + r) * width + c``
+    voxel ``(z, r, c)``: the C order in which ``image.reshape(-1, C)`` lists them.
 
     Parameters
     ----------
-    height, width : int
-        Image size, ``>= 1`` each.
-    connectivity : {4, 8}, optional
-        4 joins horizontal and vertical neighbours; 8 adds the diagonals. Every
-        edge has weight 1 (no ``edge_weight`` is stored).
+    *shape : int
+        ``height, width`` for an image, ``depth, height, width`` for a volume, each
+        ``>= 1`` (or one tuple of them).
+    connectivity : {4, 8} in 2-D, {6, 18, 26} in 3-D, optional
+        The neighbours joined: 4 (2-D) and 6 (3-D, the default) along the axes; 8 adds
+        the diagonals of each square, 18 those of each face of a cube, 26 the cube's
+        own. Every edge has weight 1 (no ``edge_weight`` is stored).
     device : torch.device or str, optional
         Where ``edge_index`` is allocated.
 
@@ -75,7 +153,18 @@ def grid_graph(height: int, width: int, connectivity: int = 4, *,
     -------
     torch_geometric.data.Data
         ``edge_index`` (2, m) in canonical order (``i < j``, sorted), ``num_nodes``
-        and ``pos`` (p, 2), the ``(row, column)`` of each pixel.
+        and ``pos`` (p, 2) or (p, 3), the coordinates of each node.
+
+    Raises
+    ------
+    ValueError
+        Not 2 or 3 sizes, a size below 1, a connectivity the dimensions do not have.
+
+    Notes
+    -----
+    ``grid_graph(height, width, 8)``, the connectivity given third without its name,
+    is read as before volumes were supported, with a :class:`DeprecationWarning`; name it
+    (``connectivity=8``).
 
     Examples
     --------
@@ -85,41 +174,43 @@ def grid_graph(height: int, width: int, connectivity: int = 4, *,
     [[0, 0, 1, 1, 2, 3, 4], [1, 3, 2, 4, 5, 4, 5]]
     >>> grid_graph(5, 7, connectivity=8).num_edges
     106
+    >>> grid_graph(2, 2, 2).num_edges, grid_graph(2, 2, 2, connectivity=26).num_edges
+    (12, 28)
     """
     import torch
     from torch_geometric.data import Data
 
-    grid = grid_canonical(height, width, connectivity)
+    shape, connectivity = _check_grid(*_read_shape(shape, connectivity, legacy=True))
+    grid = grid_canonical(*shape, connectivity=connectivity)
     edge_index = torch.from_numpy(grid.edge_index).to(device)
-    rows, cols = torch.meshgrid(torch.arange(height, device=device),
-                                torch.arange(width, device=device), indexing="ij")
-    pos = torch.stack([rows.reshape(-1), cols.reshape(-1)], dim=1).float()
-    return Data(edge_index=edge_index, num_nodes=height * width, pos=pos)
+    axes = torch.meshgrid(*(torch.arange(n, device=device) for n in shape), indexing="ij")
+    pos = torch.stack([a.reshape(-1) for a in axes], dim=1).float()
+    return Data(edge_index=edge_index, num_nodes=grid.num_nodes, pos=pos)
 
 
-def grid_shape(graph: CanonicalGraph) -> tuple[int, int, int] | None:
-    """``(height, width, connectivity)`` if ``graph`` is exactly the unit-weight pixel
-    grid :func:`grid_graph` builds (in any layout), else ``None``.
+def grid_shape(graph: CanonicalGraph) -> tuple[tuple[int, ...], int] | None:
+    """``(shape, connectivity)`` if ``graph`` is exactly the unit-weight grid
+    :func:`grid_graph` builds (in any layout), else ``None``; a 2-D shape where a
+    volume with one slice is the same graph.
 
-    Lets the solver take its pixel-grid kernels for any grid, however it was built.
+    Lets the solver take its stencil kernels for any grid, however it was built.
     """
     p, m = graph.num_nodes, graph.num_edges
     if m == 0 or not bool((graph.edge_weight == 1).all()):
         return None
     src, dst = graph.edge_index
-    out_of_first = dst[src == 0].tolist()
-    widths = {p, 1} | set(out_of_first[1:3])
-    for width in sorted(widths):
-        if width < 1 or p % width:
-            continue
-        height = p // width
-        for connectivity in (4, 8):
-            edges = height * (width - 1) + (height - 1) * width
-            if connectivity == 8:
-                edges += 2 * (height - 1) * (width - 1)
-            if edges != m:
+    ahead = sorted(set(dst[src == 0].tolist()))  # the shifts out of node 0
+    candidates = [(p // w, w) for w in sorted({p, 1, *ahead}) if w >= 1 and p % w == 0]
+    candidates += [(p // plane, plane // w, w) for plane in ahead for w in ahead
+                   if w < plane and plane % w == 0 and p % plane == 0]
+    for shape in candidates:
+        for connectivity in CONNECTIVITIES[len(shape)]:
+            directions = grid_offsets(len(shape), connectivity)
+            count = sum(int(np.prod([n - abs(v) for n, v in zip(shape, o)]))
+                        for o in directions)
+            if count != m:
                 continue
-            expected_src, expected_dst = _grid_edges(height, width, connectivity)
+            expected_src, expected_dst = _grid_edges(shape, connectivity)
             if np.array_equal(expected_src, src) and np.array_equal(expected_dst, dst):
-                return height, width, connectivity
+                return shape, connectivity
     return None

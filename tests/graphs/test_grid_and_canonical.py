@@ -32,11 +32,49 @@ def test_grid_edge_counts(height, width):
 @pytest.mark.parametrize("kwargs,error,match", [
     ({"height": 0, "width": 3}, ValueError, "height must be >= 1"),
     ({"height": 3, "width": 2.5}, TypeError, "width must be an int"),
-    ({"height": 3, "width": 3, "connectivity": 6}, ValueError, "connectivity must be 4 or 8"),
 ])
 def test_grid_bad_arguments(kwargs, error, match):
+    shape = [kwargs.pop(name) for name in ("height", "width")]
     with pytest.raises(error, match=match):
-        isvs_graph.grid_graph(**kwargs)
+        isvs_graph.grid_graph(*shape, **kwargs)
+
+
+@pytest.mark.parametrize("shape,connectivity,match", [
+    ((3, 3), 6, r"connectivity must be one of \(4, 8\) for a 2-D grid, got 6"),
+    ((3, 3, 3), 8, r"connectivity must be one of \(6, 18, 26\) for a 3-D grid, got 8"),
+    ((3,), None, "a grid has 2 dimensions .* or 3 .*, got 1"),
+    ((2, 2, 2, 2), None, "got 4"),
+    ((3, 0, 2), None, "height must be >= 1"),
+])
+def test_grid_dimensions_and_connectivity_are_checked(shape, connectivity, match):
+    with pytest.raises(ValueError, match=match):
+        isvs_graph.grid_graph(*shape, connectivity=connectivity)
+
+
+def test_the_old_positional_connectivity_still_reads_with_a_deprecation():
+    with pytest.warns(DeprecationWarning, match=r"connectivity=8\) for a pixel grid"):
+        old = isvs_graph.grid_graph(5, 7, 8)
+    assert torch.equal(old.edge_index, isvs_graph.grid_graph(5, 7, connectivity=8).edge_index)
+    # Named, a third size is a volume; a tuple is a shape.
+    assert isvs_graph.grid_graph(5, 7, 8, connectivity=6).num_nodes == 280
+    assert isvs_graph.grid_graph((5, 7, 3)).num_nodes == 105
+
+
+@pytest.mark.parametrize("connectivity,reach", [(6, 1), (18, 2), (26, 3)])
+def test_volume_grids_join_the_neighbours_of_their_connectivity(connectivity, reach):
+    shape = (3, 4, 5)
+    g = isvs_graph.grid_graph(*shape, connectivity=connectivity)
+    coords = np.stack(np.unravel_index(np.arange(60), shape), axis=1)
+    src, dst = g.edge_index.numpy()
+    step = np.abs(coords[src] - coords[dst])
+    assert step.max() == 1 and set((step > 0).sum(axis=1)) == set(range(1, reach + 1))
+    # Every pair within reach is an edge, exactly once.
+    near = np.abs(coords[:, None] - coords[None]).max(axis=2) == 1
+    near &= (np.abs(coords[:, None] - coords[None]) > 0).sum(axis=2) <= reach
+    assert g.num_edges == near.sum() // 2
+    assert (src < dst).all() and (np.diff(src * 60 + dst) > 0).all()
+    np.testing.assert_array_equal(g.pos.numpy(), coords)
+    assert grid_shape(isvs_graph.canonical_graph(g)) == (shape, connectivity)
 
 
 def test_canonical_graph_of_a_messy_edge_list():
@@ -72,16 +110,17 @@ def test_symmetric_pyg_graph_keeps_its_weights():
 @pytest.mark.parametrize("height,width", [(1, 1), (1, 5), (5, 1), (3, 4), (6, 2)])
 @pytest.mark.parametrize("connectivity", [4, 8])
 def test_grid_shape_is_detected_in_any_layout(height, width, connectivity):
-    g = isvs_graph.grid_graph(height, width, connectivity)
+    g = isvs_graph.grid_graph(height, width, connectivity=connectivity)
     flipped = Data(edge_index=g.edge_index.flip(0), num_nodes=g.num_nodes)
     shape = grid_shape(isvs_graph.canonical_graph(flipped))
     if height * width == 1:
         assert shape is None  # no edges: nothing for a grid kernel to do
         return
     if height > 1 and width > 1:
-        assert shape == (height, width, connectivity)
+        assert shape == ((height, width), connectivity)
     # A 1×n grid and an n×1 grid are the same path graph: either shape is right.
-    assert torch.equal(isvs_graph.grid_graph(*shape).edge_index, g.edge_index)
+    assert torch.equal(isvs_graph.grid_graph(*shape[0], connectivity=shape[1]).edge_index,
+                       g.edge_index)
 
 
 def test_weighted_or_other_graphs_are_not_grids():

@@ -119,7 +119,7 @@ def test_draws_differ_by_worker_and_epoch_and_repeat_with_the_seed():
 @pytest.mark.parametrize("options,match", [
     ({"kapa": 1.0}, "did you mean 'kappa'"),
     ({"kappa": -1.0}, "kappa"),
-    ({"connectivity": 6}, "connectivity must be 4 or 8"),
+    ({"connectivity": 5}, r"connectivity must be 4 or 8 \(images\) or 6, 18 or 26"),
 ])
 def test_options_are_checked_when_the_transform_is_built(options, match):
     with pytest.raises((TypeError, ValueError), match=match):
