@@ -558,8 +558,9 @@ def sweep(args, train_x, train_y, classes, rank, world, device) -> int:
     fit_x, fit_y, val_x, val_y = train_x[~held], train_y[~held], train_x[held], train_y[held]
     flat = args.sweep_ranges or [v for pair in SWEEP_TIMES for v in pair]
     ranges = [tuple(sorted(flat[i:i + 2])) for i in range(0, len(flat), 2)]
-    print(f"sweep: {len(fit_x):,} training and {len(val_x):,} validation images (the test set is "
-          f"not read); ranges of {args.isvs_scale}: " + ", ".join(f"{a:g}-{b:g}" for a, b in ranges))
+    print(f"sweep: {len(fit_x):,} training and {len(val_x):,} validation images (the test "
+          f"set is not read); ranges of {args.isvs_scale}: "
+          + ", ".join(f"{a:g}-{b:g}" for a, b in ranges))
     corrupted = corrupted_sets(val_x, val_y, seed=args.seed, progress=not args.quiet)
     args.lowpass_match = {}
     rows = {}
