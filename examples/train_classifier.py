@@ -30,7 +30,12 @@ DistributedDataParallel (gloo on CPU, nccl on GPU).
 
 Outputs in ``--out``: ``results.json``, ``results.md``, ``corruptions.png``,
 ``severity.png``, checkpoints (``--resume`` continues a killed run).
+
+The output reads the same in a terminal and in a log file: progress bars only when stderr
+is a terminal (``--quiet``: none), each kind of warning printed once as one line and
+counted in the last line; ``--help`` answers before torch loads.
 """
+
 
 from __future__ import annotations
 
@@ -42,24 +47,237 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-import torch
-import torch.distributed as dist
-import torch.nn as nn
-import torch.nn.functional as F
-from tqdm.auto import tqdm
-
-from isvs_graph import ConvergenceWarning, smooth_images
-from isvs_graph.training import (COLUMNS, CORRUPTIONS, DEFAULT_TIMES, FASHION_MNIST_ROOT,
-                                 MODELS, CachedISVSDataset, CoarseToFine, Fixed, SparsityRange,
-                                 TimeRange, bundled_digits, corrupted_sets, corruption_table,
-                                 evaluate, load_checkpoint, lowpass, matched_radii, psnr,
-                                 read_cifar, read_fashion_mnist, read_image_folder,
-                                 save_checkpoint, summarize, summary_table, write_results)
+# Only the standard library above this point: --help and argument errors answer before
+# numpy, torch and PyG load (seconds), and the imports follow the parse (see the end of
+# this block).
 
 METHODS = ("vanilla", "lowpass", "augment", "isvs", "isvs+augment", "isvs-curriculum")
 #: The ranges ``--sweep`` tries by default: times (coarse, fine), each a factor 2 wide.
 SWEEP_TIMES = ((4, 8), (6, 12), (8, 16), (12, 24), (16, 32), (24, 48), (32, 64))
+# The library's values (isvs_graph.training's DEFAULT_TIMES, FASHION_MNIST_ROOT and
+# MODELS), repeated here so that --help needs no torch; tests/training/
+# test_train_classifier.py checks that they agree.
+DEFAULT_TIMES = (12.0, 24.0)
+FASHION_MNIST_ROOT = "/usr/share/datasets/fashion-mnist"
+MODEL_NAMES = ("small", "resnet18")
+
+
+# ------------------------------------------------------------------------ the log
+class WarningTally:
+    """The job's warnings, one line each: the first warning of each kind (its category)
+    is printed as ``warning: Category: message`` on one line, the rest are counted, and
+    :meth:`summary` says how many of each kind occurred.
+
+    A context manager for the job's ``main`` only: it changes how warnings are shown,
+    not which are raised, so filters set before it (``-W error``, pytest's
+    ``filterwarnings``) still decide first; warnings no filter handles, which Python
+    would show once per place, are all counted. Everything is restored on exit.
+
+    Parameters
+    ----------
+    stream : file-like, optional
+        Where the one-line warnings go; default ``sys.stderr`` at the time of each
+        warning (through ``tqdm.write``, which keeps a bar on a terminal intact).
+    """
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream
+        self.counts: dict[str, int] = {}
+        self.first: dict[str, str] = {}
+        self._catcher: warnings.catch_warnings | None = None
+
+    def __enter__(self) -> WarningTally:
+        if self._catcher is not None:
+            raise RuntimeError("this WarningTally is already active")
+        self._catcher = warnings.catch_warnings()
+        self._catcher.__enter__()
+        warnings.filterwarnings("always", append=True)
+        warnings.showwarning = self._show
+        return self
+
+    def __exit__(self, *exc) -> None:
+        catcher, self._catcher = self._catcher, None
+        catcher.__exit__(*exc)
+
+    def _show(self, message, category, filename, lineno, file=None, line=None) -> None:
+        kind = category.__name__
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        if kind in self.first:
+            return
+        self.first[kind] = " ".join(str(message).split())
+        from tqdm.auto import tqdm
+        tqdm.write(f"warning: {kind}: {self.first[kind]}",
+                   file=self.stream if self.stream is not None else sys.stderr)
+
+    def summary(self) -> str:
+        """How many warnings of each kind occurred, with the first message of each:
+        ``"3 warnings: 2 × ConvergenceWarning (…), 1 × UserWarning (…)"``, or
+        ``"no warnings"``."""
+        total = sum(self.counts.values())
+        if not total:
+            return "no warnings"
+        kinds = sorted(self.counts, key=lambda kind: (-self.counts[kind], kind))
+        return f"{total} warning{'s' if total > 1 else ''}: " + ", ".join(
+            f"{self.counts[kind]} × {kind} ({self.first[kind]})" for kind in kinds)
+
+
+# ---------------------------------------------------------------------- arguments
+class DefaultsOnceFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's ``(default: …)`` after each option whose default is a value, and
+    nothing after one whose default is None (its help says what happens then) or a
+    flag's False: every default stated exactly once. Lists read as typed (``1 2``)."""
+
+    def _get_help_string(self, action):
+        help = action.help or ""
+        if action.default is None or action.default is False or \
+                action.default is argparse.SUPPRESS or "%(default)" in help:
+            return help
+        if isinstance(action.default, (list, tuple)):
+            value = " ".join(f"{v:g}" if isinstance(v, float) else str(v)
+                             for v in action.default)
+            return f"{help} (default: {value.replace('%', '%%')})"
+        return f"{help} (default: %(default)s)"
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The job's options, each with its default stated once in ``--help``."""
+    parser = argparse.ArgumentParser(description="Robust training with ISVS",
+                                     formatter_class=DefaultsOnceFormatter)
+    parser.add_argument("--dataset", choices=("digits", "fashion-mnist", "cifar10", "cifar100",
+                                              "folder"),
+                        default="digits", help="the data set")
+    parser.add_argument("--data-root", help="folder of Fashion-MNIST's IDX files, of CIFAR "
+                        "batches or of an ImageFolder tree (default: "
+                        f"{FASHION_MNIST_ROOT} for fashion-mnist; the others need it)")
+    parser.add_argument("--cifar10c", help="folder of CIFAR-10-C .npy files (default: "
+                        "generate the corruptions)")
+    parser.add_argument("--image-size", type=positive_int, default=32,
+                        help="image side for --dataset folder")
+    parser.add_argument("--model", choices=MODEL_NAMES,
+                        help="the classifier (default: small for digits and "
+                             "fashion-mnist, resnet18 otherwise)")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
+                        help="the methods to train")
+    parser.add_argument("--epochs", type=positive_int, default=15,
+                        help="training epochs of each method")
+    parser.add_argument("--batch-size", type=positive_int, default=64,
+                        help="images per batch and process")
+    parser.add_argument("--lr", type=float, default=0.05,
+                        help="peak learning rate of the one-cycle schedule")
+    parser.add_argument("--seed", type=int, default=0, help="the seed of a one-seed run")
+    parser.add_argument("--seeds", type=int, nargs="+",
+                        help="train every method once per seed and report mean ± std and "
+                             "the paired difference to vanilla (default: --seed only)")
+    parser.add_argument("--device", help="torch device (default: cuda if available, "
+                        "else cpu)")
+    parser.add_argument("--amp", action="store_true", help="mixed precision (CUDA)")
+    parser.add_argument("--out", type=Path, default=Path("out/train"),
+                        help="folder of the results, plots, checkpoints and path cache")
+    parser.add_argument("--resume", action="store_true", help="continue from checkpoints")
+    parser.add_argument("--num-workers", type=int, default=0,
+                        help="data-loading worker processes (0: load in the main one)")
+    parser.add_argument("--isvs-schedule", choices=("fixed", "random", "curriculum"),
+                        default="random", help="how the isvs method draws its scales")
+    parser.add_argument("--isvs-scale", choices=("t", "sparsity"), default="t",
+                        help="the scale of --isvs-range and --isvs-value: the dimensionless "
+                             "time (the same strength on every data set) or the sparsity")
+    parser.add_argument("--isvs-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                        help="the range drawn from (and the curriculum's) (default: "
+                             f"{DEFAULT_TIMES[0]:g} {DEFAULT_TIMES[1]:g} in t, 0.6 0.8 in "
+                             "sparsity)")
+    parser.add_argument("--isvs-value", type=float,
+                        help="fixed schedule, and the test-time scale (default: the middle "
+                             "of the range)")
+    parser.add_argument("--isvs-levels", type=float, nargs="+",
+                        default=[0.9, 0.8, 0.7, 0.6],
+                        help="recorded sparsities of the cache (sparsity scale)")
+    parser.add_argument("--isvs-test", action="store_true",
+                        help="also smooth test inputs of the isvs models (attacks then go "
+                             "through the smoothing straight-through, BPDA)")
+    parser.add_argument("--lowpass-radius", type=float,
+                        help="a fixed low-pass radius, 1 = Nyquist (default: radii "
+                             "matched to ISVS's PSNR, drawn per image like its scales)")
+    parser.add_argument("--lowpass-test", action="store_true",
+                        help="also low-pass test inputs of the lowpass model")
+    parser.add_argument("--eps", type=float, default=4.0, help="attack radius, in /255")
+    parser.add_argument("--pgd-steps", type=positive_int, default=20,
+                        help="PGD steps per restart")
+    parser.add_argument("--pgd-restarts", type=positive_int, default=1,
+                        help="PGD random restarts (each image keeps its worst)")
+    parser.add_argument("--limit", type=positive_int, help="use only this many training and "
+                        "test images, for quick runs (default: all)")
+    parser.add_argument("--test-limit", type=positive_int, help="evaluate on only this many "
+                        "test images (default: --limit, else all)")
+    parser.add_argument("--no-eval", action="store_true", help="train only (no evaluation)")
+    parser.add_argument("--sweep", action="store_true",
+                        help="train isvs at each --sweep-ranges range on a validation split "
+                             "of the training images, beside vanilla, and pick a range")
+    parser.add_argument("--sweep-ranges", type=float, nargs="+", metavar="LOW HIGH",
+                        help="flat list of ranges in --isvs-scale (default: the times "
+                             + " ".join(f"{a:g} {b:g}" for a, b in SWEEP_TIMES) + ")")
+    parser.add_argument("--val-fraction", type=float, default=0.2,
+                        help="the validation split of --sweep (a fraction of the training "
+                             "images, stratified by class)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bars (without it, bars only on a terminal)")
+    return parser
+
+
+def parse(argv=None) -> argparse.Namespace:
+    """The job's options, checked (argparse's exit status 2 on a bad one), with the
+    defaults that depend on other options filled in; needs no torch."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.isvs_range is None:
+        args.isvs_range = DEFAULT_TIMES if args.isvs_scale == "t" else (0.6, 0.8)
+    args.isvs_range = tuple(sorted(args.isvs_range))
+    check_range = (0.0, float("inf")) if args.isvs_scale == "t" else (0.0, 1.0)
+    if not check_range[0] <= args.isvs_range[0] or args.isvs_range[1] > check_range[1]:
+        parser.error(f"--isvs-range {args.isvs_range[0]:g} {args.isvs_range[1]:g} is out of "
+                     f"range for --isvs-scale {args.isvs_scale}")
+    if args.isvs_value is None:
+        args.isvs_value = (args.isvs_range[0] + args.isvs_range[1]) / 2
+    if args.sweep_ranges is not None and len(args.sweep_ranges) % 2:
+        parser.error("--sweep-ranges takes pairs LOW HIGH")
+    if args.sweep and args.isvs_scale == "sparsity" and args.sweep_ranges is None:
+        parser.error("--sweep with --isvs-scale sparsity needs --sweep-ranges (the default "
+                     "ranges are times)")
+    if not 0.0 < args.val_fraction < 1.0:
+        parser.error(f"--val-fraction must lie in (0, 1), got {args.val_fraction:g}")
+    args.seeds = args.seeds or [args.seed]
+    args.model = args.model or ("small" if args.dataset in ("digits", "fashion-mnist")
+                                else "resnet18")
+    return args
+
+
+if __name__ == "__main__":
+    ARGS = parse()  # --help and bad options end here, before the imports below
+
+import numpy as np  # noqa: E402 (after the parse: see above)
+import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+
+from isvs_graph import ConvergenceWarning, smooth_images  # noqa: E402
+from isvs_graph.training import (COLUMNS, CORRUPTIONS, MODELS, CachedISVSDataset,  # noqa: E402
+                                 CoarseToFine, Fixed, SparsityRange, TimeRange,
+                                 bundled_digits, corrupted_sets, corruption_table, evaluate,
+                                 load_checkpoint, lowpass, matched_radii, psnr, read_cifar,
+                                 read_fashion_mnist, read_image_folder, save_checkpoint,
+                                 show_progress, summarize, summary_table, write_results)
 
 
 # ------------------------------------------------------------------------------- data
@@ -193,7 +411,7 @@ def train_method(method: str, args, data, classes: int, rank: int, world: int,
         net.train()
         total, correct, loss_sum = 0, 0, 0.0
         bar = tqdm(loader, desc=f"{method} epoch {epoch + 1}/{args.epochs}", leave=False,
-                   disable=rank != 0 or args.quiet)
+                   disable=rank != 0 or not show_progress(not args.quiet))
         for images, labels in bar:
             images, labels = images.to(device), labels.to(device)
             if augment is not None:
@@ -340,8 +558,9 @@ def sweep(args, train_x, train_y, classes, rank, world, device) -> int:
     fit_x, fit_y, val_x, val_y = train_x[~held], train_y[~held], train_x[held], train_y[held]
     flat = args.sweep_ranges or [v for pair in SWEEP_TIMES for v in pair]
     ranges = [tuple(sorted(flat[i:i + 2])) for i in range(0, len(flat), 2)]
-    print(f"sweep: {len(fit_x)} training and {len(val_x)} validation images (the test set is "
-          f"not read); ranges of {args.isvs_scale}: " + ", ".join(f"{a:g}-{b:g}" for a, b in ranges))
+    print(f"sweep: {len(fit_x):,} training and {len(val_x):,} validation images (the test "
+          f"set is not read); ranges of {args.isvs_scale}: "
+          + ", ".join(f"{a:g}-{b:g}" for a, b in ranges))
     corrupted = corrupted_sets(val_x, val_y, seed=args.seed, progress=not args.quiet)
     args.lowpass_match = {}
     rows = {}
@@ -422,6 +641,9 @@ def sweep_plot(rows: dict, file: Path, args) -> None:
 
 
 def plots(results: dict, out: Path) -> None:
+    """``corruptions.png`` (accuracy per corruption, a bar per method) and
+    ``severity.png`` (accuracy against severity, a line per method) in ``out``; the
+    legends sit outside the axes, clear of every bar and line."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -434,11 +656,14 @@ def plots(results: dict, out: Path) -> None:
                [np.mean(detail[name]) for name in CORRUPTIONS], width, label=method)
     ax.set_xticks(np.arange(len(CORRUPTIONS)) + 0.4 - width / 2)
     ax.set_xticklabels(CORRUPTIONS, rotation=40, ha="right", fontsize=8)
+    ax.set_xlim(-2 * width, len(CORRUPTIONS) - 0.2 + width)
     ax.set_ylabel("accuracy (mean over severities)")
-    ax.legend()
+    # One row above the axes: inside them it covered the last corruptions' bars.
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(methods),
+              frameon=False, fontsize=9)
     fig.tight_layout()
     fig.savefig(out / "corruptions.png", dpi=100)
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = plt.subplots(figsize=(7, 3.5))
     for method in methods:
         detail = results[method]["corruption_detail"]
         ax.plot(range(1, 6), np.mean([detail[name] for name in CORRUPTIONS], axis=0),
@@ -446,118 +671,33 @@ def plots(results: dict, out: Path) -> None:
     ax.set_xticks(range(1, 6))
     ax.set_xlabel("severity")
     ax.set_ylabel("accuracy (mean over corruptions)")
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=9)
     fig.tight_layout()
     fig.savefig(out / "severity.png", dpi=100)
     plt.close("all")
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
-
-
-def parse(argv=None):
-    parser = argparse.ArgumentParser(description="Robust training with ISVS",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--dataset", choices=("digits", "fashion-mnist", "cifar10", "cifar100",
-                                              "folder"),
-                        default="digits")
-    parser.add_argument("--data-root", help="folder of Fashion-MNIST's IDX files (default "
-                        f"{FASHION_MNIST_ROOT}), of CIFAR batches or an ImageFolder tree")
-    parser.add_argument("--cifar10c", help="folder of CIFAR-10-C .npy files (instead of "
-                        "generating the corruptions)")
-    parser.add_argument("--image-size", type=positive_int, default=32, help="for --dataset folder")
-    parser.add_argument("--model", choices=tuple(MODELS),
-                        help="default: small for digits, resnet18 otherwise")
-    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
-    parser.add_argument("--epochs", type=positive_int, default=15)
-    parser.add_argument("--batch-size", type=positive_int, default=64)
-    parser.add_argument("--lr", type=float, default=0.05)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--seeds", type=int, nargs="+",
-                        help="train every method once per seed and report mean ± std and "
-                             "the paired difference to vanilla (default: --seed only)")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--amp", action="store_true", help="mixed precision (CUDA)")
-    parser.add_argument("--out", type=Path, default=Path("out/train"))
-    parser.add_argument("--resume", action="store_true", help="continue from checkpoints")
-    parser.add_argument("--num-workers", type=int, default=0)
-    parser.add_argument("--isvs-schedule", choices=("fixed", "random", "curriculum"),
-                        default="random", help="how the isvs method draws its scales")
-    parser.add_argument("--isvs-scale", choices=("t", "sparsity"), default="t",
-                        help="the scale of --isvs-range and --isvs-value: the dimensionless "
-                             "time (the same strength on every data set) or the sparsity")
-    parser.add_argument("--isvs-range", type=float, nargs=2, default=None,
-                        metavar=("LOW", "HIGH"),
-                        help=f"the range drawn from (and the curriculum's); default "
-                             f"{DEFAULT_TIMES[0]:g} {DEFAULT_TIMES[1]:g} in t, 0.6 0.8 in "
-                             "sparsity")
-    parser.add_argument("--isvs-value", type=float, default=None,
-                        help="fixed schedule, and the test-time scale (default the middle "
-                             "of the range)")
-    parser.add_argument("--isvs-levels", type=float, nargs="+",
-                        default=[0.9, 0.8, 0.7, 0.6],
-                        help="recorded sparsities of the cache (sparsity scale)")
-    parser.add_argument("--isvs-test", action="store_true",
-                        help="also smooth test inputs of the isvs models (attacks then go "
-                             "through the smoothing straight-through, BPDA)")
-    parser.add_argument("--lowpass-radius", type=float, default=None,
-                        help="a fixed low-pass radius (1 = Nyquist); default: radii "
-                             "matched to ISVS's PSNR, drawn per image like its sparsities")
-    parser.add_argument("--lowpass-test", action="store_true",
-                        help="also low-pass test inputs of the lowpass model")
-    parser.add_argument("--eps", type=float, default=4.0, help="attack radius, in /255")
-    parser.add_argument("--pgd-steps", type=positive_int, default=20)
-    parser.add_argument("--pgd-restarts", type=positive_int, default=1,
-                        help="PGD random restarts (each image keeps its worst)")
-    parser.add_argument("--limit", type=positive_int, help="use only this many training and test "
-                        "images (quick runs)")
-    parser.add_argument("--test-limit", type=positive_int, help="evaluate on only this many test "
-                        "images (default: --limit, else all)")
-    parser.add_argument("--no-eval", action="store_true", help="train only (no evaluation)")
-    parser.add_argument("--sweep", action="store_true",
-                        help="train isvs at each --sweep-ranges range on a validation split "
-                             "of the training images, beside vanilla, and pick the default")
-    parser.add_argument("--sweep-ranges", type=float, nargs="+", metavar="LOW HIGH",
-                        help="flat list of ranges in --isvs-scale (default: times "
-                             + " ".join(f"{a:g} {b:g}" for a, b in SWEEP_TIMES) + ")")
-    parser.add_argument("--val-fraction", type=float, default=0.2,
-                        help="the validation split of --sweep (a fraction of the training "
-                             "images, stratified by class)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    args = parser.parse_args(argv)
-    if args.isvs_range is None:
-        args.isvs_range = DEFAULT_TIMES if args.isvs_scale == "t" else (0.6, 0.8)
-    args.isvs_range = tuple(sorted(args.isvs_range))
-    check_range = (0.0, float("inf")) if args.isvs_scale == "t" else (0.0, 1.0)
-    if not check_range[0] <= args.isvs_range[0] or args.isvs_range[1] > check_range[1]:
-        parser.error(f"--isvs-range {args.isvs_range[0]:g} {args.isvs_range[1]:g} is out of "
-                     f"range for --isvs-scale {args.isvs_scale}")
-    if args.isvs_value is None:
-        args.isvs_value = float(np.mean(args.isvs_range))
-    if args.sweep_ranges is not None and len(args.sweep_ranges) % 2:
-        parser.error("--sweep-ranges takes pairs LOW HIGH")
-    if args.sweep and args.isvs_scale == "sparsity" and args.sweep_ranges is None:
-        parser.error("--sweep with --isvs-scale sparsity needs --sweep-ranges (the default "
-                     "ranges are times)")
-    if not 0.0 < args.val_fraction < 1.0:
-        parser.error(f"--val-fraction must lie in (0, 1), got {args.val_fraction:g}")
-    args.seeds = args.seeds or [args.seed]
-    args.model = args.model or ("small" if args.dataset in ("digits", "fashion-mnist")
-                                else "resnet18")
-    return args
 
 
 def main(argv=None) -> int:
-    args = parse(argv)
-    rank, world, device = setup_distributed(args.device)
+    """Run the job: ``argv`` are its options (default ``sys.argv[1:]``), or a namespace
+    :func:`parse` returned. Warnings raised during the job print as one line each and
+    are counted (:class:`WarningTally`), here only: imported as a library, the
+    functions above leave warnings to the caller."""
+    if isinstance(argv, str):
+        raise TypeError("main() takes a list of options, not one string: main(text.split())")
+    args = argv if isinstance(argv, argparse.Namespace) else parse(argv)
+    with WarningTally() as tally:
+        status = run_job(args)
+    if tally.counts:
+        print(f"\n{tally.summary()}")
+    return status
+
+
+def run_job(args: argparse.Namespace) -> int:
+    """Train and evaluate as the parsed ``args`` say (the body of :func:`main`)."""
+    device_name = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    rank, world, device = setup_distributed(device_name)
     args.out.mkdir(parents=True, exist_ok=True)
     try:
         train_x, train_y, test_x, test_y, classes = load_data(args)
@@ -570,7 +710,7 @@ def main(argv=None) -> int:
     if test_limit:
         test_x, test_y = test_x[:test_limit], test_y[:test_limit]
     if rank == 0:
-        print(f"{args.dataset}: {len(train_x)} training and {len(test_x)} test images, "
+        print(f"{args.dataset}: {len(train_x):,} training and {len(test_x):,} test images, "
               f"{classes} classes; model {args.model}; {world} process(es) on {device}")
     if args.sweep:
         return sweep(args, train_x, train_y, classes, rank, world, device)
@@ -646,4 +786,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(ARGS))

@@ -15,6 +15,7 @@ from ._datasets import (FASHION_MNIST_CLASSES, FASHION_MNIST_ROOT, CachedISVSDat
 from ._evaluation import (COLUMNS, accuracy, adversarial_accuracy, corrupted_sets, evaluate,
                           summarize, summary_table, table, write_results)
 from ._models import MODELS, ResNet18, SmallCNN
+from ._progress import show_progress
 from ._robustness import fgsm, low_resolution, lowpass, matched_radii, pgd, psnr
 from ._schedules import (DEFAULT_TIMES, CoarseToFine, Fixed, SparsityRange, SparsityRule,
                          TimeRange, as_rule)
@@ -26,5 +27,5 @@ __all__ = ["CIFAR10C_PARAMETERS", "COLUMNS", "CORRUPTIONS", "CachedISVSDataset",
            "corrupt", "corrupted_sets", "corruption_table", "evaluate", "fgsm",
            "load_checkpoint", "low_resolution", "lowpass", "matched_radii", "pgd", "psnr",
            "read_cifar", "read_cifar10c", "read_fashion_mnist", "read_idx",
-           "read_image_folder", "save_checkpoint", "summarize", "summary_table", "table",
-           "write_results"]
+           "read_image_folder", "save_checkpoint", "show_progress", "summarize",
+           "summary_table", "table", "write_results"]

@@ -19,6 +19,7 @@ from .._io import remove_orphans
 from .._paths import ISVSPath, load_paths
 from ..images import image_paths
 from .._validation import check_count
+from ._progress import show_progress
 from ._schedules import SparsityRule, make_rule, rule_scale
 
 __all__ = ["CachedISVSDataset", "FASHION_MNIST_CLASSES", "FASHION_MNIST_ROOT", "bundled_digits",
@@ -341,13 +342,14 @@ class CachedISVSDataset(torch.utils.data.Dataset):
 
     def build(self, *, rank: int = 0, world_size: int = 1, progress: bool = True) -> int:
         """Build the shards of this rank (``shard % world_size == rank``) that are
-        missing or invalid. Returns how many were built."""
+        missing or invalid. Returns how many were built. ``progress``: a bar over the
+        shards, drawn only on a terminal (:func:`show_progress`)."""
         os.makedirs(self.cache_dir, exist_ok=True)
         remove_orphans(self.cache_dir)
         mine = [s for s in range(self.n_shards) if s % world_size == rank]
         todo = [s for s in mine if not self._valid(s)]
         for shard in tqdm(todo, desc=f"ISVS path cache (rank {rank})", unit="shard",
-                          disable=not progress or not todo):
+                          disable=not todo or not show_progress(progress)):
             paths = image_paths(self.images[self._rows(shard)], levels=self.levels,
                                 record_times=self.record_times, **self._stop(),
                                 **self.solver_options)

@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from .._io import atomic_write
 from ._corruptions import CORRUPTIONS, corrupt, read_cifar10c
+from ._progress import show_progress
 from ._robustness import fgsm, low_resolution, pgd
 
 __all__ = ["COLUMNS", "accuracy", "adversarial_accuracy", "corrupted_sets", "evaluate",
@@ -82,11 +83,12 @@ def corrupted_sets(images: np.ndarray, labels: np.ndarray, *, seed: int = 0,
     and shared by every model evaluated: generated from the uint8 test ``images`` by
     :func:`corrupt` (each set reproducible from ``seed``; the CIFAR-10-C strengths for
     images under :data:`SMALL_IMAGE_SIDE` pixels, the ImageNet-C ones above), or read
-    from CIFAR-10-C files under ``cifar10c``."""
+    from CIFAR-10-C files under ``cifar10c``. ``progress``: a bar over the sets, drawn
+    only on a terminal (:func:`show_progress`)."""
     severities = list(severities)
     sets = {}
     bar = tqdm(total=len(CORRUPTIONS) * len(severities), desc="corrupting the test set",
-               disable=not progress)
+               disable=not show_progress(progress))
     for number, name in enumerate(CORRUPTIONS):
         for severity in severities:
             if cifar10c is not None:
@@ -112,12 +114,14 @@ def evaluate(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray,
     ``lowres``: the mean over ×2 and ×4 downsampling), the per-corruption and
     per-factor details, and whether a test-time ``transform`` was applied. The
     attacks see the transform: they differentiate through it straight-through (BPDA),
-    as ``"attack": "bpda"`` in the result says.
+    as ``"attack": "bpda"`` in the result says. ``progress``: a bar over the
+    corrupted sets, drawn only on a terminal (:func:`show_progress`).
     """
     result = {"clean": accuracy(model, images, labels, transform=transform)}
     detail: dict[str, list[float]] = {}
     for (corruption, _), (corrupted_images, corrupted_labels) in tqdm(
-            corrupted.items(), leave=False, desc=f"{name}: corruptions", disable=not progress):
+            corrupted.items(), leave=False, desc=f"{name}: corruptions",
+            disable=not show_progress(progress)):
         detail.setdefault(corruption, []).append(
             accuracy(model, corrupted_images, corrupted_labels, transform=transform))
     result["corruption"] = float(np.mean([np.mean(v) for v in detail.values()]))
