@@ -163,6 +163,13 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     return parser, {"smooth": smooth, "path": draw}
 
 
+def _bars(args: argparse.Namespace) -> bool:
+    """Progress bars only on a terminal, never into a redirected log (as the training
+    stack's :func:`~isvs_graph.training.show_progress`), and never with ``--quiet``."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    return not args.quiet and callable(isatty) and bool(isatty())
+
+
 def _solver_options(args: argparse.Namespace) -> dict:
     return {"kappa": args.kappa, "nu": args.nu, "mode": args.mode, "tol": args.tol,
             "max_iter": args.max_iter, "connectivity": args.connectivity}
@@ -388,7 +395,7 @@ def _smooth_one(args: argparse.Namespace, job: _Job) -> None:
     axes = {}
     if job.info.frames > 1:  # a volume: grey D × H × W, or D × H × W × C
         axes["channel_axis"] = None if colour.ndim == 3 else -1
-    out = smooth_image(colour, t=args.t, sparsity=args.sparsity, progress=not args.quiet,
+    out = smooth_image(colour, t=args.t, sparsity=args.sparsity, progress=_bars(args),
                        **axes, **_solver_options(args))
     print(_write(args, job, join_alpha(out, alpha)))
 
@@ -429,7 +436,7 @@ def _smooth_many(args: argparse.Namespace, jobs: list[_Job]) -> None:
     from ._image_files import ImageFileError, join_alpha, read_image, split_alpha
     from .images import smooth_images  # the solver's stack: only now
     options = _solver_options(args)
-    with tqdm(total=len(jobs), unit="image", disable=args.quiet,
+    with tqdm(total=len(jobs), unit="image", disable=not _bars(args),
               desc=_PROG) as bar:
         for batch in _batches(jobs):
             colours, alphas = [], []
@@ -509,7 +516,7 @@ def _path(args: argparse.Namespace) -> None:
     options = _solver_options(args)
     graph = grid_canonical(*shape, connectivity=options.pop("connectivity"))
     result = path(graph, signal, sparsity_min=levels[-1], levels=levels,
-                  progress=not args.quiet, **options)
+                  progress=_bars(args), **options)
     low, high = float(colour.min()), float(colour.max())
     panels, labels = [], []
     for level in levels:

@@ -518,14 +518,27 @@ def test_many_inputs_and_globs_are_written_to_the_out_dir(many, tmp_path, capsys
         np.testing.assert_array_equal(written, expected)
 
 
-def test_many_inputs_show_one_progress_bar_over_the_files(many, tmp_path, capsys):
+def test_many_inputs_show_one_progress_bar_over_the_files(many, tmp_path, capsys,
+                                                          monkeypatch):
     folder, images = many
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal
     code, _, err = run(["smooth", *sorted(folder.iterdir()), "--out-dir", tmp_path / "o",
                         "--t", "2"], capsys)
     assert code == 0
     counts = re.findall(r"(\d+)/(\d+) \[", err)
     assert counts and {total for _, total in counts} == {str(len(images))}
     assert f"{len(images)}/{len(images)}" in err
+
+
+def test_no_progress_bar_goes_into_a_redirected_log(many, photo_file, tmp_path, capsys):
+    """stderr is no terminal (a file, a pipe): the bars would fill it with redraws."""
+    folder, _ = many
+    code, _, err = run(["smooth", *sorted(folder.iterdir()), "--out-dir", tmp_path / "o",
+                        "--t", "2"], capsys)
+    code_one, _, err_one = run(["smooth", photo_file[0], tmp_path / "one.png", "--t", "2"],
+                               capsys)
+    assert code == code_one == 0
+    assert "\r" not in err + err_one and "Split LBI" not in err_one and "/" not in err
 
 
 def test_ext_names_the_format_of_every_output(many, tmp_path, capsys):
