@@ -94,6 +94,8 @@ if numba is not None:
     # error_model="numpy": 1 / 0 gives inf (as in torch), not an exception.
     FLAGS = {"cache": True, "nogil": True, "error_model": "numpy"}
     njit = numba.njit(**FLAGS)
+    #: True as a typed bool: numba specialises a function on a literal argument.
+    _TRUE = np.bool_(True)
 
     @njit
     def _nan_max(a, b):
@@ -112,9 +114,12 @@ if numba is not None:
         return largest
 
     @njit
-    def _abs_max(values, old, threshold, inside=True):
+    def _abs_max(values, old, threshold, inside):
         """``max |values[q]|`` over the ``q`` with ``|old[q]| > threshold`` (``<=`` when
         not ``inside``), NaN if one of them is NaN, as a float.
+
+        Callers pass ``threshold`` in the working dtype and ``inside`` as a typed bool
+        (``_TRUE``, ``np.bool_(False)``; a literal would compile a copy per value).
 
         A float max reduction does not vectorise without reassociation; non-negative
         floats order like their bit patterns, so the maximum is taken over the integer
@@ -202,7 +207,7 @@ if numba is not None:
                         changed += (fseg[q] > zero) != (o[q] > zero)
                 if check:  # max |r| on the support
                     for c in range(channels):
-                        eps_r = _nan_max(eps_r, _abs_max(rb[c, a:a + n], o, zero))
+                        eps_r = _nan_max(eps_r, _abs_max(rb[c, a:a + n], o, zero, _TRUE))
                 if changed:
                     for q in range(n):
                         old, now = o[q] > zero, fseg[q] > zero
@@ -230,7 +235,7 @@ if numba is not None:
                         for q in range(n):
                             changed += (abs(zs[q]) > one) != (abs(o[q]) > one)
                     if check:  # max |r| on the support
-                        eps_r = _nan_max(eps_r, _abs_max(rs, o, one))
+                        eps_r = _nan_max(eps_r, _abs_max(rs, o, one, _TRUE))
                     if changed:
                         for q in range(n):
                             old, now = abs(o[q]) > one, abs(zs[q]) > one
@@ -295,7 +300,7 @@ if numba is not None:
     @njit
     def _grid_nodes(graph, consts, x, u, rb, lo, hi, check, gbuf):
         """``u`` of pixels ``lo … hi − 1``; returns ``max |∂L/∂u|`` when checking."""
-        inv_nu, step_u = consts.inv_nu, consts.step_u
+        inv_nu, step_u, one = consts.inv_nu, consts.step_u, consts.one
         channels, p = u.shape
         length = graph.pad + p
         n = hi - lo
@@ -317,7 +322,7 @@ if numba is not None:
                 for q in range(n):
                     g[q] = (uc[q] - xc[q]) + inv_nu * g[q]
                     uc[q] -= step_u * g[q]
-                eps_u = _nan_max(eps_u, _abs_max(g, g, -1.0))
+                eps_u = _nan_max(eps_u, _abs_max(g, g, -one, _TRUE))
             else:
                 for q in range(n):
                     step = (uc[q] - xc[q]) + inv_nu * g[q]
@@ -483,10 +488,10 @@ if numba is not None:
                 rs = rb[c]
                 for e in range(m):
                     norms[e] += rs[e] * rs[e]
-            return _abs_max(norms, f, 0.0, False)
+            return _abs_max(norms, f, consts.one - consts.one, np.bool_(False))
         largest = 0.0
         for c in range(channels):
-            largest = _nan_max(largest, _abs_max(rb[c], z[c], 1.0, False))
+            largest = _nan_max(largest, _abs_max(rb[c], z[c], consts.one, np.bool_(False)))
         return largest * largest
 
     @njit
