@@ -591,7 +591,7 @@ def startup(args, results: dict) -> None:
     """First use in a fresh process: with an empty numba cache (every kernel compiles)
     and with a warm one (the cache the cold run left), step by step."""
     import tempfile
-    print("\n## 8. First use in a fresh process (seconds)\n")
+    print("\n## 10. First use in a fresh process (seconds)\n")
     print(f"Each process runs the steps in this order, each twice (the second call is "
           f"the steady cost); {args.rounds} fresh processes per column, median and range. "
           "Compile: the seconds of the cold first call spent in numba's compiles; the "

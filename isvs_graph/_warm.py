@@ -58,7 +58,7 @@ def _digits_cache() -> None:
     import torch
 
     import isvs_graph
-    from isvs_graph.training import CachedISVSDataset, TimeRange, bundled_digits
+    from isvs_graph.training import CachedISVSDataset, TimeRange, bundled_digits, corrupt
 
     (images, labels), _ = bundled_digits()
     with tempfile.TemporaryDirectory() as folder:
@@ -69,6 +69,8 @@ def _digits_cache() -> None:
         dataset.__getitems__([0])
         # How much ISVS smooths (the job's report): a float32 batch at one time.
         isvs_graph.smooth_images(torch.from_numpy(images[:16]).float() / 255, t=12.0)
+    # The job's glass-blur corruption (imagecorruptions' shuffle, cached by the package).
+    corrupt(images[:1], "glass_blur", 1, seed=0)
 
 
 def compiled() -> dict[str, int]:
