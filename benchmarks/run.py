@@ -21,7 +21,11 @@ the machine it ran on:
    sparsity, sparsity counted over the edges that can enter, and time, on digits,
    Fashion-MNIST (when installed), photo crops, downsampled crops and objects on a flat
    background (4- and 8-neighbour), with floor hits and the share of total variation
-   kept at the default training range.
+   kept at the default training range;
+8. first use in a fresh process (``--sections startup``): the first ``smooth_image`` of a
+   uint8 photo, then a float64 one, an edge-list ``solve`` and a path read, with an empty
+   numba cache (what compiling costs) and with the cache it left, and the imports with
+   and without Python's bytecode cache.
 
 The images are made from the photos bundled with scikit-image (``inputs.py``): no
 download. Speed figures are ratios against a peer measured in the same run.
@@ -523,9 +527,119 @@ def scales(args, results: dict) -> None:
     results["scales"] = rows
 
 
+STARTUP_CHILD = """
+import json, sys, time
+start = time.perf_counter()
+import numpy as np
+import isvs_graph
+from skimage import data
+out = {"imports": time.perf_counter() - start}
+if sys.argv[1] == "imports":
+    # What a first call imports besides (isvs_graph imports them lazily).
+    import torch, torch_geometric, scipy.sparse, numba
+    out["imports"] = time.perf_counter() - start
+else:
+    import networkx as nx
+    from numba.core import event
+    compiling = []
+
+    class Compiles(event.Listener):  # seconds in numba's outermost compiles
+        depth = 0
+
+        def on_start(self, e):
+            if not self.depth:
+                self.began = time.perf_counter()
+            self.depth += 1
+
+        def on_end(self, e):
+            self.depth -= 1
+            if not self.depth:
+                compiling.append(time.perf_counter() - self.began)
+
+    event.register("numba:compile", Compiles())
+    photo = data.astronaut()
+    karate = isvs_graph.from_networkx(nx.karate_club_graph())
+    signal = np.random.default_rng(0).random(34)
+    batch = photo.transpose(2, 0, 1)[None, :, :64, :64]
+    steps = {"smooth_image, uint8 photo": lambda: isvs_graph.smooth_image(photo, sparsity=0.8),
+             "the same, float64": lambda: isvs_graph.smooth_image(photo / 255.0, sparsity=0.8),
+             "solve, edge list (karate)": lambda: isvs_graph.solve(karate, signal,
+                                                                   sparsity=0.7),
+             "path read (image_paths 64²)": lambda: isvs_graph.image_paths(batch).at(
+                 sparsity=0.7)}
+    for name, step in steps.items():
+        times = []
+        for _ in range(2):
+            compiling.clear()
+            begin = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - begin)
+            if len(times) == 1:
+                times.append(sum(compiling))
+        out[name] = times  # first call, its numba compiles, second call
+print(json.dumps(out))
+"""
+
+
+def _startup_child(what: str, env: dict) -> dict:
+    done = subprocess.run([sys.executable, "-c", STARTUP_CHILD, what], env=env, check=True,
+                          capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def startup(args, results: dict) -> None:
+    """First use in a fresh process: with an empty numba cache (every kernel compiles)
+    and with a warm one (the cache the cold run left), step by step."""
+    import tempfile
+    print("\n## 10. First use in a fresh process (seconds)\n")
+    print(f"Each process runs the steps in this order, each twice (the second call is "
+          f"the steady cost); {args.rounds} fresh processes per column, median and range. "
+          "Compile: the seconds of the cold first call spent in numba's compiles; the "
+          "rest of a first call beyond the second is mostly lazy imports (torch, PyG).\n")
+    base = dict(os.environ)
+    cold, warm = [], []
+    for _ in range(args.rounds):
+        with tempfile.TemporaryDirectory() as cache:
+            env = {**base, "NUMBA_CACHE_DIR": cache}
+            cold.append(_startup_child("steps", env))
+            warm.append(_startup_child("steps", env))
+    names = [key for key in cold[0] if key != "imports"]
+    print("| step | cold first call | compile | warm-cache first call | second call |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    rows = {}
+    for name in names:
+        first = [run[name][0] for run in cold]
+        compile_ = [run[name][1] for run in cold]
+        cached = [run[name][0] for run in warm]
+        steady = [run[name][2] for run in cold + warm]
+        rows[name] = {"cold": first, "compile": compile_, "warm cache": cached,
+                      "second": steady}
+        print(f"| {name} | {_spread(first)} | {_spread(compile_)} | {_spread(cached)} | "
+              f"{_spread(steady)} |")
+    # Imports: PYTHONDONTWRITEBYTECODE=1 (no .pyc written, every module compiled from
+    # source each time) against a bytecode cache written by a first process.
+    with tempfile.TemporaryDirectory() as prefix:
+        no_pyc = {**base, "PYTHONDONTWRITEBYTECODE": "1"}
+        pyc = {key: value for key, value in base.items() if key != "PYTHONDONTWRITEBYTECODE"}
+        pyc["PYTHONPYCACHEPREFIX"] = prefix
+        _startup_child("imports", pyc)  # writes the bytecode
+        plain = [_startup_child("imports", no_pyc)["imports"] for _ in range(args.rounds)]
+        cached = [_startup_child("imports", pyc)["imports"] for _ in range(args.rounds)]
+    imports = {"imports, no bytecode cache": plain, "imports, bytecode cached": cached,
+               "imports in the cold runs": [run["imports"] for run in cold]}
+    print("\n| imports (numpy, isvs_graph, skimage.data; torch, PyG, scipy, numba but in the "
+          "cold runs) | seconds |")
+    print("| --- | ---: |")
+    for label, values in imports.items():
+        print(f"| {label} | {_spread(values)} |")
+    print(f"\nLoad average at the end: {os.getloadavg()[0]:.2f} "
+          f"({os.cpu_count()} cores).", flush=True)
+    results["startup"] = {**rows, **imports, "load": os.getloadavg()[0]}
+
+
 SECTIONS = {"throughput": throughput, "cached": cached_reads, "training": training_reads,
             "kappa": kappa_table, "growth": growth, "memory": memory, "gpu": gpu,
-            "scales": scales}
+            "scales": scales, "startup": startup}
 
 
 def main() -> None:

@@ -207,6 +207,9 @@ def _project_cpu(graph: CanonicalGraph, u: np.ndarray, support: np.ndarray | Non
         values = planes.reshape(batch * channels, 1, p)
     src, dst = graph.edge_index
     out = np.empty_like(values)
-    (_project_groups if parallel_allowed() else _project_groups_serial)(src, dst, keep,
-                                                                         values, out)
+    # A few planes (one image) are averaged on this thread: the same arithmetic, and a
+    # first call then compiles no parallel loops.
+    few = values.shape[0] * values.shape[1] <= 4
+    (_project_groups if parallel_allowed() and not few else _project_groups_serial)(
+        src, dst, keep, values, out)
     return out.reshape(batch, channels, p).transpose(2, 0, 1)

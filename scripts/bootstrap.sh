@@ -17,4 +17,8 @@ if ! "$py" -c "import torch" >/dev/null 2>&1; then
   "$py" -m pip install --quiet "torch==2.13.0"
 fi
 "$py" -m pip install --quiet -e ".[test,examples,docs]"
+# Compile the numba kernels into their on-disk cache now (about a minute, once; quick
+# when the cache is already warm), so that the main job and the README's examples load
+# them instead of compiling on first use.
+"$py" -m isvs_graph._warm
 "$py" -c "import isvs_graph, torch; print(f'isvs_graph ready: torch {torch.__version__}')"

@@ -96,6 +96,8 @@ if numba is not None:
     # error_model="numpy": 1 / 0 gives inf (as in torch), not an exception.
     FLAGS = {"cache": True, "nogil": True, "error_model": "numpy"}
     njit = numba.njit(**FLAGS)
+    #: True as a typed bool: numba specialises a function on a literal argument.
+    _TRUE = np.bool_(True)
 
     @njit
     def _nan_max(a, b):
@@ -114,9 +116,12 @@ if numba is not None:
         return largest
 
     @njit
-    def _abs_max(values, old, threshold, inside=True):
+    def _abs_max(values, old, threshold, inside):
         """``max |values[q]|`` over the ``q`` with ``|old[q]| > threshold`` (``<=`` when
         not ``inside``), NaN if one of them is NaN, as a float.
+
+        Callers pass ``threshold`` in the working dtype and ``inside`` as a typed bool
+        (``_TRUE``, ``np.bool_(False)``; a literal would compile a copy per value).
 
         A float max reduction does not vectorise without reassociation; non-negative
         floats order like their bit patterns, so the maximum is taken over the integer
@@ -204,7 +209,7 @@ if numba is not None:
                         changed += (fseg[q] > zero) != (o[q] > zero)
                 if check:  # max |r| on the support
                     for c in range(channels):
-                        eps_r = _nan_max(eps_r, _abs_max(rb[c, a:a + n], o, zero))
+                        eps_r = _nan_max(eps_r, _abs_max(rb[c, a:a + n], o, zero, _TRUE))
                 if changed:
                     for q in range(n):
                         old, now = o[q] > zero, fseg[q] > zero
@@ -232,7 +237,7 @@ if numba is not None:
                         for q in range(n):
                             changed += (abs(zs[q]) > one) != (abs(o[q]) > one)
                     if check:  # max |r| on the support
-                        eps_r = _nan_max(eps_r, _abs_max(rs, o, one))
+                        eps_r = _nan_max(eps_r, _abs_max(rs, o, one, _TRUE))
                     if changed:
                         for q in range(n):
                             old, now = abs(o[q]) > one, abs(zs[q]) > one
@@ -297,7 +302,7 @@ if numba is not None:
     @njit
     def _grid_nodes(graph, consts, x, u, rb, lo, hi, check, gbuf):
         """``u`` of pixels ``lo … hi − 1``; returns ``max |∂L/∂u|`` when checking."""
-        inv_nu, step_u = consts.inv_nu, consts.step_u
+        inv_nu, step_u, one = consts.inv_nu, consts.step_u, consts.one
         channels, p = u.shape
         length = graph.pad + p
         n = hi - lo
@@ -319,7 +324,7 @@ if numba is not None:
                 for q in range(n):
                     g[q] = (uc[q] - xc[q]) + inv_nu * g[q]
                     uc[q] -= step_u * g[q]
-                eps_u = _nan_max(eps_u, _abs_max(g, g, -1.0))
+                eps_u = _nan_max(eps_u, _abs_max(g, g, -one, _TRUE))
             else:
                 for q in range(n):
                     step = (uc[q] - xc[q]) + inv_nu * g[q]
@@ -352,17 +357,19 @@ if numba is not None:
                      log_k, log_e, log_n, nbuf, obuf, gbuf):
         """One step of one signal on one thread: (count, ε, leaves, max |∂L/∂u|); the
         last is measured at every step when ``measure``, else only when checking."""
+        # A literal 0 would compile the passes once more (for lo = 0): a typed zero.
+        lo = np.int64(0)
         if graph.grid:
             p = x.shape[1]
-            count, eps_r, leaves = _grid_edges(graph, consts, u, z, f, rb, 0, p, check,
+            count, eps_r, leaves = _grid_edges(graph, consts, u, z, f, rb, lo, p, check,
                                                k_next, entry_iter, log_k, log_e, log_n,
                                                nbuf, obuf)
-            eps_u = _grid_nodes(graph, consts, x, u, rb, 0, p, check or measure, gbuf)
+            eps_u = _grid_nodes(graph, consts, x, u, rb, lo, p, check or measure, gbuf)
         else:
-            count, eps_r, leaves = _list_edges(graph, consts, u, z, f, rb, 0,
+            count, eps_r, leaves = _list_edges(graph, consts, u, z, f, rb, lo,
                                                graph.src.shape[0], check, k_next,
                                                entry_iter, log_k, log_e, log_n)
-            eps_u = _list_nodes(graph, consts, x, u, rb, 0, x.shape[1], check or measure)
+            eps_u = _list_nodes(graph, consts, x, u, rb, lo, x.shape[1], check or measure)
         return count, _nan_max(eps_u, eps_r), leaves, eps_u
 
     @numba.njit(parallel=True, **FLAGS)
@@ -374,11 +381,15 @@ if numba is not None:
         appended to the signal's log in block order, which is the serial order. Blocks
         of a grid are pixel ranges, so each uses its own range of the ``(p,)`` buffers.
         """
+        # Only the two block loops run in parallel: array expressions here (np.zeros,
+        # .sum()) would each become a parallel loop of its own, compiled separately.
         blocks = graph.edge_blocks.shape[0] - 1
-        counts = np.zeros(blocks, dtype=np.int64)
-        leaves = np.zeros(blocks, dtype=np.int64)
-        logged = np.zeros(blocks, dtype=np.int64)
-        eps_r = np.zeros(blocks)
+        counts = np.empty(blocks, dtype=np.int64)
+        leaves = np.empty(blocks, dtype=np.int64)
+        logged = np.empty(blocks, dtype=np.int64)
+        eps_r = np.empty(blocks)
+        for blk in range(blocks):
+            logged[blk] = 0
         for blk in numba.prange(blocks):
             lo, hi = graph.edge_blocks[blk], graph.edge_blocks[blk + 1]
             block_n = logged[blk:blk + 1]
@@ -392,7 +403,7 @@ if numba is not None:
                                        block_n)
             counts[blk], eps_r[blk], leaves[blk] = c, e, lv
         node_blocks = graph.node_blocks.shape[0] - 1
-        eps_u = np.zeros(node_blocks)
+        eps_u = np.empty(node_blocks)
         for blk in numba.prange(node_blocks):
             lo, hi = graph.node_blocks[blk], graph.node_blocks[blk + 1]
             if graph.grid:
@@ -408,38 +419,14 @@ if numba is not None:
                     log_e[at] = block_log_e[blk, n]
                 log_n[0] = at + 1
         eps, largest_u = 0.0, 0.0
-        for value in eps_r:
-            eps = _nan_max(eps, value)
-        for value in eps_u:
-            largest_u = _nan_max(largest_u, value)
-        return counts.sum(), _nan_max(eps, largest_u), leaves.sum(), largest_u
-
-    def _step(wide, graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter, log_k,
-              log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf):
-        """One step, serial or wide: chosen when compiling, from the literal ``wide``."""
-
-    @numba.extending.overload(_step)
-    def _overload_step(wide, graph, consts, x, u, z, f, rb, check, measure, k_next,
-                       entry_iter, log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf,
-                       gbuf):
-        # Each caller passes a literal, so a serial run never compiles the wide step.
-        if not isinstance(wide, numba.types.BooleanLiteral):
-            raise numba.errors.TypingError("_step needs a literal wide=True or False")
-        if wide.literal_value:
-            def wide_step(wide, graph, consts, x, u, z, f, rb, check, measure, k_next,
-                          entry_iter, log_k, log_e, log_n, block_log_k, block_log_e, nbuf,
-                          obuf, gbuf):
-                return _step_wide(graph, consts, x, u, z, f, rb, check, measure, k_next,
-                                  entry_iter, log_k, log_e, log_n, block_log_k, block_log_e,
-                                  nbuf, obuf, gbuf)
-            return wide_step
-
-        def serial_step(wide, graph, consts, x, u, z, f, rb, check, measure, k_next,
-                        entry_iter, log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf,
-                        gbuf):
-            return _step_serial(graph, consts, x, u, z, f, rb, check, measure, k_next,
-                                entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf)
-        return serial_step
+        count, left = 0, 0
+        for blk in range(blocks):
+            eps = _nan_max(eps, eps_r[blk])
+            count += counts[blk]
+            left += leaves[blk]
+        for blk in range(node_blocks):
+            largest_u = _nan_max(largest_u, eps_u[blk])
+        return count, _nan_max(eps, largest_u), left, largest_u
 
     # ------------------------------------------------------------------ idle stretches
 
@@ -503,10 +490,10 @@ if numba is not None:
                 rs = rb[c]
                 for e in range(m):
                     norms[e] += rs[e] * rs[e]
-            return _abs_max(norms, f, 0.0, False)
+            return _abs_max(norms, f, consts.one - consts.one, np.bool_(False))
         largest = 0.0
         for c in range(channels):
-            largest = _nan_max(largest, _abs_max(rb[c], z[c], 1.0, False))
+            largest = _nan_max(largest, _abs_max(rb[c], z[c], consts.one, np.bool_(False)))
         return largest * largest
 
     @njit
@@ -600,7 +587,12 @@ if numba is not None:
     @njit
     def run_signal(b, wide, graph, consts, rule, x, state, rec, until, block_log_k,
                    block_log_e):
-        """Run signal ``b`` until its stop rule, its step bound or ``until`` steps."""
+        """Run signal ``b`` until its stop rule, its step bound or ``until`` steps.
+
+        Each step is split into blocks across threads when ``wide``; ``block_log_k``/
+        ``block_log_e`` are the blocks' logs then (rows with no columns when entries are
+        not recorded), and ``None`` where the step must stay on this thread (then the
+        wide step is not compiled in)."""
         xb, u, z, f = x[b], state.u[b], state.z[b], state.f[b]
         channels, p = xb.shape
         m = graph.num_edges
@@ -650,9 +642,21 @@ if numba is not None:
             if steps >= until:
                 break
             check = steps % rule.check_every == 0
-            count, eps, left, eps_u = _step(wide, graph, consts, xb, u, z, f, rb, check,
-                                            measure, k + 1, entry_iter, log_k, log_e, log_n,
-                                            block_log_k, block_log_e, nbuf, obuf, gbuf)
+            # No block logs (None: the batch loops, which must not start threads inside
+            # threads): the wide step is pruned when compiling. With them, one compiled
+            # loop serves both, chosen by the runtime ``wide``.
+            if block_log_k is None:
+                count, eps, left, eps_u = _step_serial(
+                    graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
+                    log_k, log_e, log_n, nbuf, obuf, gbuf)
+            elif wide:
+                count, eps, left, eps_u = _step_wide(
+                    graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
+                    log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf)
+            else:
+                count, eps, left, eps_u = _step_serial(
+                    graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
+                    log_k, log_e, log_n, nbuf, obuf, gbuf)
             leaves += left
             if measure:
                 drift += step_u * eps_u * (1.0 + rounding) + rounding
@@ -699,24 +703,15 @@ if numba is not None:
 
     @numba.njit(parallel=True, **FLAGS)
     def _run_parallel(order, graph, consts, rule, x, state, rec, until):
-        empty = np.zeros((0, 0), dtype=np.int64)
         for i in numba.prange(order.shape[0]):
-            run_signal(order[i], False, graph, consts, rule, x, state, rec, until, empty,
-                       empty)
+            run_signal(order[i], False, graph, consts, rule, x, state, rec, until, None,
+                       None)
 
     @njit
     def _run_serial(order, graph, consts, rule, x, state, rec, until):
-        empty = np.zeros((0, 0), dtype=np.int64)
         for i in range(order.shape[0]):
-            run_signal(order[i], False, graph, consts, rule, x, state, rec, until, empty,
-                       empty)
-
-    @njit
-    def _run_wide(order, graph, consts, rule, x, state, rec, until, block_log_k,
-                  block_log_e):
-        for i in range(order.shape[0]):
-            run_signal(order[i], True, graph, consts, rule, x, state, rec, until,
-                       block_log_k, block_log_e)
+            run_signal(order[i], False, graph, consts, rule, x, state, rec, until, None,
+                       None)
 
 
 def run_batch(order: np.ndarray, wide: bool, graph: Graph, consts: Constants,
@@ -724,8 +719,13 @@ def run_batch(order: np.ndarray, wide: bool, graph: Graph, consts: Constants,
               until: int) -> None:
     """Run the signals ``order`` (indices into the batch) until each stops or has done
     ``until`` steps in all; the state is updated in place."""
-    if wide:
-        if rec.entry_iter.shape[1]:
+    if not wide and not parallel_allowed():  # see isvs_graph._threads
+        _run_serial(order, graph, consts, rule, x, state, rec, until)
+    elif wide or order.shape[0] == 1:
+        # One signal at a time from here, each step split across threads (wide) or on
+        # this thread: run_signal with a runtime ``wide`` serves both, so a first call
+        # compiles one loop, shared by large and small graphs of a dtype.
+        if wide and rec.entry_iter.shape[1]:
             blocks = graph.edge_blocks.shape[0] - 1
             sizes = np.diff(graph.edge_blocks)
             # Entries a block can change in one step: its edges (per pixel: one a direction).
@@ -736,9 +736,9 @@ def run_batch(order: np.ndarray, wide: bool, graph: Graph, consts: Constants,
         else:
             block_log = block_log_e = np.zeros((graph.edge_blocks.shape[0] - 1, 0),
                                                dtype=np.int64)
-        _run_wide(order, graph, consts, rule, x, state, rec, until, block_log, block_log_e)
-    elif not parallel_allowed():  # see isvs_graph._threads
-        _run_serial(order, graph, consts, rule, x, state, rec, until)
+        for b in order:
+            run_signal(int(b), bool(wide), graph, consts, rule, x, state, rec, until,
+                       block_log, block_log_e)
     else:
         # Signals differ in cost by orders of magnitude: one at a time per thread.
         with numba.parallel_chunksize(1):

@@ -167,6 +167,15 @@ def corrupt(images: np.ndarray, name: str, severity: int, *, seed: int | None = 
 _OWN_SEED = ("impulse_noise", "glass_blur")
 
 
+@functools.lru_cache(maxsize=None)
+def _glass_shuffle():
+    """imagecorruptions' glass-blur pixel shuffle (the same function), compiled with
+    numba's on-disk cache: the package's own is compiled again in every process."""
+    import numba
+    from imagecorruptions import corruptions as helpers
+    return numba.njit(cache=True)(helpers._shuffle_pixels_njit_glass_blur.py_func)
+
+
 def _small_image_corruptions() -> dict[str, Callable[[np.ndarray, object], np.ndarray]]:
     """The CIFAR-10-C corruptions, each ``f(rgb uint8 H × W × 3, parameter) -> values
     in [0, 255]``, for any ``H × W``."""
@@ -212,7 +221,7 @@ def _small_image_corruptions() -> dict[str, Callable[[np.ndarray, object], np.nd
     def glass_blur(x, c):
         sigma = c[0]  # c: sigma, largest shift, passes
         x = np.uint8(gaussian(unit(x), sigma) * 255)
-        x = helpers._shuffle_pixels_njit_glass_blur(  # the published local shuffle
+        x = _glass_shuffle()(  # the published local shuffle
             x.shape[0], x.shape[1], x, c, int(np.random.randint(2**31)))
         return gaussian(x / 255.0, sigma)
 
