@@ -25,7 +25,7 @@ import isvs_graph
 
 # %%
 # A piecewise-constant volume, with noise
-# ======================================
+# =======================================
 #
 # :func:`skimage.data.binary_blobs` in three dimensions: 48³ voxels, blobs of value 1 on
 # a background of 0, plus Gaussian noise of standard deviation 0.3.
