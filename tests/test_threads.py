@@ -63,3 +63,34 @@ def test_threads_are_not_allowed_in_a_forked_child():
         os._exit(0)
     os.waitpid(pid, 0)
     assert os.read(read, 1) == b"0" and parallel_allowed()
+
+
+def test_the_pool_starts_with_passive_threads_and_leaves_the_environment_as_it_was():
+    """numba's pool is started with OMP_WAIT_POLICY=PASSIVE (spinning threads starve a
+    busy machine), set only while it starts; a policy the user set is kept."""
+    import json
+    import os
+    import subprocess
+    import sys
+    code = """if True:
+        import json, os
+        import numpy as np
+        import isvs_graph
+        from isvs_graph import _threads
+        before = _threads._STARTED
+        isvs_graph.smooth_image(np.random.default_rng(0).random((128, 96, 3)), t=5.0)
+        import numba
+        print(json.dumps({"before": before, "after": _threads._STARTED,
+                          "policy": os.environ.get("OMP_WAIT_POLICY"),
+                          "layer": numba.threading_layer()}))
+    """
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    for given in (None, "ACTIVE"):
+        if given:
+            env["OMP_WAIT_POLICY"] = given
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                text=True, env=env, check=True)
+        seen = json.loads(result.stdout.strip().splitlines()[-1])
+        assert seen["before"] is False and seen["after"] is True
+        assert seen["policy"] == given  # restored (unset), or the user's kept
+        assert seen["layer"]  # the pool was started
