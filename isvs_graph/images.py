@@ -92,8 +92,10 @@ def image_to_signal(image: np.ndarray | torch.Tensor, channel_axis: Any = IMAGE_
             check_image_layout(tuple(image.shape), kind=kind)
         channel_axis = None if image.ndim == 2 else (0 if tensor else -1)
     elif channel_axis is not None:
-        if isinstance(channel_axis, bool) or not isinstance(channel_axis, (int, np.integer)) \
-                or not -image.ndim <= channel_axis < image.ndim:
+        if isinstance(channel_axis, bool) or not isinstance(channel_axis, (int, np.integer)):
+            raise TypeError("channel_axis must be None or an int (an axis of the image), "
+                            f"got {type(channel_axis).__name__} {shown(channel_axis)}")
+        if not -image.ndim <= channel_axis < image.ndim:
             raise ValueError(f"channel_axis must be None or an axis of the image (-"
                              f"{image.ndim} … {image.ndim - 1}), got {shown(channel_axis)}")
         channel_axis = int(channel_axis) % image.ndim

@@ -79,13 +79,18 @@ def test_volume_paths_read_what_smooth_images_returns():
     ((4, 5, 6, 7), None, "has 4 axes besides its channels"),
     ((4, 5), 0, "has 1 axes besides its channels"),
     ((4, 5, 6), 3, r"channel_axis must be None or an axis of the image \(-3 … 2\), got 3"),
-    ((4, 5, 6), 1.0, "channel_axis must be None or an axis"),
     ((4, 5, 6, 2), "image", "must have shape"),
 ])
 def test_shapes_that_are_no_image_or_volume_are_refused(shape, axis, match):
     options = {} if axis == "image" else {"channel_axis": axis}
     with pytest.raises(ValueError, match=match):
         smooth_image(np.zeros(shape), t=1.0, **options)
+
+
+@pytest.mark.parametrize("axis", [1.0, "last", True])
+def test_a_channel_axis_that_is_no_int_is_a_type_error(axis):
+    with pytest.raises(TypeError, match="channel_axis must be None or an int"):
+        smooth_image(np.zeros((4, 5, 6)), t=1.0, channel_axis=axis)
 
 
 def test_a_volume_connectivity_on_an_image_is_refused():
