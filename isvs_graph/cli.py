@@ -164,10 +164,10 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
 
 
 def _bars(args: argparse.Namespace) -> bool:
-    """Progress bars only on a terminal, never into a redirected log (as the training
-    stack's :func:`~isvs_graph.training.show_progress`), and never with ``--quiet``."""
-    isatty = getattr(sys.stderr, "isatty", None)
-    return not args.quiet and callable(isatty) and bool(isatty())
+    """Progress bars only on a terminal, never into a redirected log, and never with
+    ``--quiet`` (the package's one rule, :func:`~isvs_graph.training.show_progress`)."""
+    from ._progress import show_progress
+    return show_progress(not args.quiet)
 
 
 def _solver_options(args: argparse.Namespace) -> dict:

@@ -15,7 +15,7 @@ from ._datasets import (FASHION_MNIST_CLASSES, FASHION_MNIST_ROOT, CachedISVSDat
 from ._evaluation import (COLUMNS, accuracy, adversarial_accuracy, corrupted_sets, evaluate,
                           summarize, summary_table, table, write_results)
 from ._models import MODELS, ResNet18, SmallCNN
-from ._progress import show_progress
+from .._progress import show_progress
 from ._robustness import fgsm, low_resolution, lowpass, matched_radii, pgd, psnr
 from ._schedules import (DEFAULT_TIMES, CoarseToFine, Fixed, SparsityRange, SparsityRule,
                          TimeRange, as_rule)

@@ -19,7 +19,7 @@ from .._io import remove_orphans
 from .._paths import ISVSPath, load_paths
 from ..images import image_paths
 from .._validation import check_count
-from ._progress import show_progress
+from .._progress import show_progress
 from ._schedules import SparsityRule, make_rule, rule_scale
 
 __all__ = ["CachedISVSDataset", "FASHION_MNIST_CLASSES", "FASHION_MNIST_ROOT", "bundled_digits",

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from .._io import atomic_write
 from ._corruptions import CORRUPTIONS, corrupt, read_cifar10c
-from ._progress import show_progress
+from .._progress import show_progress
 from ._robustness import fgsm, low_resolution, pgd
 
 __all__ = ["COLUMNS", "accuracy", "adversarial_accuracy", "corrupted_sets", "evaluate",

@@ -1,5 +1,6 @@
-"""When the training stack draws progress bars: the one rule that the datasets, the
-evaluation harness and the training example share."""
+"""When the package draws progress bars: the one rule that the command line, the
+training datasets, the evaluation harness and the training example share
+(re-exported as :func:`isvs_graph.training.show_progress`)."""
 
 from __future__ import annotations
 
