@@ -49,20 +49,23 @@ import torch
 import isvs_graph
 from inputs import downsampled_crops, input_kinds, on_flat_background, photo_crops
 from isvs_graph._solver import ConvergenceWarning, run_split_lbi
+from isvs_graph.graphs._grid import grid_canonical
 from isvs_graph.images import images_to_signals
 from isvs_graph._solve import prepare
 from isvs_graph._threads import start_threads
 
 
+def seconds_of(function) -> float:
+    """Seconds of one run of ``function``."""
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
 def best_time(function, repeat: int) -> float:
     """The fastest of ``repeat`` runs, in seconds (after one warm-up run)."""
     function()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(seconds_of(function) for _ in range(repeat))
 
 
 def machine() -> dict:
@@ -105,12 +108,19 @@ def _bregman_rates(images_hwc, repeat: int) -> tuple[float, float]:
     return one, two
 
 
+def solve_counts(batch):
+    """The solver's result for a B×C×H×W batch (or B×C×D×H×W of volumes) to sparsity
+    0.8, as ``smooth_images`` runs it: ``steps`` computed per image (the work it costs)
+    and ``iterations`` (idle stretches jumped included)."""
+    signals, shape, _ = images_to_signals(batch)
+    problem = prepare(grid_canonical(*shape), signals)
+    return run_split_lbi(problem.graph, problem.x, problem.initial(), problem.options,
+                         sparsity=0.8)
+
+
 def image_costs(batch: torch.Tensor) -> np.ndarray:
-    """Steps computed per image to sparsity 0.8 (the work each image costs)."""
-    signals, (h, w), _ = images_to_signals(batch)
-    problem = prepare(isvs_graph.grid_graph(h, w), signals)
-    result = run_split_lbi(problem.graph, problem.x, problem.initial(), problem.options,
-                           sparsity=0.8)
+    """Steps computed per image to sparsity 0.8, and whether it stopped at the floor."""
+    result = solve_counts(batch)
     return result.steps, result.converged
 
 
@@ -405,17 +415,23 @@ print(before, max(peak, rss_mb()), seconds)
 """
 
 
-def memory(args, results: dict) -> None:
-    side = args.memory_side
+def peak_memory(side: int) -> dict:
+    """Resident memory (MB) of a fresh process before and at the peak of one
+    ``side``×``side``×3 float32 solve to sparsity 0.8, and its seconds."""
     output = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(side)],
                             capture_output=True, text=True, check=True).stdout.split()
     before, peak, seconds = (float(v) for v in output)
+    return {"side": side, "before MB": before, "peak MB": peak, "added MB": peak - before,
+            "image MB": side * side * 3 * 4 / 2**20, "seconds": seconds}
+
+
+def memory(args, results: dict) -> None:
+    side = args.memory_side
+    row = results["memory"] = peak_memory(side)
     print(f"\n## 6. Memory: one {side}x{side}x3 float32 image to sparsity 0.8\n")
-    print(f"resident memory {before:.0f} MB before the solve (Python, torch, PyG, numba and "
-          f"the image), peak {peak:.0f} MB during it: {peak - before:.0f} MB added by the "
-          f"solve; {seconds:.1f} s")
-    results["memory"] = {"side": side, "before MB": before, "peak MB": peak,
-                         "added MB": peak - before, "seconds": seconds}
+    print(f"resident memory {row['before MB']:.0f} MB before the solve (Python, torch, PyG, "
+          f"numba and the image), peak {row['peak MB']:.0f} MB during it: "
+          f"{row['added MB']:.0f} MB added by the solve; {row['seconds']:.1f} s")
 
 
 def gpu(args, results: dict) -> None:
