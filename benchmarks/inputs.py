@@ -74,3 +74,24 @@ def on_flat_background(count: int, size: int = 32, seed: int = 5) -> np.ndarray:
     low = size // 4
     out[:, :, low:low + size // 2, low:low + size // 2] = crops
     return np.round(out * 255).astype(np.uint8)
+
+
+def photo(name: str, side: int) -> np.ndarray:
+    """The centre square of a bundled colour photo resized to ``side`` × ``side`` with
+    anti-aliasing: H×W×3 float32 in [0, 1] (larger than the photo: interpolated, smooth)."""
+    from skimage.transform import resize
+    image = _photo(name)
+    height, width = image.shape[:2]
+    n = min(height, width)
+    top, left = (height - n) // 2, (width - n) // 2
+    square = image[top:top + n, left:left + n]
+    return resize(square, (side, side), anti_aliasing=True).astype(np.float32)
+
+
+def noisy_blobs(side: int, sigma: float = 0.3, seed: int = 0) -> np.ndarray:
+    """A grey ``side``³ volume (float32): scikit-image's 3-D binary blobs (0 and 1) with
+    Gaussian noise of standard deviation ``sigma``."""
+    from skimage.data import binary_blobs
+    volume = binary_blobs(side, n_dim=3, rng=seed).astype(np.float32)
+    noise = np.random.default_rng(seed).normal(0.0, sigma, volume.shape)
+    return (volume + noise).astype(np.float32)

@@ -25,7 +25,12 @@ the machine it ran on:
 8. first use in a fresh process (``--sections startup``): the first ``smooth_image`` of a
    uint8 photo, then a float64 one, an edge-list ``solve`` and a path read, with an empty
    numba cache (what compiling costs) and with the cache it left, and the imports with
-   and without Python's bytecode cache.
+   and without Python's bytecode cache;
+9. single images (``--sections single``): RGB photos of 64² to 4096² and a noisy grey
+   128³ volume, ISVS (``smooth_image``) on 1 and 2 threads against ``denoise_tv_bregman``
+   and ``denoise_tv_chambolle`` (1 thread), with the steps per image; the cost per
+   edge-channel per step by size against a batch of 32×32 crops; the peak memory of the
+   4096²×3 solve (in a fresh process).
 
 The images are made from the photos bundled with scikit-image (``inputs.py``): no
 download. Speed figures are ratios against a peer measured in the same run.
@@ -654,9 +659,137 @@ def startup(args, results: dict) -> None:
     results["startup"] = {**rows, **imports, "load": os.getloadavg()[0]}
 
 
+def _grid_edges(shape: tuple) -> int:
+    """Edges of the 4-grid (6-grid of a volume) on ``shape``."""
+    return sum(int(np.prod(shape)) // n * (n - 1) for n in shape)
+
+
+def _single_row(image, axis, threads, peers, repeats: int) -> dict:
+    """One image: seconds of ``smooth_image`` to sparsity 0.8 on each thread count, then
+    of each peer on one thread, back to back, ``repeats`` times; the steps the solve
+    computes (the same on any thread count) and their cost per edge-channel in ns."""
+    import numba
+    from threadpoolctl import threadpool_limits
+    times = {key: [] for key in [f"isvs {n}" for n in threads] + list(peers)}
+    default_threads = numba.get_num_threads()
+    try:
+        for _ in range(repeats):
+            for n in threads:
+                numba.set_num_threads(n)
+                times[f"isvs {n}"].append(seconds_of(lambda: isvs_graph.smooth_image(
+                    image, sparsity=0.8, channel_axis=axis)))
+            with threadpool_limits(1):
+                for name, peer in peers.items():
+                    times[name].append(seconds_of(lambda: peer(image, channel_axis=axis)))
+    finally:
+        numba.set_num_threads(default_threads)
+    batch = image[None, None] if axis is None else np.moveaxis(image, -1, 0)[None]
+    result = solve_counts(batch)
+    steps = int(result.steps[0])
+    work = steps * _grid_edges(batch.shape[2:]) * batch.shape[1]
+    return {"seconds": times, "steps": steps, "iterations": int(result.iterations[0]),
+            "ns": {n: [t / work * 1e9 for t in times[f"isvs {n}"]] for n in threads},
+            "ratios": {f"{n} × {name}": [peer / own for peer, own in
+                                         zip(times[name], times[f"isvs {n}"])]
+                       for name in peers for n in threads}}
+
+
+def single_image(args, results: dict) -> None:
+    """One image at a time: RGB photos and a noisy grey volume, ISVS on 1 and 2 threads
+    against scikit-image's TV denoisers (1 thread); the cost per edge-channel per step
+    against a batch of 32×32 crops; the peak memory of the largest photo's solve."""
+    import numba
+    from skimage.restoration import denoise_tv_bregman, denoise_tv_chambolle
+
+    from inputs import noisy_blobs, photo
+    threads = (1, 2) if numba.config.NUMBA_NUM_THREADS >= 2 else (1,)
+    default_threads = numba.get_num_threads()
+    tv = {"tv_bregman": denoise_tv_bregman, "tv_chambolle": denoise_tv_chambolle}
+    images = []  # (label, size, image, channel axis, peers, repeats)
+    for side in args.single_sides:
+        names = ("astronaut", "coffee") if side <= 1024 else ("astronaut",)
+        repeats = min(args.rounds, {2048: 2, 4096: 1}.get(side, args.rounds))
+        images += [(f"{name} {side}²×3", f"{side}²", photo(name, side), -1, tv, repeats)
+                   for name in names]
+    side = args.volume_side
+    # denoise_tv_bregman is 2-D: on a grey volume it would take the last axis for
+    # channels, so the volume has only the n-D chambolle.
+    images.append((f"blobs {side}³ + noise", f"{side}³", noisy_blobs(side), None,
+                   {"tv_chambolle": denoise_tv_chambolle}, args.rounds))
+    load = [os.getloadavg()[0]]
+    print(f"\n## 11. Single images: RGB photos and a grey volume, to sparsity 0.8\n")
+    print("Photos: the centre square of a bundled photo resized with anti-aliasing "
+          "(float32; larger than 512² it is interpolated); the volume: 3-D binary blobs "
+          "+ Gaussian noise σ 0.3 (float32, 6-grid). Each repeat runs ISVS "
+          "(`smooth_image`) on 1 and on 2 threads and the TV peers at their default "
+          "weights on 1 thread, back to back; ratios are throughput, ISVS against the "
+          "peer (> 1: ISVS faster), median (range) over the repeats. Images of ≥ 8,192 "
+          "pixels go wide on 2 threads (each step split across them).\n")
+    print("| image | steps (iterations) | isvs 1 thread s | isvs 2 threads s | "
+          "tv_bregman s | tv_chambolle s | 1 thread × bregman | 2 threads × bregman | "
+          "1 thread × chambolle | 2 threads × chambolle | repeats |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    rows, costs = {}, {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for n in threads:  # compile the kernels, the wide ones too
+            numba.set_num_threads(n)
+            isvs_graph.smooth_image(photo("astronaut", 128), sparsity=0.8)
+            isvs_graph.smooth_image(noisy_blobs(32), sparsity=0.8, channel_axis=None)
+        numba.set_num_threads(default_threads)
+        for label, size, image, axis, peers, repeats in images:
+            row = rows[label] = _single_row(image, axis, threads, peers, repeats)
+            for n in threads:
+                costs.setdefault((size, n), []).extend(row["ns"][n])
+            seconds = " | ".join(f"{np.median(row['seconds'][key]):.3f}"
+                                 if key in row["seconds"] else "–"
+                                 for key in ("isvs 1", "isvs 2", *tv))
+            ratios = " | ".join(_spread(row["ratios"][f"{n} × {name}"])
+                                if f"{n} × {name}" in row["ratios"] else "–"
+                                for name in tv for n in (1, 2))
+            print(f"| {label} | {row['steps']} ({row['iterations']}) | {seconds} | "
+                  f"{ratios} | {repeats} |", flush=True)
+        # The batch figure: 32×32 crops in one batch, one thread, median of the rounds.
+        crops = photo_crops(args.batch).astype(np.float32) / 255
+
+        def smooth():
+            return isvs_graph.smooth_images(crops, sparsity=0.8)
+
+        numba.set_num_threads(1)
+        try:
+            smooth()
+            batch_seconds = np.median([seconds_of(smooth) for _ in range(args.rounds)])
+        finally:
+            numba.set_num_threads(default_threads)
+    batch_ns = batch_seconds / (image_costs(crops)[0].sum() * _grid_edges((32, 32)) * 3) * 1e9
+    print(f"\nCost per edge-channel per step (ns: wall time / (steps × edges × channels), "
+          f"median over the images and repeats of a size), against {args.batch} photo "
+          f"crops 32×32×3 in one batch on 1 thread: {batch_ns:.2f} ns.\n")
+    print("| size | " + " | ".join(f"{n} thread{'s' * (n > 1)} ns | ÷ batch" for n in threads)
+          + " |")
+    print("| --- |" + " ---: | ---: |" * len(threads))
+    for size in dict.fromkeys(size for size, _ in costs):
+        cells = [np.median(costs[size, n]) for n in threads]
+        print(f"| {size} | " + " | ".join(f"{c:.2f} | {c / batch_ns:.2f}" for c in cells)
+              + " |")
+    side = args.single_sides[-1]
+    memory = peak_memory(side)
+    load.append(os.getloadavg()[0])
+    print(f"\nPeak memory of one {side}²×3 float32 solve to sparsity 0.8 (fresh process, "
+          f"{default_threads} threads): {memory['added MB']:.0f} MB added by the solve, "
+          f"{memory['added MB'] / memory['image MB']:.1f}× the image "
+          f"({memory['image MB']:.0f} MB); {memory['seconds']:.1f} s.")
+    print(f"\nLoad average at the start and end: {load[0]:.2f}, {load[1]:.2f} "
+          f"({os.cpu_count()} cores).", flush=True)
+    results["single"] = {"images": rows, "batch ns": batch_ns, "memory": memory,
+                         "ns per edge-channel step": {f"{size}, {n} threads": costs[size, n]
+                                                      for size, n in costs},
+                         "load": load}
+
+
 SECTIONS = {"throughput": throughput, "cached": cached_reads, "training": training_reads,
             "kappa": kappa_table, "growth": growth, "memory": memory, "gpu": gpu,
-            "scales": scales, "startup": startup}
+            "scales": scales, "startup": startup, "single": single_image}
 
 
 def main() -> None:
@@ -674,6 +807,8 @@ def main() -> None:
     args.memory_side = 128 if args.quick else 1024
     args.gpu_batch = 1024 if args.quick else 4096
     args.scale_images = 32 if args.quick else 256
+    args.single_sides = (256, 512) if args.quick else (64, 128, 256, 512, 1024, 2048, 4096)
+    args.volume_side = 32 if args.quick else 128
     # numba's thread pool as isvs_graph starts it (OpenMP threads that sleep between
     # parallel loops), before machine() or a section's numba.set_num_threads launches it
     # with spinning threads, which starve a wide step (on the 2-core VM a 512² photo took
