@@ -761,7 +761,8 @@ def single_image(args, results: dict) -> None:
             batch_seconds = np.median([seconds_of(smooth) for _ in range(args.rounds)])
         finally:
             numba.set_num_threads(default_threads)
-    batch_ns = batch_seconds / (image_costs(crops)[0].sum() * _grid_edges((32, 32)) * 3) * 1e9
+        steps = image_costs(crops)[0].sum()
+    batch_ns = batch_seconds / (steps * _grid_edges((32, 32)) * 3) * 1e9
     print(f"\nCost per edge-channel per step (ns: wall time / (steps × edges × channels), "
           f"median over the images and repeats of a size), against {args.batch} photo "
           f"crops 32×32×3 in one batch on 1 thread: {batch_ns:.2f} ns.\n")
