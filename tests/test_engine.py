@@ -326,6 +326,41 @@ def test_wide_steps_equal_one_signal_per_thread_bit_for_bit(monkeypatch):
     assert np.array_equal(serial.u, wide.u)
 
 
+@pytest.mark.parametrize("shape, connectivity", [((12, 13), 4), ((12, 13), 8),
+                                                 ((5, 6, 7), 6), ((5, 6, 7), 26)])
+def test_a_grid_step_swept_in_chunks_is_the_two_pass_step_bit_for_bit(
+        monkeypatch, shape, connectivity):
+    # A chunk as large as the grid is the plain order: every edge, then every node.
+    # Chunks of 1, 5 and 17 pixels (smaller than a row, than the largest shift, not at
+    # row boundaries), on one thread and wide with blocks smaller than the largest
+    # shift, must give the same bits: each edge reads u before its nodes move.
+    from isvs_graph._solver import numba_backend
+    rng = np.random.default_rng(3)
+    p = int(np.prod(shape))
+    graph = isvs_graph.grid_graph(shape, connectivity=connectivity)
+    x = rng.random((2, p, 3)).astype(np.float32)
+
+    def solve(chunk, wide):
+        monkeypatch.setattr(numba_backend, "GRID_CHUNK", chunk)
+        monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 1 if wide else 10 ** 9)
+        recorded = isvs_graph.path(graph, x[0], levels=[0.9, 0.6])
+        joint = run(graph, x, sparsity=0.6)
+        channel = run(graph, x, t=3.0, mode="channel")
+        return recorded, joint, channel
+
+    plain = solve(p, wide=False)
+    assert plain[1].iterations.min() > 10
+    for chunk in (1, 5, 17):
+        for wide in (False, True):
+            swept = solve(chunk, wide)
+            for name, array in plain[0]._arrays.items():
+                np.testing.assert_array_equal(array, swept[0]._arrays[name], err_msg=name)
+            for before, after in zip(plain[1:], swept[1:]):
+                assert np.array_equal(before.u, after.u)
+                assert np.array_equal(before.iterations, after.iterations)
+                assert np.array_equal(before.support, after.support)
+
+
 def test_wide_steps_record_the_same_path(monkeypatch):
     from isvs_graph._solver import numba_backend
     images = photo_crops(2)

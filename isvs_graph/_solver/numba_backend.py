@@ -22,6 +22,10 @@ from .options import CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions
 #: Graphs with at least this many nodes are solved "wide" when the batch is too small
 #: to keep every thread busy with whole signals.
 WIDE_MIN_NODES = 8_192
+#: Pixels a grid step sweeps at a time, its edges then their nodes: the chunk's state
+#: (``r``, ``u``, the scratch; about 100 kB for 3 channels on a 4-grid) is still in
+#: cache for the node pass, so a large image streams its state once a step, not twice.
+GRID_CHUNK = 2048
 #: Steps per chunk when a progress bar follows one signal.
 PROGRESS_STEPS = 64
 
@@ -92,7 +96,7 @@ def kernel_graph(canonical: CanonicalGraph, dtype: np.dtype) -> kernels.Graph:
                                                dtype)
         rows = _blocks(p, parts, unit=width)
         graph = kernels.Graph(True, m, width, shifts, pad, masks, eid, none_i, none_i,
-                              none_f, none_i, none_i, none_f, rows, rows)
+                              none_f, none_i, none_i, none_f, rows, rows, GRID_CHUNK)
     else:
         src = canonical.edge_index[0].astype(np.int64)
         dst = canonical.edge_index[1].astype(np.int64)
@@ -106,7 +110,11 @@ def kernel_graph(canonical: CanonicalGraph, dtype: np.dtype) -> kernels.Graph:
         np.cumsum(np.bincount(ends, minlength=p), out=indptr[1:])
         graph = kernels.Graph(False, m, 0, none_i, 0, none_f, np.arange(m, dtype=np.int64),
                               src, dst, weight, indptr, incident.astype(np.int64),
-                              coef.astype(dtype), _blocks(m, parts), _blocks(p, parts))
+                              coef.astype(dtype), _blocks(m, parts), _blocks(p, parts), 0)
+        if graph.edge_blocks.shape != graph.node_blocks.shape:  # as many of each
+            parts = min(parts, max(1, m), max(1, p))
+            graph = graph._replace(edge_blocks=_blocks(m, parts),
+                                   node_blocks=_blocks(p, parts))
     return graph
 
 

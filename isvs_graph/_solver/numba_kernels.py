@@ -55,10 +55,11 @@ RUNNING, REACHED, FLOOR, MAX_ITER, NON_FINITE = -1, 0, 1, 2, 3
 #: ``masks`` (1 on edge slots, 0 elsewhere). Edge list: ``src``, ``dst``, ``weight`` per
 #: edge; ``indptr``/``incident``/``coef``: the edges at each node with ``±w`` (CSR), so
 #: ``Dᵀ r`` is gathered per node. ``edge_blocks``/``node_blocks``: block boundaries for
-#: wide steps (pixel ranges at row boundaries; edge and node ranges of a list).
+#: wide steps (pixel ranges at row boundaries; edge and node ranges of a list, as many of
+#: each). ``chunk``: pixels a grid step sweeps at a time (edges, then their nodes).
 Graph = namedtuple("Graph", ["grid", "num_edges", "width", "shifts", "pad", "masks", "eid",
                              "src", "dst", "weight", "indptr", "incident", "coef",
-                             "edge_blocks", "node_blocks"])
+                             "edge_blocks", "node_blocks", "chunk"])
 #: Constants of the iteration, in the working dtype (``one`` is 1 in that dtype).
 Constants = namedtuple("Constants", ["kappa", "inv_nu", "step_u", "step_z", "one", "joint"])
 #: Per-signal stop rule: ``k_target`` (−1: none), ``s_target`` (−1: none), the step
@@ -353,6 +354,35 @@ if numba is not None:
     # ------------------------------------------------------------------ one step
 
     @njit
+    def _grid_sweep(graph, consts, x, u, z, f, rb, lo, hi, defer, check, measure, k_next,
+                    entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf):
+        """Pixels ``lo … hi − 1`` of a grid, their edges then their nodes chunk by chunk,
+        so that a chunk's ``r`` and ``u`` are still in cache for its node pass; the nodes
+        ``lo … lo + defer − 1`` are left to the caller. (count, ε_r, leaves, ε_u).
+
+        The same arithmetic as an edge pass over every pixel and then a node pass: the
+        edges of pixel ``t`` read ``u`` at ``t`` and ``t + shift`` (not yet updated, as
+        nodes are updated only up to the chunk being swept), and the node pass of ``t``
+        reads ``r`` of the edges leaving ``t`` and of those arriving from ``t − shift``
+        (already computed).
+        """
+        chunk = nbuf.shape[0]
+        count, leaves = 0, 0
+        eps_r, eps_u = 0.0, 0.0
+        for start in range(lo, hi, chunk):
+            stop = min(start + chunk, hi)
+            c, e, lv = _grid_edges(graph, consts, u, z, f, rb, start, stop, check, k_next,
+                                   entry_iter, log_k, log_e, log_n, nbuf, obuf)
+            count += c
+            leaves += lv
+            eps_r = _nan_max(eps_r, e)
+            first = max(start, lo + defer)
+            if first < stop:
+                eps_u = _nan_max(eps_u, _grid_nodes(graph, consts, x, u, rb, first, stop,
+                                                    check or measure, gbuf))
+        return count, eps_r, leaves, eps_u
+
+    @njit
     def _step_serial(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter,
                      log_k, log_e, log_n, nbuf, obuf, gbuf):
         """One step of one signal on one thread: (count, ε, leaves, max |∂L/∂u|); the
@@ -360,11 +390,10 @@ if numba is not None:
         # A literal 0 would compile the passes once more (for lo = 0): a typed zero.
         lo = np.int64(0)
         if graph.grid:
-            p = x.shape[1]
-            count, eps_r, leaves = _grid_edges(graph, consts, u, z, f, rb, lo, p, check,
-                                               k_next, entry_iter, log_k, log_e, log_n,
-                                               nbuf, obuf)
-            eps_u = _grid_nodes(graph, consts, x, u, rb, lo, p, check or measure, gbuf)
+            count, eps_r, leaves, eps_u = _grid_sweep(
+                graph, consts, x, u, z, f, rb, lo, np.int64(x.shape[1]), lo, check,
+                measure, k_next, entry_iter, log_k, log_e, log_n, nbuf[0], obuf[0],
+                gbuf[0])
         else:
             count, eps_r, leaves = _list_edges(graph, consts, u, z, f, rb, lo,
                                                graph.src.shape[0], check, k_next,
@@ -373,44 +402,63 @@ if numba is not None:
         return count, _nan_max(eps_u, eps_r), leaves, eps_u
 
     @numba.njit(parallel=True, **FLAGS)
+    def _blocks_parallel(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter,
+                         block_log_k, block_log_e, logged, counts, eps_r, leaves, eps_u,
+                         nbuf, obuf, gbuf):
+        """The blocks of one step across threads; one parallel loop (one is compiled).
+
+        A grid sweeps each block of pixels whole (:func:`_grid_sweep`), leaving the
+        nodes within ``pad`` of its start, whose ``u`` the block before still reads
+        and whose ``Dᵀ r`` needs that block's edges, to :func:`_step_wide`. An edge list
+        runs its edge pass (phase 0), then its node pass (phase 1)."""
+        blocks = graph.edge_blocks.shape[0] - 1
+        for phase in range(1 if graph.grid else 2):
+            for blk in numba.prange(blocks):
+                lo, hi = graph.edge_blocks[blk], graph.edge_blocks[blk + 1]
+                if graph.grid:
+                    defer = min(graph.pad, hi - lo) if blk > 0 else 0
+                    c, e, lv, g = _grid_sweep(
+                        graph, consts, x, u, z, f, rb, lo, hi, defer, check, measure,
+                        k_next, entry_iter, block_log_k[blk], block_log_e[blk],
+                        logged[blk:blk + 1], nbuf[blk], obuf[blk], gbuf[blk])
+                    counts[blk], eps_r[blk], leaves[blk], eps_u[blk] = c, e, lv, g
+                elif phase == 0:
+                    c, e, lv = _list_edges(graph, consts, u, z, f, rb, lo, hi, check,
+                                           k_next, entry_iter, block_log_k[blk],
+                                           block_log_e[blk], logged[blk:blk + 1])
+                    counts[blk], eps_r[blk], leaves[blk] = c, e, lv
+                else:
+                    lo, hi = graph.node_blocks[blk], graph.node_blocks[blk + 1]
+                    eps_u[blk] = _list_nodes(graph, consts, x, u, rb, lo, hi,
+                                             check or measure)
+
+    @njit
     def _step_wide(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter, log_k,
                    log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf):
-        """One step of one signal, each pass split into blocks across threads.
+        """One step of one signal, its blocks across threads (``edge_blocks``; an edge
+        list's node blocks are as many).
 
         Each block logs its support changes in its own row of ``block_log_*``; they are
-        appended to the signal's log in block order, which is the serial order. Blocks
-        of a grid are pixel ranges, so each uses its own range of the ``(p,)`` buffers.
+        appended to the signal's log in block order. The arithmetic is the serial step's.
         """
-        # Only the two block loops run in parallel: array expressions here (np.zeros,
-        # .sum()) would each become a parallel loop of its own, compiled separately.
         blocks = graph.edge_blocks.shape[0] - 1
         counts = np.empty(blocks, dtype=np.int64)
         leaves = np.empty(blocks, dtype=np.int64)
-        logged = np.empty(blocks, dtype=np.int64)
+        logged = np.zeros(blocks, dtype=np.int64)
         eps_r = np.empty(blocks)
-        for blk in range(blocks):
-            logged[blk] = 0
-        for blk in numba.prange(blocks):
-            lo, hi = graph.edge_blocks[blk], graph.edge_blocks[blk + 1]
-            block_n = logged[blk:blk + 1]
-            if graph.grid:
-                c, e, lv = _grid_edges(graph, consts, u, z, f, rb, lo, hi, check, k_next,
-                                       entry_iter, block_log_k[blk], block_log_e[blk],
-                                       block_n, nbuf[lo:hi], obuf[lo:hi])
-            else:
-                c, e, lv = _list_edges(graph, consts, u, z, f, rb, lo, hi, check, k_next,
-                                       entry_iter, block_log_k[blk], block_log_e[blk],
-                                       block_n)
-            counts[blk], eps_r[blk], leaves[blk] = c, e, lv
-        node_blocks = graph.node_blocks.shape[0] - 1
-        eps_u = np.empty(node_blocks)
-        for blk in numba.prange(node_blocks):
-            lo, hi = graph.node_blocks[blk], graph.node_blocks[blk + 1]
-            if graph.grid:
-                eps_u[blk] = _grid_nodes(graph, consts, x, u, rb, lo, hi, check or measure,
-                                         gbuf[lo:hi])
-            else:
-                eps_u[blk] = _list_nodes(graph, consts, x, u, rb, lo, hi, check or measure)
+        eps_u = np.zeros(blocks)
+        _blocks_parallel(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter,
+                         block_log_k, block_log_e, logged, counts, eps_r, leaves, eps_u,
+                         nbuf, obuf, gbuf)
+        if graph.grid:  # the nodes each block left: the edges around them are done
+            chunk = gbuf.shape[1]
+            for blk in range(1, blocks):
+                lo = graph.edge_blocks[blk]
+                hi = lo + min(graph.pad, graph.edge_blocks[blk + 1] - lo)
+                for start in range(lo, hi, chunk):
+                    eps_u[blk] = _nan_max(eps_u[blk], _grid_nodes(
+                        graph, consts, x, u, rb, start, min(start + chunk, hi),
+                        check or measure, gbuf[0]))
         for blk in range(blocks):
             for n in range(logged[blk]):
                 at = log_n[0]
@@ -424,7 +472,7 @@ if numba is not None:
             eps = _nan_max(eps, eps_r[blk])
             count += counts[blk]
             left += leaves[blk]
-        for blk in range(node_blocks):
+        for blk in range(blocks):
             largest_u = _nan_max(largest_u, eps_u[blk])
         return count, _nan_max(eps, largest_u), left, largest_u
 
@@ -599,7 +647,10 @@ if numba is not None:
         entries = m if consts.joint else m * channels
         # Slots that are not edges must read as r = 0: zeros, never written.
         rb = np.zeros(z.shape, dtype=xb.dtype)
-        scratch = p if graph.grid else 0
+        # Scratch of a grid: one chunk's worth per block (wide) or for this thread.
+        rows = (graph.edge_blocks.shape[0] - 1 if block_log_k is not None else 1) \
+            if graph.grid else 0
+        scratch = (rows, max(1, min(graph.chunk, p)))
         nbuf = np.empty(scratch, dtype=xb.dtype)
         obuf = np.empty(scratch, dtype=xb.dtype)
         gbuf = np.empty(scratch, dtype=xb.dtype)
