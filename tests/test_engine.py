@@ -485,3 +485,56 @@ def test_numpy_booleans_are_accepted_for_jumps():
     graph, _, x = grid_case()
     np.testing.assert_array_equal(isvs_graph.solve(graph, x, t=3.0, jumps=np.bool_(False)),
                                   isvs_graph.solve(graph, x, t=3.0, jumps=False))
+
+
+@pytest.mark.parametrize("split_cost, expected", [
+    (lambda k: 0.4, "split"),  # two threads pay: nearly every step split
+    (lambda k: 12.0, "one"),  # a busy machine: waking threads costs more than a step
+    (lambda k: 0.4 if k < 1500 else 12.0, "adapts"),  # the machine gets busy halfway
+])
+def test_one_large_signal_splits_its_steps_only_while_that_is_cheaper(split_cost, expected):
+    from types import SimpleNamespace
+
+    from isvs_graph._solver import numba_backend
+    from isvs_graph._solver.numba_kernels import RUNNING
+    total = 3000
+    state = SimpleNamespace(status=np.array([RUNNING]), steps=np.array([0]))
+    now, split_at = [0.0], np.zeros(total, dtype=bool)
+
+    def run_until(split, until):  # one step costs 1 ms on one thread
+        for k in range(int(state.steps[0]), min(until, total)):
+            now[0] += 1e-3 * (split_cost(k) if split else 1.0)
+            split_at[k] = split
+            state.steps[0] += 1
+        if state.steps[0] == total:
+            state.status[0] = REACHED
+
+    numba_backend._run_measured(run_until, state, 0, clock=lambda: now[0])
+    assert state.steps[0] == total
+    best = sum(1e-3 * min(1.0, split_cost(k)) for k in range(total))
+    if expected == "split":
+        assert split_at.mean() > 0.9 and not split_at[:8].any()  # it starts on one
+    elif expected == "one":
+        assert split_at.mean() < 0.02
+    else:  # noticed within a stretch of 0.1 s (250 cheap steps)
+        assert split_at[:1500].mean() > 0.8 and split_at[1750:].mean() < 0.02
+    assert now[0] < (1.2 if expected != "adapts" else 2.5) * best
+
+
+def test_a_short_run_never_tries_splitting_its_steps():
+    from types import SimpleNamespace
+
+    from isvs_graph._solver import numba_backend
+    from isvs_graph._solver.numba_kernels import RUNNING
+    state = SimpleNamespace(status=np.array([RUNNING]), steps=np.array([0]))
+    now, tried = [0.0], []
+
+    def run_until(split, until):  # 100 steps of 50 µs: 5 ms in all
+        tried.append(split)
+        state.steps[0] = min(until, 100)
+        now[0] = 5e-5 * state.steps[0]
+        if state.steps[0] == 100:
+            state.status[0] = REACHED
+
+    numba_backend._run_measured(run_until, state, 0, clock=lambda: now[0])
+    assert state.steps[0] == 100 and not any(tried)

@@ -9,6 +9,7 @@ it never changes the arithmetic.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,16 @@ WIDE_MIN_NODES = 8_192
 GRID_CHUNK = 2048
 #: Steps per chunk when a progress bar follows one signal.
 PROGRESS_STEPS = 64
+#: Splitting the steps of one large signal across threads, measured (see
+#: :func:`_run_measured`): the first stretch of steps, the longest (in steps and in
+#: seconds), the steps of a trial of the other way, the seconds a run lasts before a
+#: first trial, and how much cheaper per step the other way must be to be taken.
+PROBE_STEPS = 8
+MAX_STRETCH = 1024
+MAX_STRETCH_SECONDS = 0.1
+TRIAL_STEPS = 4
+TRIAL_AFTER = 0.01
+TRIAL_MARGIN = 0.9
 
 
 @dataclass
@@ -210,28 +221,96 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, leve
     threads = numba.get_num_threads()
     wide = threads > 1 and p >= WIDE_MIN_NODES and batch < 2 * threads and parallel_allowed()
     order = np.arange(batch)
+    everything = np.iinfo(np.int64).max
     if progress:
         from tqdm.auto import tqdm
-    if not progress:
-        kernels.run_batch(order, wide, graph, consts, sub_rule, x, state, rec,
-                          np.iinfo(np.int64).max)
+
+    def run_until(signals, split, until):
+        kernels.run_batch(signals, split, graph, consts, sub_rule, x, state, rec, until)
+
+    if wide:  # one signal at a time, each step split across threads where that pays
+        bar = None
+        if progress:
+            bar = tqdm(desc="Split LBI", unit="step", dynamic_ncols=True) if batch == 1 \
+                else tqdm(total=batch, desc="Split LBI", unit="signal", dynamic_ncols=True)
+        for b in range(batch):
+            _run_measured(lambda split, until, one=order[b:b + 1]: run_until(one, split, until),
+                          state, b, bar if batch == 1 else None)
+            if bar is not None and batch > 1:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+    elif not progress:
+        run_until(order, False, everything)
     elif batch > 1:
         with tqdm(total=batch, desc="Split LBI", unit="signal", dynamic_ncols=True) as bar:
             chunk = max(1, batch // 20)
             for start in range(0, batch, chunk):
-                kernels.run_batch(order[start:start + chunk], wide, graph, consts, sub_rule,
-                                  x, state, rec, np.iinfo(np.int64).max)
+                run_until(order[start:start + chunk], False, everything)
                 bar.update(min(chunk, batch - start))
     else:
         with tqdm(desc="Split LBI", unit="step", dynamic_ncols=True) as bar:
             until = 0
             while state.status[0] == kernels.RUNNING:
                 until += PROGRESS_STEPS
-                kernels.run_batch(order, wide, graph, consts, sub_rule, x, state, rec, until)
-                bar.update(int(state.steps[0]) - bar.n)
-                bar.set_postfix(sparsity=f"{state.sparsity[0]:.4f}", refresh=False)
+                run_until(order, False, until)
+                _show_steps(bar, state, 0)
     return Recorded(state.u, state.z, state.f, state.k, state.steps, state.status,
                     state.sparsity, state.leaves, rec)
+
+
+def _show_steps(bar, state: kernels.State, b: int) -> None:
+    bar.update(int(state.steps[b]) - bar.n)
+    bar.set_postfix(sparsity=f"{state.sparsity[b]:.4f}", refresh=False)
+
+
+def _run_measured(run_until, state: kernels.State, b: int, bar=None,
+                  clock=time.perf_counter) -> None:
+    """Run signal ``b`` to its end in stretches of steps, each split across threads or
+    on this thread, whichever cost less per step when last measured.
+
+    A step split across threads wakes them for every step; on a busy machine (another
+    program's threads spinning: torch's just after its own work) a woken thread may
+    wait for a core longer than the step takes — a 128² image took 25× longer on two
+    threads than on one just after a torch matmul. So the split is measured, not
+    assumed: the run starts on this thread, tries ``TRIAL_STEPS`` split steps once it
+    has lasted ``TRIAL_AFTER`` seconds (a short run never pays for a trial), and from
+    then on runs the cheaper way in stretches that grow while it stays cheaper (twice as
+    long, four times when it wins by far; split stretches at most
+    ``MAX_STRETCH_SECONDS``, so that a machine that becomes busy is noticed soon), each
+    followed by a trial of the other. Both
+    ways give the same bits. ``run_until(split, until)`` runs until ``until`` steps in
+    all; ``clock`` gives seconds.
+    """
+    cost = {}
+    prefer, trial = False, False
+    stretch, spent = PROBE_STEPS, 0.0
+    while state.status[b] == kernels.RUNNING:
+        split = not prefer if trial else prefer
+        steps = TRIAL_STEPS if trial else stretch
+        if not trial and prefer and prefer in cost:  # split: see soon if that stops paying
+            steps = max(PROBE_STEPS, min(steps, int(MAX_STRETCH_SECONDS / cost[prefer])))
+        before = int(state.steps[b])
+        start = clock()
+        run_until(split, before + steps)
+        seconds = clock() - start
+        spent += seconds
+        done = int(state.steps[b]) - before
+        if done:
+            cost[split] = seconds / done
+        if trial and done:
+            if cost[split] < TRIAL_MARGIN * cost[prefer]:  # clearly cheaper: switch
+                prefer, stretch = split, 4 * PROBE_STEPS
+            else:  # the longer, the more the other way lost by
+                grow = 4 if cost[split] > cost[prefer] / TRIAL_MARGIN ** 3 else 2
+                stretch = min(grow * stretch, MAX_STRETCH)
+            trial = False
+        else:
+            trial = spent >= TRIAL_AFTER
+            if not trial:
+                stretch = min(2 * stretch, MAX_STRETCH)
+        if bar is not None:
+            _show_steps(bar, state, b)
 
 
 def _scatter(out: Recorded, part: Recorded, signals: np.ndarray) -> None:
