@@ -202,14 +202,19 @@ def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
     return TorchRun(out_u, out_support, iterations, steps_out, status_out, sparsity_out)
 
 
-def _channel_norm(z: torch.Tensor) -> torch.Tensor:
-    """``‖z_e‖`` over the channels, ``(slots, B)``: summed channel by channel, as the numba
+def _channel_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``Σ_c a_c b_c`` per slot, ``(slots, B)``: summed channel by channel, as the numba
     kernels do, and so that each sum runs over whole planes in the stencil's layout
-    (a norm over a middle axis of the memory is slow on the CPU)."""
-    squares = z[..., 0] * z[..., 0]
-    for c in range(1, z.shape[2]):
-        squares += z[..., c] * z[..., c]
-    return squares.sqrt_()
+    (a reduction over a middle axis of the memory is slow on the CPU)."""
+    out = a[..., 0] * b[..., 0]
+    for c in range(1, a.shape[2]):
+        out += a[..., c] * b[..., c]
+    return out
+
+
+def _channel_norm(z: torch.Tensor) -> torch.Tensor:
+    """``‖z_e‖`` over the channels, ``(slots, B)``."""
+    return _channel_dot(z, z).sqrt_()
 
 
 def _count(support: torch.Tensor, joint: bool) -> torch.Tensor:
@@ -263,8 +268,8 @@ def _scan(work: _Batch, r: torch.Tensor, step_z: float, tol: float, noise: float
     a = r * step_z
     if joint:
         outside = ~work.support  # (m, B)
-        rn = torch.linalg.vector_norm(r, dim=2)
-        zz, za, aa = (z * z).sum(2), (z * a).sum(2), (a * a).sum(2)
+        rn = _channel_norm(r)
+        zz, za, aa = _channel_dot(z, z), _channel_dot(z, a), _channel_dot(a, a)
         root = (-za + torch.sqrt(torch.clamp(za * za + aa * (1.0 - zz), min=0.0))) / aa
         n = torch.where(outside & (rn > noise), root, torch.inf)
     else:
