@@ -74,3 +74,13 @@ def on_flat_background(count: int, size: int = 32, seed: int = 5) -> np.ndarray:
     low = size // 4
     out[:, :, low:low + size // 2, low:low + size // 2] = crops
     return np.round(out * 255).astype(np.uint8)
+
+
+def resized_photos(count: int, size: int = 224) -> np.ndarray:
+    """``count`` whole photos (colour first, then grey), resized to ``size × size`` with
+    anti-aliasing: float32 in [0, 1], B×C×H×W — ImageNet-size inputs."""
+    from skimage.transform import resize
+    names = COLOUR + GREY
+    photos = [resize(_photo(names[i % len(names)]) / 255.0, (size, size), anti_aliasing=True)
+              for i in range(count)]
+    return np.stack(photos).transpose(0, 3, 1, 2).astype(np.float32)
