@@ -77,9 +77,9 @@ class DifferenceOperator:
         return _torch().zeros((self.num_edges, batch, channels), dtype=dtype,
                               device=self.src.device)
 
-    def relayout(self, values: torch.Tensor) -> torch.Tensor:
-        """``values`` as they are (edge order is canonical order)."""
-        return values
+    def take(self, values: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+        """The signals ``columns`` of ``(n, B, ...)`` values."""
+        return values.index_select(1, columns)
 
     def to_edges(self, values: torch.Tensor) -> torch.Tensor:
         """Per-edge values in canonical edge order: as they are."""

@@ -108,6 +108,10 @@ class StencilOperator:
         """``values`` (slots or nodes first) in this layout, copied only if need be."""
         return values.movedim(0, -1).contiguous().movedim(-1, 0)
 
+    def take(self, values: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+        """The signals ``columns`` of ``(slots or nodes, B, ...)`` values, in this layout."""
+        return values.movedim(0, -1).index_select(0, columns).movedim(-1, 0)
+
     def to_edges(self, values: torch.Tensor) -> torch.Tensor:
         """Per-slot values ``(slots, ...)`` in canonical edge order ``(m, ...)``."""
         return values.index_select(0, self.slot)

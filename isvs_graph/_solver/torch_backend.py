@@ -79,7 +79,7 @@ class _Batch:
         for name in ("index", "k", "k_target", "s_target", "status", "floor"):
             setattr(self, name, getattr(self, name)[columns])
         for name in ("x", "u", "z", "gamma", "support"):
-            setattr(self, name, self.op.relayout(getattr(self, name).index_select(1, columns)))
+            setattr(self, name, self.op.take(getattr(self, name), columns))
 
 
 def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
@@ -150,8 +150,8 @@ def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
         grad = (work.u - work.x) + op.adjoint(r) * inv_nu
         if check:
             eps = torch.maximum(grad.abs().amax(dim=(0, 2)), _support_max(r, work.support))
-        work.u -= grad * (kappa * alpha) * active
-        work.z += r * (alpha * inv_nu) * active
+        work.u.addcmul_(grad, active, value=-kappa * alpha)
+        work.z.addcmul_(r, active, value=alpha * inv_nu)
         if joint:
             factor = (1.0 - 1.0 / _channel_norm(work.z)).clamp_(min=0.0).mul_(kappa)
             work.gamma = work.z * factor[..., None]
