@@ -4,9 +4,10 @@
 :class:`DifferenceOperator` applies ``D`` and ``Dᵀ`` by gather/scatter over the edge
 list, so one code path serves CPU and CUDA tensors and any number of trailing signal
 dimensions (channels, a batch of signals on the same graph); it is the torch backend's
-operator on graphs that are no grid (on grids it steps by shifted slices,
-:class:`~isvs_graph._solver.stencil.StencilOperator`) and imports torch when built. :func:`difference_operator` exports the same
-matrix to SciPy, and :func:`norm_bound` bounds its norm, both in numpy.
+operator on graphs that are no grid (grids step by shifted slices,
+:class:`~isvs_graph._solver.stencil.StencilOperator`) and imports torch when built.
+:func:`difference_operator` exports the same matrix to SciPy, and :func:`norm_bound`
+bounds its norm, both in numpy.
 """
 
 from __future__ import annotations
@@ -70,12 +71,14 @@ class DifferenceOperator:
     # The layout the torch backend keeps its state in: nodes or edges first, ``(n, B, C)``.
     def nodes(self, values: torch.Tensor) -> torch.Tensor:
         """A contiguous copy of ``(p, B, C)`` values."""
-        return values.clone(memory_format=_torch().contiguous_format)
+        import torch
+        return values.clone(memory_format=torch.contiguous_format)
 
     def slots(self, batch: int, channels: int, *, dtype: torch.dtype) -> torch.Tensor:
         """Zeros ``(m, B, C)``."""
-        return _torch().zeros((self.num_edges, batch, channels), dtype=dtype,
-                              device=self.src.device)
+        import torch
+        return torch.zeros((self.num_edges, batch, channels), dtype=dtype,
+                           device=self.src.device)
 
     def take(self, values: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
         """The signals ``columns`` of ``(n, B, ...)`` values."""
@@ -103,11 +106,6 @@ class DifferenceOperator:
         weighted = r * self._weight_for(r)
         out.index_add_(0, self.src, weighted)
         return out.index_add_(0, self.dst, weighted, alpha=-1)
-
-
-def _torch():
-    import torch
-    return torch
 
 
 def difference_operator(graph: Data | CanonicalGraph) -> scipy.sparse.csr_array:

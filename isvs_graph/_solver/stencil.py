@@ -104,10 +104,6 @@ class StencilOperator:
         return torch.zeros((batch, channels, self.num_slots), dtype=dtype,
                            device=self.slot.device).movedim(-1, 0)
 
-    def relayout(self, values: torch.Tensor) -> torch.Tensor:
-        """``values`` (slots or nodes first) in this layout, copied only if need be."""
-        return values.movedim(0, -1).contiguous().movedim(-1, 0)
-
     def take(self, values: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
         """The signals ``columns`` of ``(slots or nodes, B, ...)`` values, in this layout."""
         return values.movedim(0, -1).index_select(0, columns).movedim(-1, 0)
@@ -119,7 +115,7 @@ class StencilOperator:
     def apply(self, u: torch.Tensor) -> torch.Tensor:
         """``D u`` for ``u`` ``(p, B, C)``; returns ``(slots, B, C)``."""
         import torch
-        planes = self.relayout(u).movedim(0, -1)  # (B, C, p), contiguous
+        planes = _planes(u)  # (B, C, p)
         p = self.num_nodes
         out = planes.new_empty((*planes.shape[:-1], len(self.shifts), p))
         for d, (shift, mask) in enumerate(zip(self.shifts, self.masks)):
@@ -133,8 +129,8 @@ class StencilOperator:
     def adjoint(self, r: torch.Tensor) -> torch.Tensor:
         """``Dᵀ r`` for ``r`` ``(slots, B, C)``; returns ``(p, B, C)``."""
         p = self.num_nodes
-        rows = self.relayout(r).movedim(0, -1)
-        rows = rows.reshape(*rows.shape[:-1], len(self.shifts), p)
+        rows = _planes(r)
+        rows = rows.reshape(*rows.shape[:-1], len(self.shifts), p)  # (B, C, d, p)
         out = rows[..., 0, :].clone()  # the edges leaving each node …
         for d in range(1, len(self.shifts)):
             out += rows[..., d, :]
@@ -142,3 +138,8 @@ class StencilOperator:
             out[..., shift:] -= rows[..., d, :p - shift]
         return out.movedim(-1, 0)
 
+
+def _planes(values: torch.Tensor) -> torch.Tensor:
+    """``(n, B, C)`` values as contiguous ``(B, C, n)`` planes (a view when they lie in
+    the stencil's layout, as the solver keeps them)."""
+    return values.movedim(0, -1).contiguous()

@@ -5,7 +5,9 @@ graphs (:class:`~isvs_graph._operator.DifferenceOperator`).
 One loop serves both operators: it sees nodes and edges first, ``(p, B, C)`` and
 ``(slots, B, C)``, and the operator decides how those lie in memory (edge lists as they
 are; grids as ``B × C × (nodes or slots)`` planes, so that every shift is a slice) and
-maps its slots to canonical edge order on the way out. The whole batch steps together. Stop tests run on the device at every iterate: a
+maps its slots to canonical edge order on the way out.
+
+The whole batch steps together. Stop tests run on the device at every iterate: a
 signal that meets its target is frozen by a mask (its later steps add zero), so the
 host never waits for the device inside the loop. Every ``CHECK_EVERY`` steps the host
 reads a few numbers per signal — stationarity, the floor, the next entry for a jump —
@@ -44,6 +46,7 @@ def operator(graph: CanonicalGraph, *, dtype: torch.dtype, device: torch.device 
     if grid is not None:
         return StencilOperator(graph, grid, dtype=dtype, device=device)
     return DifferenceOperator(graph, dtype=dtype, device=device)
+
 
 @dataclass
 class TorchRun:
