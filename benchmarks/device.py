@@ -12,8 +12,9 @@ cores). Prints a markdown table with the device and the machine:
    (:class:`~isvs_graph.training.SmoothImages`) and with reads from a path cache
    (:class:`~isvs_graph.training.CachedISVSDataset`, built beforehand in a temporary
    folder): step times, and each as a ratio to the plain step;
-3. ``torchrun --nproc_per_node 2`` (gloo on the CPU, nccl on CUDA): the CIFAR-size
-   smoothing split over two processes, aggregate images/s against one process.
+3. ``torchrun --nproc_per_node 2`` (gloo on the CPU, nccl on CUDA with a GPU per
+   process, else gloo): the CIFAR-size smoothing split over two processes, aggregate
+   images/s against one process.
 
 The device is synchronised around every timing. The images are made from the photos
 bundled with scikit-image (``inputs.py``): no download.
@@ -182,7 +183,9 @@ def worker(device_name: str, count: int) -> None:
     """One process of ``torchrun``: smooth this rank's share, report the slowest time."""
     import torch.distributed as dist
     cuda = device_name.startswith("cuda")
-    dist.init_process_group("nccl" if cuda else "gloo")
+    # nccl wants a GPU per process; processes sharing one GPU talk through gloo.
+    nccl = cuda and torch.cuda.device_count() >= int(os.environ.get("WORLD_SIZE", 1))
+    dist.init_process_group("nccl" if nccl else "gloo")
     rank, world = dist.get_rank(), dist.get_world_size()
     if cuda and ":" not in device_name:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)) %
@@ -193,7 +196,7 @@ def worker(device_name: str, count: int) -> None:
     smooth(images)  # compiled and warm
     dist.barrier()
     elapsed = seconds(device, lambda: smooth(images), repeats=3)
-    slowest = torch.tensor([elapsed], dtype=torch.float64, device=device if cuda else "cpu")
+    slowest = torch.tensor([elapsed], dtype=torch.float64, device=device if nccl else "cpu")
     dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
     if rank == 0:
         print("WORKERS " + json.dumps({"world": world, "images": count,
