@@ -95,3 +95,13 @@ def noisy_blobs(side: int, sigma: float = 0.3, seed: int = 0) -> np.ndarray:
     volume = binary_blobs(side, n_dim=3, rng=seed).astype(np.float32)
     noise = np.random.default_rng(seed).normal(0.0, sigma, volume.shape)
     return (volume + noise).astype(np.float32)
+
+
+def resized_photos(count: int, size: int = 224) -> np.ndarray:
+    """``count`` whole photos (colour first, then grey), resized to ``size × size`` with
+    anti-aliasing: float32 in [0, 1], B×C×H×W — ImageNet-size inputs."""
+    from skimage.transform import resize
+    names = COLOUR + GREY
+    photos = [resize(_photo(names[i % len(names)]) / 255.0, (size, size), anti_aliasing=True)
+              for i in range(count)]
+    return np.stack(photos).transpose(0, 3, 1, 2).astype(np.float32)

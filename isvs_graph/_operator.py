@@ -4,8 +4,10 @@
 :class:`DifferenceOperator` applies ``D`` and ``Dᵀ`` by gather/scatter over the edge
 list, so one code path serves CPU and CUDA tensors and any number of trailing signal
 dimensions (channels, a batch of signals on the same graph); it is the torch backend's
-operator and imports torch when built. :func:`difference_operator` exports the same
-matrix to SciPy, and :func:`norm_bound` bounds its norm, both in numpy.
+operator on graphs that are no grid (grids step by shifted slices,
+:class:`~isvs_graph._solver.stencil.StencilOperator`) and imports torch when built.
+:func:`difference_operator` exports the same matrix to SciPy, and :func:`norm_bound`
+bounds its norm, both in numpy.
 """
 
 from __future__ import annotations
@@ -64,6 +66,27 @@ class DifferenceOperator:
         self.dst = torch.from_numpy(graph.edge_index[1]).to(device)
         self.weight = torch.from_numpy(graph.edge_weight).to(device=device, dtype=dtype)
         self.norm_bound = norm_bound(graph)
+        self.num_slots = graph.num_edges  # the solver's per-edge state: one slot per edge
+
+    # The layout the torch backend keeps its state in: nodes or edges first, ``(n, B, C)``.
+    def nodes(self, values: torch.Tensor) -> torch.Tensor:
+        """A contiguous copy of ``(p, B, C)`` values."""
+        import torch
+        return values.clone(memory_format=torch.contiguous_format)
+
+    def slots(self, batch: int, channels: int, *, dtype: torch.dtype) -> torch.Tensor:
+        """Zeros ``(m, B, C)``."""
+        import torch
+        return torch.zeros((self.num_edges, batch, channels), dtype=dtype,
+                           device=self.src.device)
+
+    def take(self, values: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+        """The signals ``columns`` of ``(n, B, ...)`` values."""
+        return values.index_select(1, columns)
+
+    def to_edges(self, values: torch.Tensor) -> torch.Tensor:
+        """Per-edge values in canonical edge order: as they are."""
+        return values
 
     def _weight_for(self, value: torch.Tensor) -> torch.Tensor:
         return self.weight.view(-1, *([1] * (value.ndim - 1)))

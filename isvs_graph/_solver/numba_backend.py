@@ -16,9 +16,10 @@ import numpy as np
 
 from .._threads import parallel_allowed
 from ..graphs import CanonicalGraph
-from ..graphs._grid import grid_directions, grid_shape
+from ..graphs._grid import grid_shape
 from . import numba_kernels as kernels
 from .options import CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions
+from .stencil import grid_stencil
 
 #: Graphs with at least this many nodes are solved "wide" when the batch is too small
 #: to keep every thread busy with whole signals.
@@ -55,33 +56,6 @@ class Recorded:
     leaves: np.ndarray
     rec: kernels.Recording
     graph: kernels.Graph | None = None
-
-
-def grid_stencil(shape: tuple[int, ...], connectivity: int, edge_index: np.ndarray,
-                 dtype) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
-    """The stencil layout of a pixel or voxel grid for the kernels:
-    ``(shifts, pad, masks, eid)``.
-
-    Direction ``d`` (:func:`~isvs_graph.graphs._grid.grid_offsets`: right, down,
-    down-right, down-left in 2-D) joins node ``t`` to ``t + shifts[d]``; its edges sit at
-    slots ``d L + pad + t``, ``L = pad + p``, ``pad`` the largest shift. ``masks`` is 1
-    on the slots that are edges; ``eid`` maps slots to the canonical ids of
-    ``edge_index`` (−1 elsewhere), so supports and entries come out in canonical order.
-    """
-    p = int(np.prod(shape))
-    steps = [(shift, valid) for shift, valid in grid_directions(shape, connectivity)
-             if valid.any()]
-    pad = max(shift for shift, _ in steps)
-    length = pad + p
-    masks = np.zeros(len(steps) * length, dtype=dtype)
-    eid = np.full(len(steps) * length, -1, dtype=np.int64)
-    keys = edge_index[0].astype(np.int64) * p + edge_index[1]  # sorted: canonical order
-    for d, (shift, valid) in enumerate(steps):
-        first = np.flatnonzero(valid)
-        slots = d * length + pad + first
-        masks[slots] = 1
-        eid[slots] = np.searchsorted(keys, first * p + first + shift)
-    return np.array([shift for shift, _ in steps], dtype=np.int64), pad, masks, eid
 
 
 def _blocks(count: int, parts: int, unit: int = 1) -> np.ndarray:

@@ -242,8 +242,7 @@ def run_split_lbi(graph: CanonicalGraph, x: Array, u0: Array,
                             record_levels or (), stops, record_entries)
     else:
         from . import torch_backend
-        from .._operator import DifferenceOperator
-        op = DifferenceOperator(graph, dtype=x.dtype, device=x.device)
+        op = torch_backend.operator(graph, dtype=x.dtype, device=x.device)
         run = torch_backend.run(op, xn, un, options, k_target, s_target,
                                 progress=progress)
         result = SolverResult(run.u, run.support, run.iterations, run.steps, run.sparsity,

@@ -1,4 +1,11 @@
-"""The torch backend: Split LBI by gather/scatter over the edge list, on any device.
+"""The torch backend: Split LBI on any device, by shifted slices on pixel and voxel grids
+(:class:`~.stencil.StencilOperator`) and by gather/scatter over the edge list on other
+graphs (:class:`~isvs_graph._operator.DifferenceOperator`).
+
+One loop serves both operators: it sees nodes and edges first, ``(p, B, C)`` and
+``(slots, B, C)``, and the operator decides how those lie in memory (edge lists as they
+are; grids as ``B × C × (nodes or slots)`` planes, so that every shift is a slice) and
+maps its slots to canonical edge order on the way out.
 
 The whole batch steps together. Stop tests run on the device at every iterate: a
 signal that meets its target is frozen by a mask (its later steps add zero), so the
@@ -18,8 +25,28 @@ from tqdm.auto import tqdm
 
 from .._operator import DifferenceOperator
 from .._projection import component_labels
+from ..graphs import CanonicalGraph
+from ..graphs._grid import grid_shape
 from .numba_kernels import FLOOR, MAX_ITER, NON_FINITE, REACHED, RUNNING
 from .options import CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions
+from .stencil import StencilOperator
+
+#: Whether grids step by the stencil; False forces the edge list's gather/scatter on
+#: every graph (private: for benchmarks and tests that compare the two).
+_STENCIL = True
+
+Operator = DifferenceOperator | StencilOperator
+
+
+def operator(graph: CanonicalGraph, *, dtype: torch.dtype, device: torch.device | str,
+             stencil: bool | None = None) -> Operator:
+    """The operator the loop steps with: the stencil on a grid (unless ``stencil`` is
+    False, or None and ``_STENCIL`` is False), gather/scatter otherwise."""
+    grid = grid_shape(graph) if (_STENCIL if stencil is None else stencil) else None
+    if grid is not None:
+        return StencilOperator(graph, grid, dtype=dtype, device=device)
+    return DifferenceOperator(graph, dtype=dtype, device=device)
+
 
 @dataclass
 class TorchRun:
@@ -36,15 +63,15 @@ class TorchRun:
 class _Batch:
     """The working set: the unfinished signals' state, shrunk as signals finish."""
 
-    def __init__(self, m, x, u0, k_target, s_target, joint):
+    def __init__(self, op, x, u0, k_target, s_target, joint):
         p, batch, channels = x.shape
         device = x.device
+        self.op = op
         self.index = torch.arange(batch, device=device)  # original index of each column
-        self.x, self.u = x.contiguous(), u0.clone()
-        self.z = x.new_zeros((m, batch, channels))
+        self.x, self.u = op.nodes(x), op.nodes(u0)
+        self.z = op.slots(batch, channels, dtype=x.dtype)
         self.gamma = torch.zeros_like(self.z)
-        self.support = torch.zeros((m, batch) if joint else (m, batch, channels),
-                                   dtype=torch.bool, device=device)
+        self.support = self.z[..., 0] != 0 if joint else self.z != 0
         self.k = torch.zeros(batch, dtype=torch.long, device=device)
         self.k_target = torch.from_numpy(k_target).to(device)
         self.s_target = torch.from_numpy(s_target).to(device)
@@ -55,10 +82,10 @@ class _Batch:
         for name in ("index", "k", "k_target", "s_target", "status", "floor"):
             setattr(self, name, getattr(self, name)[columns])
         for name in ("x", "u", "z", "gamma", "support"):
-            setattr(self, name, getattr(self, name).index_select(1, columns))
+            setattr(self, name, self.op.take(getattr(self, name), columns))
 
 
-def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
+def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
         k_target: np.ndarray, s_target: np.ndarray, *, progress: bool = False) -> TorchRun:
     """Run Split LBI on normalised signals ``x`` (``(p, B, C)``) from ``u0``."""
     p, batch, channels = x.shape
@@ -71,9 +98,10 @@ def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: Solv
     floor_tol = max(options.tol, resolution)
     jumps = options.jumps
 
-    work = _Batch(m, x, u0, k_target, s_target, joint)
+    work = _Batch(op, x, u0, k_target, s_target, joint)
     out_u = torch.empty_like(x)
-    out_support = torch.empty_like(work.support)
+    out_support = torch.empty((m, batch) if joint else (m, batch, channels), dtype=torch.bool,
+                              device=device)
     iterations = np.zeros(batch, dtype=np.int64)
     steps_out = np.zeros(batch, dtype=np.int64)
     status_out = np.full(batch, RUNNING, dtype=np.int64)
@@ -82,7 +110,7 @@ def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: Solv
     def finish(columns: torch.Tensor, steps: int) -> None:
         where = work.index[columns]
         out_u[:, where] = work.u.index_select(1, columns)
-        out_support[:, where] = work.support.index_select(1, columns)
+        out_support[:, where] = op.to_edges(work.support.index_select(1, columns))
         where_np = where.cpu().numpy()
         iterations[where_np] = work.k[columns].cpu().numpy()
         status_out[where_np] = work.status[columns].cpu().numpy()
@@ -125,13 +153,12 @@ def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: Solv
         grad = (work.u - work.x) + op.adjoint(r) * inv_nu
         if check:
             eps = torch.maximum(grad.abs().amax(dim=(0, 2)), _support_max(r, work.support))
-        work.u -= grad * (kappa * alpha) * active
-        work.z += r * (alpha * inv_nu) * active
+        work.u.addcmul_(grad, active, value=-kappa * alpha)
+        work.z.addcmul_(r, active, value=alpha * inv_nu)
         if joint:
-            factor = (1.0 - 1.0 / torch.linalg.vector_norm(work.z, dim=2, keepdim=True))
-            factor = factor.clamp_(min=0.0).mul_(kappa)
-            work.gamma = work.z * factor
-            work.support = factor[..., 0] > 0
+            factor = (1.0 - 1.0 / _channel_norm(work.z)).clamp_(min=0.0).mul_(kappa)
+            work.gamma = work.z * factor[..., None]
+            work.support = factor > 0
         else:
             work.gamma = (work.z - work.z.clamp(-1.0, 1.0)) * kappa
             work.support = work.gamma != 0
@@ -156,7 +183,7 @@ def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: Solv
                                       joint)
         candidates = idle & ~nonflat
         if bool(candidates.any()):
-            regions = _regions_flat(op, work.x, work.support,
+            regions = _regions_flat(op.graph, work.x, op.to_edges(work.support),
                                     max(REGION_TOL * options.tol, resolution))
             work.floor = work.floor | (candidates & regions)
         if jumps:
@@ -178,6 +205,21 @@ def run(op: DifferenceOperator, x: torch.Tensor, u0: torch.Tensor, options: Solv
     return TorchRun(out_u, out_support, iterations, steps_out, status_out, sparsity_out)
 
 
+def _channel_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``Σ_c a_c b_c`` per slot, ``(slots, B)``: summed channel by channel, as the numba
+    kernels do, and so that each sum runs over whole planes in the stencil's layout
+    (a reduction over a middle axis of the memory is slow on the CPU)."""
+    out = a[..., 0] * b[..., 0]
+    for c in range(1, a.shape[2]):
+        out += a[..., c] * b[..., c]
+    return out
+
+
+def _channel_norm(z: torch.Tensor) -> torch.Tensor:
+    """``‖z_e‖`` over the channels, ``(slots, B)``."""
+    return _channel_dot(z, z).sqrt_()
+
+
 def _count(support: torch.Tensor, joint: bool) -> torch.Tensor:
     return support.sum(dim=0) if joint else support.sum(dim=(0, 2))
 
@@ -189,15 +231,15 @@ def _support_max(r: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
         r.new_zeros(r.shape[1])
 
 
-def _regions_flat(op: DifferenceOperator, x: torch.Tensor, support: torch.Tensor,
+def _regions_flat(graph: CanonicalGraph, x: torch.Tensor, support: torch.Tensor,
                   limit: float) -> torch.Tensor:
-    """Per signal: whether every component left by the support varies by at most
-    ``limit`` in ``x`` (see the numba kernels' ``_regions_flat``). Only the support
-    crosses to the CPU, for the labelling."""
+    """Per signal: whether every component left by the support (canonical edge order)
+    varies by at most ``limit`` in ``x`` (see the numba kernels' ``_regions_flat``).
+    Only the support crosses to the CPU, for the labelling."""
     p, batch, channels = x.shape
     joint = support.ndim == 2
     keep = ~(support if joint else support.reshape(support.shape[0], -1))
-    labels, count = component_labels(op.graph, keep)  # (groups, p), ids global
+    labels, count = component_labels(graph, keep)  # (groups, p), ids global
     index = torch.from_numpy(labels).to(x.device)
     # Joint: one partition per signal for all channels; channel: one per channel.
     values = x.permute(1, 0, 2) if joint else x.permute(1, 2, 0).reshape(-1, p, 1)
@@ -229,8 +271,8 @@ def _scan(work: _Batch, r: torch.Tensor, step_z: float, tol: float, noise: float
     a = r * step_z
     if joint:
         outside = ~work.support  # (m, B)
-        rn = torch.linalg.vector_norm(r, dim=2)
-        zz, za, aa = (z * z).sum(2), (z * a).sum(2), (a * a).sum(2)
+        rn = _channel_norm(r)
+        zz, za, aa = _channel_dot(z, z), _channel_dot(z, a), _channel_dot(a, a)
         root = (-za + torch.sqrt(torch.clamp(za * za + aa * (1.0 - zz), min=0.0))) / aa
         n = torch.where(outside & (rn > noise), root, torch.inf)
     else:

@@ -1,0 +1,145 @@
+"""Pixel and voxel grids as stencils: the slot layout both backends step on.
+
+Direction ``d`` of :func:`~isvs_graph.graphs._grid.grid_directions` joins node ``t`` to
+``t + shift[d]``, so ``D u`` along it is one shifted difference of the flattened grid,
+``u[t] − u[t + shift[d]]``, and ``Dᵀ r`` at node ``n`` is
+``Σ_d r[d, n] − r[d, n − shift[d]]``: contiguous slices, no index lists.
+:func:`grid_stencil` lays the edges out for the numba kernels; :class:`StencilOperator`
+applies ``D`` and ``Dᵀ`` that way to torch tensors (the torch backend's operator on
+grids) and imports torch when built. Grids are unit-weight (``grid_shape`` recognises
+no other), so no weight is multiplied in; a weighted grid is an edge list.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..graphs import CanonicalGraph
+from ..graphs._grid import grid_directions
+from .._operator import norm_bound
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["StencilOperator", "grid_stencil"]
+
+
+def grid_stencil(shape: tuple[int, ...], connectivity: int, edge_index: np.ndarray,
+                 dtype) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """The stencil layout of a pixel or voxel grid for the kernels:
+    ``(shifts, pad, masks, eid)``.
+
+    Direction ``d`` (:func:`~isvs_graph.graphs._grid.grid_offsets`: right, down,
+    down-right, down-left in 2-D) joins node ``t`` to ``t + shifts[d]``; its edges sit at
+    slots ``d L + pad + t``, ``L = pad + p``, ``pad`` the largest shift. ``masks`` is 1
+    on the slots that are edges; ``eid`` maps slots to the canonical ids of
+    ``edge_index`` (−1 elsewhere), so supports and entries come out in canonical order.
+    """
+    p = int(np.prod(shape))
+    steps = [(shift, valid) for shift, valid in grid_directions(shape, connectivity)
+             if valid.any()]
+    pad = max(shift for shift, _ in steps)
+    length = pad + p
+    masks = np.zeros(len(steps) * length, dtype=dtype)
+    eid = np.full(len(steps) * length, -1, dtype=np.int64)
+    keys = edge_index[0].astype(np.int64) * p + edge_index[1]  # sorted: canonical order
+    for d, (shift, valid) in enumerate(steps):
+        first = np.flatnonzero(valid)
+        slots = d * length + pad + first
+        masks[slots] = 1
+        eid[slots] = np.searchsorted(keys, first * p + first + shift)
+    return np.array([shift for shift, _ in steps], dtype=np.int64), pad, masks, eid
+
+
+class StencilOperator:
+    """``D`` and ``Dᵀ`` of a unit-weight grid by shifted slices, on a given device.
+
+    The torch backend's operator on grids. Its slots are :func:`grid_stencil`'s without
+    the padding: slot ``d p + t`` holds the edge from node ``t`` along direction ``d``
+    (mask 0, and always zero, where there is none). Values are laid out in memory as
+    ``B × C × (nodes or slots)``, each signal's planes contiguous, and handed to the
+    solver loop as the views ``(nodes or slots, B, C)`` that the edge-list operator
+    uses, so one loop serves both.
+
+    Parameters
+    ----------
+    graph : CanonicalGraph
+        A grid: :func:`~isvs_graph.graphs._grid.grid_shape` gives ``grid``.
+    grid : (shape, connectivity)
+    dtype : torch.dtype
+    device : torch.device or str, optional
+    """
+
+    def __init__(self, graph: CanonicalGraph, grid: tuple[tuple[int, ...], int], *,
+                 dtype: torch.dtype, device: torch.device | str | None = None) -> None:
+        import torch
+        self.graph = graph
+        self.num_nodes = p = graph.num_nodes
+        self.num_edges = graph.num_edges
+        self.norm_bound = norm_bound(graph)
+        shifts, pad, masks, eid = grid_stencil(*grid, graph.edge_index, np.float64)
+        masks = masks.reshape(len(shifts), pad + p)[:, pad:]
+        eid = eid.reshape(len(shifts), pad + p)[:, pad:].reshape(-1)
+        self.shifts = [int(s) for s in shifts]
+        self.num_slots = len(self.shifts) * p
+        # Per direction, the mask of the sources that have a neighbour along it, where
+        # some inside the overlap ``t < p − shift`` have none (the last column…).
+        self.masks = [None if masks[d, :p - s].all() else
+                      torch.from_numpy(masks[d, :p - s].copy()).to(device=device, dtype=dtype)
+                      for d, s in enumerate(self.shifts)]
+        slot = np.empty(self.num_edges, dtype=np.int64)
+        slot[eid[eid >= 0]] = np.flatnonzero(eid >= 0)
+        self.slot = torch.from_numpy(slot).to(device)  # canonical edge -> its slot
+
+    def nodes(self, values: torch.Tensor) -> torch.Tensor:
+        """A copy of ``(p, B, C)`` values in this operator's memory layout."""
+        import torch
+        return values.movedim(0, -1).clone(memory_format=torch.contiguous_format).movedim(-1, 0)
+
+    def slots(self, batch: int, channels: int, *, dtype: torch.dtype) -> torch.Tensor:
+        """Zeros ``(slots, B, C)`` in this operator's memory layout."""
+        import torch
+        return torch.zeros((batch, channels, self.num_slots), dtype=dtype,
+                           device=self.slot.device).movedim(-1, 0)
+
+    def take(self, values: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+        """The signals ``columns`` of ``(slots or nodes, B, ...)`` values, in this layout."""
+        return values.movedim(0, -1).index_select(0, columns).movedim(-1, 0)
+
+    def to_edges(self, values: torch.Tensor) -> torch.Tensor:
+        """Per-slot values ``(slots, ...)`` in canonical edge order ``(m, ...)``."""
+        return values.index_select(0, self.slot)
+
+    def apply(self, u: torch.Tensor) -> torch.Tensor:
+        """``D u`` for ``u`` ``(p, B, C)``; returns ``(slots, B, C)``."""
+        import torch
+        planes = _planes(u)  # (B, C, p)
+        p = self.num_nodes
+        out = planes.new_empty((*planes.shape[:-1], len(self.shifts), p))
+        for d, (shift, mask) in enumerate(zip(self.shifts, self.masks)):
+            row = out[..., d, :]
+            torch.sub(planes[..., :p - shift], planes[..., shift:], out=row[..., :p - shift])
+            if mask is not None:
+                row[..., :p - shift].mul_(mask)
+            row[..., p - shift:].zero_()
+        return out.reshape(*planes.shape[:-1], -1).movedim(-1, 0)
+
+    def adjoint(self, r: torch.Tensor) -> torch.Tensor:
+        """``Dᵀ r`` for ``r`` ``(slots, B, C)``; returns ``(p, B, C)``."""
+        p = self.num_nodes
+        rows = _planes(r)
+        rows = rows.reshape(*rows.shape[:-1], len(self.shifts), p)  # (B, C, d, p)
+        out = rows[..., 0, :].clone()  # the edges leaving each node …
+        for d in range(1, len(self.shifts)):
+            out += rows[..., d, :]
+        for d, shift in enumerate(self.shifts):  # … less those arriving
+            out[..., shift:] -= rows[..., d, :p - shift]
+        return out.movedim(-1, 0)
+
+
+def _planes(values: torch.Tensor) -> torch.Tensor:
+    """``(n, B, C)`` values as contiguous ``(B, C, n)`` planes (a view when they lie in
+    the stencil's layout, as the solver keeps them)."""
+    return values.movedim(0, -1).contiguous()
