@@ -66,25 +66,26 @@ class DifferenceOperator:
         self.dst = torch.from_numpy(graph.edge_index[1]).to(device)
         self.weight = torch.from_numpy(graph.edge_weight).to(device=device, dtype=dtype)
         self.norm_bound = norm_bound(graph)
-        self.num_slots = graph.num_edges  # the solver's per-edge state: one slot per edge
+        self._num_slots = graph.num_edges  # the torch solver's state: one slot an edge
 
-    # The layout the torch backend keeps its state in: nodes or edges first, ``(n, B, C)``.
-    def nodes(self, values: torch.Tensor) -> torch.Tensor:
+    # The layout the torch backend keeps its state in (private to it): nodes or edges
+    # first, ``(n, B, C)``.
+    def _nodes(self, values: torch.Tensor) -> torch.Tensor:
         """A contiguous copy of ``(p, B, C)`` values."""
         import torch
         return values.clone(memory_format=torch.contiguous_format)
 
-    def slots(self, batch: int, channels: int, *, dtype: torch.dtype) -> torch.Tensor:
+    def _slots(self, batch: int, channels: int, *, dtype: torch.dtype) -> torch.Tensor:
         """Zeros ``(m, B, C)``."""
         import torch
         return torch.zeros((self.num_edges, batch, channels), dtype=dtype,
                            device=self.src.device)
 
-    def take(self, values: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+    def _take(self, values: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
         """The signals ``columns`` of ``(n, B, ...)`` values."""
         return values.index_select(1, columns)
 
-    def to_edges(self, values: torch.Tensor) -> torch.Tensor:
+    def _to_edges(self, values: torch.Tensor) -> torch.Tensor:
         """Per-edge values in canonical edge order: as they are."""
         return values
 

@@ -106,9 +106,9 @@ def test_stencil_apply_and_adjoint_match_the_matrix(grid, connectivity):
                        canonical.num_nodes)
     rng = np.random.default_rng(0)
     u = torch.from_numpy(rng.standard_normal((canonical.num_nodes, 2, 3)))
-    np.testing.assert_allclose(op.to_edges(op.apply(op.nodes(u))).numpy(),
+    np.testing.assert_allclose(op._to_edges(op.apply(op._nodes(u))).numpy(),
                                np.einsum("ep,pbc->ebc", D, u.numpy()), rtol=1e-13)
-    r = op.slots(2, 3, dtype=torch.float64)
+    r = op._slots(2, 3, dtype=torch.float64)
     edges = torch.from_numpy(rng.standard_normal((canonical.num_edges, 2, 3)))
     r[op.slot] = edges  # the other slots stay zero, as in the solver
     np.testing.assert_allclose(op.adjoint(r).numpy(),

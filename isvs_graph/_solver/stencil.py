@@ -83,7 +83,7 @@ class StencilOperator:
         masks = masks.reshape(len(shifts), pad + p)[:, pad:]
         eid = eid.reshape(len(shifts), pad + p)[:, pad:].reshape(-1)
         self.shifts = [int(s) for s in shifts]
-        self.num_slots = len(self.shifts) * p
+        self._num_slots = len(self.shifts) * p
         # Per direction, the mask of the sources that have a neighbour along it, where
         # some inside the overlap ``t < p − shift`` have none (the last column…).
         self.masks = [None if masks[d, :p - s].all() else
@@ -93,22 +93,22 @@ class StencilOperator:
         slot[eid[eid >= 0]] = np.flatnonzero(eid >= 0)
         self.slot = torch.from_numpy(slot).to(device)  # canonical edge -> its slot
 
-    def nodes(self, values: torch.Tensor) -> torch.Tensor:
+    def _nodes(self, values: torch.Tensor) -> torch.Tensor:
         """A copy of ``(p, B, C)`` values in this operator's memory layout."""
         import torch
         return values.movedim(0, -1).clone(memory_format=torch.contiguous_format).movedim(-1, 0)
 
-    def slots(self, batch: int, channels: int, *, dtype: torch.dtype) -> torch.Tensor:
+    def _slots(self, batch: int, channels: int, *, dtype: torch.dtype) -> torch.Tensor:
         """Zeros ``(slots, B, C)`` in this operator's memory layout."""
         import torch
-        return torch.zeros((batch, channels, self.num_slots), dtype=dtype,
+        return torch.zeros((batch, channels, self._num_slots), dtype=dtype,
                            device=self.slot.device).movedim(-1, 0)
 
-    def take(self, values: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+    def _take(self, values: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
         """The signals ``columns`` of ``(slots or nodes, B, ...)`` values, in this layout."""
         return values.movedim(0, -1).index_select(0, columns).movedim(-1, 0)
 
-    def to_edges(self, values: torch.Tensor) -> torch.Tensor:
+    def _to_edges(self, values: torch.Tensor) -> torch.Tensor:
         """Per-slot values ``(slots, ...)`` in canonical edge order ``(m, ...)``."""
         return values.index_select(0, self.slot)
 

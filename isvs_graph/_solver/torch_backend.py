@@ -68,8 +68,8 @@ class _Batch:
         device = x.device
         self.op = op
         self.index = torch.arange(batch, device=device)  # original index of each column
-        self.x, self.u = op.nodes(x), op.nodes(u0)
-        self.z = op.slots(batch, channels, dtype=x.dtype)
+        self.x, self.u = op._nodes(x), op._nodes(u0)
+        self.z = op._slots(batch, channels, dtype=x.dtype)
         self.gamma = torch.zeros_like(self.z)
         self.support = self.z[..., 0] != 0 if joint else self.z != 0
         self.k = torch.zeros(batch, dtype=torch.long, device=device)
@@ -82,7 +82,7 @@ class _Batch:
         for name in ("index", "k", "k_target", "s_target", "status", "floor"):
             setattr(self, name, getattr(self, name)[columns])
         for name in ("x", "u", "z", "gamma", "support"):
-            setattr(self, name, self.op.take(getattr(self, name), columns))
+            setattr(self, name, self.op._take(getattr(self, name), columns))
 
 
 def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
@@ -110,7 +110,7 @@ def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
     def finish(columns: torch.Tensor, steps: int) -> None:
         where = work.index[columns]
         out_u[:, where] = work.u.index_select(1, columns)
-        out_support[:, where] = op.to_edges(work.support.index_select(1, columns))
+        out_support[:, where] = op._to_edges(work.support.index_select(1, columns))
         where_np = where.cpu().numpy()
         iterations[where_np] = work.k[columns].cpu().numpy()
         status_out[where_np] = work.status[columns].cpu().numpy()
@@ -183,7 +183,7 @@ def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
                                       joint)
         candidates = idle & ~nonflat
         if bool(candidates.any()):
-            regions = _regions_flat(op.graph, work.x, op.to_edges(work.support),
+            regions = _regions_flat(op.graph, work.x, op._to_edges(work.support),
                                     max(REGION_TOL * options.tol, resolution))
             work.floor = work.floor | (candidates & regions)
         if jumps:
