@@ -13,8 +13,8 @@ cores). Prints a markdown table with the device and the machine:
    (:class:`~isvs_graph.training.CachedISVSDataset`, built beforehand in a temporary
    folder): step times, and each as a ratio to the plain step;
 3. ``torchrun --nproc_per_node 2`` (gloo on the CPU, nccl on CUDA with a GPU per
-   process, else gloo): the CIFAR-size smoothing split over two processes, aggregate
-   images/s against one process.
+   process — ``--device cuda`` and two GPUs — else gloo): the CIFAR-size smoothing
+   split over two processes, aggregate images/s against one process.
 
 The device is synchronised around every timing. The images are made from the photos
 bundled with scikit-image (``inputs.py``): no download.
@@ -183,18 +183,23 @@ def worker(device_name: str, count: int) -> None:
     """One process of ``torchrun``: smooth this rank's share, report the slowest time."""
     import torch.distributed as dist
     cuda = device_name.startswith("cuda")
-    # nccl wants a GPU per process; processes sharing one GPU talk through gloo.
-    nccl = cuda and torch.cuda.device_count() >= int(os.environ.get("WORLD_SIZE", 1))
-    dist.init_process_group("nccl" if nccl else "gloo")
-    rank, world = dist.get_rank(), dist.get_world_size()
-    if cuda and ":" not in device_name:
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)) %
-                              torch.cuda.device_count())
+    # nccl wants a GPU per process: with "cuda" and as many GPUs as processes each rank
+    # takes its own; processes sharing one GPU ("cuda:0", or too few) talk through gloo.
+    nccl = cuda and ":" not in device_name and \
+        torch.cuda.device_count() >= int(os.environ.get("WORLD_SIZE", 1))
+    if nccl:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)  # before the group: nccl's barrier uses it
     else:
         device = torch.device(device_name)
+    dist.init_process_group("nccl" if nccl else "gloo")
+    rank, world = dist.get_rank(), dist.get_world_size()
     images = crops(count, device)[rank::world]
     smooth(images)  # compiled and warm
-    dist.barrier()
+    if nccl:
+        dist.barrier(device_ids=[device.index])
+    else:
+        dist.barrier()
     elapsed = seconds(device, lambda: smooth(images), repeats=3)
     slowest = torch.tensor([elapsed], dtype=torch.float64, device=device if nccl else "cpu")
     dist.all_reduce(slowest, op=dist.ReduceOp.MAX)

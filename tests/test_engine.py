@@ -306,14 +306,41 @@ def test_jumps_land_on_time_targets(backend):
 
 # ---------------------------------------------------------------- backends
 
-def test_wide_steps_equal_one_signal_per_thread_bit_for_bit(monkeypatch):
+@pytest.fixture
+def split_steps(monkeypatch):
+    """``enable()`` sends every signal of a small batch through steps split across
+    threads, 5 at a time, alternating with 5 on one thread (as the measured choice may
+    switch); ``calls["split"]`` counts the split stretches that ran."""
+    import numba
+
     from isvs_graph._solver import numba_backend
+    from isvs_graph._solver.numba_kernels import RUNNING
+    if numba.get_num_threads() < 2:
+        pytest.skip("needs two numba threads to split a step across")
+    calls = {"split": 0}
+
+    def alternate(run_until, state, b, bar=None, clock=None):
+        split = True
+        while state.status[b] == RUNNING:
+            calls["split"] += split
+            run_until(split, int(state.steps[b]) + 5)
+            split = not split
+
+    def enable():
+        monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 1)
+        monkeypatch.setattr(numba_backend, "_run_measured", alternate)
+
+    from types import SimpleNamespace
+    return SimpleNamespace(enable=enable, calls=calls)
+
+
+def test_wide_steps_equal_one_signal_per_thread_bit_for_bit(monkeypatch, split_steps):
     images = photo_crops(3)
     for connectivity in (4, 8):
         graph = isvs_graph.grid_graph(16, 16, connectivity=connectivity)
         signals = images.transpose(0, 2, 3, 1).reshape(3, 256, 3).astype(np.float32)
         serial = run(graph, signals, sparsity=0.6, mode="channel")
-        monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 1)
+        split_steps.enable()
         wide = run(graph, signals, sparsity=0.6, mode="channel")
         monkeypatch.undo()
         assert np.array_equal(serial.u, wide.u)
@@ -321,15 +348,16 @@ def test_wide_steps_equal_one_signal_per_thread_bit_for_bit(monkeypatch):
     graph, _ = random_graph(4)
     x = np.random.default_rng(4).random((3, graph.num_nodes, 2))
     serial = run(graph, x, sparsity=0.5)
-    monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 1)
+    split_steps.enable()
     wide = run(graph, x, sparsity=0.5)
     assert np.array_equal(serial.u, wide.u)
+    assert split_steps.calls["split"] >= 9  # 3 signals, 3 graphs
 
 
 @pytest.mark.parametrize("shape, connectivity", [((12, 13), 4), ((12, 13), 8),
                                                  ((5, 6, 7), 6), ((5, 6, 7), 26)])
 def test_a_grid_step_swept_in_chunks_is_the_two_pass_step_bit_for_bit(
-        monkeypatch, shape, connectivity):
+        monkeypatch, split_steps, shape, connectivity):
     # A chunk as large as the grid is the plain order: every edge, then every node.
     # Chunks of 1, 5 and 17 pixels (smaller than a row, than the largest shift, not at
     # row boundaries), on one thread and wide with blocks smaller than the largest
@@ -342,31 +370,40 @@ def test_a_grid_step_swept_in_chunks_is_the_two_pass_step_bit_for_bit(
 
     def solve(chunk, wide):
         monkeypatch.setattr(numba_backend, "GRID_CHUNK", chunk)
-        monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 1 if wide else 10 ** 9)
+        if wide:
+            split_steps.enable()
+        else:
+            monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 10 ** 9)
         recorded = isvs_graph.path(graph, x[0], levels=[0.9, 0.6])
+        # float64, channel mode and ν = 0.2: entries leave and enter in the same
+        # iteration, so the log's order within an iteration is tested too.
+        changes = isvs_graph.path(graph, x[1].astype(np.float64), mode="channel", nu=0.2)
         joint = run(graph, x, sparsity=0.6)
         channel = run(graph, x, t=3.0, mode="channel")
-        return recorded, joint, channel
+        return recorded, joint, channel, changes
 
     plain = solve(p, wide=False)
     assert plain[1].iterations.min() > 10
     for chunk in (1, 5, 17):
         for wide in (False, True):
             swept = solve(chunk, wide)
-            for name, array in plain[0]._arrays.items():
-                np.testing.assert_array_equal(array, swept[0]._arrays[name], err_msg=name)
-            for before, after in zip(plain[1:], swept[1:]):
+            for before, after in ((plain[0], swept[0]), (plain[3], swept[3])):
+                for name, array in before._arrays.items():
+                    np.testing.assert_array_equal(array, after._arrays[name], err_msg=name)
+            for before, after in zip(plain[1:3], swept[1:3]):
                 assert np.array_equal(before.u, after.u)
                 assert np.array_equal(before.iterations, after.iterations)
                 assert np.array_equal(before.support, after.support)
+    assert len(plain[3].leave_events) > 0
+    assert split_steps.calls["split"] > 0
 
 
-def test_wide_steps_record_the_same_path(monkeypatch):
-    from isvs_graph._solver import numba_backend
+def test_wide_steps_record_the_same_path(split_steps):
     images = photo_crops(2)
     plain = isvs_graph.image_paths(images, levels=[0.9, 0.6], nu=0.2)
-    monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 1)
+    split_steps.enable()
     wide = isvs_graph.image_paths(images, levels=[0.9, 0.6], nu=0.2)
+    assert split_steps.calls["split"] >= 2
     assert len(plain.leave_events) > 0  # nu = 0.2: edges leave, the log is exercised
     for name, array in plain._arrays.items():
         np.testing.assert_array_equal(array, wide._arrays[name], err_msg=name)

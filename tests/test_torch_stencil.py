@@ -140,3 +140,26 @@ def test_the_solver_steps_grids_by_the_stencil(monkeypatch):
     isvs_graph.solve(graph, torch.rand(graph.num_nodes, 2, dtype=torch.float64), 1.0,
                      backend="torch")
     assert [type(op) for op in used] == [StencilOperator, DifferenceOperator]
+
+
+@pytest.mark.parametrize("grid,connectivity", [((1, 17), 4), ((17, 1), 8), ((15, 2), 8),
+                                               ((2, 15), 8), ((1, 1, 12), 26)])
+def test_the_stencil_agrees_on_narrow_grids(grid, connectivity):
+    # One row or column, and two columns where the right edge and the down-left
+    # diagonal share the shift 1: each direction's gaps must be masked.
+    graph = isvs_graph.grid_graph(grid, connectivity=connectivity)
+    for mode in ("joint", "channel"):
+        assert_same_run(*both_backends(graph, blocks(grid, seed=5), mode=mode,
+                                       sparsity=[0.9, 0.7, 0.5]))
+
+
+def test_the_stencil_agrees_in_float32():
+    # The dtype of training batches: the same supports and steps, u to float32 rounding.
+    graph = isvs_graph.grid_graph(9, 11, connectivity=8)
+    numba, tensors = both_backends(graph, blocks((9, 11), seed=4).astype(np.float32),
+                                   t=[0.5, 3.0, 8.0])
+    assert numba.u.dtype == np.float32 and tensors.u.dtype == torch.float32
+    np.testing.assert_allclose(tensors.u.numpy(), numba.u, rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(tensors.iterations, numba.iterations)
+    assert (tensors.support.numpy() != numba.support).mean() < 1e-3
+

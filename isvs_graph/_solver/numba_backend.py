@@ -188,7 +188,8 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, leve
         np.zeros(batch, dtype=np.int64), np.zeros(batch, dtype=np.int64),
         np.full(batch, kernels.RUNNING, dtype=np.int64), np.zeros(batch, dtype=np.int64),
         np.zeros(batch, dtype=np.int64), np.zeros(batch, dtype=np.int64),
-        np.zeros(batch, dtype=np.int64), np.ones(batch))
+        np.zeros(batch, dtype=np.int64), np.ones(batch),
+        np.zeros((0, channels, slots), dtype=dtype))
     rec = _recording(batch, channels, p, m, per_edge, dtype, levels,
                      sub_rule.stops, record_entries, capacity)
     import numba
@@ -203,17 +204,21 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, leve
         kernels.run_batch(signals, split, graph, consts, sub_rule, x, state, rec, until)
 
     if wide:  # one signal at a time, each step split across threads where that pays
+        state = state._replace(r=np.zeros((batch, channels, slots), dtype=dtype))
         bar = None
         if progress:
             bar = tqdm(desc="Split LBI", unit="step", dynamic_ncols=True) if batch == 1 \
                 else tqdm(total=batch, desc="Split LBI", unit="signal", dynamic_ncols=True)
-        for b in range(batch):
-            _run_measured(lambda split, until, one=order[b:b + 1]: run_until(one, split, until),
-                          state, b, bar if batch == 1 else None)
-            if bar is not None and batch > 1:
-                bar.update(1)
-        if bar is not None:
-            bar.close()
+        try:
+            for b in range(batch):
+                _run_measured(lambda split, until, one=order[b:b + 1]:
+                              run_until(one, split, until), state, b,
+                              bar if batch == 1 else None)
+                if bar is not None and batch > 1:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
     elif not progress:
         run_until(order, False, everything)
     elif batch > 1:
@@ -271,7 +276,7 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
         spent += seconds
         done = int(state.steps[b]) - before
         if done:
-            cost[split] = seconds / done
+            cost[split] = max(seconds, 1e-9) / done
         if trial and done:
             if cost[split] < TRIAL_MARGIN * cost[prefer]:  # clearly cheaper: switch
                 prefer, stretch = split, 4 * PROBE_STEPS

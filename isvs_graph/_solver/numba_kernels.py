@@ -84,9 +84,10 @@ Recording = namedtuple("Recording", ["levels", "level_u", "level_support", "leve
                                      "level_drift", "stop_u", "stop_support", "stop_iter",
                                      "stop_drift", "entry_iter", "log_k", "log_e", "log_n",
                                      "drift", "mark_k", "mark_d", "mark_n"])
-#: Per-signal state, resumable: iterate, counters, status, next level and stop to record.
+#: Per-signal state, resumable: iterate, counters, status, next level and stop to record;
+#: ``r``, the residuals of each signal, kept across calls (none: each call makes its own).
 State = namedtuple("State", ["u", "z", "f", "k", "steps", "status", "count", "level",
-                             "stop", "leaves", "sparsity"])
+                             "stop", "leaves", "sparsity", "r"])
 
 
 def available() -> bool:
@@ -645,8 +646,9 @@ if numba is not None:
         channels, p = xb.shape
         m = graph.num_edges
         entries = m if consts.joint else m * channels
-        # Slots that are not edges must read as r = 0: zeros, never written.
-        rb = np.zeros(z.shape, dtype=xb.dtype)
+        # Slots that are not edges must read as r = 0: zeros, never written. A signal run
+        # in stretches of steps keeps its residuals (state.r): a call allocates nothing.
+        rb = state.r[b] if state.r.shape[0] else np.zeros(z.shape, dtype=xb.dtype)
         # Scratch of a grid: one chunk's worth per block (wide) or for this thread.
         rows = (graph.edge_blocks.shape[0] - 1 if block_log_k is not None else 1) \
             if graph.grid else 0

@@ -297,6 +297,20 @@ def _targets(options: SolverOptions, batch: int, t, sparsity):
     return k_target, s_target
 
 
+def _log_in_order(rec) -> tuple[np.ndarray, np.ndarray]:
+    """The log of support changes, per signal by iteration and then entry.
+
+    An entry changes at most once an iteration; within one, the kernels log in the order
+    they sweep (chunks, and blocks across threads), which is no property of the path:
+    sorted, the log is the same whatever the chunking and the threads."""
+    n = int(rec.log_n.max(initial=0))
+    log_k, log_e = rec.log_k[:, :n], rec.log_e[:, :n]
+    unused = np.arange(n)[None, :] >= rec.log_n[:, None]
+    last = np.iinfo(np.int64).max
+    order = np.lexsort((np.where(unused, last, log_e), np.where(unused, last, log_k)))
+    return np.take_along_axis(log_k, order, 1), np.take_along_axis(log_e, order, 1)
+
+
 def _run_numba(graph, xn, un, options, k_target, s_target, progress, levels, stops,
                record_entries) -> SolverResult:
     out = numba_backend.run(graph, xn, un, options, k_target, s_target, progress=progress,
@@ -313,10 +327,11 @@ def _run_numba(graph, xn, un, options, k_target, s_target, progress, levels, sto
 
     recorded = {}
     if levels or stops or record_entries:
+        log_k, log_e = _log_in_order(rec) if record_entries else (None, None)
         recorded = dict(
             entry_iter=rec.entry_iter if record_entries else None,
-            log_k=rec.log_k[:, :int(rec.log_n.max(initial=0))] if record_entries else None,
-            log_e=rec.log_e[:, :int(rec.log_n.max(initial=0))] if record_entries else None,
+            log_k=log_k,
+            log_e=log_e,
             log_n=rec.log_n if record_entries else None,
             level_u=planes_to_nodes(rec.level_u) if len(levels) else None,
             level_support=rec.level_support if len(levels) else None,
