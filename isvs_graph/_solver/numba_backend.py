@@ -252,18 +252,19 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
     program's threads spinning: torch's just after its own work) a woken thread may
     wait for a core longer than the step takes — a 128² image took 25× longer on two
     threads than on one just after a torch matmul. So the split is measured, not
-    assumed: the run starts on this thread, tries ``TRIAL_STEPS`` split steps once it
-    has lasted ``TRIAL_AFTER`` seconds (a short run never pays for a trial), and from
-    then on runs the cheaper way in stretches that grow while it stays cheaper (twice as
-    long, four times when it wins by far; split stretches at most
-    ``MAX_STRETCH_SECONDS``, so that a machine that becomes busy is noticed soon), each
-    followed by a trial of the other. Both
-    ways give the same bits. ``run_until(split, until)`` runs until ``until`` steps in
-    all; ``clock`` gives seconds.
+    assumed: the run starts on this thread and, once it has lasted ``TRIAL_AFTER``
+    seconds (a short run never pays for a trial), tries ``TRIAL_STEPS`` steps the other
+    way; from then on it runs the cheaper way in stretches that grow while it stays
+    cheaper (twice as long, four times when it wins by far; split stretches at most
+    ``MAX_STRETCH_SECONDS``), and tries the other way again when the chosen one gets
+    dearer than its best, or after a number of stretches that doubles with every trial
+    it wins. Both ways give the same bits. ``run_until(split, until)`` runs until
+    ``until`` steps in all; ``clock`` gives seconds.
     """
-    cost = {}
+    cost, best = {}, {}
     prefer, trial = False, False
     stretch, spent = PROBE_STEPS, 0.0
+    since, every = 0, 1  # stretches since the last trial; stretches between trials
     while state.status[b] == kernels.RUNNING:
         split = not prefer if trial else prefer
         steps = TRIAL_STEPS if trial else stretch
@@ -275,21 +276,29 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
         seconds = clock() - start
         spent += seconds
         done = int(state.steps[b]) - before
-        if done:
-            cost[split] = max(seconds, 1e-9) / done
-        if trial and done:
+        if not done:  # the signal has stopped
+            continue
+        cost[split] = max(seconds, 1e-9) / done
+        if trial:
+            trial, since = False, 0
             if cost[split] < TRIAL_MARGIN * cost[prefer]:  # clearly cheaper: switch
-                prefer, stretch = split, 4 * PROBE_STEPS
+                prefer, stretch, every = split, 4 * PROBE_STEPS, 1
+                best[prefer] = cost[prefer]
             else:  # the longer, the more the other way lost by
                 grow = 4 if cost[split] > cost[prefer] / TRIAL_MARGIN ** 3 else 2
                 stretch = min(grow * stretch, MAX_STRETCH)
-            trial = False
-        else:
-            trial = spent >= TRIAL_AFTER
-            if not trial:
-                stretch = min(2 * stretch, MAX_STRETCH)
+                every = min(2 * every, MAX_STRETCH)
+            continue
+        since += 1
+        dearer = cost[split] > best.get(split, np.inf) / TRIAL_MARGIN
+        best[split] = min(best.get(split, np.inf), cost[split])
+        trial = spent >= TRIAL_AFTER and (len(cost) < 2 or dearer or since >= every)
+        if not trial:
+            stretch = min(2 * stretch, MAX_STRETCH)
         if bar is not None:
             _show_steps(bar, state, b)
+    if bar is not None:
+        _show_steps(bar, state, b)
 
 
 def _scatter(out: Recorded, part: Recorded, signals: np.ndarray) -> None:
