@@ -1,10 +1,11 @@
 """The CPU backend: lay a batch out for the numba kernels, run it, read it back.
 
 Signals are handed to threads one at a time; a large graph with few signals instead
-splits every step of each signal into blocks across threads ("wide"), so that one
-1024² image uses every core. Both orders give the same bits. A progress bar runs the
-same kernels in resumable chunks (of signals, or of steps for one signal), so showing
-it never changes the arithmetic.
+may split every step of each signal into blocks across threads ("wide"), so that one
+1024² image uses every core — where that is measured to be cheaper, as it is not on a
+busy machine (:func:`_run_measured`). Both orders give the same bits. A progress bar
+and the measured split run the same kernels in resumable stretches (of signals, or of
+steps for one signal), so neither changes the arithmetic.
 """
 
 from __future__ import annotations

@@ -23,6 +23,9 @@ One step, in two passes (DESIGN §2, ``r_k = D u_k − γ_k``)::
     edges:  r_k = D u_k − γ_k;   z_{k+1} = z_k + (α/ν) r_k;   γ_{k+1} = κ shrink(z_{k+1})
     nodes:  u_{k+1} = u_k − κα [(u_k − x) + Dᵀ r_k / ν]      (Dᵀ r gathered per node)
 
+On a grid one sweep does both, chunk by chunk of pixels (:func:`_grid_sweep`): a
+chunk's edges, then its nodes, while their ``r`` and ``u`` are still in cache.
+
 Every ``check_every`` steps the loop measures how stationary the iterate is
 (``ε = max(max |∂L/∂u|, max_{e ∈ S} |r_e|)``). Once ``ε <= tol`` it scans the edges
 outside the support: when all are flat (weighted difference ``<= tol``) the run has
