@@ -54,7 +54,7 @@ import torch
 import isvs_graph
 from inputs import downsampled_crops, input_kinds, on_flat_background, photo_crops
 from isvs_graph._solver import ConvergenceWarning, run_split_lbi
-from isvs_graph.graphs._grid import grid_canonical
+from isvs_graph.graphs._grid import grid_canonical, grid_directions
 from isvs_graph.images import images_to_signals
 from isvs_graph._solve import prepare
 from isvs_graph._threads import start_threads
@@ -661,7 +661,7 @@ def startup(args, results: dict) -> None:
 
 def _grid_edges(shape: tuple) -> int:
     """Edges of the 4-grid (6-grid of a volume) on ``shape``."""
-    return sum(int(np.prod(shape)) // n * (n - 1) for n in shape)
+    return sum(int(valid.sum()) for _, valid in grid_directions(shape, 2 * len(shape)))
 
 
 def _single_row(image, axis, threads, peers, repeats: int) -> dict:

@@ -94,13 +94,10 @@ def kernel_graph(canonical: CanonicalGraph, dtype: np.dtype) -> kernels.Graph:
         coef = np.concatenate([weight, -weight])[order]
         indptr = np.zeros(p + 1, dtype=np.int64)
         np.cumsum(np.bincount(ends, minlength=p), out=indptr[1:])
+        parts = min(parts, max(1, m), max(1, p))  # as many edge blocks as node blocks
         graph = kernels.Graph(False, m, 0, none_i, 0, none_f, np.arange(m, dtype=np.int64),
                               src, dst, weight, indptr, incident.astype(np.int64),
                               coef.astype(dtype), _blocks(m, parts), _blocks(p, parts), 0)
-        if graph.edge_blocks.shape != graph.node_blocks.shape:  # as many of each
-            parts = min(parts, max(1, m), max(1, p))
-            graph = graph._replace(edge_blocks=_blocks(m, parts),
-                                   node_blocks=_blocks(p, parts))
     return graph
 
 

@@ -357,7 +357,7 @@ if numba is not None:
 
     # ------------------------------------------------------------------ one step
 
-    @njit
+    @numba.njit(inline="always", **FLAGS)
     def _grid_sweep(graph, consts, x, u, z, f, rb, lo, hi, defer, check, measure, k_next,
                     entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf):
         """Pixels ``lo … hi − 1`` of a grid, their edges then their nodes chunk by chunk,
