@@ -3,15 +3,17 @@
 ``python -m isvs_graph._warm`` (run by ``scripts/bootstrap.sh``) makes the calls of the
 README's "Use" examples and of the main job (``examples/train_classifier.py`` on the
 bundled digits) on small inputs, so that later processes load every kernel they need
-from the cache instead of compiling it (tens of seconds on a first call). The kernels
+from the cache instead of compiling it (seconds on each first use). The kernels
 compile once per argument types: working dtype (float32 for uint8 and float32 inputs,
-float64 for float64), one signal or a batch, and the narrow integer types a path stores
-(which follow its size). Inputs of other sizes may still compile a read kernel or two
+float64 for float64), one signal or a batch, a grid or an edge list, a step on one thread
+or split across threads (which a run compiles only when long: here at once), and the
+narrow integer types a path stores (which follow its size). Inputs of other sizes may still compile a read kernel or two
 (about a second each).
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import warnings
 
@@ -27,12 +29,15 @@ def warm() -> dict[str, int]:
     import isvs_graph
     from isvs_graph._solver import ConvergenceWarning
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _split_at_once():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        photo = data.astronaut()[:96, :96]  # 9,216 pixels: a "wide" run with threads
+        photo = data.astronaut()[:96, :96]  # 9,216 pixels: its steps split across threads
         # One image: uint8 (float32 inside), float64, at a sparsity and at a time.
         isvs_graph.smooth_image(photo, sparsity=0.8)
         isvs_graph.smooth_image(photo / 255.0, t=16)
+        # A large graph that is not a grid (its steps split too).
+        isvs_graph.solve(_ring(9_000), np.random.default_rng(0).random((9_000, 3)),
+                         sparsity=0.8)
         # Any graph, one signal or its path (float64 numpy signals).
         graph = isvs_graph.grid_graph(16, 16, connectivity=8)
         x = np.random.default_rng(0).random((16 * 16, 3))
@@ -52,6 +57,29 @@ def warm() -> dict[str, int]:
         # The main job: a path cache of uint8 digits, read in training batches.
         _digits_cache()
     return compiled()
+
+
+@contextlib.contextmanager
+def _split_at_once():
+    """Large signals try the step split across threads at once, so that its loop is
+    compiled here (a run compiles it only when long: ``SPLIT_COMPILE_AFTER``)."""
+    from isvs_graph._solver import numba_backend
+    saved = numba_backend.TRIAL_AFTER, numba_backend.SPLIT_COMPILE_AFTER
+    numba_backend.TRIAL_AFTER = numba_backend.SPLIT_COMPILE_AFTER = 0.0
+    try:
+        yield
+    finally:
+        numba_backend.TRIAL_AFTER, numba_backend.SPLIT_COMPILE_AFTER = saved
+
+
+def _ring(nodes: int):
+    """A ring of ``nodes`` nodes with chords: an edge-list graph."""
+    import torch
+    from torch_geometric.data import Data
+    ring = torch.arange(nodes)
+    src = torch.cat([ring, ring[::7]])
+    dst = torch.cat([(ring + 1) % nodes, (ring[::7] + 100) % nodes])
+    return Data(edge_index=torch.stack([src, dst]), num_nodes=nodes)
 
 
 def _digits_cache() -> None:

@@ -319,7 +319,7 @@ def split_steps(monkeypatch):
         pytest.skip("needs two numba threads to split a step across")
     calls = {"split": 0}
 
-    def alternate(run_until, state, b, bar=None, clock=None):
+    def alternate(run_until, state, b, bar=None, clock=None, ready=None):
         split = True
         while state.status[b] == RUNNING:
             calls["split"] += split
@@ -556,6 +556,35 @@ def test_one_large_signal_splits_its_steps_only_while_that_is_cheaper(split_cost
     else:  # noticed within a stretch of 0.1 s (250 cheap steps)
         assert split_at[:1500].mean() > 0.8 and split_at[1750:].mean() < 0.02
     assert now[0] < (1.2 if expected != "adapts" else 2.5) * best
+
+
+def test_a_split_not_compiled_is_tried_only_once_a_run_is_long():
+    # The split step is cheaper, but compiling it would cost seconds: until ``ready``
+    # says so (cached, or the run long enough), every step stays on one thread.
+    from types import SimpleNamespace
+
+    from isvs_graph._solver import numba_backend
+    from isvs_graph._solver.numba_kernels import RUNNING
+    total = 3000
+    state = SimpleNamespace(status=np.array([RUNNING]), steps=np.array([0]))
+    now, split_at, asked = [0.0], np.zeros(total, dtype=bool), []
+
+    def run_until(split, until):  # 1 ms a step on one thread, 0.4 ms split
+        for k in range(int(state.steps[0]), min(until, total)):
+            now[0] += 1e-3 * (0.4 if split else 1.0)
+            split_at[k] = split
+            state.steps[0] += 1
+        if state.steps[0] == total:
+            state.status[0] = REACHED
+
+    def ready(seconds):
+        asked.append(seconds)
+        return seconds >= 1.0
+
+    numba_backend._run_measured(run_until, state, 0, clock=lambda: now[0], ready=ready)
+    first = int(np.argmax(split_at))
+    assert 1000 <= first <= 1100 and split_at[first:].mean() > 0.9
+    assert asked and max(asked) < 1.1  # not asked again once the split has run
 
 
 def test_a_short_run_never_tries_splitting_its_steps():

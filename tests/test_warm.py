@@ -16,8 +16,8 @@ def test_warm_compiles_what_the_examples_and_the_main_job_use():
     counts = warm()
     assert counts == compiled()
     assert all(isinstance(count, int) for count in counts.values())
-    # One signal (runtime wide: large and small graphs) and batches, in both dtypes.
-    assert _dtypes(numba_kernels.run_signal, 5) == {"float32", "float64"}
+    # One signal and batches, in both dtypes.
+    assert _dtypes(numba_kernels.run_signal, 4) == {"float32", "float64"}
     assert _dtypes(numba_kernels._run_parallel, 4) == {"float32", "float64"}
     # Entry points (called from Python; what they call is compiled into them).
     for name in ("_projection._project_groups", "_projection._project_groups_serial",
@@ -26,12 +26,77 @@ def test_warm_compiles_what_the_examples_and_the_main_job_use():
         assert counts[name] >= 1, name
 
 
-def test_one_run_signal_a_dtype_serves_wide_and_one_signal_runs():
-    # Called from Python with a runtime wide: one specialisation per dtype, whether the
-    # graph was large (wide) or small. (The batch loops' own, with no wide step, come
-    # inside them.)
+def test_warm_compiles_the_loop_of_each_step_a_dtype_may_run():
+    # Called from Python: on one thread and split across threads, on a grid and on an
+    # edge list, in both dtypes (the batch loops' own come inside them).
     warm()
-    direct = [signature for signature in numba_kernels.run_signal.signatures
-              if isinstance(signature[1], numba.types.Boolean)
-              and not isinstance(signature[1], numba.types.Literal)]
-    assert sorted(str(signature[5].dtype) for signature in direct) == ["float32", "float64"]
+    kinds = set()
+    for signature in numba_kernels.run_signal.signatures:
+        split = not isinstance(signature[8], numba.types.NoneType)
+        grid = not isinstance(signature[10], numba.types.NoneType)
+        kinds.add((split, grid, str(signature[4].dtype)))
+    expected = {(False, True, "float32"), (False, True, "float64"),
+                (False, False, "float64")}
+    if numba.get_num_threads() > 1:  # one thread never splits a step
+        expected |= {(True, True, "float32"), (True, True, "float64"),
+                     (True, False, "float64")}
+    assert expected <= kinds
+
+
+_FIRST_USE = """
+import json, sys
+import numba
+from skimage import data
+import isvs_graph
+from isvs_graph._solver import numba_backend, numba_kernels as k
+
+def kinds():
+    return sorted([not isinstance(s[8], numba.types.NoneType),
+                   not isinstance(s[10], numba.types.NoneType)]
+                  for s in k.run_signal.signatures)
+
+numba_backend.TRIAL_AFTER = 0.0  # a large signal tries the split at once if it may
+photo = data.astronaut()
+out = {}
+if sys.argv[1] == "cold":
+    isvs_graph.smooth_image(photo[:64, :64], sparsity=0.8)  # small: one thread
+    out["small"] = kinds()
+    out["list_step"] = len(k._step_list.signatures)
+    out["split_steps"] = len(k._grid_blocks.signatures) + len(k._list_blocks.signatures)
+    isvs_graph.smooth_image(photo[:96, :96], sparsity=0.8)  # large, but not cached
+    out["large"] = kinds()
+    numba_backend.SPLIT_COMPILE_AFTER = 0.0
+isvs_graph.smooth_image(photo[:96, :96], sparsity=0.8)
+out["then"] = kinds()
+out["compiled"] = sum(k.run_signal.stats.cache_misses.values())
+print(json.dumps(out))
+"""
+
+
+def test_a_first_call_compiles_only_the_step_it_runs(tmp_path):
+    # An empty numba cache: a small photo compiles the grid's loop on one thread, not
+    # the edge list's step nor the split one; a large photo does not compile the split
+    # (seconds) for a short run, unless told to; a later process loads it from the
+    # cache and splits from the first trial, compiling nothing.
+    import json
+    import subprocess
+    import sys
+    if numba.get_num_threads() < 2:
+        import pytest
+        pytest.skip("needs two numba threads to split a step across")
+    env = {**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+
+    def first_use(stage):
+        done = subprocess.run([sys.executable, "-c", _FIRST_USE, stage], env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.splitlines()[-1])
+
+    cold = first_use("cold")
+    assert cold["small"] == [[False, True]]
+    assert cold["list_step"] == 0 and cold["split_steps"] == 0
+    assert cold["large"] == [[False, True]]
+    assert cold["then"] == [[False, True], [True, True]]
+    warm_cache = first_use("warm")
+    assert warm_cache["then"] == [[False, True], [True, True]]
+    assert warm_cache["compiled"] == 0

@@ -41,6 +41,10 @@ MAX_STRETCH_SECONDS = 0.1
 TRIAL_STEPS = 4
 TRIAL_AFTER = 0.01
 TRIAL_MARGIN = 0.9
+#: Seconds a signal runs on one thread before its split step is compiled, when that is
+#: neither compiled nor in numba's cache: compiling it takes about 5 s on 2 cores, which
+#: only a long run can win back.
+SPLIT_COMPILE_AFTER = 10.0
 
 
 @dataclass
@@ -203,6 +207,13 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, leve
 
     if wide:  # one signal at a time, each step split across threads where that pays
         state = state._replace(r=np.zeros((batch, channels, slots), dtype=dtype))
+        cached = []
+
+        def ready(seconds):  # whether a split may be tried: compiled, or worth compiling
+            if not cached:
+                cached.append(kernels.split_cached(graph, consts, sub_rule, x, state, rec))
+            return cached[0] or seconds >= SPLIT_COMPILE_AFTER
+
         bar = None
         if progress:
             bar = tqdm(desc="Split LBI", unit="step", dynamic_ncols=True) if batch == 1 \
@@ -211,7 +222,7 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, leve
             for b in range(batch):
                 _run_measured(lambda split, until, one=order[b:b + 1]:
                               run_until(one, split, until), state, b,
-                              bar if batch == 1 else None)
+                              bar if batch == 1 else None, ready=ready)
                 if bar is not None and batch > 1:
                     bar.update(1)
         finally:
@@ -242,7 +253,7 @@ def _show_steps(bar, state: kernels.State, b: int) -> None:
 
 
 def _run_measured(run_until, state: kernels.State, b: int, bar=None,
-                  clock=time.perf_counter) -> None:
+                  clock=time.perf_counter, ready=lambda seconds: True) -> None:
     """Run signal ``b`` to its end in stretches of steps, each split across threads or
     on this thread, whichever cost less per step when last measured.
 
@@ -257,7 +268,9 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
     ``MAX_STRETCH_SECONDS``), and tries the other way again when the chosen one gets
     dearer than its best, or after a number of stretches that doubles with every trial
     it wins. Both ways give the same bits. ``run_until(split, until)`` runs until
-    ``until`` steps in all; ``clock`` gives seconds.
+    ``until`` steps in all; ``clock`` gives seconds; ``ready(seconds)`` says whether the
+    split may be tried after ``seconds`` of running (its step compiled, or worth
+    compiling: :data:`SPLIT_COMPILE_AFTER`).
     """
     cost, best = {}, {}
     prefer, trial = False, False
@@ -290,7 +303,8 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
         since += 1
         dearer = cost[split] > best.get(split, np.inf) / TRIAL_MARGIN
         best[split] = min(best.get(split, np.inf), cost[split])
-        trial = spent >= TRIAL_AFTER and (len(cost) < 2 or dearer or since >= every)
+        trial = spent >= TRIAL_AFTER and (len(cost) < 2 or dearer or since >= every) \
+            and (True in cost or ready(spent))
         if not trial:
             stretch = min(2 * stretch, MAX_STRETCH)
         if bar is not None:

@@ -1,10 +1,12 @@
 """Fused CPU kernels (numba) for Split LBI on a batch of signals.
 
 One loop, :func:`run_signal`, runs one signal to its stop rule; :func:`run_batch`
-hands signals to threads one at a time (``wide=False``), or runs them one after the
-other with each step split into blocks of rows (pixel grids) or of edges and nodes
-(edge lists) across threads (``wide=True``, for large graphs). Both run the same
-per-block arithmetic in the same order, so they agree bit for bit.
+hands signals to threads one at a time, or runs them one after the other with each
+step split into blocks of rows (pixel grids) or of edges and nodes (edge lists) across
+threads (``split=True``, for large graphs). Both run the same per-block arithmetic in
+the same order, so they agree bit for bit. The loop is compiled for the step it runs
+(a grid's or an edge list's, on one thread or split): seconds each, so none is
+compiled before it is used.
 
 Layout. Signals are stored as channel planes: ``x`` and ``u`` are ``(C, p)``, ``z`` and
 the residual ``r`` are ``(C, entries)``, so every inner loop runs over contiguous memory.
@@ -111,14 +113,17 @@ if numba is not None:
             return np.nan
         return max(a, b)
 
-    @njit
-    def _largest_bits(bits, mask, old, threshold, inside):
-        """The largest ``bits[q] & mask`` over the ``q`` that :func:`_abs_max` keeps."""
-        largest = 0
-        for q in range(bits.shape[0]):
-            v = (bits[q] & mask) * ((abs(old[q]) > threshold) == inside)
-            largest = v if v > largest else largest
-        return largest
+    def _bits(values):
+        """Float ``values`` as the integers of their bit patterns, and the mask of every
+        bit but the sign's (numba only: the width is chosen when compiling, so a float32
+        kernel compiles no int64 view, and back)."""
+        raise NotImplementedError("numba only")
+
+    @numba.extending.overload(_bits)
+    def _bits_of_width(values):
+        if values.dtype.bitwidth == 32:
+            return lambda values: (values.view(np.int32), np.int32(0x7FFFFFFF))
+        return lambda values: (values.view(np.int64), np.int64(0x7FFFFFFFFFFFFFFF))
 
     @njit
     def _abs_max(values, old, threshold, inside):
@@ -132,12 +137,14 @@ if numba is not None:
         floats order like their bit patterns, so the maximum is taken over the integer
         bits (NaN's bits lie above infinity's, so NaN wins), which vectorises.
         """
-        if values.itemsize == 4:
-            largest = _largest_bits(values.view(np.int32), 0x7FFFFFFF, old, threshold, inside)
-            return float(np.array([largest], dtype=np.int32).view(np.float32)[0])
-        largest = _largest_bits(values.view(np.int64), 0x7FFFFFFFFFFFFFFF, old, threshold,
-                                inside)
-        return float(np.array([largest], dtype=np.int64).view(np.float64)[0])
+        bits, mask = _bits(values)
+        largest = mask - mask
+        for q in range(bits.shape[0]):
+            v = (bits[q] & mask) * ((abs(old[q]) > threshold) == inside)
+            largest = v if v > largest else largest
+        cell = np.empty(1, dtype=values.dtype)
+        _bits(cell)[0][0] = largest
+        return float(cell[0])
 
     # ------------------------------------------------------------------ edge passes
 
@@ -387,46 +394,56 @@ if numba is not None:
         return count, eps_r, leaves, eps_u
 
     @njit
-    def _step_serial(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter,
-                     log_k, log_e, log_n, nbuf, obuf, gbuf):
-        """One step of one signal on one thread: (count, ε, leaves, max |∂L/∂u|); the
-        last is measured at every step when ``measure``, else only when checking."""
-        # A literal 0 would compile the passes once more (for lo = 0): a typed zero.
+    def _step_grid(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter, log_k,
+                   log_e, log_n, nbuf, obuf, gbuf):
+        """One step of one signal on a grid, on one thread: (count, ε, leaves,
+        max |∂L/∂u|); the last is measured at every step when ``measure``, else only
+        when checking."""
+        # A literal 0 would compile the sweep once more (for lo = 0): a typed zero.
         lo = np.int64(0)
-        if graph.grid:
-            count, eps_r, leaves, eps_u = _grid_sweep(
-                graph, consts, x, u, z, f, rb, lo, np.int64(x.shape[1]), lo, check,
-                measure, k_next, entry_iter, log_k, log_e, log_n, nbuf[0], obuf[0],
-                gbuf[0])
-        else:
-            count, eps_r, leaves = _list_edges(graph, consts, u, z, f, rb, lo,
-                                               graph.src.shape[0], check, k_next,
-                                               entry_iter, log_k, log_e, log_n)
-            eps_u = _list_nodes(graph, consts, x, u, rb, lo, x.shape[1], check or measure)
+        count, eps_r, leaves, eps_u = _grid_sweep(
+            graph, consts, x, u, z, f, rb, lo, np.int64(x.shape[1]), lo, check, measure,
+            k_next, entry_iter, log_k, log_e, log_n, nbuf[0], obuf[0], gbuf[0])
+        return count, _nan_max(eps_u, eps_r), leaves, eps_u
+
+    @njit
+    def _step_list(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter, log_k,
+                   log_e, log_n):
+        """One step of one signal on an edge list, on one thread (as :func:`_step_grid`)."""
+        lo = np.int64(0)
+        count, eps_r, leaves = _list_edges(graph, consts, u, z, f, rb, lo,
+                                           graph.src.shape[0], check, k_next, entry_iter,
+                                           log_k, log_e, log_n)
+        eps_u = _list_nodes(graph, consts, x, u, rb, lo, x.shape[1], check or measure)
         return count, _nan_max(eps_u, eps_r), leaves, eps_u
 
     @numba.njit(parallel=True, **FLAGS)
-    def _blocks_parallel(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter,
-                         block_log_k, block_log_e, logged, counts, eps_r, leaves, eps_u,
-                         nbuf, obuf, gbuf):
-        """The blocks of one step across threads; one parallel loop (one is compiled).
+    def _grid_blocks(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter,
+                     block_log_k, block_log_e, logged, counts, eps_r, leaves, eps_u, nbuf,
+                     obuf, gbuf):
+        """The blocks of one grid step across threads: each block of pixels is swept
+        whole (:func:`_grid_sweep`), leaving the nodes within ``pad`` of its start, whose
+        ``u`` the block before still reads and whose ``Dᵀ r`` needs that block's edges,
+        to :func:`_step_wide`."""
+        for blk in numba.prange(graph.edge_blocks.shape[0] - 1):
+            lo, hi = graph.edge_blocks[blk], graph.edge_blocks[blk + 1]
+            defer = min(graph.pad, hi - lo) if blk > 0 else 0
+            c, e, lv, g = _grid_sweep(
+                graph, consts, x, u, z, f, rb, lo, hi, defer, check, measure, k_next,
+                entry_iter, block_log_k[blk], block_log_e[blk], logged[blk:blk + 1],
+                nbuf[blk], obuf[blk], gbuf[blk])
+            counts[blk], eps_r[blk], leaves[blk], eps_u[blk] = c, e, lv, g
 
-        A grid sweeps each block of pixels whole (:func:`_grid_sweep`), leaving the
-        nodes within ``pad`` of its start, whose ``u`` the block before still reads
-        and whose ``Dᵀ r`` needs that block's edges, to :func:`_step_wide`. An edge list
-        runs its edge pass (phase 0), then its node pass (phase 1)."""
+    @numba.njit(parallel=True, **FLAGS)
+    def _list_blocks(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter,
+                     block_log_k, block_log_e, logged, counts, eps_r, leaves, eps_u):
+        """The blocks of one edge-list step across threads: the edge pass (phase 0),
+        then the node pass (phase 1); one parallel loop (one is compiled)."""
         blocks = graph.edge_blocks.shape[0] - 1
-        for phase in range(1 if graph.grid else 2):
+        for phase in range(2):
             for blk in numba.prange(blocks):
-                lo, hi = graph.edge_blocks[blk], graph.edge_blocks[blk + 1]
-                if graph.grid:
-                    defer = min(graph.pad, hi - lo) if blk > 0 else 0
-                    c, e, lv, g = _grid_sweep(
-                        graph, consts, x, u, z, f, rb, lo, hi, defer, check, measure,
-                        k_next, entry_iter, block_log_k[blk], block_log_e[blk],
-                        logged[blk:blk + 1], nbuf[blk], obuf[blk], gbuf[blk])
-                    counts[blk], eps_r[blk], leaves[blk], eps_u[blk] = c, e, lv, g
-                elif phase == 0:
+                if phase == 0:
+                    lo, hi = graph.edge_blocks[blk], graph.edge_blocks[blk + 1]
                     c, e, lv = _list_edges(graph, consts, u, z, f, rb, lo, hi, check,
                                            k_next, entry_iter, block_log_k[blk],
                                            block_log_e[blk], logged[blk:blk + 1])
@@ -438,9 +455,11 @@ if numba is not None:
 
     @njit
     def _step_wide(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter, log_k,
-                   log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf):
+                   log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf, stencil,
+                   edge_list):
         """One step of one signal, its blocks across threads (``edge_blocks``; an edge
-        list's node blocks are as many).
+        list's node blocks are as many); ``stencil``, ``edge_list`` as in
+        :func:`run_signal`.
 
         Each block logs its support changes in its own row of ``block_log_*``; they are
         appended to the signal's log in block order. The arithmetic is the serial step's.
@@ -451,10 +470,14 @@ if numba is not None:
         logged = np.zeros(blocks, dtype=np.int64)
         eps_r = np.empty(blocks)
         eps_u = np.zeros(blocks)
-        _blocks_parallel(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter,
+        if edge_list is not None:
+            _list_blocks(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter,
+                         block_log_k, block_log_e, logged, counts, eps_r, leaves, eps_u)
+        if stencil is not None:
+            _grid_blocks(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter,
                          block_log_k, block_log_e, logged, counts, eps_r, leaves, eps_u,
                          nbuf, obuf, gbuf)
-        if graph.grid:  # the nodes each block left: the edges around them are done
+            # The nodes each block left: the edges around them are done.
             chunk = gbuf.shape[1]
             for blk in range(1, blocks):
                 lo = graph.edge_blocks[blk]
@@ -637,14 +660,18 @@ if numba is not None:
     # ------------------------------------------------------------------ the loop
 
     @njit
-    def run_signal(b, wide, graph, consts, rule, x, state, rec, until, block_log_k,
-                   block_log_e):
+    def run_signal(b, graph, consts, rule, x, state, rec, until, block_log_k, block_log_e,
+                   stencil, edge_list):
         """Run signal ``b`` until its stop rule, its step bound or ``until`` steps.
 
-        Each step is split into blocks across threads when ``wide``; ``block_log_k``/
-        ``block_log_e`` are the blocks' logs then (rows with no columns when entries are
-        not recorded), and ``None`` where the step must stay on this thread (then the
-        wide step is not compiled in)."""
+        Each step is split into blocks across threads when ``block_log_k``/
+        ``block_log_e`` are given: the blocks' logs (rows with no columns when entries
+        are not recorded); with ``None`` it stays on this thread. ``stencil`` is the
+        grid's ``shifts`` and ``edge_list`` the list's ``src``, the other ``None``. These
+        ``None`` are compile-time choices (numba prunes the branch of an argument that
+        is ``None``): a first call compiles only the step it runs — one thread, on a
+        grid, for a photo — and the split step (seconds to compile) only when it is used
+        (see :func:`split_cached`)."""
         xb, u, z, f = x[b], state.u[b], state.z[b], state.f[b]
         channels, p = xb.shape
         m = graph.num_edges
@@ -698,21 +725,20 @@ if numba is not None:
             if steps >= until:
                 break
             check = steps % rule.check_every == 0
-            # No block logs (None: the batch loops, which must not start threads inside
-            # threads): the wide step is pruned when compiling. With them, one compiled
-            # loop serves both, chosen by the runtime ``wide``.
-            if block_log_k is None:
-                count, eps, left, eps_u = _step_serial(
-                    graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
-                    log_k, log_e, log_n, nbuf, obuf, gbuf)
-            elif wide:
+            if block_log_k is not None:
                 count, eps, left, eps_u = _step_wide(
                     graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
-                    log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf)
+                    log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf,
+                    stencil, edge_list)
             else:
-                count, eps, left, eps_u = _step_serial(
-                    graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
-                    log_k, log_e, log_n, nbuf, obuf, gbuf)
+                if edge_list is not None:
+                    count, eps, left, eps_u = _step_list(
+                        graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
+                        log_k, log_e, log_n)
+                if stencil is not None:
+                    count, eps, left, eps_u = _step_grid(
+                        graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
+                        log_k, log_e, log_n, nbuf, obuf, gbuf)
             leaves += left
             if measure:
                 drift += step_u * eps_u * (1.0 + rounding) + rounding
@@ -758,44 +784,78 @@ if numba is not None:
             rec.drift[b] = drift
 
     @numba.njit(parallel=True, **FLAGS)
-    def _run_parallel(order, graph, consts, rule, x, state, rec, until):
+    def _run_parallel(order, graph, consts, rule, x, state, rec, until, stencil,
+                      edge_list):
         for i in numba.prange(order.shape[0]):
-            run_signal(order[i], False, graph, consts, rule, x, state, rec, until, None,
-                       None)
+            run_signal(order[i], graph, consts, rule, x, state, rec, until, None, None,
+                       stencil, edge_list)
 
     @njit
-    def _run_serial(order, graph, consts, rule, x, state, rec, until):
+    def _run_serial(order, graph, consts, rule, x, state, rec, until, stencil, edge_list):
         for i in range(order.shape[0]):
-            run_signal(order[i], False, graph, consts, rule, x, state, rec, until, None,
-                       None)
+            run_signal(order[i], graph, consts, rule, x, state, rec, until, None, None,
+                       stencil, edge_list)
 
 
-def run_batch(order: np.ndarray, wide: bool, graph: Graph, consts: Constants,
+def run_batch(order: np.ndarray, split: bool, graph: Graph, consts: Constants,
               rule: StopRule, x: np.ndarray, state: State, rec: Recording,
               until: int) -> None:
     """Run the signals ``order`` (indices into the batch) until each stops or has done
-    ``until`` steps in all; the state is updated in place."""
-    if not wide and not parallel_allowed():  # see isvs_graph._threads
-        _run_serial(order, graph, consts, rule, x, state, rec, until)
-    elif wide or order.shape[0] == 1:
-        # One signal at a time from here, each step split across threads (wide) or on
-        # this thread: run_signal with a runtime ``wide`` serves both, so a first call
-        # compiles one loop, shared by large and small graphs of a dtype.
-        if wide and rec.entry_iter.shape[1]:
-            blocks = graph.edge_blocks.shape[0] - 1
-            sizes = np.diff(graph.edge_blocks)
-            # Entries a block can change in one step: its edges (per pixel: one a direction).
-            per_block = int(sizes.max()) * (graph.shifts.shape[0] if graph.grid else 1)
-            per_block *= 1 if consts.joint else x.shape[1]
-            block_log = np.empty((blocks, per_block), dtype=np.int64)
-            block_log_e = np.empty_like(block_log)
-        else:
-            block_log = block_log_e = np.zeros((graph.edge_blocks.shape[0] - 1, 0),
-                                               dtype=np.int64)
+    ``until`` steps in all, one after the other with each step split across threads
+    (``split``), or each on one thread; the state is updated in place."""
+    kind = _kind(graph)
+    if split:
+        logs = _block_logs(graph, consts, x, rec)
         for b in order:
-            run_signal(int(b), bool(wide), graph, consts, rule, x, state, rec, until,
-                       block_log, block_log_e)
+            run_signal(int(b), graph, consts, rule, x, state, rec, until, *logs, *kind)
+    elif order.shape[0] == 1:
+        # The loop a single signal runs, split or not, shares its compiled steps.
+        run_signal(int(order[0]), graph, consts, rule, x, state, rec, until, None, None,
+                   *kind)
+    elif not parallel_allowed():  # see isvs_graph._threads
+        _run_serial(order, graph, consts, rule, x, state, rec, until, *kind)
     else:
         # Signals differ in cost by orders of magnitude: one at a time per thread.
         with numba.parallel_chunksize(1):
-            _run_parallel(order, graph, consts, rule, x, state, rec, until)
+            _run_parallel(order, graph, consts, rule, x, state, rec, until, *kind)
+
+
+def _kind(graph: Graph) -> tuple:
+    """``(stencil, edge_list)`` of :func:`run_signal`: the graph's, and ``None``."""
+    return (graph.shifts, None) if graph.grid else (None, graph.src)
+
+
+def _block_logs(graph: Graph, consts: Constants, x: np.ndarray,
+                rec: Recording) -> tuple[np.ndarray, np.ndarray]:
+    """The logs of support changes a split step keeps per block: each block's row holds
+    the entries it can change in one step (its edges; per pixel, one a direction); no
+    columns when entries are not recorded."""
+    blocks = graph.edge_blocks.shape[0] - 1
+    per_block = 0
+    if rec.entry_iter.shape[1]:
+        per_block = int(np.diff(graph.edge_blocks).max())
+        per_block *= graph.shifts.shape[0] if graph.grid else 1
+        per_block *= 1 if consts.joint else x.shape[1]
+    return (np.empty((blocks, per_block), dtype=np.int64),
+            np.empty((blocks, per_block), dtype=np.int64))
+
+
+def split_cached(graph: Graph, consts: Constants, rule: StopRule, x: np.ndarray,
+                 state: State, rec: Recording) -> bool:
+    """Whether ``run_batch(…, split=True, …)`` on arguments of these types runs without
+    compiling: its loop is compiled in this process, or in numba's on-disk cache (then
+    it is loaded here). Compiling it takes seconds (``python -m isvs_graph._warm`` puts
+    it in the cache)."""
+    args = (0, graph, consts, rule, x, state, rec, 0, *_block_logs(graph, consts, x, rec),
+            *_kind(graph))
+    signature = tuple(run_signal.typeof_pyval(arg) for arg in args)
+    if signature in run_signal.overloads:
+        return True
+    try:  # numba's cache of the dispatcher (private: no public way to ask it)
+        cached = run_signal._cache.load_overload(signature, run_signal.targetctx)
+    except Exception:  # pragma: no cover - another numba: count it as not cached
+        return False
+    if cached is None:
+        return False
+    run_signal.compile(signature)  # from the cache: adds it to the dispatcher
+    return True
