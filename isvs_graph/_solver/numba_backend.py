@@ -269,12 +269,14 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
     dearer than its best, or after a number of stretches that doubles with every trial
     it wins. Both ways give the same bits. ``run_until(split, until)`` runs until
     ``until`` steps in all; ``clock`` gives seconds; ``ready(seconds)`` says whether the
-    split may be tried after ``seconds`` of running (its step compiled, or worth
-    compiling: :data:`SPLIT_COMPILE_AFTER`).
+    split may be tried after ``seconds`` of running past the first stretch (which may
+    have compiled the loop): its step compiled, or worth compiling
+    (:data:`SPLIT_COMPILE_AFTER`).
     """
     cost, best = {}, {}
     prefer, trial = False, False
     stretch, spent = PROBE_STEPS, 0.0
+    probe = None  # the first stretch's seconds: they include compiling the loop, if any
     since, every = 0, 1  # stretches since the last trial; stretches between trials
     while state.status[b] == kernels.RUNNING:
         split = not prefer if trial else prefer
@@ -286,6 +288,7 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
         run_until(split, before + steps)
         seconds = clock() - start
         spent += seconds
+        probe = seconds if probe is None else probe
         done = int(state.steps[b]) - before
         if not done:  # the signal has stopped
             continue
@@ -304,7 +307,7 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
         dearer = cost[split] > best.get(split, np.inf) / TRIAL_MARGIN
         best[split] = min(best.get(split, np.inf), cost[split])
         trial = spent >= TRIAL_AFTER and (len(cost) < 2 or dearer or since >= every) \
-            and (True in cost or ready(spent))
+            and (True in cost or ready(spent - probe))
         if not trial:
             stretch = min(2 * stretch, MAX_STRETCH)
         if bar is not None:
