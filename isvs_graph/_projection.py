@@ -206,10 +206,18 @@ def _project_cpu(graph: CanonicalGraph, u: np.ndarray, support: np.ndarray | Non
         keep = np.ascontiguousarray((~support).transpose(1, 2, 0).reshape(batch * channels, m))
         values = planes.reshape(batch * channels, 1, p)
     src, dst = graph.edge_index
-    out = np.empty_like(values)
     # A few planes (one image) are averaged on this thread: the same arithmetic, and a
     # first call then compiles no parallel loops.
     few = values.shape[0] * values.shape[1] <= 4
-    (_project_groups if parallel_allowed() and not few else _project_groups_serial)(
-        src, dst, keep, values, out)
+    if parallel_allowed() and not few:
+        out = np.empty_like(values)
+        _project_groups(src, dst, keep, values, out)
+    else:
+        # The means are formed in float64 whatever the dtype, so the serial pass takes
+        # float64 planes: one compiled kernel serves float32 and float64 (the same bits:
+        # the float64 mean is rounded once, here rather than in the kernel).
+        wide = values.astype(np.float64, copy=False)
+        out = np.empty_like(wide)
+        _project_groups_serial(src, dst, keep, wide, out)
+        out = out.astype(values.dtype, copy=False)
     return out.reshape(batch, channels, p).transpose(2, 0, 1)

@@ -5,10 +5,11 @@ README's "Use" examples and of the main job (``examples/train_classifier.py`` on
 bundled digits) on small inputs, so that later processes load every kernel they need
 from the cache instead of compiling it (seconds on each first use). The kernels
 compile once per argument types: working dtype (float32 for uint8 and float32 inputs,
-float64 for float64), one signal or a batch, a grid or an edge list, a step on one thread
-or split across threads (which a run compiles only when long: here at once), and the
-narrow integer types a path stores (which follow its size). Inputs of other sizes may still compile a read kernel or two
-(about a second each).
+float64 for float64), one signal or a batch, a grid or an edge list, joint or per
+channel, a step on one thread or split across threads (which a run compiles only when
+long: here at once), and the narrow integer types a path stores (which follow its
+size). Inputs of other sizes may still compile a read kernel or two (about a second
+each).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def warm() -> dict[str, int]:
         # One image: uint8 (float32 inside), float64, at a sparsity and at a time.
         isvs_graph.smooth_image(photo, sparsity=0.8)
         isvs_graph.smooth_image(photo / 255.0, t=16)
+        isvs_graph.smooth_image(photo[:32, :32], sparsity=0.8, mode="channel")
         # A large graph that is not a grid (its steps split too).
         isvs_graph.solve(_ring(9_000), np.random.default_rng(0).random((9_000, 3)),
                          sparsity=0.8)

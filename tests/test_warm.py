@@ -28,18 +28,21 @@ def test_warm_compiles_what_the_examples_and_the_main_job_use():
 
 def test_warm_compiles_the_loop_of_each_step_a_dtype_may_run():
     # Called from Python: on one thread and split across threads, on a grid and on an
-    # edge list, in both dtypes (the batch loops' own come inside them).
+    # edge list, in both dtypes, joint and per channel (the batch loops' own come
+    # inside them).
     warm()
     kinds = set()
     for signature in numba_kernels.run_signal.signatures:
         split = not isinstance(signature[8], numba.types.NoneType)
         grid = not isinstance(signature[10], numba.types.NoneType)
-        kinds.add((split, grid, str(signature[4].dtype)))
-    expected = {(False, True, "float32"), (False, True, "float64"),
-                (False, False, "float64")}
+        joint = not isinstance(signature[12], numba.types.NoneType)
+        kinds.add((split, grid, joint, str(signature[4].dtype)))
+    expected = {(False, True, True, "float32"), (False, True, True, "float64"),
+                (False, False, True, "float64"), (False, True, False, "float32"),
+                (False, True, False, "float64")}
     if numba.get_num_threads() > 1:  # one thread never splits a step
-        expected |= {(True, True, "float32"), (True, True, "float64"),
-                     (True, False, "float64")}
+        expected |= {(True, True, True, "float32"), (True, True, True, "float64"),
+                     (True, False, True, "float64")}
     assert expected <= kinds
 
 
@@ -50,9 +53,8 @@ from skimage import data
 import isvs_graph
 from isvs_graph._solver import numba_backend, numba_kernels as k
 
-def kinds():
-    return sorted([not isinstance(s[8], numba.types.NoneType),
-                   not isinstance(s[10], numba.types.NoneType)]
+def kinds():  # [split, grid, joint] of each compiled loop
+    return sorted([not isinstance(s[at], numba.types.NoneType) for at in (8, 10, 12)]
                   for s in k.run_signal.signatures)
 
 numba_backend.TRIAL_AFTER = 0.0  # a large signal tries the split at once if it may
@@ -61,7 +63,6 @@ out = {}
 if sys.argv[1] == "cold":
     isvs_graph.smooth_image(photo[:64, :64], sparsity=0.8)  # small: one thread
     out["small"] = kinds()
-    out["list_step"] = len(k._step_list.signatures)
     out["split_steps"] = len(k._grid_blocks.signatures) + len(k._list_blocks.signatures)
     isvs_graph.smooth_image(photo[:96, :96], sparsity=0.8)  # large, but not cached
     out["large"] = kinds()
@@ -74,8 +75,8 @@ print(json.dumps(out))
 
 
 def test_a_first_call_compiles_only_the_step_it_runs(tmp_path):
-    # An empty numba cache: a small photo compiles the grid's loop on one thread, not
-    # the edge list's step nor the split one; a large photo does not compile the split
+    # An empty numba cache: a small photo compiles the grid's loop on one thread, joint,
+    # not the edge list's step, nor the split one, nor per channel; a large photo does not compile the split
     # (seconds) for a short run, unless told to; a later process loads it from the
     # cache and splits from the first trial, compiling nothing.
     import json
@@ -93,10 +94,10 @@ def test_a_first_call_compiles_only_the_step_it_runs(tmp_path):
         return json.loads(done.stdout.splitlines()[-1])
 
     cold = first_use("cold")
-    assert cold["small"] == [[False, True]]
-    assert cold["list_step"] == 0 and cold["split_steps"] == 0
-    assert cold["large"] == [[False, True]]
-    assert cold["then"] == [[False, True], [True, True]]
+    assert cold["small"] == [[False, True, True]]
+    assert cold["split_steps"] == 0
+    assert cold["large"] == [[False, True, True]]
+    assert cold["then"] == [[False, True, True], [True, True, True]]
     warm_cache = first_use("warm")
-    assert warm_cache["then"] == [[False, True], [True, True]]
+    assert warm_cache["then"] == [[False, True, True], [True, True, True]]
     assert warm_cache["compiled"] == 0

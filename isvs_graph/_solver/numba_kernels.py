@@ -71,10 +71,11 @@ Constants = namedtuple("Constants", ["kappa", "inv_nu", "step_u", "step_z", "one
 #: bound, the floor tolerance and the largest variation of ``x`` a region may keep at the
 #: floor, the jump criterion, the dtype's resolution (no threshold below it; ``kick_noise``
 #: for jumps, stricter), how often to check, whether to jump, and iterations a jump must
-#: not pass (``stops``, sorted: the recorded times).
+#: not pass (``stops``, sorted: the recorded times); ``rounding``, what one step's
+#: rounding may move ``u`` by (4 units of the dtype's resolution).
 StopRule = namedtuple("StopRule", ["k_target", "s_target", "max_steps", "tol", "region_tol",
                                    "kick_rtol", "resolution", "kick_noise", "check_every",
-                                   "jumps", "stops"])
+                                   "jumps", "stops", "rounding"])
 #: What a path records (arrays with a zero-length axis when unused): ``u`` and the
 #: support at the first iterate at or below each sparsity level and at each stop
 #: iteration; the first entry iteration of every entry; every later change of an
@@ -103,6 +104,12 @@ if numba is not None:
     # error_model="numpy": 1 / 0 gives inf (as in torch), not an exception.
     FLAGS = {"cache": True, "nogil": True, "error_model": "numpy"}
     njit = numba.njit(**FLAGS)
+    #: Inlined into its caller's numba IR, not called: numba links a compiled callee into
+    #: its caller and optimises the whole again, so each level of calls repeats the work
+    #: of everything below it (the one-thread steps and the floor tests compile about 1 s
+    #: faster inlined into the loop). The edge and node passes stay functions: numba
+    #: types one large function more slowly than its parts.
+    njit_inline = numba.njit(inline="always", **FLAGS)
     #: True as a typed bool: numba specialises a function on a literal argument.
     _TRUE = np.bool_(True)
 
@@ -164,7 +171,7 @@ if numba is not None:
 
     @njit
     def _grid_edges(graph, consts, u, z, f, rb, lo, hi, check, k_next, entry_iter,
-                    log_k, log_e, log_n, nbuf, obuf):
+                    log_k, log_e, log_n, nbuf, obuf, joint, channel):
         """Edges leaving pixels ``lo … hi − 1``: r, z, the support; (count, ε_r, leaves).
 
         Changes of the support (entries, leaves) are tracked only when recording.
@@ -185,7 +192,7 @@ if numba is not None:
             n = top - lo
             a = d * length + graph.pad + lo
             mask = graph.masks[a:a + n]
-            if consts.joint:
+            if joint is not None:
                 fseg = f[a:a + n]
                 n2 = nbuf[:n]
                 for c in range(channels):
@@ -228,7 +235,7 @@ if numba is not None:
                         if old != now:
                             leaves += _transition(graph.eid[a + q], now, old, k_next,
                                                   entry_iter, log_k, log_e, log_n)
-            else:
+            if channel is not None:
                 for c in range(channels):
                     ui, uj = u[c, lo:top], u[c, lo + shift:top + shift]
                     zs, rs = z[c, a:a + n], rb[c, a:a + n]
@@ -261,7 +268,7 @@ if numba is not None:
 
     @njit
     def _list_edges(graph, consts, u, z, f, rb, lo, hi, check, k_next, entry_iter,
-                    log_k, log_e, log_n):
+                    log_k, log_e, log_n, joint, channel):
         """Edges ``lo … hi − 1`` of an edge list: r, z, the support; (count, ε_r, leaves)."""
         kappa, step_z, one = consts.kappa, consts.step_z, consts.one
         zero = one - one
@@ -272,7 +279,7 @@ if numba is not None:
         eps_r = 0.0
         for e in range(lo, hi):
             i, j, w = src[e], dst[e], weight[e]
-            if consts.joint:
+            if joint is not None:
                 fo = f[e]
                 n2 = zero
                 for c in range(channels):
@@ -292,7 +299,7 @@ if numba is not None:
                 if old != now:
                     leaves += _transition(e, now, old, k_next, entry_iter, log_k, log_e,
                                           log_n)
-            else:
+            if channel is not None:
                 for c in range(channels):
                     zq = z[c, e]
                     gamma = kappa * (zq - min(max(zq, -one), one))
@@ -364,9 +371,9 @@ if numba is not None:
 
     # ------------------------------------------------------------------ one step
 
-    @numba.njit(inline="always", **FLAGS)
+    @njit_inline
     def _grid_sweep(graph, consts, x, u, z, f, rb, lo, hi, defer, check, measure, k_next,
-                    entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf):
+                    entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf, joint, channel):
         """Pixels ``lo … hi − 1`` of a grid, their edges then their nodes chunk by chunk,
         so that a chunk's ``r`` and ``u`` are still in cache for its node pass; the nodes
         ``lo … lo + defer − 1`` are left to the caller. (count, ε_r, leaves, ε_u).
@@ -383,7 +390,8 @@ if numba is not None:
         for start in range(lo, hi, chunk):
             stop = min(start + chunk, hi)
             c, e, lv = _grid_edges(graph, consts, u, z, f, rb, start, stop, check, k_next,
-                                   entry_iter, log_k, log_e, log_n, nbuf, obuf)
+                                   entry_iter, log_k, log_e, log_n, nbuf, obuf, joint,
+                                   channel)
             count += c
             leaves += lv
             eps_r = _nan_max(eps_r, e)
@@ -393,34 +401,35 @@ if numba is not None:
                                                     check or measure, gbuf))
         return count, eps_r, leaves, eps_u
 
-    @njit
+    @njit_inline
     def _step_grid(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter, log_k,
-                   log_e, log_n, nbuf, obuf, gbuf):
+                   log_e, log_n, nbuf, obuf, gbuf, joint, channel):
         """One step of one signal on a grid, on one thread: (count, ε, leaves,
         max |∂L/∂u|); the last is measured at every step when ``measure``, else only
-        when checking."""
+        when checking. ``joint``, ``channel``: as in :func:`run_signal`."""
         # A literal 0 would compile the sweep once more (for lo = 0): a typed zero.
         lo = np.int64(0)
         count, eps_r, leaves, eps_u = _grid_sweep(
             graph, consts, x, u, z, f, rb, lo, np.int64(x.shape[1]), lo, check, measure,
-            k_next, entry_iter, log_k, log_e, log_n, nbuf[0], obuf[0], gbuf[0])
+            k_next, entry_iter, log_k, log_e, log_n, nbuf[0], obuf[0], gbuf[0], joint,
+            channel)
         return count, _nan_max(eps_u, eps_r), leaves, eps_u
 
-    @njit
+    @njit_inline
     def _step_list(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter, log_k,
-                   log_e, log_n):
+                   log_e, log_n, joint, channel):
         """One step of one signal on an edge list, on one thread (as :func:`_step_grid`)."""
         lo = np.int64(0)
         count, eps_r, leaves = _list_edges(graph, consts, u, z, f, rb, lo,
                                            graph.src.shape[0], check, k_next, entry_iter,
-                                           log_k, log_e, log_n)
+                                           log_k, log_e, log_n, joint, channel)
         eps_u = _list_nodes(graph, consts, x, u, rb, lo, x.shape[1], check or measure)
         return count, _nan_max(eps_u, eps_r), leaves, eps_u
 
     @numba.njit(parallel=True, **FLAGS)
     def _grid_blocks(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter,
                      block_log_k, block_log_e, logged, counts, eps_r, leaves, eps_u, nbuf,
-                     obuf, gbuf):
+                     obuf, gbuf, joint, channel):
         """The blocks of one grid step across threads: each block of pixels is swept
         whole (:func:`_grid_sweep`), leaving the nodes within ``pad`` of its start, whose
         ``u`` the block before still reads and whose ``Dᵀ r`` needs that block's edges,
@@ -431,12 +440,13 @@ if numba is not None:
             c, e, lv, g = _grid_sweep(
                 graph, consts, x, u, z, f, rb, lo, hi, defer, check, measure, k_next,
                 entry_iter, block_log_k[blk], block_log_e[blk], logged[blk:blk + 1],
-                nbuf[blk], obuf[blk], gbuf[blk])
+                nbuf[blk], obuf[blk], gbuf[blk], joint, channel)
             counts[blk], eps_r[blk], leaves[blk], eps_u[blk] = c, e, lv, g
 
     @numba.njit(parallel=True, **FLAGS)
     def _list_blocks(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter,
-                     block_log_k, block_log_e, logged, counts, eps_r, leaves, eps_u):
+                     block_log_k, block_log_e, logged, counts, eps_r, leaves, eps_u, joint,
+                     channel):
         """The blocks of one edge-list step across threads: the edge pass (phase 0),
         then the node pass (phase 1); one parallel loop (one is compiled)."""
         blocks = graph.edge_blocks.shape[0] - 1
@@ -446,7 +456,8 @@ if numba is not None:
                     lo, hi = graph.edge_blocks[blk], graph.edge_blocks[blk + 1]
                     c, e, lv = _list_edges(graph, consts, u, z, f, rb, lo, hi, check,
                                            k_next, entry_iter, block_log_k[blk],
-                                           block_log_e[blk], logged[blk:blk + 1])
+                                           block_log_e[blk], logged[blk:blk + 1],
+                                           joint, channel)
                     counts[blk], eps_r[blk], leaves[blk] = c, e, lv
                 else:
                     lo, hi = graph.node_blocks[blk], graph.node_blocks[blk + 1]
@@ -456,10 +467,10 @@ if numba is not None:
     @njit
     def _step_wide(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter, log_k,
                    log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf, stencil,
-                   edge_list):
+                   edge_list, joint, channel):
         """One step of one signal, its blocks across threads (``edge_blocks``; an edge
-        list's node blocks are as many); ``stencil``, ``edge_list`` as in
-        :func:`run_signal`.
+        list's node blocks are as many); ``stencil``, ``edge_list``, ``joint``,
+        ``channel`` as in :func:`run_signal`.
 
         Each block logs its support changes in its own row of ``block_log_*``; they are
         appended to the signal's log in block order. The arithmetic is the serial step's.
@@ -472,11 +483,12 @@ if numba is not None:
         eps_u = np.zeros(blocks)
         if edge_list is not None:
             _list_blocks(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter,
-                         block_log_k, block_log_e, logged, counts, eps_r, leaves, eps_u)
+                         block_log_k, block_log_e, logged, counts, eps_r, leaves, eps_u, joint,
+                         channel)
         if stencil is not None:
             _grid_blocks(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter,
                          block_log_k, block_log_e, logged, counts, eps_r, leaves, eps_u,
-                         nbuf, obuf, gbuf)
+                         nbuf, obuf, gbuf, joint, channel)
             # The nodes each block left: the edges around them are done.
             chunk = gbuf.shape[1]
             for blk in range(1, blocks):
@@ -505,8 +517,8 @@ if numba is not None:
 
     # ------------------------------------------------------------------ idle stretches
 
-    @njit
-    def _scan(consts, z, f, rb, tol, noise):
+    @njit_inline
+    def _scan(consts, z, f, rb, tol, noise, joint, channel):
         """Entries outside the support: (any not flat, steps to the next entry, the
         weighted difference of that entry).
 
@@ -521,7 +533,7 @@ if numba is not None:
         nstar = np.inf
         rstar = 0.0
         for e in range(m):
-            if consts.joint:
+            if joint is not None:
                 if f[e] > 0:
                     continue
                 zz = za = aa = rr = 0.0
@@ -539,7 +551,7 @@ if numba is not None:
                         nonflat = True
                     if n < nstar:
                         nstar, rstar = n, np.sqrt(rr)
-            else:
+            if channel is not None:
                 for c in range(channels):
                     zc = float(z[c, e])
                     if abs(zc) > one:
@@ -554,31 +566,34 @@ if numba is not None:
                             nstar, rstar = n, abs(v)
         return nonflat, nstar, rstar
 
-    @njit
-    def _outside_largest(consts, z, f, rb):
+    @njit_inline
+    def _outside_largest(consts, z, f, rb, joint, channel):
         """The largest squared weighted difference of an entry outside the support (a
         cheap, vectorised pass: the full :func:`_scan` runs only when it matters)."""
         channels, m = z.shape
-        if consts.joint:
+        largest = 0.0
+        if joint is not None:
             norms = np.zeros(m, dtype=rb.dtype)
             for c in range(channels):
                 rs = rb[c]
                 for e in range(m):
                     norms[e] += rs[e] * rs[e]
-            return _abs_max(norms, f, consts.one - consts.one, np.bool_(False))
-        largest = 0.0
-        for c in range(channels):
-            largest = _nan_max(largest, _abs_max(rb[c], z[c], consts.one, np.bool_(False)))
-        return largest * largest
+            largest = _abs_max(norms, f, consts.one - consts.one, np.bool_(False))
+        if channel is not None:
+            for c in range(channels):
+                largest = _nan_max(largest, _abs_max(rb[c], z[c], consts.one,
+                                                     np.bool_(False)))
+            largest *= largest
+        return largest
 
-    @njit
-    def _regions_flat(graph, consts, x, z, f, limit):
+    @njit_inline
+    def _regions_flat(graph, consts, x, z, f, limit, joint, channel):
         """Whether every component left by the support varies by at most ``limit`` in
         ``x`` (max − min, per channel). Edges below the floor can add up along a chain
         (a gradient): the floor needs the regions they join to be flat as well."""
         channels, p = x.shape
         slots = graph.eid.shape[0]
-        groups = 1 if consts.joint else channels
+        groups = 1 if joint is not None else channels
         parent = np.empty(p, dtype=np.int64)
         low = np.empty(p, dtype=x.dtype)
         high = np.empty(p, dtype=x.dtype)
@@ -589,11 +604,12 @@ if numba is not None:
             for el in range(slots):
                 if graph.eid[el] < 0:
                     continue
-                if consts.joint:
+                if joint is not None:
                     if f[el] > 0:
                         continue
-                elif abs(z[g, el]) > consts.one:
-                    continue
+                if channel is not None:
+                    if abs(z[g, el]) > consts.one:
+                        continue
                 if graph.grid:
                     first = el % length - graph.pad
                     i, j = first, first + graph.shifts[el // length]
@@ -601,7 +617,7 @@ if numba is not None:
                     i, j = graph.src[el], graph.dst[el]
                 union(parent, i, j)
             for c in range(channels):
-                if not consts.joint and c != g:
+                if channel is not None and c != g:
                     continue
                 for i in range(p):
                     low[i] = x[c, i]
@@ -615,34 +631,35 @@ if numba is not None:
                         return False
         return True
 
-    @njit
-    def _jump(consts, z, f, rb, steps):
+    @njit_inline
+    def _jump(consts, z, f, rb, steps, joint, channel):
         """Advance ``z`` outside the support by ``steps`` idle steps at once."""
         channels, m = z.shape
         scale = consts.step_z * (consts.one * steps)
         for c in range(channels):
             for e in range(m):
-                if consts.joint:
+                if joint is not None:
                     if f[e] > 0:
                         continue
-                elif abs(z[c, e]) > consts.one:
-                    continue
+                if channel is not None:
+                    if abs(z[c, e]) > consts.one:
+                        continue
                 z[c, e] += scale * rb[c, e]
 
     # ------------------------------------------------------------------ recording
 
     @njit
     def _record(graph, consts, u, z, f, values, supports, iters, drifts, b, slot, k, drift,
-                measure):
+                measure, joint, channel):
         """Record signal ``b``'s iterate ``k`` (its snapshot, and the drift so far when
         measured) in ``slot`` of a level or stop table."""
-        _snapshot(graph, consts, u, z, f, values[b, slot], supports[b, slot])
+        _snapshot(graph, consts, u, z, f, values[b, slot], supports[b, slot], joint, channel)
         iters[b, slot] = k
         if measure:
             drifts[b, slot] = drift
 
-    @njit
-    def _snapshot(graph, consts, u, z, f, out_u, out_support):
+    @njit_inline
+    def _snapshot(graph, consts, u, z, f, out_u, out_support, joint, channel):
         channels = u.shape[0]
         for c in range(channels):
             for i in range(u.shape[1]):
@@ -651,9 +668,9 @@ if numba is not None:
         for el in range(eid.shape[0]):
             if eid[el] < 0:
                 continue
-            if consts.joint:
+            if joint is not None:
                 out_support[eid[el], 0] = f[el] > 0
-            else:
+            if channel is not None:
                 for c in range(channels):
                     out_support[eid[el], c] = abs(z[c, el]) > consts.one
 
@@ -661,24 +678,32 @@ if numba is not None:
 
     @njit
     def run_signal(b, graph, consts, rule, x, state, rec, until, block_log_k, block_log_e,
-                   stencil, edge_list):
+                   stencil, edge_list, joint, channel):
         """Run signal ``b`` until its stop rule, its step bound or ``until`` steps.
 
         Each step is split into blocks across threads when ``block_log_k``/
         ``block_log_e`` are given: the blocks' logs (rows with no columns when entries
         are not recorded); with ``None`` it stays on this thread. ``stencil`` is the
-        grid's ``shifts`` and ``edge_list`` the list's ``src``, the other ``None``. These
-        ``None`` are compile-time choices (numba prunes the branch of an argument that
-        is ``None``): a first call compiles only the step it runs — one thread, on a
-        grid, for a photo — and the split step (seconds to compile) only when it is used
-        (see :func:`split_cached`)."""
+        grid's ``shifts`` and ``edge_list`` the list's ``src``, the other ``None``;
+        ``joint`` and ``channel`` say the mode: one is ``True``, the other ``None``.
+        These ``None`` are compile-time choices (numba prunes the branch of an argument
+        that is ``None``): a first call compiles only the step it runs — one thread, on
+        a grid, joint, for a photo — and the split step (seconds to compile) only when
+        it is used (see :func:`split_cached`)."""
         xb, u, z, f = x[b], state.u[b], state.z[b], state.f[b]
         channels, p = xb.shape
         m = graph.num_edges
-        entries = m if consts.joint else m * channels
+        entries = m if joint is not None else m * channels
         # Slots that are not edges must read as r = 0: zeros, never written. A signal run
         # in stretches of steps keeps its residuals (state.r): a call allocates nothing.
-        rb = state.r[b] if state.r.shape[0] else np.zeros(z.shape, dtype=xb.dtype)
+        # (Zeroed by a loop: np.zeros would compile one more allocator per dtype.)
+        if state.r.shape[0]:
+            rb = state.r[b]
+        else:
+            rb = np.empty(z.shape, dtype=xb.dtype)
+            for c in range(rb.shape[0]):
+                for e in range(rb.shape[1]):
+                    rb[c, e] = 0
         # Scratch of a grid: one chunk's worth per block (wide) or for this thread.
         rows = (graph.edge_blocks.shape[0] - 1 if block_log_k is not None else 1) \
             if graph.grid else 0
@@ -692,7 +717,7 @@ if numba is not None:
         drift = rec.drift[b] if measure else 0.0
         # One step moves u by step_u |∂L/∂u| at most, plus the rounding of u (|u| <= 1
         # normalised, give or take the overshoot: a few units of the dtype's resolution).
-        rounding = 4.0 * np.finfo(xb.dtype).eps
+        rounding = rule.rounding
         step_u = float(consts.step_u)
         k, steps, count = state.k[b], state.steps[b], state.count[b]
         level, stop, leaves = state.level[b], state.stop[b], state.leaves[b]
@@ -706,12 +731,14 @@ if numba is not None:
             sparsity = (entries - count) / entries if entries else 0.0
             while level < rec.levels.shape[0] and sparsity <= rec.levels[level]:
                 _record(graph, consts, u, z, f, rec.level_u, rec.level_support,
-                        rec.level_iter, rec.level_drift, b, level, k, drift, measure)
+                        rec.level_iter, rec.level_drift, b, level, k, drift, measure, joint,
+                        channel)
                 level += 1
             while stop < rule.stops.shape[0] and k >= rule.stops[stop]:
                 if k == rule.stops[stop]:
                     _record(graph, consts, u, z, f, rec.stop_u, rec.stop_support,
-                            rec.stop_iter, rec.stop_drift, b, stop, k, drift, measure)
+                            rec.stop_iter, rec.stop_drift, b, stop, k, drift, measure, joint,
+                            channel)
                 stop += 1
             if (k_target >= 0 and k >= k_target) or (s_target >= 0 and sparsity <= s_target):
                 status = REACHED
@@ -729,16 +756,16 @@ if numba is not None:
                 count, eps, left, eps_u = _step_wide(
                     graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
                     log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf,
-                    stencil, edge_list)
+                    stencil, edge_list, joint, channel)
             else:
                 if edge_list is not None:
                     count, eps, left, eps_u = _step_list(
                         graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
-                        log_k, log_e, log_n)
+                        log_k, log_e, log_n, joint, channel)
                 if stencil is not None:
                     count, eps, left, eps_u = _step_grid(
                         graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
-                        log_k, log_e, log_n, nbuf, obuf, gbuf)
+                        log_k, log_e, log_n, nbuf, obuf, gbuf, joint, channel)
             leaves += left
             if measure:
                 drift += step_u * eps_u * (1.0 + rounding) + rounding
@@ -758,16 +785,18 @@ if numba is not None:
                 break
             if eps > floor_tol:
                 continue
-            largest = _outside_largest(consts, z, f, rb)
+            largest = _outside_largest(consts, z, f, rb, joint, channel)
             if largest <= floor_tol * floor_tol and _regions_flat(
-                    graph, consts, xb, z, f, max(rule.region_tol, rule.resolution)):
+                    graph, consts, xb, z, f, max(rule.region_tol, rule.resolution), joint,
+                    channel):
                 # Every entry outside is flat and so is every region: the floor. The
                 # step may have reached the target or a level: the loop's top decides.
                 at_floor = True
                 continue
             if not rule.jumps or eps > max(rule.kick_rtol * np.sqrt(largest), rule.kick_noise):
                 continue  # not idle enough for any jump
-            nonflat, nstar, rstar = _scan(consts, z, f, rb, floor_tol, rule.resolution)
+            nonflat, nstar, rstar = _scan(consts, z, f, rb, floor_tol, rule.resolution,
+                                          joint, channel)
             if eps <= max(rule.kick_rtol * rstar, rule.kick_noise) and nstar < np.inf:
                 jump = int(nstar) - 1  # land one step before the entry: it is computed
                 if k_target >= 0:
@@ -775,7 +804,7 @@ if numba is not None:
                 if stop < rule.stops.shape[0]:
                     jump = min(jump, rule.stops[stop] - k)
                 if jump > 0:
-                    _jump(consts, z, f, rb, jump)
+                    _jump(consts, z, f, rb, jump, joint, channel)
                     k += jump
         state.k[b], state.steps[b], state.count[b], state.status[b] = k, steps, count, status
         state.level[b], state.stop[b], state.leaves[b] = level, stop, leaves
@@ -785,16 +814,17 @@ if numba is not None:
 
     @numba.njit(parallel=True, **FLAGS)
     def _run_parallel(order, graph, consts, rule, x, state, rec, until, stencil,
-                      edge_list):
+                      edge_list, joint, channel):
         for i in numba.prange(order.shape[0]):
             run_signal(order[i], graph, consts, rule, x, state, rec, until, None, None,
-                       stencil, edge_list)
+                       stencil, edge_list, joint, channel)
 
     @njit
-    def _run_serial(order, graph, consts, rule, x, state, rec, until, stencil, edge_list):
+    def _run_serial(order, graph, consts, rule, x, state, rec, until, stencil, edge_list,
+                    joint, channel):
         for i in range(order.shape[0]):
             run_signal(order[i], graph, consts, rule, x, state, rec, until, None, None,
-                       stencil, edge_list)
+                       stencil, edge_list, joint, channel)
 
 
 def run_batch(order: np.ndarray, split: bool, graph: Graph, consts: Constants,
@@ -803,7 +833,7 @@ def run_batch(order: np.ndarray, split: bool, graph: Graph, consts: Constants,
     """Run the signals ``order`` (indices into the batch) until each stops or has done
     ``until`` steps in all, one after the other with each step split across threads
     (``split``), or each on one thread; the state is updated in place."""
-    kind = _kind(graph)
+    kind = _kind(graph, consts)
     if split:
         logs = _block_logs(graph, consts, x, rec)
         for b in order:
@@ -820,9 +850,11 @@ def run_batch(order: np.ndarray, split: bool, graph: Graph, consts: Constants,
             _run_parallel(order, graph, consts, rule, x, state, rec, until, *kind)
 
 
-def _kind(graph: Graph) -> tuple:
-    """``(stencil, edge_list)`` of :func:`run_signal`: the graph's, and ``None``."""
-    return (graph.shifts, None) if graph.grid else (None, graph.src)
+def _kind(graph: Graph, consts: Constants) -> tuple:
+    """``(stencil, edge_list, joint, channel)`` of :func:`run_signal`: the graph's
+    arrays and the mode, each pair with one ``None``."""
+    kind = (graph.shifts, None) if graph.grid else (None, graph.src)
+    return kind + ((True, None) if consts.joint else (None, True))
 
 
 def _block_logs(graph: Graph, consts: Constants, x: np.ndarray,
@@ -847,7 +879,7 @@ def split_cached(graph: Graph, consts: Constants, rule: StopRule, x: np.ndarray,
     it is loaded here). Compiling it takes seconds (``python -m isvs_graph._warm`` puts
     it in the cache)."""
     args = (0, graph, consts, rule, x, state, rec, 0, *_block_logs(graph, consts, x, rec),
-            *_kind(graph))
+            *_kind(graph, consts))
     signature = tuple(run_signal.typeof_pyval(arg) for arg in args)
     if signature in run_signal.overloads:
         return True
