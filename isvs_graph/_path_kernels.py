@@ -153,7 +153,9 @@ if numba is not None:
                   log_iter, log_entry, log_ptr, snap_iter, comp_ptr, values, integer,
                   via_float32, low, high, out):
         entries = src.shape[0] * planes
-        r = snap_iter[j]
+        # As wide as k: the snapshot iterations are stored in the narrowest integer type,
+        # and _support_at and searchsorted would compile again for each.
+        r = np.int64(snap_iter[j])
         cut = np.empty(entries, dtype=np.bool_)
         _support_at(b, r, order, order_iter, order_ptr, log_iter, log_entry, log_ptr, cut)
         lo = order_ptr[b]

@@ -13,9 +13,9 @@ functions refer to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+import functools
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,6 +43,7 @@ def on_cpu(value: Any) -> bool:
     return not is_tensor(value) or value.device.type == "cpu"
 
 
+@functools.lru_cache(maxsize=64)  # str() of a numpy dtype takes microseconds
 def dtype_name(dtype: np.dtype | torch.dtype | str) -> str:
     """``"float32"``, ``"uint8"``, ``"bfloat16"`` …: one name for numpy and torch dtypes."""
     return str(dtype).removeprefix("torch.")

@@ -606,3 +606,23 @@ def test_a_short_run_never_tries_splitting_its_steps():
 
     numba_backend._run_measured(run_until, state, 0, clock=lambda: now[0])
     assert state.steps[0] == 100 and not any(tried)
+
+
+def test_a_small_grid_keeps_its_kernel_layout(monkeypatch):
+    # A small image's call spent more time laying its grid out than solving it: the
+    # layout of a small grid is kept per dtype and threads, the same arrays as a fresh one.
+    from isvs_graph._solver import numba_backend
+    from isvs_graph.graphs._grid import grid_canonical
+    graph = grid_canonical(9, 8, connectivity=8)
+    kept = numba_backend.kernel_graph(graph, np.dtype(np.float32))
+    assert numba_backend.kernel_graph(grid_canonical(9, 8, connectivity=8),
+                                      np.dtype(np.float32)) is kept
+    assert numba_backend.kernel_graph(graph, np.dtype(np.float64)) is not kept
+    x = np.random.default_rng(1).random((72, 3)).astype(np.float32)
+    solved = isvs_graph.solve(graph, x, sparsity=0.6)
+    monkeypatch.setattr(numba_backend, "SMALL_GRID", 0)
+    fresh = numba_backend.kernel_graph(graph, np.dtype(np.float32))
+    assert fresh is not kept
+    assert all(np.array_equal(a, b) and np.asarray(a).dtype == np.asarray(b).dtype
+               for a, b in zip(kept, fresh))
+    assert np.array_equal(isvs_graph.solve(graph, x, sparsity=0.6), solved)

@@ -101,3 +101,30 @@ def test_a_first_call_compiles_only_the_step_it_runs(tmp_path):
     warm_cache = first_use("warm")
     assert warm_cache["then"] == [[False, True, True], [True, True, True]]
     assert warm_cache["compiled"] == 0
+
+
+
+_PATH_READ = """
+import json
+import numpy as np
+import isvs_graph
+from isvs_graph import _path_kernels
+images = np.random.default_rng(0).random((2, 3, 12, 12))
+paths = isvs_graph.image_paths(images)
+paths.at(sparsity=0.7), paths.at(sparsity=0.9, signals=[1])
+print(json.dumps(sorted({str(s[1]) for s in _path_kernels._support_at.signatures})))
+"""
+
+
+def test_a_path_read_compiles_its_support_kernel_for_one_iteration_type(tmp_path):
+    # The snapshot iterations are stored in the narrowest integer type; read as they
+    # are, they compiled the support kernel (and searchsorted) once more per type. An
+    # empty cache, so that the kernels called inside others are compiled, not loaded.
+    import json
+    import os
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", _PATH_READ], capture_output=True, text=True,
+                          env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == ["int64"]

@@ -10,6 +10,7 @@ steps for one signal), so neither changes the arithmetic.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from .._threads import parallel_allowed
 from ..graphs import CanonicalGraph
-from ..graphs._grid import grid_shape
+from ..graphs._grid import SMALL_GRID, _grid_edges, grid_shape
 from . import numba_kernels as kernels
 from .options import CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions
 from .stencil import grid_stencil
@@ -73,36 +74,50 @@ def _blocks(count: int, parts: int, unit: int = 1) -> np.ndarray:
 
 
 def kernel_graph(canonical: CanonicalGraph, dtype: np.dtype) -> kernels.Graph:
-    """A canonical graph in the kernels' form."""
+    """A canonical graph in the kernels' form (shared with other calls for a small
+    grid: the kernels never write it)."""
     import numba
     parts = 4 * numba.get_num_threads()
-    none_i, none_f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=dtype)
     shape = grid_shape(canonical)
-    m, p = canonical.num_edges, canonical.num_nodes
     if shape is not None:
-        dims, connectivity = shape
-        width = dims[-1]
-        shifts, pad, masks, eid = grid_stencil(dims, connectivity, canonical.edge_index,
-                                               dtype)
-        rows = _blocks(p, parts, unit=width)
-        graph = kernels.Graph(True, m, width, shifts, pad, masks, eid, none_i, none_i,
-                              none_f, none_i, none_i, none_f, rows, rows, GRID_CHUNK)
-    else:
-        src = canonical.edge_index[0].astype(np.int64)
-        dst = canonical.edge_index[1].astype(np.int64)
-        weight = canonical.edge_weight.astype(dtype)
-        # The edges at each node, in edge order, with ±w: Dᵀ r gathered per node.
-        ends = np.concatenate([src, dst])
-        order = np.argsort(ends, kind="stable")
-        incident = np.concatenate([np.arange(m), np.arange(m)])[order]
-        coef = np.concatenate([weight, -weight])[order]
-        indptr = np.zeros(p + 1, dtype=np.int64)
-        np.cumsum(np.bincount(ends, minlength=p), out=indptr[1:])
-        parts = min(parts, max(1, m), max(1, p))  # as many edge blocks as node blocks
-        graph = kernels.Graph(False, m, 0, none_i, 0, none_f, np.arange(m, dtype=np.int64),
-                              src, dst, weight, indptr, incident.astype(np.int64),
-                              coef.astype(dtype), _blocks(m, parts), _blocks(p, parts), 0)
-    return graph
+        if canonical.num_nodes <= SMALL_GRID:
+            return _small_grid_graph(*shape, np.dtype(dtype), parts)
+        return _grid_graph(*shape, canonical.edge_index, dtype, parts)
+    none_i, none_f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=dtype)
+    m, p = canonical.num_edges, canonical.num_nodes
+    src = canonical.edge_index[0].astype(np.int64)
+    dst = canonical.edge_index[1].astype(np.int64)
+    weight = canonical.edge_weight.astype(dtype)
+    # The edges at each node, in edge order, with ±w: Dᵀ r gathered per node.
+    ends = np.concatenate([src, dst])
+    order = np.argsort(ends, kind="stable")
+    incident = np.concatenate([np.arange(m), np.arange(m)])[order]
+    coef = np.concatenate([weight, -weight])[order]
+    indptr = np.zeros(p + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ends, minlength=p), out=indptr[1:])
+    parts = min(parts, max(1, m), max(1, p))  # as many edge blocks as node blocks
+    return kernels.Graph(False, m, 0, none_i, 0, none_f, np.arange(m, dtype=np.int64),
+                         src, dst, weight, indptr, incident.astype(np.int64),
+                         coef.astype(dtype), _blocks(m, parts), _blocks(p, parts), 0)
+
+
+def _grid_graph(dims: tuple[int, ...], connectivity: int, edge_index: np.ndarray, dtype,
+                parts: int) -> kernels.Graph:
+    """A grid in the kernels' form: its stencil, and blocks of whole rows."""
+    none_i, none_f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=dtype)
+    shifts, pad, masks, eid = grid_stencil(dims, connectivity, edge_index, dtype)
+    p, width = int(np.prod(dims)), dims[-1]
+    rows = _blocks(p, parts, unit=width)
+    return kernels.Graph(True, edge_index.shape[1], width, shifts, pad, masks, eid, none_i,
+                         none_i, none_f, none_i, none_i, none_f, rows, rows, GRID_CHUNK)
+
+
+@functools.lru_cache(maxsize=8)
+def _small_grid_graph(dims: tuple[int, ...], connectivity: int, dtype: np.dtype,
+                      parts: int) -> kernels.Graph:
+    """:func:`_grid_graph` of a small grid, kept (a grid's edges follow from its shape)."""
+    return _grid_graph(dims, connectivity, np.stack(_grid_edges(dims, connectivity)), dtype,
+                       parts)
 
 
 def _recording(batch, channels, p, m, per_edge, dtype, levels, stops, record_entries,

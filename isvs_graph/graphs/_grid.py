@@ -10,6 +10,7 @@ functions solve on.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import warnings
 from typing import TYPE_CHECKING
@@ -29,6 +30,10 @@ __all__ = ["CONNECTIVITIES", "grid_canonical", "grid_graph", "grid_offsets", "gr
 #: (the largest number of axes a neighbour's offset moves along): 4 and 6 join along one
 #: axis, 8 and 18 along up to two (the diagonals of a square), 26 along three.
 CONNECTIVITIES = {2: {4: 1, 8: 2}, 3: {6: 1, 18: 2, 26: 3}}
+#: Grids of at most this many nodes (128², 25³) keep their edges, and the solver their
+#: stencil, in small caches (the last 8 of each): for an image that small, building
+#: them took longer than solving it.
+SMALL_GRID = 1 << 14
 
 
 def grid_offsets(ndim: int, connectivity: int) -> list[tuple[int, ...]]:
@@ -70,6 +75,21 @@ def grid_directions(shape: tuple[int, ...], connectivity: int,
 
 
 def _grid_edges(shape: tuple[int, ...], connectivity: int) -> tuple[np.ndarray, np.ndarray]:
+    """The canonical edges of a grid, ``(src, dst)``, read-only: those of a small grid
+    (:data:`SMALL_GRID`) are kept, as building them costs more than solving its image."""
+    if int(np.prod(shape)) <= SMALL_GRID:
+        return _small_grid_edges(tuple(int(n) for n in shape), connectivity)
+    return _build_grid_edges(shape, connectivity)
+
+
+@functools.lru_cache(maxsize=8)
+def _small_grid_edges(shape: tuple[int, ...], connectivity: int,
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    return _build_grid_edges(shape, connectivity)
+
+
+def _build_grid_edges(shape: tuple[int, ...], connectivity: int,
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """The canonical edges of a grid, generated in order (no sort).
 
     Node ``i`` joins its neighbours ahead ``i + shift`` in increasing order of the shift;
@@ -84,6 +104,7 @@ def _grid_edges(shape: tuple[int, ...], connectivity: int) -> tuple[np.ndarray, 
     valid = np.stack([mask for _, mask in directions], axis=1)  # (p, directions), node-major
     src = np.broadcast_to(np.arange(p, dtype=np.int64)[:, None], valid.shape)[valid]
     dst = src + np.broadcast_to(shift, valid.shape)[valid]
+    src.flags.writeable = dst.flags.writeable = False
     return src, dst
 
 
@@ -127,7 +148,9 @@ def grid_canonical(*shape: int, connectivity: int | None = None) -> CanonicalGra
     """The grid of :func:`grid_graph` in canonical form (numpy, unit weights)."""
     shape, connectivity = _check_grid(*_read_shape(shape, connectivity))
     edge_index = np.stack(_grid_edges(shape, connectivity))
-    return CanonicalGraph(edge_index, np.ones(edge_index.shape[1]), int(np.prod(shape)))
+    # A size of 1 is left to grid_shape, which reads such a grid in its own layout.
+    return CanonicalGraph(edge_index, np.ones(edge_index.shape[1]), int(np.prod(shape)),
+                          (shape, connectivity) if min(shape) > 1 else None)
 
 
 def grid_graph(*shape: int, connectivity: int | None = None,
@@ -193,8 +216,12 @@ def grid_shape(graph: CanonicalGraph) -> tuple[tuple[int, ...], int] | None:
     :func:`grid_graph` builds (in any layout), else ``None``; a 2-D shape where a
     volume with one slice is the same graph.
 
-    Lets the solver take its stencil kernels for any grid, however it was built.
+    Lets the solver take its stencil kernels for any grid, however it was built; one
+    built by :func:`grid_canonical` says so itself (a small image's call would spend
+    more time recognising its grid than solving).
     """
+    if graph.grid is not None:
+        return graph.grid
     p, m = graph.num_nodes, graph.num_edges
     if m == 0 or not bool((graph.edge_weight == 1).all()):
         return None

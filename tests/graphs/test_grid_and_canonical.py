@@ -129,3 +129,36 @@ def test_weighted_or_other_graphs_are_not_grids():
     assert grid_shape(isvs_graph.canonical_graph(g)) is None
     ring = Data(edge_index=torch.tensor([[0, 1, 2, 3], [1, 2, 3, 0]]), num_nodes=4)
     assert grid_shape(isvs_graph.canonical_graph(ring)) is None
+
+
+@pytest.mark.parametrize("shape,connectivity", [((5, 7), 4), ((6, 2), 8), ((3, 4, 5), 26),
+                                                ((1, 6), 4), ((4, 1, 3), 6)])
+def test_a_grid_built_as_one_says_what_recognition_finds(shape, connectivity):
+    # grid_canonical marks its grid, so the solver need not recognise it from its edges;
+    # the mark must say what recognition would (sizes of 1 are left to recognition).
+    from isvs_graph.graphs import CanonicalGraph
+    from isvs_graph.graphs._grid import grid_canonical
+    built = grid_canonical(*shape, connectivity=connectivity)
+    plain = CanonicalGraph(built.edge_index.copy(), built.edge_weight.copy(),
+                           built.num_nodes)
+    assert plain.grid is None
+    assert built.grid == ((shape, connectivity) if min(shape) > 1 else None)
+    assert grid_shape(built) == grid_shape(plain)
+    x = np.random.default_rng(0).random((built.num_nodes, 2))
+    assert np.array_equal(isvs_graph.solve(built, x, sparsity=0.6),
+                          isvs_graph.solve(plain, x, sparsity=0.6))
+
+
+def test_small_grids_keep_their_edges_read_only():
+    from isvs_graph.graphs._grid import SMALL_GRID, _grid_edges, grid_canonical
+    src, dst = _grid_edges((4, 5), 8)
+    assert _grid_edges((4, 5), 8)[0] is src  # kept
+    with pytest.raises(ValueError):
+        src[0] = 3
+    big = (SMALL_GRID // 64 + 1, 64)
+    assert _grid_edges(big, 4)[0] is not _grid_edges(big, 4)[0]  # built each time
+    # What a caller gets is its own.
+    graph = grid_canonical(4, 5, connectivity=8)
+    graph.edge_index[0, 0] = 7
+    assert _grid_edges((4, 5), 8)[0][0] == 0
+    assert grid_canonical(4, 5, connectivity=8).edge_index[0, 0] == 0
