@@ -4,11 +4,12 @@ support leaves.
 Removing the support edges ``S`` from the graph leaves connected components
 ``V_1 … V_c``; the orthogonal projection of ``u`` onto ``{u : (D u)_e = 0, e ∉ S}``
 replaces ``u`` by its mean over each component. For CPU signals (numpy arrays: the
-numpy core) one fused numba pass per signal does both (a union-find over the kept edges, then the means), signals in
-parallel; for signals on another device the components come from
-:func:`scipy.sparse.csgraph.connected_components` (only the boolean support crosses
-to the CPU, never the signal) and the means are formed where the signal lives. Both
-cost ``O(p + m)`` per signal, and sums are accumulated in float64.
+numpy core) one fused numba pass per signal does both (a union-find over the kept
+edges, then the means), signals in parallel; for signals on another device the
+components come from :func:`scipy.sparse.csgraph.connected_components` (only the
+boolean support crosses to the CPU, never the signal) and the means are formed where
+the signal lives. Both cost ``O(p + m)`` per signal, and sums are accumulated in
+float64.
 
 Several *groups* (signals of a batch, or channels in channel mode) are labelled in
 one call on a block-diagonal graph: group ``g`` owns nodes ``g p … (g + 1) p - 1``.

@@ -209,7 +209,8 @@ def test_the_cases_that_once_hung_end_within_the_bound(backend, dtype):
     image = np.full((32, 32, 3), 128, np.uint8)
     image[10:16, 12:20] = (200, 30, 60)
     cases = [
-        (isvs_graph.grid_graph(32, 32, connectivity=8), image.reshape(-1, 3) / 255, {"sparsity": 0.8}),
+        (isvs_graph.grid_graph(32, 32, connectivity=8), image.reshape(-1, 3) / 255,
+         {"sparsity": 0.8}),
         (KarateClub()[0], KarateClub()[0].x.numpy(), {"sparsity": 0.9, "mode": "channel"}),
         (Data(edge_index=torch.stack([torch.zeros(16, dtype=torch.long),
                                       torch.arange(1, 17)]), num_nodes=17),

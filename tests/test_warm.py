@@ -76,9 +76,9 @@ print(json.dumps(out))
 
 def test_a_first_call_compiles_only_the_step_it_runs(tmp_path):
     # An empty numba cache: a small photo compiles the grid's loop on one thread, joint,
-    # not the edge list's step, nor the split one, nor per channel; a large photo does not compile the split
-    # (seconds) for a short run, unless told to; a later process loads it from the
-    # cache and splits from the first trial, compiling nothing.
+    # not the edge list's step, nor the split one, nor per channel; a large photo does
+    # not compile the split (seconds) for a short run, unless told to; a later process
+    # loads it from the cache and splits from the first trial, compiling nothing.
     import json
     import subprocess
     import sys
