@@ -34,10 +34,6 @@ class CanonicalGraph(NamedTuple):
     edge_weight: np.ndarray
     """``(m,)`` float64, every entry ``> 0``."""
     num_nodes: int
-    grid: tuple[tuple[int, ...], int] | None = None
-    """``(shape, connectivity)`` where the graph was built as that grid (as the image
-    functions build theirs), else ``None``; the solver then takes its stencil kernels
-    without recognising the grid from its edges (a grid built otherwise is recognised)."""
 
     @property
     def num_edges(self) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import warnings
 from typing import TYPE_CHECKING
 
@@ -44,11 +45,16 @@ def grid_offsets(ndim: int, connectivity: int) -> list[tuple[int, ...]]:
     2-D, 8 neighbours: ``(0, 1)`` right, ``(1, 0)`` down, ``(1, 1)`` down-right,
     ``(1, −1)`` down-left.
     """
+    return list(_offsets(ndim, connectivity))
+
+
+@functools.lru_cache(maxsize=None)  # five neighbourhoods; grid_shape asks at every call
+def _offsets(ndim: int, connectivity: int) -> tuple[tuple[int, ...], ...]:
     reach = CONNECTIVITIES[ndim][connectivity]
     offsets = [o for o in itertools.product((-1, 0, 1), repeat=ndim)
                if 0 < sum(map(abs, o)) <= reach and o[next(i for i, v in enumerate(o) if v)] > 0]
-    return sorted(offsets, key=lambda o: (sum(map(abs, o)),
-                                          tuple(-v for v in reversed(o))))
+    return tuple(sorted(offsets, key=lambda o: (sum(map(abs, o)),
+                                                tuple(-v for v in reversed(o)))))
 
 
 def _strides(shape: tuple[int, ...]) -> np.ndarray:
@@ -148,9 +154,7 @@ def grid_canonical(*shape: int, connectivity: int | None = None) -> CanonicalGra
     """The grid of :func:`grid_graph` in canonical form (numpy, unit weights)."""
     shape, connectivity = _check_grid(*_read_shape(shape, connectivity))
     edge_index = np.stack(_grid_edges(shape, connectivity))
-    # A size of 1 is left to grid_shape, which reads such a grid in its own layout.
-    return CanonicalGraph(edge_index, np.ones(edge_index.shape[1]), int(np.prod(shape)),
-                          (shape, connectivity) if min(shape) > 1 else None)
+    return CanonicalGraph(edge_index, np.ones(edge_index.shape[1]), int(np.prod(shape)))
 
 
 def grid_graph(*shape: int, connectivity: int | None = None,
@@ -216,12 +220,11 @@ def grid_shape(graph: CanonicalGraph) -> tuple[tuple[int, ...], int] | None:
     :func:`grid_graph` builds (in any layout), else ``None``; a 2-D shape where a
     volume with one slice is the same graph.
 
-    Lets the solver take its stencil kernels for any grid, however it was built; one
-    built by :func:`grid_canonical` says so itself (a small image's call would spend
-    more time recognising its grid than solving).
+    Lets the solver take its stencil kernels for any grid, however it was built. Each
+    call checks the edges themselves (a graph may have been changed since it was
+    built); a small grid's are compared with kept ones, so recognising it costs little
+    beside solving its image.
     """
-    if graph.grid is not None:
-        return graph.grid
     p, m = graph.num_nodes, graph.num_edges
     if m == 0 or not bool((graph.edge_weight == 1).all()):
         return None
@@ -232,9 +235,8 @@ def grid_shape(graph: CanonicalGraph) -> tuple[tuple[int, ...], int] | None:
                    if w < plane and plane % w == 0 and p % plane == 0]
     for shape in candidates:
         for connectivity in CONNECTIVITIES[len(shape)]:
-            directions = grid_offsets(len(shape), connectivity)
-            count = sum(int(np.prod([n - abs(v) for n, v in zip(shape, o)]))
-                        for o in directions)
+            count = sum(math.prod(n - abs(v) for n, v in zip(shape, o))
+                        for o in _offsets(len(shape), connectivity))
             if count != m:
                 continue
             expected_src, expected_dst = _grid_edges(shape, connectivity)

@@ -131,22 +131,27 @@ def test_weighted_or_other_graphs_are_not_grids():
     assert grid_shape(isvs_graph.canonical_graph(ring)) is None
 
 
-@pytest.mark.parametrize("shape,connectivity", [((5, 7), 4), ((6, 2), 8), ((3, 4, 5), 26),
-                                                ((1, 6), 4), ((4, 1, 3), 6)])
-def test_a_grid_built_as_one_says_what_recognition_finds(shape, connectivity):
-    # grid_canonical marks its grid, so the solver need not recognise it from its edges;
-    # the mark must say what recognition would (sizes of 1 are left to recognition).
-    from isvs_graph.graphs import CanonicalGraph
-    from isvs_graph.graphs._grid import grid_canonical
-    built = grid_canonical(*shape, connectivity=connectivity)
-    plain = CanonicalGraph(built.edge_index.copy(), built.edge_weight.copy(),
-                           built.num_nodes)
-    assert plain.grid is None
-    assert built.grid == ((shape, connectivity) if min(shape) > 1 else None)
-    assert grid_shape(built) == grid_shape(plain)
-    x = np.random.default_rng(0).random((built.num_nodes, 2))
-    assert np.array_equal(isvs_graph.solve(built, x, sparsity=0.6),
-                          isvs_graph.solve(plain, x, sparsity=0.6))
+
+@pytest.mark.parametrize("change", ["weights", "edges"])
+def test_a_grid_changed_after_it_was_built_is_solved_as_what_it_is(change):
+    # A grid's canonical form (as a path keeps it) changed afterwards is no longer that
+    # grid: it is recognised from its edges and weights at every call, never trusted.
+    from reference import split_lbi
+    images = np.random.default_rng(0).random((2, 1, 8, 8))
+    grid = isvs_graph.image_paths(images, levels=[1.0, 0.5]).graph
+    assert grid_shape(grid) == ((8, 8), 4)
+    if change == "weights":
+        changed = grid._replace(
+            edge_weight=np.random.default_rng(1).uniform(0.2, 3.0, grid.num_edges))
+    else:
+        changed = grid._replace(edge_index=grid.edge_index[:, :-40],
+                                edge_weight=grid.edge_weight[:-40])
+    assert grid_shape(changed) is None
+    x = images[0, 0].reshape(-1, 1)
+    expected = split_lbi(canonical_edges(changed.edge_index, 64, changed.edge_weight), 64,
+                         x, t=30.0)[0]
+    np.testing.assert_allclose(isvs_graph.solve(changed, x, 30.0, jumps=False), expected,
+                               atol=1e-9)
 
 
 def test_small_grids_keep_their_edges_read_only():
@@ -162,3 +167,10 @@ def test_small_grids_keep_their_edges_read_only():
     graph.edge_index[0, 0] = 7
     assert _grid_edges((4, 5), 8)[0][0] == 0
     assert grid_canonical(4, 5, connectivity=8).edge_index[0, 0] == 0
+
+
+def test_grid_offsets_are_the_callers_own():
+    from isvs_graph.graphs._grid import grid_offsets
+    offsets = grid_offsets(2, 8)
+    offsets.clear()
+    assert grid_offsets(2, 8) == [(0, 1), (1, 0), (1, 1), (1, -1)]
