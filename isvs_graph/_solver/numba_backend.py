@@ -168,7 +168,7 @@ def run(canonical: CanonicalGraph, x: np.ndarray, u0: np.ndarray, options: Solve
                             int(options.max_iter), float(options.tol),
                             REGION_TOL * float(options.tol), KICK_RTOL, 32 * eps, 4 * eps,
                             CHECK_EVERY, bool(options.jumps),
-                            np.asarray(sorted(set(stops)), dtype=np.int64), 4 * eps)
+                            np.asarray(sorted(set(stops)), dtype=np.int64))
     xs = np.ascontiguousarray(x.transpose(1, 2, 0))
     u0s = u0.transpose(1, 2, 0)  # (B, C, p); each run copies what it starts from
     levels = sorted(levels, reverse=True)

@@ -69,13 +69,14 @@ Graph = namedtuple("Graph", ["grid", "num_edges", "width", "shifts", "pad", "mas
 Constants = namedtuple("Constants", ["kappa", "inv_nu", "step_u", "step_z", "one", "joint"])
 #: Per-signal stop rule: ``k_target`` (−1: none), ``s_target`` (−1: none), the step
 #: bound, the floor tolerance and the largest variation of ``x`` a region may keep at the
-#: floor, the jump criterion, the dtype's resolution (no threshold below it; ``kick_noise``
-#: for jumps, stricter), how often to check, whether to jump, and iterations a jump must
-#: not pass (``stops``, sorted: the recorded times); ``rounding``, what one step's
-#: rounding may move ``u`` by (4 units of the dtype's resolution).
+#: floor, the jump criterion, the dtype's resolution (no threshold below it),
+#: ``rounding``: what one step's rounding may move ``u`` by (4 units of the dtype's
+#: resolution: the drift's rounding, and the noise below which a jump deems the iterate
+#: stationary), how often to check, whether to jump, and iterations a jump must not pass
+#: (``stops``, sorted: the recorded times).
 StopRule = namedtuple("StopRule", ["k_target", "s_target", "max_steps", "tol", "region_tol",
-                                   "kick_rtol", "resolution", "kick_noise", "check_every",
-                                   "jumps", "stops", "rounding"])
+                                   "kick_rtol", "resolution", "rounding", "check_every",
+                                   "jumps", "stops"])
 #: What a path records (arrays with a zero-length axis when unused): ``u`` and the
 #: support at the first iterate at or below each sparsity level and at each stop
 #: iteration; the first entry iteration of every entry; every later change of an
@@ -793,11 +794,11 @@ if numba is not None:
                 # step may have reached the target or a level: the loop's top decides.
                 at_floor = True
                 continue
-            if not rule.jumps or eps > max(rule.kick_rtol * np.sqrt(largest), rule.kick_noise):
+            if not rule.jumps or eps > max(rule.kick_rtol * np.sqrt(largest), rule.rounding):
                 continue  # not idle enough for any jump
             nonflat, nstar, rstar = _scan(consts, z, f, rb, floor_tol, rule.resolution,
                                           joint, channel)
-            if eps <= max(rule.kick_rtol * rstar, rule.kick_noise) and nstar < np.inf:
+            if eps <= max(rule.kick_rtol * rstar, rule.rounding) and nstar < np.inf:
                 jump = int(nstar) - 1  # land one step before the entry: it is computed
                 if k_target >= 0:
                     jump = min(jump, k_target - k)
