@@ -12,12 +12,15 @@ bounds its norm, both in numpy.
 
 from __future__ import annotations
 
+import functools
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse
 
 from .graphs import CanonicalGraph, canonical_graph
+from .graphs._grid import frozen_grid_shape, grid_directions
 
 if TYPE_CHECKING:
     import torch
@@ -36,11 +39,27 @@ def norm_bound(graph: CanonicalGraph) -> float:
     """
     if graph.num_edges == 0:
         return 0.0
+    grid = frozen_grid_shape(graph)
+    if grid is not None:
+        return _grid_norm_bound(*grid)
     src, dst = graph.edge_index
     squared = graph.edge_weight ** 2
     degree = np.bincount(src, squared, minlength=graph.num_nodes) + \
         np.bincount(dst, squared, minlength=graph.num_nodes)
     return float((degree[src] + degree[dst]).max())
+
+
+@functools.lru_cache(maxsize=16)
+def _grid_norm_bound(shape: tuple[int, ...], connectivity: int) -> float:
+    """:func:`norm_bound` of a unit-weight grid, from its directions (no edge list)."""
+    directions = [(shift, valid) for shift, valid in grid_directions(shape, connectivity)
+                  if valid.any()]
+    degree = np.zeros(math.prod(shape), dtype=np.int64)
+    for shift, valid in directions:  # each edge adds 1 at both of its ends
+        degree += valid
+        degree[shift:] += valid[:degree.shape[0] - shift]
+    return float(max((degree[:-shift] + degree[shift:])[valid[:-shift]].max()
+                     for shift, valid in directions))
 
 
 class DifferenceOperator:
@@ -62,9 +81,12 @@ class DifferenceOperator:
         self.graph = graph
         self.num_nodes = graph.num_nodes
         self.num_edges = graph.num_edges
-        self.src = torch.from_numpy(graph.edge_index[0]).to(device)
-        self.dst = torch.from_numpy(graph.edge_index[1]).to(device)
-        self.weight = torch.from_numpy(graph.edge_weight).to(device=device, dtype=dtype)
+        # (torch wraps only writeable memory: a frozen grid's arrays are copied)
+        src, dst = (np.array(row, copy=not row.flags.writeable) for row in graph.edge_index)
+        weight = np.array(graph.edge_weight, copy=not graph.edge_weight.flags.writeable)
+        self.src = torch.from_numpy(src).to(device)
+        self.dst = torch.from_numpy(dst).to(device)
+        self.weight = torch.from_numpy(weight).to(device=device, dtype=dtype)
         self.norm_bound = norm_bound(graph)
         self._num_slots = graph.num_edges  # the torch solver's state: one slot an edge
 

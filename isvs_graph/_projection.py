@@ -25,6 +25,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ._threads import parallel_allowed
 from .graphs import CanonicalGraph
+from .graphs._grid import frozen_grid_shape
 
 try:
     import numba
@@ -191,12 +192,29 @@ def project(graph: CanonicalGraph, u: np.ndarray | torch.Tensor,
     return component_means(flat, labels, n).reshape(p, batch, channels)
 
 
+def _sum_in_order(values: np.ndarray, block: int = 1 << 16) -> np.float64:
+    """``((v₀ + v₁) + v₂) + …`` in float64, as a loop adds them (``cumsum`` adds in
+    order, where ``sum`` adds pairwise), a block at a time (no float64 copy of all)."""
+    total = np.zeros(1)
+    for start in range(0, values.shape[0], block):
+        total = np.cumsum(np.concatenate([total, values[start:start + block]]),
+                          dtype=np.float64)[-1:]
+    return total[0]
+
+
 def _project_cpu(graph: CanonicalGraph, u: np.ndarray, support: np.ndarray | None,
                  ) -> np.ndarray:
     """:func:`project` by the fused numba pass, on channel planes ``(B, C, p)``."""
     p, batch, channels = u.shape
     m = graph.num_edges
     planes = np.ascontiguousarray(u.transpose(1, 2, 0))  # a view when u came from the solver
+    if support is None and frozen_grid_shape(graph) is not None:
+        # A grid is connected: each plane's mean, its sum formed in node order in
+        # float64 as the kernel forms it (cumsum adds in order), so the same bits.
+        out = np.empty_like(planes)
+        for plane, mean in zip(planes.reshape(-1, p), out.reshape(-1, p)):
+            mean[:] = _sum_in_order(plane) / np.float64(p)
+        return out.transpose(2, 0, 1)
     if support is None:  # one partition, shared by every plane
         keep = np.ones((1, m), dtype=np.bool_)
         values = planes.reshape(1, batch * channels, p)

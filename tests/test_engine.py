@@ -36,7 +36,8 @@ def photo_crops(count=6, size=16, seed=0):
 
 def run(graph, signal, **options):
     """run_split_lbi on a validated problem; returns the SolverResult."""
-    scale = {k: options.pop(k) for k in ("t", "sparsity", "backend") if k in options}
+    scale = {k: options.pop(k) for k in ("t", "sparsity", "backend", "progress")
+             if k in options}
     problem = prepare(graph, signal, **options)
     return run_split_lbi(problem.graph, problem.x, problem.initial(), problem.options, **scale)
 
@@ -627,3 +628,61 @@ def test_a_small_grid_keeps_its_kernel_layout(monkeypatch):
     assert all(np.array_equal(a, b) and np.asarray(a).dtype == np.asarray(b).dtype
                for a, b in zip(kept, fresh))
     assert np.array_equal(isvs_graph.solve(graph, x, sparsity=0.6), solved)
+
+
+WAVEFRONT_CASES = [((23, 29), 4), ((23, 29), 8), ((6, 7, 8), 6), ((6, 7, 8), 26)]
+
+
+@pytest.mark.parametrize("shape, connectivity", WAVEFRONT_CASES)
+def test_steps_run_as_a_wavefront_are_the_plain_steps_bit_for_bit(monkeypatch, shape,
+                                                                  connectivity):
+    # A large grid runs the steps up to each check as one wavefront, each step ``pad``
+    # pixels behind the one before. Forced on small grids, with chunks of 1 pixel, fewer
+    # than ``pad`` and the whole grid, it must give the bits of plain steps at every
+    # stop: a sparsity passed inside a wavefront (a restart from the copy), a time, the
+    # step bound, the floor, and runs resumed in stretches (a progress bar).
+    from isvs_graph._solver import numba_backend
+    rng = np.random.default_rng(5)
+    p = int(np.prod(shape))
+    graph = isvs_graph.grid_graph(shape, connectivity=connectivity)
+    x = rng.random((3, p, 3)).astype(np.float32)
+    steps = np.repeat(np.arange(4.0), -(-p // 4))[:p, None] * np.ones(2)  # a floor
+
+    def solve(min_nodes, chunk):
+        monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 10 ** 9)
+        monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", min_nodes)
+        monkeypatch.setattr(numba_backend, "WAVEFRONT_CHUNK", chunk)
+        layout = numba_backend.kernel_graph(prepare(graph, x[0]).graph, np.dtype(np.float32))
+        assert layout.wavefront == (chunk if min_nodes <= p else 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the floor and the bound warn
+            return [run(graph, x, sparsity=0.6), run(graph, x, sparsity=0.3, mode="channel"),
+                    run(graph, x.astype(np.float64), t=5.0),
+                    run(graph, x, sparsity=0.05, max_iter=21),
+                    run(graph, steps, sparsity=0.0),
+                    run(graph, x[:1], sparsity=0.4, progress=True)]
+
+    plain = solve(10 ** 9, 1)
+    assert plain[4].status[0] == FLOOR and plain[3].status[0] == MAX_ITER
+    # Stops that are no check step: inside a wavefront, or at its cut.
+    assert any(s % 8 > 1 for result in plain for s in result.steps)
+    for chunk in (1, 7, p):
+        for before, after in zip(plain, solve(1, chunk)):
+            for name in ("u", "support", "iterations", "steps", "status"):
+                assert np.array_equal(getattr(before, name), getattr(after, name)), name
+
+
+def test_a_large_image_is_solved_as_a_wavefront_with_the_plain_steps_bits(monkeypatch):
+    from skimage import data, transform
+
+    from isvs_graph._solver import numba_backend
+    image = transform.resize(data.camera(), (256, 256), anti_aliasing=True)
+    assert 256 * 256 >= numba_backend.WAVEFRONT_MIN_NODES  # the default takes it
+    fronts = [isvs_graph.smooth_image(image.astype(dtype), sparsity=0.8, mode=mode)
+              for dtype in (np.float32, np.float64) for mode in ("joint", "channel")]
+    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 10 ** 9)
+    monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 10 ** 9)
+    plain = [isvs_graph.smooth_image(image.astype(dtype), sparsity=0.8, mode=mode)
+             for dtype in (np.float32, np.float64) for mode in ("joint", "channel")]
+    for front, step in zip(fronts, plain):
+        assert np.array_equal(front, step)

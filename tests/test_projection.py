@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 import isvs_graph
@@ -50,3 +51,18 @@ def test_projection_keeps_float32():
     u = torch.arange(4, dtype=torch.float32).reshape(4, 1, 1)
     out = project(canonical, u, None)
     assert out.dtype == torch.float32 and out.flatten().tolist() == [1.5] * 4
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_grid_is_averaged_as_one_component_to_the_last_bit(dtype):
+    # A grid known at no cost (frozen) is connected: its means are formed without a
+    # labelling, summed in the kernel's order (the same bits as the edge list's pass).
+    from isvs_graph._projection import project
+    from isvs_graph.graphs import CanonicalGraph
+    from isvs_graph.graphs._grid import grid_canonical
+    grid = grid_canonical(70, 1000)  # more nodes than one block of the ordered sum
+    edges = CanonicalGraph(grid.edge_index.copy(), grid.edge_weight.copy(), grid.num_nodes)
+    u = (np.random.default_rng(2).random((grid.num_nodes, 2, 3)) * 1e3).astype(dtype)
+    fast, slow = project(grid, u, None), project(edges, u, None)
+    assert fast.dtype == slow.dtype == dtype and fast.flags.writeable
+    assert np.array_equal(fast, slow)

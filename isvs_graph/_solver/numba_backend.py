@@ -11,6 +11,7 @@ steps for one signal), so neither changes the arithmetic.
 from __future__ import annotations
 
 import functools
+import math
 import time
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from .._threads import parallel_allowed
 from ..graphs import CanonicalGraph
-from ..graphs._grid import SMALL_GRID, _grid_edges, grid_shape
+from ..graphs._grid import SMALL_GRID, grid_shape
 from . import numba_kernels as kernels
 from .options import CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions
 from .stencil import grid_stencil
@@ -30,6 +31,12 @@ WIDE_MIN_NODES = 8_192
 #: (``r``, ``u``, the scratch; about 100 kB for 3 channels on a 4-grid) is still in
 #: cache for the node pass, so a large image streams its state once a step, not twice.
 GRID_CHUNK = 2048
+#: Grids with at least this many nodes run the steps up to each check as one wavefront
+#: (the steps follow each other through the image ``pad`` pixels apart, so its state is
+#: read from memory once for all of them), each step sweeping this many at a time; a
+#: smaller grid's state stays in cache anyway.
+WAVEFRONT_MIN_NODES = 1 << 16
+WAVEFRONT_CHUNK = 1024
 #: Steps per chunk when a progress bar follows one signal.
 PROGRESS_STEPS = 64
 #: Splitting the steps of one large signal across threads, measured (see
@@ -80,9 +87,10 @@ def kernel_graph(canonical: CanonicalGraph, dtype: np.dtype) -> kernels.Graph:
     parts = 4 * numba.get_num_threads()
     shape = grid_shape(canonical)
     if shape is not None:
+        wavefront = WAVEFRONT_CHUNK if canonical.num_nodes >= WAVEFRONT_MIN_NODES else 0
         if canonical.num_nodes <= SMALL_GRID:
-            return _small_grid_graph(*shape, np.dtype(dtype), parts)
-        return _grid_graph(*shape, canonical.edge_index, dtype, parts)
+            return _small_grid_graph(*shape, np.dtype(dtype), parts, GRID_CHUNK, wavefront)
+        return _grid_graph(*shape, dtype, parts, GRID_CHUNK, wavefront)
     none_i, none_f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=dtype)
     m, p = canonical.num_edges, canonical.num_nodes
     src = canonical.edge_index[0].astype(np.int64)
@@ -96,28 +104,30 @@ def kernel_graph(canonical: CanonicalGraph, dtype: np.dtype) -> kernels.Graph:
     indptr = np.zeros(p + 1, dtype=np.int64)
     np.cumsum(np.bincount(ends, minlength=p), out=indptr[1:])
     parts = min(parts, max(1, m), max(1, p))  # as many edge blocks as node blocks
-    return kernels.Graph(False, m, 0, none_i, 0, none_f, np.arange(m, dtype=np.int64),
-                         src, dst, weight, indptr, incident.astype(np.int64),
-                         coef.astype(dtype), _blocks(m, parts), _blocks(p, parts), 0)
+    identity = np.arange(m, dtype=np.int64)
+    return kernels.Graph(False, m, 0, none_i, 0, none_f, identity, src, dst, weight, indptr,
+                         incident.astype(np.int64), coef.astype(dtype), _blocks(m, parts),
+                         _blocks(p, parts), 0, 0, identity)
 
 
-def _grid_graph(dims: tuple[int, ...], connectivity: int, edge_index: np.ndarray, dtype,
-                parts: int) -> kernels.Graph:
-    """A grid in the kernels' form: its stencil, and blocks of whole rows."""
+def _grid_graph(dims: tuple[int, ...], connectivity: int, dtype, parts: int, chunk: int,
+                wavefront: int) -> kernels.Graph:
+    """A grid in the kernels' form: its stencil, blocks of whole rows, the pixels a step
+    sweeps at a time (``chunk``, and ``wavefront`` in a wavefront: 0 for none)."""
     none_i, none_f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=dtype)
-    shifts, pad, masks, eid = grid_stencil(dims, connectivity, edge_index, dtype)
-    p, width = int(np.prod(dims)), dims[-1]
+    shifts, pad, masks, eid, slot = grid_stencil(dims, connectivity, dtype)
+    p, width = math.prod(dims), dims[-1]
     rows = _blocks(p, parts, unit=width)
-    return kernels.Graph(True, edge_index.shape[1], width, shifts, pad, masks, eid, none_i,
-                         none_i, none_f, none_i, none_i, none_f, rows, rows, GRID_CHUNK)
+    return kernels.Graph(True, slot.shape[0], width, shifts, pad, masks, eid, none_i,
+                         none_i, none_f, none_i, none_i, none_f, rows, rows, chunk, wavefront,
+                         slot)
 
 
 @functools.lru_cache(maxsize=8)
 def _small_grid_graph(dims: tuple[int, ...], connectivity: int, dtype: np.dtype,
-                      parts: int) -> kernels.Graph:
-    """:func:`_grid_graph` of a small grid, kept (a grid's edges follow from its shape)."""
-    return _grid_graph(dims, connectivity, np.stack(_grid_edges(dims, connectivity)), dtype,
-                       parts)
+                      parts: int, chunk: int, wavefront: int) -> kernels.Graph:
+    """:func:`_grid_graph` of a small grid, kept (a grid's layout follows from its shape)."""
+    return _grid_graph(dims, connectivity, dtype, parts, chunk, wavefront)
 
 
 def _recording(batch, channels, p, m, per_edge, dtype, levels, stops, record_entries,
@@ -362,13 +372,6 @@ def _scatter(out: Recorded, part: Recorded, signals: np.ndarray) -> None:
 
 def support(recorded: Recorded, graph: kernels.Graph, joint: bool, one) -> np.ndarray:
     """The final support in canonical edge order: ``(B, m, 1)`` joint, ``(B, m, C)``."""
-    batch, channels = recorded.u.shape[:2]
-    edges = graph.eid >= 0
-    order = graph.eid[edges]
     if joint:
-        out = np.zeros((batch, graph.num_edges, 1), dtype=bool)
-        out[:, order, 0] = recorded.f[:, edges] > 0
-        return out
-    out = np.zeros((batch, graph.num_edges, channels), dtype=bool)
-    out[:, order, :] = (np.abs(recorded.z[:, :, edges]) > one).transpose(0, 2, 1)
-    return out
+        return (recorded.f[:, graph.slot] > 0)[:, :, None]
+    return (np.abs(recorded.z[:, :, graph.slot]) > one).transpose(0, 2, 1)

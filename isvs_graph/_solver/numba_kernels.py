@@ -62,9 +62,12 @@ RUNNING, REACHED, FLOOR, MAX_ITER, NON_FINITE = -1, 0, 1, 2, 3
 #: ``Dᵀ r`` is gathered per node. ``edge_blocks``/``node_blocks``: block boundaries for
 #: wide steps (pixel ranges at row boundaries; edge and node ranges of a list, as many of
 #: each). ``chunk``: pixels a grid step sweeps at a time (edges, then their nodes).
+#: ``wavefront``: pixels a step of a wavefront sweeps at a time (0: none; see
+#: :func:`_steps_wavefront`). ``slot``: the inverse of ``eid``, canonical edge id → slot
+#: (for reading results).
 Graph = namedtuple("Graph", ["grid", "num_edges", "width", "shifts", "pad", "masks", "eid",
                              "src", "dst", "weight", "indptr", "incident", "coef",
-                             "edge_blocks", "node_blocks", "chunk"])
+                             "edge_blocks", "node_blocks", "chunk", "wavefront", "slot"])
 #: Constants of the iteration, in the working dtype (``one`` is 1 in that dtype).
 Constants = namedtuple("Constants", ["kappa", "inv_nu", "step_u", "step_z", "one", "joint"])
 #: Per-signal stop rule: ``k_target`` (−1: none), ``s_target`` (−1: none), the step
@@ -416,6 +419,49 @@ if numba is not None:
             channel)
         return count, _nan_max(eps_u, eps_r), leaves, eps_u
 
+    @njit
+    def _steps_wavefront(graph, consts, x, u, z, f, rb, depth, check_last, counts,
+                         entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf, joint, channel):
+        """``depth`` steps of one signal on a grid, on one thread, swept as a wavefront:
+        ``counts[t]``, the support's size after step ``t``; returns the last step's
+        ``(ε_r, max |∂L/∂u|)`` when ``check_last`` (else zeros). Nothing is recorded
+        (``entry_iter`` and the logs are empty).
+
+        Each step sweeps pixels in order (:func:`_grid_sweep`), and step ``t + 1`` follows
+        step ``t`` at ``pad`` pixels: its edges read ``u`` up to ``pad`` pixels ahead,
+        which step ``t`` has updated, and its ``r`` overwrites slots that step ``t`` no
+        longer reads (the node pass reads ``r`` up to ``pad`` pixels back). So a stretch of
+        the image stays in cache for all ``depth`` steps instead of being read from memory
+        once a step, and every value is computed from the same operands as in ``depth``
+        sweeps: the same bits.
+        """
+        p = x.shape[1]
+        pad, chunk = graph.pad, nbuf.shape[0]
+        done = np.zeros(depth, dtype=np.int64)
+        for t in range(depth):
+            counts[t] = 0
+        eps_r, eps_u = 0.0, 0.0
+        while done[depth - 1] < p:
+            for t in range(depth):
+                if t == 0:
+                    hi = min(p, done[0] + chunk)
+                elif done[t - 1] >= p:
+                    hi = p
+                else:
+                    hi = done[t - 1] - pad
+                lo = done[t]
+                if hi <= lo:
+                    continue
+                check = check_last and t == depth - 1
+                c, e, _, g = _grid_sweep(
+                    graph, consts, x, u, z, f, rb, lo, hi, lo - lo, check, False, lo - lo,
+                    entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf, joint, channel)
+                counts[t] += c
+                done[t] = hi
+                if check:
+                    eps_r, eps_u = _nan_max(eps_r, e), _nan_max(eps_u, g)
+        return eps_r, eps_u
+
     @njit_inline
     def _step_list(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter, log_k,
                    log_e, log_n, joint, channel):
@@ -649,6 +695,12 @@ if numba is not None:
 
     # ------------------------------------------------------------------ recording
 
+    @njit_inline
+    def _copy(source, target):
+        for c in range(source.shape[0]):
+            for i in range(source.shape[1]):
+                target[c, i] = source[c, i]
+
     @njit
     def _record(graph, consts, u, z, f, values, supports, iters, drifts, b, slot, k, drift,
                 measure, joint, channel):
@@ -708,7 +760,7 @@ if numba is not None:
         # Scratch of a grid: one chunk's worth per block (wide) or for this thread.
         rows = (graph.edge_blocks.shape[0] - 1 if block_log_k is not None else 1) \
             if graph.grid else 0
-        scratch = (rows, max(1, min(graph.chunk, p)))
+        scratch = (rows, max(1, min(max(graph.chunk, graph.wavefront), p)))
         nbuf = np.empty(scratch, dtype=xb.dtype)
         obuf = np.empty(scratch, dtype=xb.dtype)
         gbuf = np.empty(scratch, dtype=xb.dtype)
@@ -728,6 +780,17 @@ if numba is not None:
         sparsity = 1.0
         at_floor = False
         counted = count
+        # The steps up to each check go as one wavefront on a large grid (the layout
+        # says), unless something is recorded. A sparsity reached inside is seen only at
+        # the end: the run restarts from a copy and steps one at a time (``serial_until``).
+        wavefront = stencil is not None and block_log_k is None and graph.wavefront > 0 \
+            and entry_iter.shape[0] == 0 and not measure and rec.levels.shape[0] == 0
+        keep = wavefront and s_target >= 0
+        saved_u = np.empty((channels, p if keep else 0), dtype=xb.dtype)
+        saved_z = np.empty((channels, z.shape[1] if keep else 0), dtype=xb.dtype)
+        saved_f = np.empty(f.shape[0] if keep else 0, dtype=f.dtype)
+        counts = np.empty(rule.check_every if wavefront else 0, dtype=np.int64)
+        serial_until = steps
         while True:
             sparsity = (entries - count) / entries if entries else 0.0
             while level < rec.levels.shape[0] and sparsity <= rec.levels[level]:
@@ -753,7 +816,44 @@ if numba is not None:
             if steps >= until:
                 break
             check = steps % rule.check_every == 0
-            if block_log_k is not None:
+            depth = 1
+            if wavefront and steps >= serial_until:
+                # Up to and with the next check step (none when stopped before it).
+                depth = min((-steps) % rule.check_every + 1, until - steps,
+                            rule.max_steps - steps)
+                if k_target >= 0:
+                    depth = min(depth, k_target - k)
+                if stop < rule.stops.shape[0]:
+                    depth = min(depth, rule.stops[stop] - k)
+            if depth >= 2:
+                if keep:
+                    _copy(u, saved_u)
+                    _copy(z, saved_z)
+                    for e in range(f.shape[0]):
+                        saved_f[e] = f[e]
+                check = (steps + depth - 1) % rule.check_every == 0
+                eps_r, eps_u = _steps_wavefront(
+                    graph, consts, xb, u, z, f, rb, depth, check, counts, entry_iter, log_k,
+                    log_e, log_n, nbuf[0][:graph.wavefront], obuf[0][:graph.wavefront],
+                    gbuf[0][:graph.wavefront], joint, channel)
+                ran = depth
+                if s_target >= 0 and entries:
+                    for t in range(depth - 1):
+                        if (entries - counts[t]) / entries <= s_target:
+                            ran = t + 1
+                            break
+                if ran < depth:  # the target was passed inside the run: step up to it
+                    _copy(saved_u, u)
+                    _copy(saved_z, z)
+                    for e in range(f.shape[0]):
+                        f[e] = saved_f[e]
+                    serial_until = steps + ran
+                    continue
+                # All but the last step counted here; the last as one step below.
+                k += depth - 1
+                steps += depth - 1
+                count, eps, left = counts[depth - 1], _nan_max(eps_u, eps_r), 0
+            elif block_log_k is not None:
                 count, eps, left, eps_u = _step_wide(
                     graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
                     log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf,

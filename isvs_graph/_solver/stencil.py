@@ -12,6 +12,7 @@ no other), so no weight is multiplied in; a weighted grid is an edge list.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,31 +27,38 @@ if TYPE_CHECKING:
 __all__ = ["StencilOperator", "grid_stencil"]
 
 
-def grid_stencil(shape: tuple[int, ...], connectivity: int, edge_index: np.ndarray,
-                 dtype) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+def grid_stencil(shape: tuple[int, ...], connectivity: int, dtype,
+                 ) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
     """The stencil layout of a pixel or voxel grid for the kernels:
-    ``(shifts, pad, masks, eid)``.
+    ``(shifts, pad, masks, eid, slot)``.
 
     Direction ``d`` (:func:`~isvs_graph.graphs._grid.grid_offsets`: right, down,
     down-right, down-left in 2-D) joins node ``t`` to ``t + shifts[d]``; its edges sit at
     slots ``d L + pad + t``, ``L = pad + p``, ``pad`` the largest shift. ``masks`` is 1
-    on the slots that are edges; ``eid`` maps slots to the canonical ids of
-    ``edge_index`` (−1 elsewhere), so supports and entries come out in canonical order.
+    on the slots that are edges; ``eid`` maps slots to the ids of the grid's canonical
+    edges (−1 elsewhere) and ``slot`` edges to slots, so supports and entries come out in
+    canonical order. Canonical order is node by node, each node's edges by increasing
+    shift (as :func:`~isvs_graph.graphs.grid_canonical` builds them), so both maps
+    follow from the shape.
     """
-    p = int(np.prod(shape))
+    p = math.prod(shape)
     steps = [(shift, valid) for shift, valid in grid_directions(shape, connectivity)
              if valid.any()]
     pad = max(shift for shift, _ in steps)
     length = pad + p
-    masks = np.zeros(len(steps) * length, dtype=dtype)
-    eid = np.full(len(steps) * length, -1, dtype=np.int64)
-    keys = edge_index[0].astype(np.int64) * p + edge_index[1]  # sorted: canonical order
-    for d, (shift, valid) in enumerate(steps):
-        first = np.flatnonzero(valid)
-        slots = d * length + pad + first
-        masks[slots] = 1
-        eid[slots] = np.searchsorted(keys, first * p + first + shift)
-    return np.array([shift for shift, _ in steps], dtype=np.int64), pad, masks, eid
+    masks = np.zeros((len(steps), length), dtype=dtype)
+    for d, (_, valid) in enumerate(steps):
+        masks[d, pad:] = valid
+    by_shift = sorted(range(len(steps)), key=lambda d: steps[d][0])  # stable: ties kept
+    valid = np.stack([steps[d][1] for d in by_shift], axis=1)  # (p, D): canonical order
+    ids = np.cumsum(valid.reshape(-1), dtype=np.int64).reshape(valid.shape) - 1
+    eid = np.full((len(steps), length), -1, dtype=np.int64)
+    for column, d in enumerate(by_shift):
+        np.copyto(eid[d, pad:], ids[:, column], where=valid[:, column])
+    node, column = np.divmod(np.flatnonzero(valid), len(steps))
+    slot = np.array(by_shift, dtype=np.int64)[column] * length + pad + node
+    return (np.array([shift for shift, _ in steps], dtype=np.int64), pad, masks.reshape(-1),
+            eid.reshape(-1), slot)
 
 
 class StencilOperator:
@@ -79,9 +87,8 @@ class StencilOperator:
         self.num_nodes = p = graph.num_nodes
         self.num_edges = graph.num_edges
         self.norm_bound = norm_bound(graph)
-        shifts, pad, masks, eid = grid_stencil(*grid, graph.edge_index, np.float64)
+        shifts, pad, masks, _, slot = grid_stencil(*grid, np.float64)
         masks = masks.reshape(len(shifts), pad + p)[:, pad:]
-        eid = eid.reshape(len(shifts), pad + p)[:, pad:].reshape(-1)
         self.shifts = [int(s) for s in shifts]
         self._num_slots = len(self.shifts) * p
         # Per direction, the mask of the sources that have a neighbour along it, where
@@ -89,9 +96,9 @@ class StencilOperator:
         self.masks = [None if masks[d, :p - s].all() else
                       torch.from_numpy(masks[d, :p - s].copy()).to(device=device, dtype=dtype)
                       for d, s in enumerate(self.shifts)]
-        slot = np.empty(self.num_edges, dtype=np.int64)
-        slot[eid[eid >= 0]] = np.flatnonzero(eid >= 0)
-        self.slot = torch.from_numpy(slot).to(device)  # canonical edge -> its slot
+        # canonical edge -> its slot here (grid_stencil's, less the padding before each)
+        slot = slot - pad * (slot // (pad + p) + 1)
+        self.slot = torch.from_numpy(slot).to(device)
 
     def _nodes(self, values: torch.Tensor) -> torch.Tensor:
         """A copy of ``(p, B, C)`` values in this operator's memory layout."""

@@ -40,6 +40,26 @@ class CanonicalGraph(NamedTuple):
         return self.edge_index.shape[1]
 
 
+def frozen(array: np.ndarray) -> np.ndarray:
+    """``array``, or a copy of it that nothing can write: its memory is a ``bytes``
+    object, so it cannot be made writeable again (a read-only flag alone can be
+    cleared). What such an array holds is known for as long as it lives."""
+    if is_frozen(array):
+        return array
+    return np.frombuffer(np.ascontiguousarray(array).tobytes(),
+                         dtype=array.dtype).reshape(array.shape)
+
+
+def is_frozen(array: np.ndarray) -> bool:
+    """Whether ``array`` is a view of immutable memory (see :func:`frozen`)."""
+    base = array
+    while isinstance(base, np.ndarray):
+        if base.flags.writeable:
+            return False
+        base = base.base
+    return isinstance(base, bytes)
+
+
 def is_graph(value: Any) -> bool:
     """Whether ``value`` is a :class:`torch_geometric.data.Data`, without importing PyG."""
     data = sys.modules.get("torch_geometric.data")

@@ -14,18 +14,20 @@ import functools
 import itertools
 import math
 import warnings
+import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._validation import check_count, shown
-from ._canonical import CanonicalGraph
+from ._canonical import CanonicalGraph, frozen, is_frozen
 
 if TYPE_CHECKING:
     import torch
     from torch_geometric.data import Data
 
-__all__ = ["CONNECTIVITIES", "grid_canonical", "grid_graph", "grid_offsets", "grid_shape"]
+__all__ = ["CONNECTIVITIES", "frozen_grid_shape", "grid_canonical", "grid_graph",
+           "grid_offsets", "grid_shape"]
 
 #: The neighbourhoods of a grid, per number of dimensions, and how far each reaches
 #: (the largest number of axes a neighbour's offset moves along): 4 and 6 join along one
@@ -66,52 +68,68 @@ def grid_directions(shape: tuple[int, ...], connectivity: int,
                     ) -> list[tuple[int, np.ndarray]]:
     """Per offset of :func:`grid_offsets`: its shift in node index and the nodes
     (a boolean mask over all of them) from which it leads to a node of the grid."""
-    coords = np.unravel_index(np.arange(int(np.prod(shape)), dtype=np.int64), shape)
     strides = _strides(shape)
     directions = []
     for offset in grid_offsets(len(shape), connectivity):
-        valid = np.ones(len(coords[0]), dtype=bool)
+        valid = np.ones(shape, dtype=bool)
         for axis, step in enumerate(offset):
-            if step > 0:
-                valid &= coords[axis] < shape[axis] - step
-            elif step < 0:
-                valid &= coords[axis] >= -step
-        directions.append((int(np.dot(offset, strides)), valid))
+            if step:  # the last (first, going back) |step| slices along the axis lead out
+                edge = slice(shape[axis] - step, None) if step > 0 else slice(None, -step)
+                valid[(slice(None),) * axis + (edge,)] = False
+        directions.append((int(np.dot(offset, strides)), valid.reshape(-1)))
     return directions
 
 
-def _grid_edges(shape: tuple[int, ...], connectivity: int) -> tuple[np.ndarray, np.ndarray]:
-    """The canonical edges of a grid, ``(src, dst)``, read-only: those of a small grid
+def _grid_edges(shape: tuple[int, ...], connectivity: int) -> np.ndarray:
+    """The canonical edges of a grid, ``(2, m)``, frozen: those of a small grid
     (:data:`SMALL_GRID`) are kept, as building them costs more than solving its image."""
-    if int(np.prod(shape)) <= SMALL_GRID:
+    if math.prod(shape) <= SMALL_GRID:
         return _small_grid_edges(tuple(int(n) for n in shape), connectivity)
-    return _build_grid_edges(shape, connectivity)
+    return _shared(("edges", tuple(shape), connectivity),
+                   lambda: _build_grid_edges(shape, connectivity))
+
+
+#: Frozen arrays of large grids that some graph still holds, by what they are: weak
+#: references, so a call that rebuilds one (recognising the grid) finds it while it is
+#: in use and memory is not kept for it after.
+_SHARED: dict = {}
+
+
+def _shared(key: tuple, build) -> np.ndarray:
+    """The frozen array ``build()`` makes, shared while something holds it."""
+    kept = _SHARED.get(key)
+    array = kept() if kept is not None else None
+    if array is None:
+        array = build()
+        for dead in [k for k, ref in _SHARED.items() if ref() is None]:
+            del _SHARED[dead]
+        _SHARED[key] = weakref.ref(array)
+    return array
 
 
 @functools.lru_cache(maxsize=8)
-def _small_grid_edges(shape: tuple[int, ...], connectivity: int,
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def _small_grid_edges(shape: tuple[int, ...], connectivity: int) -> np.ndarray:
     return _build_grid_edges(shape, connectivity)
 
 
-def _build_grid_edges(shape: tuple[int, ...], connectivity: int,
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """The canonical edges of a grid, generated in order (no sort).
+def _build_grid_edges(shape: tuple[int, ...], connectivity: int) -> np.ndarray:
+    """The canonical edges of a grid, generated in order (no sort), frozen.
 
     Node ``i`` joins its neighbours ahead ``i + shift`` in increasing order of the shift;
     two offsets may share a shift on a narrow grid (2-D, ``W = 2``: right and down-left)
     but never from the same node (their targets would be one node).
     """
     directions = sorted(grid_directions(shape, connectivity), key=lambda d: d[0])
-    p = int(np.prod(shape))
     if not directions:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return frozen(np.zeros((2, 0), dtype=np.int64))
     shift = np.array([step for step, _ in directions], dtype=np.int64)
     valid = np.stack([mask for _, mask in directions], axis=1)  # (p, directions), node-major
-    src = np.broadcast_to(np.arange(p, dtype=np.int64)[:, None], valid.shape)[valid]
-    dst = src + np.broadcast_to(shift, valid.shape)[valid]
-    src.flags.writeable = dst.flags.writeable = False
-    return src, dst
+    first = np.flatnonzero(valid)
+    edges = np.empty((2, first.shape[0]), dtype=np.int64)
+    direction = np.empty_like(first)
+    np.divmod(first, len(directions), out=(edges[0], direction))
+    np.add(edges[0], shift[direction], out=edges[1])
+    return frozen(edges)
 
 
 def _check_grid(shape, connectivity) -> tuple[tuple[int, ...], int]:
@@ -153,8 +171,20 @@ def _read_shape(shape: tuple, connectivity: int | None, *, legacy: bool = False,
 def grid_canonical(*shape: int, connectivity: int | None = None) -> CanonicalGraph:
     """The grid of :func:`grid_graph` in canonical form (numpy, unit weights)."""
     shape, connectivity = _check_grid(*_read_shape(shape, connectivity))
-    edge_index = np.stack(_grid_edges(shape, connectivity))
-    return CanonicalGraph(edge_index, np.ones(edge_index.shape[1]), int(np.prod(shape)))
+    if math.prod(shape) <= SMALL_GRID:
+        return _small_grid_canonical(shape, connectivity)
+    edge_index = _grid_edges(shape, connectivity)
+    m = edge_index.shape[1]
+    return CanonicalGraph(edge_index, _shared(("ones", m), lambda: frozen(np.ones(m))),
+                          math.prod(shape))
+
+
+@functools.lru_cache(maxsize=8)
+def _small_grid_canonical(shape: tuple[int, ...], connectivity: int) -> CanonicalGraph:
+    """A small grid, kept: its arrays are frozen, so every call may share them (and
+    :func:`grid_shape` recognises it at once)."""
+    edge_index = _small_grid_edges(shape, connectivity)
+    return CanonicalGraph(edge_index, frozen(np.ones(edge_index.shape[1])), math.prod(shape))
 
 
 def grid_graph(*shape: int, connectivity: int | None = None,
@@ -209,7 +239,7 @@ def grid_graph(*shape: int, connectivity: int | None = None,
 
     shape, connectivity = _check_grid(*_read_shape(shape, connectivity, legacy=True))
     grid = grid_canonical(*shape, connectivity=connectivity)
-    edge_index = torch.from_numpy(grid.edge_index).to(device)
+    edge_index = torch.from_numpy(grid.edge_index.copy()).to(device)  # a tensor of its own
     axes = torch.meshgrid(*(torch.arange(n, device=device) for n in shape), indexing="ij")
     pos = torch.stack([a.reshape(-1) for a in axes], dim=1).float()
     return Data(edge_index=edge_index, num_nodes=grid.num_nodes, pos=pos)
@@ -222,9 +252,41 @@ def grid_shape(graph: CanonicalGraph) -> tuple[tuple[int, ...], int] | None:
 
     Lets the solver take its stencil kernels for any grid, however it was built. Each
     call checks the edges themselves (a graph may have been changed since it was
-    built); a small grid's are compared with kept ones, so recognising it costs little
-    beside solving its image.
+    built), except those of a graph whose arrays nothing can change (:func:`frozen`,
+    as :func:`grid_canonical` makes them): its answer is kept, so that every part of a
+    call may ask.
     """
+    if not (is_frozen(graph.edge_index) and is_frozen(graph.edge_weight)):
+        return _recognise(graph)
+    key = (id(graph.edge_index), id(graph.edge_weight), graph.num_nodes)
+    kept = _RECOGNISED.get(key)
+    if kept is not None and kept[0]() is graph.edge_index and \
+            kept[1]() is graph.edge_weight:
+        return kept[2]
+    found = _recognise(graph)
+    for old in [k for k, v in _RECOGNISED.items() if v[0]() is None or v[1]() is None]:
+        del _RECOGNISED[old]  # (an id may be reused once its array is gone)
+    if len(_RECOGNISED) >= 16:
+        _RECOGNISED.pop(next(iter(_RECOGNISED)))
+    _RECOGNISED[key] = (weakref.ref(graph.edge_index), weakref.ref(graph.edge_weight), found)
+    return found
+
+
+#: What :func:`grid_shape` found for frozen graphs: (edges, weights) → answer, with weak
+#: references that tell whether the arrays are still the ones asked about.
+_RECOGNISED: dict = {}
+
+
+def frozen_grid_shape(graph: CanonicalGraph) -> tuple[tuple[int, ...], int] | None:
+    """:func:`grid_shape` where it is known at no cost (a frozen graph: its answer is
+    kept), else ``None`` without looking: for shortcuts that a grid allows but that
+    are no reason to recognise one."""
+    if is_frozen(graph.edge_index) and is_frozen(graph.edge_weight):
+        return grid_shape(graph)
+    return None
+
+
+def _recognise(graph: CanonicalGraph) -> tuple[tuple[int, ...], int] | None:
     p, m = graph.num_nodes, graph.num_edges
     if m == 0 or not bool((graph.edge_weight == 1).all()):
         return None
@@ -239,7 +301,7 @@ def grid_shape(graph: CanonicalGraph) -> tuple[tuple[int, ...], int] | None:
                         for o in _offsets(len(shape), connectivity))
             if count != m:
                 continue
-            expected_src, expected_dst = _grid_edges(shape, connectivity)
-            if np.array_equal(expected_src, src) and np.array_equal(expected_dst, dst):
+            expected = _grid_edges(shape, connectivity)
+            if expected is graph.edge_index or np.array_equal(expected, graph.edge_index):
                 return shape, connectivity
     return None

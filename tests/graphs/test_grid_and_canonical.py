@@ -154,19 +154,46 @@ def test_a_grid_changed_after_it_was_built_is_solved_as_what_it_is(change):
                                atol=1e-9)
 
 
-def test_small_grids_keep_their_edges_read_only():
-    from isvs_graph.graphs._grid import SMALL_GRID, _grid_edges, grid_canonical
-    src, dst = _grid_edges((4, 5), 8)
-    assert _grid_edges((4, 5), 8)[0] is src  # kept
-    with pytest.raises(ValueError):
-        src[0] = 3
-    big = (SMALL_GRID // 64 + 1, 64)
-    assert _grid_edges(big, 4)[0] is not _grid_edges(big, 4)[0]  # built each time
-    # What a caller gets is its own.
+def test_grid_arrays_are_frozen_and_shared_while_held():
+    import gc
+    import weakref
+
+    from isvs_graph.graphs._grid import SMALL_GRID, _grid_edges, grid_canonical, grid_shape
+    edges = _grid_edges((4, 5), 8)
+    assert _grid_edges((4, 5), 8) is edges  # a small grid's are kept
     graph = grid_canonical(4, 5, connectivity=8)
-    graph.edge_index[0, 0] = 7
-    assert _grid_edges((4, 5), 8)[0][0] == 0
-    assert grid_canonical(4, 5, connectivity=8).edge_index[0, 0] == 0
+    for array in (edges, graph.edge_index, graph.edge_weight):
+        with pytest.raises(ValueError):
+            array[..., 0] = 3
+        with pytest.raises(ValueError):  # not a read-only flag that could be cleared
+            array.flags.writeable = True
+    # A large grid's are shared while a graph holds them, and not kept after.
+    big = (SMALL_GRID // 64 + 1, 64)
+    held = grid_canonical(*big)
+    assert grid_canonical(*big).edge_index is held.edge_index
+    assert grid_shape(held) == (big, 4)
+    kept = weakref.ref(held.edge_index)
+    del held
+    gc.collect()
+    assert kept() is None
+    # A caller changes a copy: that graph is recognised as what it is.
+    changed = graph._replace(edge_index=graph.edge_index.copy())
+    changed.edge_index[1, -1] = 0  # an edge (18, 0): no longer canonical, nor a grid
+    assert grid_shape(changed) is None
+    assert grid_shape(graph) == ((4, 5), 8)
+
+
+def test_frozen_arrays_cannot_be_changed_through_a_view():
+    from isvs_graph.graphs._canonical import frozen, is_frozen
+    values = np.arange(6.0)
+    kept = frozen(values)
+    assert is_frozen(kept) and is_frozen(kept[2:]) and is_frozen(kept.reshape(2, 3))
+    assert frozen(kept) is kept  # no second copy
+    values[0] = 9.0  # the original is the caller's; the frozen copy does not follow
+    assert kept[0] == 0.0
+    read_only = np.arange(3.0)
+    read_only.flags.writeable = False  # a flag alone is no promise
+    assert not is_frozen(read_only) and not is_frozen(read_only[1:])
 
 
 def test_grid_offsets_are_the_callers_own():
