@@ -7,7 +7,8 @@ from the cache instead of compiling it (seconds on each first use). The kernels
 compile once per argument types: working dtype (float32 for uint8 and float32 inputs,
 float64 for float64), one signal or a batch, a grid or an edge list, joint or per
 channel, a step on one thread or split across threads (which a run compiles only when
-long: here at once), and the narrow integer types a path stores (which follow its
+long: here at once), the wavefront of a large grid (compiled by a run only for a very
+large one: here at once), and the narrow integer types a path stores (which follow its
 size). Inputs of other sizes may still compile a read kernel or two (about a second
 each).
 """
@@ -37,6 +38,11 @@ def warm() -> dict[str, int]:
         isvs_graph.smooth_image(photo, sparsity=0.8)
         isvs_graph.smooth_image(photo / 255.0, t=16)
         isvs_graph.smooth_image(photo[:32, :32], sparsity=0.8, mode="channel")
+        # A large one: its steps up to each check run as one wavefront.
+        large = data.astronaut()[:256, :256]
+        isvs_graph.smooth_image(large, sparsity=0.8)
+        isvs_graph.smooth_image(large / 255.0, t=16)
+        isvs_graph.smooth_image(large, sparsity=0.8, mode="channel")
         # A large graph that is not a grid (its steps split too).
         isvs_graph.solve(_ring(9_000), np.random.default_rng(0).random((9_000, 3)),
                          sparsity=0.8)
@@ -63,15 +69,19 @@ def warm() -> dict[str, int]:
 
 @contextlib.contextmanager
 def _split_at_once():
-    """Large signals try the step split across threads at once, so that its loop is
-    compiled here (a run compiles it only when long: ``SPLIT_COMPILE_AFTER``)."""
+    """Large signals try the step split across threads at once, and large grids run
+    their wavefront, so that both loops are compiled here (a run compiles them only
+    when that pays: ``SPLIT_COMPILE_AFTER``, ``WAVEFRONT_COMPILE_NODES``)."""
     from isvs_graph._solver import numba_backend
-    saved = numba_backend.TRIAL_AFTER, numba_backend.SPLIT_COMPILE_AFTER
+    saved = (numba_backend.TRIAL_AFTER, numba_backend.SPLIT_COMPILE_AFTER,
+             numba_backend.COMPILE_WAVEFRONT)
     numba_backend.TRIAL_AFTER = numba_backend.SPLIT_COMPILE_AFTER = 0.0
+    numba_backend.COMPILE_WAVEFRONT = True
     try:
         yield
     finally:
-        numba_backend.TRIAL_AFTER, numba_backend.SPLIT_COMPILE_AFTER = saved
+        (numba_backend.TRIAL_AFTER, numba_backend.SPLIT_COMPILE_AFTER,
+         numba_backend.COMPILE_WAVEFRONT) = saved
 
 
 def _ring(nodes: int):

@@ -652,6 +652,7 @@ def test_steps_run_as_a_wavefront_are_the_plain_steps_bit_for_bit(monkeypatch, s
         monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 10 ** 9)
         monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", min_nodes)
         monkeypatch.setattr(numba_backend, "WAVEFRONT_CHUNK", chunk)
+        monkeypatch.setattr(numba_backend, "COMPILE_WAVEFRONT", True)
         layout = numba_backend.kernel_graph(prepare(graph, x[0]).graph, np.dtype(np.float32))
         assert layout.wavefront == (chunk if min_nodes <= p else 0)
         with warnings.catch_warnings():
@@ -670,6 +671,14 @@ def test_steps_run_as_a_wavefront_are_the_plain_steps_bit_for_bit(monkeypatch, s
         for before, after in zip(plain, solve(1, chunk)):
             for name in ("u", "support", "iterations", "steps", "status"):
                 assert np.array_equal(getattr(before, name), getattr(after, name)), name
+    assert _wavefronts_compiled() > 0
+
+
+def _wavefronts_compiled():
+    import numba
+
+    from isvs_graph._solver.numba_kernels import run_signal
+    return sum(not isinstance(s[14], numba.types.NoneType) for s in run_signal.signatures)
 
 
 def test_a_large_image_is_solved_as_a_wavefront_with_the_plain_steps_bits(monkeypatch):
@@ -678,10 +687,12 @@ def test_a_large_image_is_solved_as_a_wavefront_with_the_plain_steps_bits(monkey
     from isvs_graph._solver import numba_backend
     image = transform.resize(data.camera(), (256, 256), anti_aliasing=True)
     assert 256 * 256 >= numba_backend.WAVEFRONT_MIN_NODES  # the default takes it
+    monkeypatch.setattr(numba_backend, "COMPILE_WAVEFRONT", True)  # (or the cache has it)
+    monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 10 ** 9)
     fronts = [isvs_graph.smooth_image(image.astype(dtype), sparsity=0.8, mode=mode)
               for dtype in (np.float32, np.float64) for mode in ("joint", "channel")]
+    assert _wavefronts_compiled() > 0
     monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 10 ** 9)
-    monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 10 ** 9)
     plain = [isvs_graph.smooth_image(image.astype(dtype), sparsity=0.8, mode=mode)
              for dtype in (np.float32, np.float64) for mode in ("joint", "channel")]
     for front, step in zip(fronts, plain):

@@ -36,13 +36,17 @@ def test_warm_compiles_the_loop_of_each_step_a_dtype_may_run():
         split = not isinstance(signature[8], numba.types.NoneType)
         grid = not isinstance(signature[10], numba.types.NoneType)
         joint = not isinstance(signature[12], numba.types.NoneType)
-        kinds.add((split, grid, joint, str(signature[4].dtype)))
-    expected = {(False, True, True, "float32"), (False, True, True, "float64"),
-                (False, False, True, "float64"), (False, True, False, "float32"),
-                (False, True, False, "float64")}
+        front = not isinstance(signature[14], numba.types.NoneType)
+        kinds.add((split, grid, joint, front, str(signature[4].dtype)))
+    expected = {(False, True, True, False, "float32"), (False, True, True, False, "float64"),
+                (False, False, True, False, "float64"), (False, True, False, False, "float32"),
+                (False, True, False, False, "float64"),
+                # a large grid's wavefront
+                (False, True, True, True, "float32"), (False, True, True, True, "float64"),
+                (False, True, False, True, "float32")}
     if numba.get_num_threads() > 1:  # one thread never splits a step
-        expected |= {(True, True, True, "float32"), (True, True, True, "float64"),
-                     (True, False, True, "float64")}
+        expected |= {(True, True, True, False, "float32"), (True, True, True, False, "float64"),
+                     (True, False, True, False, "float64")}
     assert expected <= kinds
 
 
@@ -53,8 +57,8 @@ from skimage import data
 import isvs_graph
 from isvs_graph._solver import numba_backend, numba_kernels as k
 
-def kinds():  # [split, grid, joint] of each compiled loop
-    return sorted([not isinstance(s[at], numba.types.NoneType) for at in (8, 10, 12)]
+def kinds():  # [split, grid, joint, wavefront] of each compiled loop
+    return sorted([not isinstance(s[at], numba.types.NoneType) for at in (8, 10, 12, 14)]
                   for s in k.run_signal.signatures)
 
 numba_backend.TRIAL_AFTER = 0.0  # a large signal tries the split at once if it may
@@ -63,6 +67,10 @@ out = {}
 if sys.argv[1] == "cold":
     isvs_graph.smooth_image(photo[:64, :64], sparsity=0.8)  # small: one thread
     out["small"] = kinds()
+    numba_backend.WIDE_MIN_NODES = 10 ** 9
+    isvs_graph.smooth_image(photo[:256, :256], sparsity=0.8)  # no wavefront compiled
+    numba_backend.WIDE_MIN_NODES = 8_192
+    out["no wavefront"] = kinds()
     out["split_steps"] = len(k._grid_blocks.signatures) + len(k._list_blocks.signatures)
     isvs_graph.smooth_image(photo[:96, :96], sparsity=0.8)  # large, but not cached
     out["large"] = kinds()
@@ -76,7 +84,8 @@ print(json.dumps(out))
 
 def test_a_first_call_compiles_only_the_step_it_runs(tmp_path):
     # An empty numba cache: a small photo compiles the grid's loop on one thread, joint,
-    # not the edge list's step, nor the split one, nor per channel; a large photo does
+    # not the edge list's step, nor the split one, nor per channel, nor the wavefront (a
+    # 256² photo runs plain steps rather than compile it); a large photo does
     # not compile the split (seconds) for a short run, unless told to; a later process
     # loads it from the cache and splits from the first trial, compiling nothing.
     import json
@@ -94,12 +103,13 @@ def test_a_first_call_compiles_only_the_step_it_runs(tmp_path):
         return json.loads(done.stdout.splitlines()[-1])
 
     cold = first_use("cold")
-    assert cold["small"] == [[False, True, True]]
+    assert cold["small"] == [[False, True, True, False]]
+    assert cold["no wavefront"] == [[False, True, True, False]]  # a 256² photo: seconds
     assert cold["split_steps"] == 0
-    assert cold["large"] == [[False, True, True]]
-    assert cold["then"] == [[False, True, True], [True, True, True]]
+    assert cold["large"] == [[False, True, True, False]]
+    assert cold["then"] == [[False, True, True, False], [True, True, True, False]]
     warm_cache = first_use("warm")
-    assert warm_cache["then"] == [[False, True, True], [True, True, True]]
+    assert warm_cache["then"] == [[False, True, True, False], [True, True, True, False]]
     assert warm_cache["compiled"] == 0
 
 

@@ -22,7 +22,7 @@ from ..graphs import CanonicalGraph
 from ..graphs._grid import SMALL_GRID, grid_shape
 from . import numba_kernels as kernels
 from .options import CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions
-from .stencil import grid_stencil
+from .stencil import grid_stencil, index_dtype
 
 #: Graphs with at least this many nodes are solved "wide" when the batch is too small
 #: to keep every thread busy with whole signals.
@@ -37,6 +37,12 @@ GRID_CHUNK = 2048
 #: smaller grid's state stays in cache anyway.
 WAVEFRONT_MIN_NODES = 1 << 16
 WAVEFRONT_CHUNK = 1024
+#: The wavefront's loop is compiled (seconds) only where that pays: when neither
+#: compiled nor in numba's cache, a grid of fewer nodes than this runs plain steps
+#: (``python -m isvs_graph._warm`` compiles it ahead of use); ``COMPILE_WAVEFRONT``
+#: compiles it whatever the size.
+WAVEFRONT_COMPILE_NODES = 1 << 22
+COMPILE_WAVEFRONT = False
 #: Steps per chunk when a progress bar follows one signal.
 PROGRESS_STEPS = 64
 #: Splitting the steps of one large signal across threads, measured (see
@@ -104,7 +110,7 @@ def kernel_graph(canonical: CanonicalGraph, dtype: np.dtype) -> kernels.Graph:
     indptr = np.zeros(p + 1, dtype=np.int64)
     np.cumsum(np.bincount(ends, minlength=p), out=indptr[1:])
     parts = min(parts, max(1, m), max(1, p))  # as many edge blocks as node blocks
-    identity = np.arange(m, dtype=np.int64)
+    identity = np.arange(m, dtype=index_dtype(m))  # the type a grid's maps have
     return kernels.Graph(False, m, 0, none_i, 0, none_f, identity, src, dst, weight, indptr,
                          incident.astype(np.int64), coef.astype(dtype), _blocks(m, parts),
                          _blocks(p, parts), 0, 0, identity)
@@ -227,8 +233,13 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, leve
     if progress:
         from tqdm.auto import tqdm
 
+    front = graph.wavefront > 0 and (COMPILE_WAVEFRONT or p >= WAVEFRONT_COMPILE_NODES or
+                                     kernels.front_cached(graph, consts, sub_rule, x[:1],
+                                                          state, rec))
+
     def run_until(signals, split, until):
-        kernels.run_batch(signals, split, graph, consts, sub_rule, x, state, rec, until)
+        kernels.run_batch(signals, split, graph, consts, sub_rule, x, state, rec, until,
+                          front)
 
     if wide:  # one signal at a time, each step split across threads where that pays
         state = state._replace(r=np.zeros((batch, channels, slots), dtype=dtype))

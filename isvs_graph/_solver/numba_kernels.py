@@ -63,7 +63,7 @@ RUNNING, REACHED, FLOOR, MAX_ITER, NON_FINITE = -1, 0, 1, 2, 3
 #: wide steps (pixel ranges at row boundaries; edge and node ranges of a list, as many of
 #: each). ``chunk``: pixels a grid step sweeps at a time (edges, then their nodes).
 #: ``wavefront``: pixels a step of a wavefront sweeps at a time (0: none; see
-#: :func:`_steps_wavefront`). ``slot``: the inverse of ``eid``, canonical edge id → slot
+#: :func:`_grid_steps`). ``slot``: the inverse of ``eid``, canonical edge id → slot
 #: (for reading results).
 Graph = namedtuple("Graph", ["grid", "num_edges", "width", "shifts", "pad", "masks", "eid",
                              "src", "dst", "weight", "indptr", "incident", "coef",
@@ -408,40 +408,46 @@ if numba is not None:
     @njit_inline
     def _step_grid(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter, log_k,
                    log_e, log_n, nbuf, obuf, gbuf, joint, channel):
-        """One step of one signal on a grid, on one thread: (count, ε, leaves,
-        max |∂L/∂u|); the last is measured at every step when ``measure``, else only
-        when checking. ``joint``, ``channel``: as in :func:`run_signal`."""
+        """One step of one signal on a grid, on one thread: :func:`_grid_steps` of one
+        step, for a loop compiled without the wavefront (seconds less to compile)."""
         # A literal 0 would compile the sweep once more (for lo = 0): a typed zero.
         lo = np.int64(0)
         count, eps_r, leaves, eps_u = _grid_sweep(
             graph, consts, x, u, z, f, rb, lo, np.int64(x.shape[1]), lo, check, measure,
-            k_next, entry_iter, log_k, log_e, log_n, nbuf[0], obuf[0], gbuf[0], joint,
-            channel)
+            k_next, entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf, joint, channel)
         return count, _nan_max(eps_u, eps_r), leaves, eps_u
 
-    @njit
-    def _steps_wavefront(graph, consts, x, u, z, f, rb, depth, check_last, counts,
-                         entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf, joint, channel):
-        """``depth`` steps of one signal on a grid, on one thread, swept as a wavefront:
-        ``counts[t]``, the support's size after step ``t``; returns the last step's
-        ``(ε_r, max |∂L/∂u|)`` when ``check_last`` (else zeros). Nothing is recorded
-        (``entry_iter`` and the logs are empty).
+    @njit_inline
+    def _grid_steps(graph, consts, x, u, z, f, rb, depth, check, measure, k_next, counts,
+                    done, entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf, joint, channel):
+        """``depth`` steps of one signal on a grid, on one thread: (count, ε, leaves,
+        max |∂L/∂u|) of the last step, which is checked when ``check`` (``max |∂L/∂u|``
+        measured at every step when ``measure``); ``counts[t]``, the support's size after
+        step ``t``. ``done``: scratch of ``depth`` entries. Entries are recorded (and
+        ``measure`` set) only with ``depth`` 1. ``joint``, ``channel``: as in
+        :func:`run_signal`.
 
-        Each step sweeps pixels in order (:func:`_grid_sweep`), and step ``t + 1`` follows
-        step ``t`` at ``pad`` pixels: its edges read ``u`` up to ``pad`` pixels ahead,
+        Several steps run as a wavefront: each step sweeps the pixels in order
+        (:func:`_grid_sweep`), ``graph.wavefront`` at a time, and step ``t + 1`` follows
+        step ``t`` at ``pad`` pixels. Its edges read ``u`` up to ``pad`` pixels ahead,
         which step ``t`` has updated, and its ``r`` overwrites slots that step ``t`` no
-        longer reads (the node pass reads ``r`` up to ``pad`` pixels back). So a stretch of
-        the image stays in cache for all ``depth`` steps instead of being read from memory
-        once a step, and every value is computed from the same operands as in ``depth``
+        longer reads (a node pass reads ``r`` up to ``pad`` pixels back). So a stretch of
+        the image stays in cache for all the steps instead of being read from memory once
+        a step, and every value is computed from the same operands as in ``depth``
         sweeps: the same bits.
         """
         p = x.shape[1]
-        pad, chunk = graph.pad, nbuf.shape[0]
-        done = np.zeros(depth, dtype=np.int64)
+        pad = graph.pad
+        chunk = graph.wavefront if depth > 1 else graph.chunk
+        chunk = max(1, min(chunk, nbuf.shape[0]))
+        nb, ob, gb = nbuf[:chunk], obuf[:chunk], gbuf[:chunk]
         for t in range(depth):
             counts[t] = 0
+            done[t] = 0
+        last = depth - 1
+        leaves = 0
         eps_r, eps_u = 0.0, 0.0
-        while done[depth - 1] < p:
+        while done[last] < p:
             for t in range(depth):
                 if t == 0:
                     hi = min(p, done[0] + chunk)
@@ -452,20 +458,24 @@ if numba is not None:
                 lo = done[t]
                 if hi <= lo:
                     continue
-                check = check_last and t == depth - 1
-                c, e, _, g = _grid_sweep(
-                    graph, consts, x, u, z, f, rb, lo, hi, lo - lo, check, False, lo - lo,
-                    entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf, joint, channel)
+                checked = check and t == last
+                c, e, lv, g = _grid_sweep(
+                    graph, consts, x, u, z, f, rb, lo, hi, lo - lo, checked,
+                    measure and t == last, k_next + t, entry_iter, log_k, log_e, log_n, nb,
+                    ob, gb, joint, channel)
                 counts[t] += c
+                leaves += lv
                 done[t] = hi
-                if check:
+                if t == last:
                     eps_r, eps_u = _nan_max(eps_r, e), _nan_max(eps_u, g)
-        return eps_r, eps_u
+        return counts[last], _nan_max(eps_u, eps_r), leaves, eps_u
 
     @njit_inline
     def _step_list(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter, log_k,
                    log_e, log_n, joint, channel):
-        """One step of one signal on an edge list, on one thread (as :func:`_step_grid`)."""
+        """One step of one signal on an edge list, on one thread: (count, ε, leaves,
+        max |∂L/∂u|), the last measured at every step when ``measure``, else only when
+        checking (``check``)."""
         lo = np.int64(0)
         count, eps_r, leaves = _list_edges(graph, consts, u, z, f, rb, lo,
                                            graph.src.shape[0], check, k_next, entry_iter,
@@ -731,7 +741,7 @@ if numba is not None:
 
     @njit
     def run_signal(b, graph, consts, rule, x, state, rec, until, block_log_k, block_log_e,
-                   stencil, edge_list, joint, channel):
+                   stencil, edge_list, joint, channel, front):
         """Run signal ``b`` until its stop rule, its step bound or ``until`` steps.
 
         Each step is split into blocks across threads when ``block_log_k``/
@@ -742,7 +752,9 @@ if numba is not None:
         These ``None`` are compile-time choices (numba prunes the branch of an argument
         that is ``None``): a first call compiles only the step it runs — one thread, on
         a grid, joint, for a photo — and the split step (seconds to compile) only when
-        it is used (see :func:`split_cached`)."""
+        it is used (see :func:`split_cached`). ``front`` (``True`` or ``None``, the same
+        way): whether the steps up to each check may run as one wavefront
+        (:func:`_grid_steps`) on a grid whose layout allows it (``graph.wavefront``)."""
         xb, u, z, f = x[b], state.u[b], state.z[b], state.f[b]
         channels, p = xb.shape
         m = graph.num_edges
@@ -783,13 +795,14 @@ if numba is not None:
         # The steps up to each check go as one wavefront on a large grid (the layout
         # says), unless something is recorded. A sparsity reached inside is seen only at
         # the end: the run restarts from a copy and steps one at a time (``serial_until``).
-        wavefront = stencil is not None and block_log_k is None and graph.wavefront > 0 \
-            and entry_iter.shape[0] == 0 and not measure and rec.levels.shape[0] == 0
+        wavefront = front is not None and block_log_k is None and graph.wavefront > 0 and \
+            entry_iter.shape[0] == 0 and not measure and rec.levels.shape[0] == 0
         keep = wavefront and s_target >= 0
         saved_u = np.empty((channels, p if keep else 0), dtype=xb.dtype)
         saved_z = np.empty((channels, z.shape[1] if keep else 0), dtype=xb.dtype)
         saved_f = np.empty(f.shape[0] if keep else 0, dtype=f.dtype)
-        counts = np.empty(rule.check_every if wavefront else 0, dtype=np.int64)
+        counts = np.empty(rule.check_every, dtype=np.int64)
+        done = np.empty(rule.check_every, dtype=np.int64)
         serial_until = steps
         while True:
             sparsity = (entries - count) / entries if entries else 0.0
@@ -817,43 +830,23 @@ if numba is not None:
                 break
             check = steps % rule.check_every == 0
             depth = 1
-            if wavefront and steps >= serial_until:
-                # Up to and with the next check step (none when stopped before it).
-                depth = min((-steps) % rule.check_every + 1, until - steps,
-                            rule.max_steps - steps)
-                if k_target >= 0:
-                    depth = min(depth, k_target - k)
-                if stop < rule.stops.shape[0]:
-                    depth = min(depth, rule.stops[stop] - k)
-            if depth >= 2:
-                if keep:
-                    _copy(u, saved_u)
-                    _copy(z, saved_z)
-                    for e in range(f.shape[0]):
-                        saved_f[e] = f[e]
-                check = (steps + depth - 1) % rule.check_every == 0
-                eps_r, eps_u = _steps_wavefront(
-                    graph, consts, xb, u, z, f, rb, depth, check, counts, entry_iter, log_k,
-                    log_e, log_n, nbuf[0][:graph.wavefront], obuf[0][:graph.wavefront],
-                    gbuf[0][:graph.wavefront], joint, channel)
-                ran = depth
-                if s_target >= 0 and entries:
-                    for t in range(depth - 1):
-                        if (entries - counts[t]) / entries <= s_target:
-                            ran = t + 1
-                            break
-                if ran < depth:  # the target was passed inside the run: step up to it
-                    _copy(saved_u, u)
-                    _copy(saved_z, z)
-                    for e in range(f.shape[0]):
-                        f[e] = saved_f[e]
-                    serial_until = steps + ran
-                    continue
-                # All but the last step counted here; the last as one step below.
-                k += depth - 1
-                steps += depth - 1
-                count, eps, left = counts[depth - 1], _nan_max(eps_u, eps_r), 0
-            elif block_log_k is not None:
+            if front is not None:  # (compiled only for a wavefront)
+                if wavefront and steps >= serial_until:
+                    # Up to and with the next check step (none when stopped before it).
+                    depth = min((-steps) % rule.check_every + 1, until - steps,
+                                rule.max_steps - steps)
+                    if k_target >= 0:
+                        depth = min(depth, k_target - k)
+                    if stop < rule.stops.shape[0]:
+                        depth = min(depth, rule.stops[stop] - k)
+                if depth > 1:
+                    check = (steps + depth - 1) % rule.check_every == 0
+                    if keep:
+                        _copy(u, saved_u)
+                        _copy(z, saved_z)
+                        for e in range(f.shape[0]):
+                            saved_f[e] = f[e]
+            if block_log_k is not None:
                 count, eps, left, eps_u = _step_wide(
                     graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
                     log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf,
@@ -863,10 +856,34 @@ if numba is not None:
                     count, eps, left, eps_u = _step_list(
                         graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
                         log_k, log_e, log_n, joint, channel)
-                if stencil is not None:
+                if stencil is not None and front is None:
                     count, eps, left, eps_u = _step_grid(
                         graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
-                        log_k, log_e, log_n, nbuf, obuf, gbuf, joint, channel)
+                        log_k, log_e, log_n, nbuf[0], obuf[0], gbuf[0], joint, channel)
+                if stencil is not None and front is not None:
+                    before = count
+                    count, eps, left, eps_u = _grid_steps(
+                        graph, consts, xb, u, z, f, rb, depth, check, measure, k + 1, counts,
+                        done, entry_iter, log_k, log_e, log_n, nbuf[0], obuf[0], gbuf[0],
+                        joint, channel)
+                    if depth > 1:
+                        ran = depth
+                        if s_target >= 0 and entries:
+                            for t in range(depth - 1):
+                                if (entries - counts[t]) / entries <= s_target:
+                                    ran = t + 1
+                                    break
+                        if ran < depth:  # the target was passed inside: step up to it
+                            _copy(saved_u, u)
+                            _copy(saved_z, z)
+                            for e in range(f.shape[0]):
+                                f[e] = saved_f[e]
+                            count = before
+                            serial_until = steps + ran
+                            continue
+                        # All but the last step counted here; the last as one step below.
+                        k += depth - 1
+                        steps += depth - 1
             leaves += left
             if measure:
                 drift += step_u * eps_u * (1.0 + rounding) + rounding
@@ -918,31 +935,34 @@ if numba is not None:
                       edge_list, joint, channel):
         for i in numba.prange(order.shape[0]):
             run_signal(order[i], graph, consts, rule, x, state, rec, until, None, None,
-                       stencil, edge_list, joint, channel)
+                       stencil, edge_list, joint, channel, None)
 
     @njit
     def _run_serial(order, graph, consts, rule, x, state, rec, until, stencil, edge_list,
                     joint, channel):
         for i in range(order.shape[0]):
             run_signal(order[i], graph, consts, rule, x, state, rec, until, None, None,
-                       stencil, edge_list, joint, channel)
+                       stencil, edge_list, joint, channel, None)
 
 
 def run_batch(order: np.ndarray, split: bool, graph: Graph, consts: Constants,
               rule: StopRule, x: np.ndarray, state: State, rec: Recording,
-              until: int) -> None:
+              until: int, front: bool = False) -> None:
     """Run the signals ``order`` (indices into the batch) until each stops or has done
     ``until`` steps in all, one after the other with each step split across threads
-    (``split``), or each on one thread; the state is updated in place."""
+    (``split``), or each on one thread; the state is updated in place. ``front``: a
+    single signal on one thread runs the steps up to each check as one wavefront where
+    its layout allows (see :func:`run_signal`)."""
     kind = _kind(graph, consts)
     if split:
         logs = _block_logs(graph, consts, x, rec)
         for b in order:
-            run_signal(int(b), graph, consts, rule, x, state, rec, until, *logs, *kind)
+            run_signal(int(b), graph, consts, rule, x, state, rec, until, *logs, *kind,
+                       None)
     elif order.shape[0] == 1:
         # The loop a single signal runs, split or not, shares its compiled steps.
         run_signal(int(order[0]), graph, consts, rule, x, state, rec, until, None, None,
-                   *kind)
+                   *kind, True if front else None)
     elif not parallel_allowed():  # see isvs_graph._threads
         _run_serial(order, graph, consts, rule, x, state, rec, until, *kind)
     else:
@@ -979,8 +999,20 @@ def split_cached(graph: Graph, consts: Constants, rule: StopRule, x: np.ndarray,
     compiling: its loop is compiled in this process, or in numba's on-disk cache (then
     it is loaded here). Compiling it takes seconds (``python -m isvs_graph._warm`` puts
     it in the cache)."""
-    args = (0, graph, consts, rule, x, state, rec, 0, *_block_logs(graph, consts, x, rec),
-            *_kind(graph, consts))
+    return _loop_cached((0, graph, consts, rule, x, state, rec, 0,
+                         *_block_logs(graph, consts, x, rec), *_kind(graph, consts), None))
+
+
+def front_cached(graph: Graph, consts: Constants, rule: StopRule, x: np.ndarray,
+                 state: State, rec: Recording) -> bool:
+    """:func:`split_cached` for ``run_batch(…, front=True)`` on one signal."""
+    return _loop_cached((0, graph, consts, rule, x, state, rec, 0, None, None,
+                         *_kind(graph, consts), True))
+
+
+def _loop_cached(args: tuple) -> bool:
+    """Whether :func:`run_signal` on arguments of these types is compiled in this
+    process or in numba's cache (then it is loaded here)."""
     signature = tuple(run_signal.typeof_pyval(arg) for arg in args)
     if signature in run_signal.overloads:
         return True

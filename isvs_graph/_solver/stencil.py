@@ -36,10 +36,10 @@ def grid_stencil(shape: tuple[int, ...], connectivity: int, dtype,
     down-right, down-left in 2-D) joins node ``t`` to ``t + shifts[d]``; its edges sit at
     slots ``d L + pad + t``, ``L = pad + p``, ``pad`` the largest shift. ``masks`` is 1
     on the slots that are edges; ``eid`` maps slots to the ids of the grid's canonical
-    edges (−1 elsewhere) and ``slot`` edges to slots, so supports and entries come out in
-    canonical order. Canonical order is node by node, each node's edges by increasing
-    shift (as :func:`~isvs_graph.graphs.grid_canonical` builds them), so both maps
-    follow from the shape.
+    edges (−1 elsewhere) and ``slot`` edges to slots (both of :func:`index_dtype`), so
+    supports and entries come out in canonical order. Canonical order is node by node,
+    each node's edges by increasing shift (as :func:`~isvs_graph.graphs.grid_canonical`
+    builds them), so both maps follow from the shape.
     """
     p = math.prod(shape)
     steps = [(shift, valid) for shift, valid in grid_directions(shape, connectivity)
@@ -51,14 +51,21 @@ def grid_stencil(shape: tuple[int, ...], connectivity: int, dtype,
         masks[d, pad:] = valid
     by_shift = sorted(range(len(steps)), key=lambda d: steps[d][0])  # stable: ties kept
     valid = np.stack([steps[d][1] for d in by_shift], axis=1)  # (p, D): canonical order
-    ids = np.cumsum(valid.reshape(-1), dtype=np.int64).reshape(valid.shape) - 1
-    eid = np.full((len(steps), length), -1, dtype=np.int64)
+    index = index_dtype(len(steps) * length)
+    ids = np.cumsum(valid.reshape(-1), dtype=index).reshape(valid.shape) - 1
+    eid = np.full((len(steps), length), -1, dtype=index)
     for column, d in enumerate(by_shift):
         np.copyto(eid[d, pad:], ids[:, column], where=valid[:, column])
-    node, column = np.divmod(np.flatnonzero(valid), len(steps))
-    slot = np.array(by_shift, dtype=np.int64)[column] * length + pad + node
+    node, column = np.divmod(np.flatnonzero(valid).astype(index), len(steps))
+    slot = np.array(by_shift, dtype=index)[column] * index(length) + index(pad) + node
     return (np.array([shift for shift, _ in steps], dtype=np.int64), pad, masks.reshape(-1),
             eid.reshape(-1), slot)
+
+
+def index_dtype(count: int) -> type:
+    """int32 for indices below ``count`` where they fit (half the memory of a layout's
+    maps), else int64."""
+    return np.int32 if count < 2**31 else np.int64
 
 
 class StencilOperator:
@@ -97,7 +104,8 @@ class StencilOperator:
                       torch.from_numpy(masks[d, :p - s].copy()).to(device=device, dtype=dtype)
                       for d, s in enumerate(self.shifts)]
         # canonical edge -> its slot here (grid_stencil's, less the padding before each)
-        slot = slot - pad * (slot // (pad + p) + 1)
+        slot = slot.astype(np.int64)
+        slot -= pad * (slot // (pad + p) + 1)
         self.slot = torch.from_numpy(slot).to(device)
 
     def _nodes(self, values: torch.Tensor) -> torch.Tensor:
