@@ -233,9 +233,10 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, leve
     if progress:
         from tqdm.auto import tqdm
 
-    front = graph.wavefront > 0 and (COMPILE_WAVEFRONT or p >= WAVEFRONT_COMPILE_NODES or
-                                     kernels.front_cached(graph, consts, sub_rule, x[:1],
-                                                          state, rec))
+    # A wavefront where one signal runs on one thread: wide, or a batch of one.
+    front = graph.wavefront > 0 and (wide or batch == 1) and (
+        COMPILE_WAVEFRONT or p >= WAVEFRONT_COMPILE_NODES or
+        kernels.front_cached(graph, consts, sub_rule, x[:1], state, rec))
 
     def run_until(signals, split, until):
         kernels.run_batch(signals, split, graph, consts, sub_rule, x, state, rec, until,

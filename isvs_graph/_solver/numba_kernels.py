@@ -408,8 +408,10 @@ if numba is not None:
     @njit_inline
     def _step_grid(graph, consts, x, u, z, f, rb, check, measure, k_next, entry_iter, log_k,
                    log_e, log_n, nbuf, obuf, gbuf, joint, channel):
-        """One step of one signal on a grid, on one thread: :func:`_grid_steps` of one
-        step, for a loop compiled without the wavefront (seconds less to compile)."""
+        """One step of one signal on a grid, on one thread: (count, ε, leaves,
+        max |∂L/∂u|), the last measured at every step when ``measure``, else only when
+        checking — :func:`_grid_steps` of one step, in a loop compiled without the
+        wavefront (seconds less to compile)."""
         # A literal 0 would compile the sweep once more (for lo = 0): a typed zero.
         lo = np.int64(0)
         count, eps_r, leaves, eps_u = _grid_sweep(
@@ -707,6 +709,7 @@ if numba is not None:
 
     @njit_inline
     def _copy(source, target):
+        """``target[:] = source`` for planes ``(C, n)`` (a loop: no other kernel)."""
         for c in range(source.shape[0]):
             for i in range(source.shape[1]):
                 target[c, i] = source[c, i]
