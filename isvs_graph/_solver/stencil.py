@@ -38,7 +38,7 @@ def grid_stencil(shape: tuple[int, ...], connectivity: int, dtype,
     on the slots that are edges; ``eid`` maps slots to the ids of the grid's canonical
     edges (−1 elsewhere) and ``slot`` edges to slots (both of :func:`index_dtype`), so
     supports and entries come out in canonical order. Canonical order is node by node,
-    each node's edges by increasing shift (as :func:`~isvs_graph.graphs.grid_canonical`
+    each node's edges by increasing shift (as ``grid_canonical``
     builds them), so both maps follow from the shape.
     """
     p = math.prod(shape)
