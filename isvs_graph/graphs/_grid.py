@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import threading
 import warnings
 import weakref
 from typing import TYPE_CHECKING
@@ -97,14 +98,19 @@ _SHARED: dict = {}
 
 def _shared(key: tuple, build) -> np.ndarray:
     """The frozen array ``build()`` makes, shared while something holds it."""
-    kept = _SHARED.get(key)
-    array = kept() if kept is not None else None
+    with _LOCK:  # (calls from several threads: the dict changes under them)
+        kept = _SHARED.get(key)
+        array = kept() if kept is not None else None
     if array is None:
         array = build()
-        for dead in [k for k, ref in _SHARED.items() if ref() is None]:
-            del _SHARED[dead]
-        _SHARED[key] = weakref.ref(array)
+        with _LOCK:
+            for dead in [k for k, ref in list(_SHARED.items()) if ref() is None]:
+                _SHARED.pop(dead, None)
+            _SHARED[key] = weakref.ref(array)
     return array
+
+
+_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=8)
@@ -259,16 +265,20 @@ def grid_shape(graph: CanonicalGraph) -> tuple[tuple[int, ...], int] | None:
     if not (is_frozen(graph.edge_index) and is_frozen(graph.edge_weight)):
         return _recognise(graph)
     key = (id(graph.edge_index), id(graph.edge_weight), graph.num_nodes)
-    kept = _RECOGNISED.get(key)
+    with _LOCK:
+        kept = _RECOGNISED.get(key)
     if kept is not None and kept[0]() is graph.edge_index and \
             kept[1]() is graph.edge_weight:
         return kept[2]
     found = _recognise(graph)
-    for old in [k for k, v in _RECOGNISED.items() if v[0]() is None or v[1]() is None]:
-        del _RECOGNISED[old]  # (an id may be reused once its array is gone)
-    if len(_RECOGNISED) >= 16:
-        _RECOGNISED.pop(next(iter(_RECOGNISED)))
-    _RECOGNISED[key] = (weakref.ref(graph.edge_index), weakref.ref(graph.edge_weight), found)
+    with _LOCK:  # (an id may be reused once its array is gone: drop the dead)
+        for old in [k for k, v in list(_RECOGNISED.items())
+                    if v[0]() is None or v[1]() is None]:
+            _RECOGNISED.pop(old, None)
+        if len(_RECOGNISED) >= 16:
+            _RECOGNISED.pop(next(iter(_RECOGNISED)), None)
+        _RECOGNISED[key] = (weakref.ref(graph.edge_index), weakref.ref(graph.edge_weight),
+                            found)
     return found
 
 

@@ -201,3 +201,38 @@ def test_grid_offsets_are_the_callers_own():
     offsets = grid_offsets(2, 8)
     offsets.clear()
     assert grid_offsets(2, 8) == [(0, 1), (1, 0), (1, 1), (1, -1)]
+
+
+def test_grids_are_recognised_from_many_threads_at_once():
+    # The kept answers and shared arrays are dicts that calls change: from several
+    # threads at once (DataLoader threads, a thread pool) without a lock, one thread's
+    # clean-up broke another's iteration ("dictionary changed size during iteration").
+    import sys
+    import threading
+
+    from isvs_graph.graphs._grid import SMALL_GRID, grid_canonical, grid_shape
+    errors = []
+
+    def work(seed):
+        rng = np.random.default_rng(seed)
+        try:
+            for _ in range(300):
+                h, w = (int(v) for v in rng.integers(2, 12, 2))
+                graph = grid_canonical(h, w)  # small: kept; fresh answers kept too
+                assert grid_shape(graph.__class__(*graph)) is not None
+                big = grid_canonical(SMALL_GRID // 128 + int(rng.integers(1, 4)), 128)
+                assert grid_shape(big) is not None
+        except Exception as error:  # noqa: BLE001 - reported below, with its thread
+            errors.append(repr(error))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=work, args=(seed,)) for seed in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
