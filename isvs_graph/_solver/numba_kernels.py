@@ -708,11 +708,16 @@ if numba is not None:
     # ------------------------------------------------------------------ recording
 
     @njit_inline
-    def _copy(source, target):
-        """``target[:] = source`` for planes ``(C, n)`` (a loop: no other kernel)."""
-        for c in range(source.shape[0]):
-            for i in range(source.shape[1]):
-                target[c, i] = source[c, i]
+    def _copy_state(u, z, f, to_u, to_z, to_f):
+        """The iterate ``u``, ``z`` and the support factors ``f`` into ``to_*`` (loops:
+        no other kernel to compile)."""
+        for c in range(u.shape[0]):
+            for i in range(u.shape[1]):
+                to_u[c, i] = u[c, i]
+            for i in range(z.shape[1]):
+                to_z[c, i] = z[c, i]
+        for i in range(f.shape[0]):
+            to_f[i] = f[i]
 
     @njit
     def _record(graph, consts, u, z, f, values, supports, iters, drifts, b, slot, k, drift,
@@ -845,10 +850,7 @@ if numba is not None:
                 if depth > 1:
                     check = (steps + depth - 1) % rule.check_every == 0
                     if keep:
-                        _copy(u, saved_u)
-                        _copy(z, saved_z)
-                        for e in range(f.shape[0]):
-                            saved_f[e] = f[e]
+                        _copy_state(u, z, f, saved_u, saved_z, saved_f)
             if block_log_k is not None:
                 count, eps, left, eps_u = _step_wide(
                     graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
@@ -877,10 +879,7 @@ if numba is not None:
                                     ran = t + 1
                                     break
                         if ran < depth:  # the target was passed inside: step up to it
-                            _copy(saved_u, u)
-                            _copy(saved_z, z)
-                            for e in range(f.shape[0]):
-                                f[e] = saved_f[e]
+                            _copy_state(saved_u, saved_z, saved_f, u, z, f)
                             count = before
                             serial_until = steps + ran
                             continue

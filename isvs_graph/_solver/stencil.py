@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..graphs import CanonicalGraph
-from ..graphs._grid import grid_directions
+from ..graphs._grid import edges_in_order
 from .._operator import norm_bound
 
 if TYPE_CHECKING:
@@ -42,24 +42,18 @@ def grid_stencil(shape: tuple[int, ...], connectivity: int, dtype,
     builds them), so both maps follow from the shape.
     """
     p = math.prod(shape)
-    steps = [(shift, valid) for shift, valid in grid_directions(shape, connectivity)
-             if valid.any()]
+    steps, node, direction = edges_in_order(shape, connectivity)
     pad = max(shift for shift, _ in steps)
     length = pad + p
     masks = np.zeros((len(steps), length), dtype=dtype)
     for d, (_, valid) in enumerate(steps):
         masks[d, pad:] = valid
-    by_shift = sorted(range(len(steps)), key=lambda d: steps[d][0])  # stable: ties kept
-    valid = np.stack([steps[d][1] for d in by_shift], axis=1)  # (p, D): canonical order
     index = index_dtype(len(steps) * length)
-    ids = np.cumsum(valid.reshape(-1), dtype=index).reshape(valid.shape) - 1
-    eid = np.full((len(steps), length), -1, dtype=index)
-    for column, d in enumerate(by_shift):
-        np.copyto(eid[d, pad:], ids[:, column], where=valid[:, column])
-    node, column = np.divmod(np.flatnonzero(valid).astype(index), len(steps))
-    slot = np.array(by_shift, dtype=index)[column] * index(length) + index(pad) + node
+    slot = (direction * length + pad + node).astype(index)
+    eid = np.full(len(steps) * length, -1, dtype=index)
+    eid[slot] = np.arange(slot.shape[0], dtype=index)
     return (np.array([shift for shift, _ in steps], dtype=np.int64), pad, masks.reshape(-1),
-            eid.reshape(-1), slot)
+            eid, slot)
 
 
 def index_dtype(count: int) -> type:

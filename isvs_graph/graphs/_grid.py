@@ -119,23 +119,32 @@ def _small_grid_edges(shape: tuple[int, ...], connectivity: int) -> np.ndarray:
 
 
 def _build_grid_edges(shape: tuple[int, ...], connectivity: int) -> np.ndarray:
-    """The canonical edges of a grid, generated in order (no sort), frozen.
-
-    Node ``i`` joins its neighbours ahead ``i + shift`` in increasing order of the shift;
-    two offsets may share a shift on a narrow grid (2-D, ``W = 2``: right and down-left)
-    but never from the same node (their targets would be one node).
-    """
-    directions = sorted(grid_directions(shape, connectivity), key=lambda d: d[0])
-    if not directions:
-        return frozen(np.zeros((2, 0), dtype=np.int64))
+    """The canonical edges of a grid, generated in order (no sort), frozen."""
+    directions, node, direction = edges_in_order(shape, connectivity)
     shift = np.array([step for step, _ in directions], dtype=np.int64)
-    valid = np.stack([mask for _, mask in directions], axis=1)  # (p, directions), node-major
-    first = np.flatnonzero(valid)
-    edges = np.empty((2, first.shape[0]), dtype=np.int64)
-    direction = np.empty_like(first)
-    np.divmod(first, len(directions), out=(edges[0], direction))
-    np.add(edges[0], shift[direction], out=edges[1])
+    edges = np.empty((2, node.shape[0]), dtype=np.int64)
+    edges[0] = node
+    np.add(node, shift[direction] if directions else 0, out=edges[1])
     return frozen(edges)
+
+
+def edges_in_order(shape: tuple[int, ...], connectivity: int,
+                   ) -> tuple[list[tuple[int, np.ndarray]], np.ndarray, np.ndarray]:
+    """The directions of :func:`grid_directions` that have edges, and for each canonical
+    edge in order its source node and the index of its direction in that list.
+
+    Canonical order is node by node, each node's edges by increasing shift; two offsets
+    may share a shift on a narrow grid (2-D, ``W = 2``: right and down-left) but never
+    from the same node (their targets would be one node).
+    """
+    directions = [(shift, valid) for shift, valid in grid_directions(shape, connectivity)
+                  if valid.any()]
+    if not directions:
+        return directions, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    by_shift = sorted(range(len(directions)), key=lambda d: directions[d][0])  # stable
+    valid = np.stack([directions[d][1] for d in by_shift], axis=1)  # (p, D), node-major
+    node, column = np.divmod(np.flatnonzero(valid), len(directions))
+    return directions, node, np.array(by_shift, dtype=np.int64)[column]
 
 
 def _check_grid(shape, connectivity) -> tuple[tuple[int, ...], int]:
