@@ -74,14 +74,15 @@ def _split_at_once():
     when that pays: ``SPLIT_COMPILE_AFTER``, ``WAVEFRONT_COMPILE_NODES``)."""
     from isvs_graph._solver import numba_backend
     saved = (numba_backend.TRIAL_AFTER, numba_backend.SPLIT_COMPILE_AFTER,
-             numba_backend.COMPILE_WAVEFRONT)
+             numba_backend.COMPILE_WAVEFRONT, numba_backend.WAVEFRONT_MIN_NODES)
     numba_backend.TRIAL_AFTER = numba_backend.SPLIT_COMPILE_AFTER = 0.0
     numba_backend.COMPILE_WAVEFRONT = True
+    numba_backend.WAVEFRONT_MIN_NODES = 1 << 16  # a 256² photo stands for a large one
     try:
         yield
     finally:
         (numba_backend.TRIAL_AFTER, numba_backend.SPLIT_COMPILE_AFTER,
-         numba_backend.COMPILE_WAVEFRONT) = saved
+         numba_backend.COMPILE_WAVEFRONT, numba_backend.WAVEFRONT_MIN_NODES) = saved
 
 
 def _ring(nodes: int):

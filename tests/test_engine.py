@@ -690,7 +690,8 @@ def test_a_large_image_is_solved_as_a_wavefront_with_the_plain_steps_bits(monkey
 
     from isvs_graph._solver import numba_backend
     image = transform.resize(data.camera(), (256, 256), anti_aliasing=True)
-    assert 256 * 256 >= numba_backend.WAVEFRONT_MIN_NODES  # the default takes it
+    # (a 256² image stands for a large one: the default takes 1024² and up)
+    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 256 * 256)
     monkeypatch.setattr(numba_backend, "COMPILE_WAVEFRONT", True)  # (or the cache has it)
     monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 10 ** 9)
     fronts = [isvs_graph.smooth_image(image.astype(dtype), sparsity=0.8, mode=mode)
