@@ -8,11 +8,14 @@ cores). Prints a markdown table with the device and the machine:
    4,096 CIFAR-size photo crops (32×32×3) and on 16 photos resized to 224²×3, with the
    backend it picks (numba for CPU tensors, the torch stencil on a GPU), and the torch
    backend's stencil against its gather/scatter over the edge list on the same batch;
-2. a ResNet-18 training step (SGD, batch 128) on plain batches, with on-the-fly smoothing
+   on a GPU, the numba kernels on the host's CPU (all its cores) are measured beside it;
+2. seconds for one large photo (1024², 2048², 4096² × 3) and one noisy 128³ grey volume
+   (6-grid), each alone, with the backend :func:`isvs_graph.smooth_images` picks;
+3. a ResNet-18 training step (SGD, batch 128) on plain batches, with on-the-fly smoothing
    (:class:`~isvs_graph.training.SmoothImages`) and with reads from a path cache
    (:class:`~isvs_graph.training.CachedISVSDataset`, built beforehand in a temporary
    folder): step times, and each as a ratio to the plain step;
-3. ``torchrun --nproc_per_node 2`` (gloo on the CPU, nccl on CUDA with a GPU per
+4. ``torchrun --nproc_per_node 2`` (gloo on the CPU, nccl on CUDA with a GPU per
    process — ``--device cuda`` and two GPUs — else gloo): the CIFAR-size smoothing
    split over two processes, aggregate images/s against one process.
 
@@ -44,10 +47,11 @@ import isvs_graph  # noqa: E402
 from isvs_graph._solver import torch_backend  # noqa: E402
 
 #: Sizes of a full run and of ``--quick``.
-FULL = dict(crops=4096, photos=16, photo_size=224, train_batch=128, train_steps=5,
-            cache_images=512, dist_images=4096, repeats=3)
-QUICK = dict(crops=32, photos=2, photo_size=48, train_batch=8, train_steps=2,
-             cache_images=16, dist_images=64, repeats=1)
+FULL = dict(crops=4096, photos=16, photo_size=224, single_sides=(1024, 2048, 4096),
+            volume_side=128, train_batch=128, train_steps=5, cache_images=512,
+            dist_images=4096, repeats=3)
+QUICK = dict(crops=32, photos=2, photo_size=48, single_sides=(64,), volume_side=16,
+             train_batch=8, train_steps=2, cache_images=16, dist_images=64, repeats=1)
 SPARSITY = 0.8
 
 
@@ -92,19 +96,41 @@ def throughput_rows(name: str, images: torch.Tensor, device: torch.device,
                     repeats: int) -> list[tuple]:
     """images/s with the default backend, the torch stencil and torch gather."""
     size = f"{len(images)} × {'×'.join(map(str, images.shape[2:]))}×{images.shape[1]}"
-    runs = [("torch stencil", dict(backend="torch"), True),
-            ("torch gather", dict(backend="torch"), False)]
-    if device.type == "cpu":  # smooth_images takes the numba kernels for CPU tensors
-        runs.insert(0, ("smooth_images (numba)", {}, True))
+    runs = [("torch stencil", dict(backend="torch"), True, images),
+            ("torch gather", dict(backend="torch"), False, images)]
+    # smooth_images takes the numba kernels for CPU tensors: on a GPU's machine, its
+    # CPU (all cores) is the peer.
+    host = "smooth_images (numba)" if device.type == "cpu" else "numba on the host CPU"
+    runs.insert(0, (host, {}, True, images.cpu()))
     rates = {}
-    for label, options, stencil in runs:
+    for label, options, stencil, batch in runs:
         with operator(stencil):
-            smooth(images[:2], **options)  # compiled and warm
-            rates[label] = len(images) / seconds(device, lambda: smooth(images, **options),
-                                                 repeats)
+            smooth(batch[:2], **options)  # compiled and warm
+            rates[label] = len(batch) / seconds(device, lambda: smooth(batch, **options),
+                                                repeats)
     rows = [(f"{name}, {label}", size, rate, "images/s") for label, rate in rates.items()]
     rows.append((f"{name}, stencil / gather", size,
                  rates["torch stencil"] / rates["torch gather"], "×"))
+    if device.type != "cpu":
+        rows.append((f"{name}, torch stencil / host numba", size,
+                     rates["torch stencil"] / rates[host], "×"))
+    return rows
+
+
+def single_rows(sizes: dict, device: torch.device, repeats: int) -> list[tuple]:
+    """Seconds for one photo and one volume at a time, with the default backend."""
+    from inputs import noisy_blobs, photo
+    images = [(f"one photo, {side}²×3", photo("astronaut", side).transpose(2, 0, 1))
+              for side in sizes["single_sides"]]
+    side = sizes["volume_side"]
+    images.append((f"one volume, {side}³ grey", noisy_blobs(side)[None]))
+    smooth(torch.from_numpy(images[0][1][None, :, :16, :16]).to(device))  # compiled
+    smooth(torch.from_numpy(images[-1][1][None, :, :8, :8, :8]).to(device))
+    rows = []
+    for label, image in images:
+        batch = torch.from_numpy(np.ascontiguousarray(image[None])).to(device)
+        rows.append((label, "×".join(map(str, batch.shape[1:])),
+                     seconds(device, lambda: smooth(batch), repeats), "s"))
     return rows
 
 
@@ -223,14 +249,17 @@ def describe(device: torch.device) -> tuple[str, str]:
     return name, machine
 
 
-def table(rows: list[tuple], device: torch.device, quick: bool) -> str:
+def header(device: torch.device, quick: bool) -> str:
     name, machine = describe(device)
-    lines = [f"device: {device} — {name}", f"machine: {machine}",
-             f"sizes: {'--quick' if quick else 'full'}", "",
-             "| measure | size | figure | unit |", "| --- | --- | ---: | --- |"]
-    lines += [f"| {measure} | {size} | {value:.4g} | {unit} |"
-              for measure, size, value, unit in rows]
-    return "\n".join(lines)
+    return "\n".join([f"device: {device} — {name}", f"machine: {machine}",
+                      f"sizes: {'--quick' if quick else 'full'}", "",
+                      "| measure | size | figure | unit |", "| --- | --- | ---: | --- |"])
+
+
+def print_rows(rows: list[tuple]) -> None:
+    """The table's rows, printed as each section ends (a long run shows its progress)."""
+    for measure, size, value, unit in rows:
+        print(f"| {measure} | {size} | {value:.4g} | {unit} |", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -249,13 +278,13 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--device {args.device}: CUDA is not available here")
     sizes = QUICK if args.quick else FULL
     repeats = sizes["repeats"]
-    rows = throughput_rows("CIFAR-size", crops(sizes["crops"], device), device, repeats)
+    print(header(device, args.quick), flush=True)
+    print_rows(throughput_rows("CIFAR-size", crops(sizes["crops"], device), device, repeats))
     photos = torch.from_numpy(resized_photos(sizes["photos"], sizes["photo_size"])).to(device)
-    rows += throughput_rows("photos", photos, device, repeats)
-    rows += training_rows(sizes, device, repeats)
-    rows += distributed_rows(sizes, args.device)
-    print(table(rows, device, args.quick))
-
+    print_rows(throughput_rows("photos", photos, device, repeats))
+    print_rows(single_rows(sizes, device, repeats))
+    print_rows(training_rows(sizes, device, repeats))
+    print_rows(distributed_rows(sizes, args.device))
 
 if __name__ == "__main__":
     main()

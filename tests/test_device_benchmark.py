@@ -12,7 +12,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 ROWS = [
     "CIFAR-size, smooth_images (numba)", "CIFAR-size, torch stencil", "CIFAR-size, torch gather",
     "CIFAR-size, stencil / gather", "photos, smooth_images (numba)", "photos, torch stencil",
-    "photos, torch gather", "photos, stencil / gather", "ResNet-18 step, plain",
+    "photos, torch gather", "photos, stencil / gather", "one photo, 64²×3",
+    "one volume, 16³ grey", "ResNet-18 step, plain",
     "ResNet-18 step, on-the-fly smoothing", "ResNet-18 step, cached reads",
     "ResNet-18 step, on-the-fly smoothing / plain", "ResNet-18 step, cached reads / plain",
     "path cache build (CachedISVSDataset)", "torchrun, 1 process", "torchrun, 2 processes",

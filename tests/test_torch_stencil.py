@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import isvs_graph
-from helpers import random_graph
+from helpers import DEVICES, random_graph
 from isvs_graph._operator import DifferenceOperator
 from isvs_graph._solve import prepare
 from isvs_graph._solver import run_split_lbi, torch_backend
@@ -29,7 +29,7 @@ def blocks(shape, batch=3, channels=3, seed=0):
     return x + 0.2 * rng.standard_normal((batch, level.size, channels))
 
 
-def both_backends(graph, x, *, stencil=True, **options_and_targets):
+def both_backends(graph, x, *, stencil=True, device="cpu", **options_and_targets):
     targets = {k: options_and_targets.pop(k) for k in ("t", "sparsity")
                if k in options_and_targets}
     problem = prepare(graph, x, **options_and_targets)
@@ -39,17 +39,17 @@ def both_backends(graph, x, *, stencil=True, **options_and_targets):
         numba = run_split_lbi(*args, backend="numba", **targets)
         previous, torch_backend._STENCIL = torch_backend._STENCIL, stencil
         try:
-            tensors = run_split_lbi(*args[:1], torch.from_numpy(problem.x),
-                                    torch.from_numpy(problem.initial()), args[3],
-                                    backend="torch", **targets)
+            tensors = run_split_lbi(*args[:1], torch.from_numpy(problem.x).to(device),
+                                    torch.from_numpy(problem.initial()).to(device),
+                                    args[3], backend="torch", **targets)
         finally:
             torch_backend._STENCIL = previous
     return numba, tensors
 
 
 def assert_same_run(numba, tensors):
-    np.testing.assert_allclose(tensors.u.numpy(), numba.u, rtol=1e-10, atol=1e-10)
-    np.testing.assert_array_equal(tensors.support.numpy(), numba.support)
+    np.testing.assert_allclose(tensors.u.cpu().numpy(), numba.u, rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(tensors.support.cpu().numpy(), numba.support)
     np.testing.assert_array_equal(tensors.iterations, numba.iterations)
     np.testing.assert_array_equal(tensors.status, numba.status)
     np.testing.assert_allclose(tensors.sparsity, numba.sparsity, rtol=0, atol=1e-12)
@@ -59,24 +59,26 @@ def assert_same_run(numba, tensors):
 @pytest.mark.parametrize("grid,connectivity", GRIDS)
 @pytest.mark.parametrize("target", [{"sparsity": [0.9, 0.8, 0.6]}, {"t": [0.5, 3.0, 8.0]},
                                     {}])
-def test_the_stencil_agrees_with_the_numba_kernels(grid, connectivity, mode, target):
+@pytest.mark.parametrize("device", DEVICES)
+def test_the_stencil_agrees_with_the_numba_kernels(grid, connectivity, mode, target, device):
     graph = isvs_graph.grid_graph(grid, connectivity=connectivity)
     x = blocks(grid)
     if not target:  # to the floor: flat regions, and a coarse tol so that it comes soon
         x = np.round(x * 4) / 4
         target = {"tol": 0.03}
-    assert_same_run(*both_backends(graph, x, mode=mode, **target))
+    assert_same_run(*both_backends(graph, x, mode=mode, device=device, **target))
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("jumps", [True, False])
-def test_signals_that_finish_early_leave_the_working_set_unchanged(jumps):
+def test_signals_that_finish_early_leave_the_working_set_unchanged(jumps, device):
     # Mixed targets: signals stop at different checks and are dropped from the batch.
     graph = isvs_graph.grid_graph(6, 8, connectivity=8)
     x = blocks((6, 8), batch=6, seed=2)
     assert_same_run(*both_backends(graph, x, sparsity=[1.0, 0.95, 0.9, 0.8, 0.7, 0.5],
-                                   jumps=jumps, max_iter=5_000))
+                                   jumps=jumps, max_iter=5_000, device=device))
     assert_same_run(*both_backends(graph, x, t=[0.0, 0.1, 1.0, 2.0, 5.0, 30.0],
-                                   jumps=jumps))
+                                   jumps=jumps, device=device))
 
 
 def test_max_iter_and_the_floor_are_the_same_statuses():
@@ -153,13 +155,36 @@ def test_the_stencil_agrees_on_narrow_grids(grid, connectivity):
                                        sparsity=[0.9, 0.7, 0.5]))
 
 
-def test_the_stencil_agrees_in_float32():
+@pytest.mark.parametrize("device", DEVICES)
+def test_the_stencil_agrees_in_float32(device):
     # The dtype of training batches: the same supports and steps, u to float32 rounding.
     graph = isvs_graph.grid_graph(9, 11, connectivity=8)
     numba, tensors = both_backends(graph, blocks((9, 11), seed=4).astype(np.float32),
-                                   t=[0.5, 3.0, 8.0])
+                                   t=[0.5, 3.0, 8.0], device=device)
     assert numba.u.dtype == np.float32 and tensors.u.dtype == torch.float32
-    np.testing.assert_allclose(tensors.u.numpy(), numba.u, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(tensors.u.cpu().numpy(), numba.u, rtol=0, atol=1e-5)
     np.testing.assert_array_equal(tensors.iterations, numba.iterations)
-    assert (tensors.support.numpy() != numba.support).mean() < 1e-3
+    assert (tensors.support.cpu().numpy() != numba.support).mean() < 1e-3
 
+
+
+@pytest.mark.parametrize("entries", [0, 1, 7, 10, 480, 1440, 3 * 1023 * 1024])
+def test_count_targets_are_the_least_counts_that_meet_the_sparsity(entries):
+    # The torch backend stops on integers: count ≥ target. The target must be the least
+    # count whose sparsity, by the numba kernels' float64 division, is ≤ s — also where
+    # a target is met exactly (0.7 of 1440 entries), which a GPU's division by a scalar
+    # (a product with its reciprocal) can miss by one ulp.
+    rng = np.random.default_rng(entries)
+    targets = np.concatenate([[-1.0, 0.0, 1.0, 0.5, 0.7, 0.8, 0.6, 0.1, 0.9, 1 / 3],
+                              rng.random(40),
+                              [(entries - c) / entries for c in rng.integers(0, entries + 1, 20)]
+                              if entries else []])
+    got = torch_backend.count_targets(targets, entries)
+    for s, c in zip(targets, got):
+        if s < 0:
+            assert c == entries + 1
+            continue
+        sparsity = [(entries - n) / entries if entries else 0.0 for n in
+                    range(max(0, c - 3), min(entries, c + 3) + 1)]
+        meets = [n for n, v in zip(range(max(0, c - 3), entries + 1), sparsity) if v <= s]
+        assert meets and meets[0] == c, (s, c)

@@ -126,13 +126,12 @@ class StencilOperator:
         import torch
         planes = _planes(u)  # (B, C, p)
         p = self.num_nodes
-        out = planes.new_empty((*planes.shape[:-1], len(self.shifts), p))
+        out = planes.new_zeros((*planes.shape[:-1], len(self.shifts), p))  # the tails: 0
         for d, (shift, mask) in enumerate(zip(self.shifts, self.masks)):
-            row = out[..., d, :]
-            torch.sub(planes[..., :p - shift], planes[..., shift:], out=row[..., :p - shift])
+            row = out[..., d, :p - shift]
+            torch.sub(planes[..., :p - shift], planes[..., shift:], out=row)
             if mask is not None:
-                row[..., :p - shift].mul_(mask)
-            row[..., p - shift:].zero_()
+                row.mul_(mask)
         return out.reshape(*planes.shape[:-1], -1).movedim(-1, 0)
 
     def adjoint(self, r: torch.Tensor) -> torch.Tensor:
@@ -143,8 +142,8 @@ class StencilOperator:
         out = rows[..., 0, :].clone()  # the edges leaving each node …
         for d in range(1, len(self.shifts)):
             out += rows[..., d, :]
-        for d, shift in enumerate(self.shifts):  # … less those arriving
-            out[..., shift:] -= rows[..., d, :p - shift]
+        for d, shift in enumerate(self.shifts):  # … less those arriving (in place:
+            out[..., shift:].sub_(rows[..., d, :p - shift])  # ``-=`` copies back)
         return out.movedim(-1, 0)
 
 

@@ -7,7 +7,9 @@ One loop serves both operators: it sees nodes and edges first, ``(p, B, C)`` and
 are; grids as ``B × C × (nodes or slots)`` planes, so that every shift is a slice) and
 maps its slots to canonical edge order on the way out.
 
-The whole batch steps together. Stop tests run on the device at every iterate: a
+The whole batch steps together. Stop tests run on the device at every iterate, on
+integers (a step bound and a support count per signal, the count worked out on the host
+with the numba kernels' float64 division, so that no device's rounding moves a stop): a
 signal that meets its target is frozen by a mask (its later steps add zero), so the
 host never waits for the device inside the loop. Every ``CHECK_EVERY`` steps the host
 reads a few numbers per signal — stationarity, the floor, the next entry for a jump —
@@ -37,6 +39,9 @@ _STENCIL = True
 
 Operator = DifferenceOperator | StencilOperator
 
+#: A step bound no signal reaches (no time target).
+_NEVER = np.iinfo(np.int64).max
+
 
 def operator(graph: CanonicalGraph, *, dtype: torch.dtype, device: torch.device | str,
              stencil: bool | None = None) -> Operator:
@@ -63,7 +68,7 @@ class TorchRun:
 class _Batch:
     """The working set: the unfinished signals' state, shrunk as signals finish."""
 
-    def __init__(self, op, x, u0, k_target, s_target, joint):
+    def __init__(self, op, x, u0, k_target, count_target, joint):
         p, batch, channels = x.shape
         device = x.device
         self.op = op
@@ -73,13 +78,15 @@ class _Batch:
         self.gamma = torch.zeros_like(self.z)
         self.support = self.z[..., 0] != 0 if joint else self.z != 0
         self.k = torch.zeros(batch, dtype=torch.long, device=device)
-        self.k_target = torch.from_numpy(k_target).to(device)
-        self.s_target = torch.from_numpy(s_target).to(device)
+        # The stop rule: k ≥ k_stop or count ≥ count_stop (int64 max and entries + 1
+        # where a signal has no such target).
+        self.k_stop = torch.from_numpy(np.where(k_target >= 0, k_target, _NEVER)).to(device)
+        self.count_stop = torch.from_numpy(count_target).to(device)
         self.status = torch.full((batch,), RUNNING, dtype=torch.long, device=device)
         self.floor = torch.zeros(batch, dtype=torch.bool, device=device)
 
     def keep(self, columns: torch.Tensor) -> None:
-        for name in ("index", "k", "k_target", "s_target", "status", "floor"):
+        for name in ("index", "k", "k_stop", "count_stop", "status", "floor"):
             setattr(self, name, getattr(self, name)[columns])
         for name in ("x", "u", "z", "gamma", "support"):
             setattr(self, name, self.op._take(getattr(self, name), columns))
@@ -98,7 +105,7 @@ def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
     floor_tol = max(options.tol, resolution)
     jumps = options.jumps
 
-    work = _Batch(op, x, u0, k_target, s_target, joint)
+    work = _Batch(op, x, u0, k_target, count_targets(s_target, entries), joint)
     out_u = torch.empty_like(x)
     out_support = torch.empty((m, batch) if joint else (m, batch, channels), dtype=torch.bool,
                               device=device)
@@ -114,24 +121,21 @@ def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
         where_np = where.cpu().numpy()
         iterations[where_np] = work.k[columns].cpu().numpy()
         status_out[where_np] = work.status[columns].cpu().numpy()
-        count = _count(work.support.index_select(1, columns), joint)
-        sparsity_out[where_np] = ((entries - count).double() / entries).cpu().numpy() \
-            if entries else 0.0
+        count = _count(work.support.index_select(1, columns), joint).cpu().numpy()
+        sparsity_out[where_np] = (entries - count) / entries if entries else 0.0
         steps_out[where_np] = steps
 
     bar = tqdm(desc="Split LBI", unit="step", dynamic_ncols=True) if progress else None
     steps = 0
     count = torch.zeros(batch, dtype=torch.long, device=device)
+    floor_found = False
     while True:
         # The stop rule at the current iterate, on the device.
-        sparsity = (entries - count).to(torch.float64) / entries if entries else \
-            torch.zeros(count.shape, dtype=torch.float64, device=device)
-        running = work.status == RUNNING
-        done = running & (((work.k_target >= 0) & (work.k >= work.k_target)) |
-                          ((work.s_target >= 0) & (sparsity <= work.s_target)))
-        work.status = torch.where(done, REACHED, work.status)
-        # The floor was found after the last step; a target it met comes first.
-        work.status = torch.where(running & ~done & work.floor, FLOOR, work.status)
+        done = (work.status == RUNNING) & ((work.k >= work.k_stop) | (count >= work.count_stop))
+        work.status.masked_fill_(done, REACHED)
+        if floor_found:  # at the last check; a target it met comes first
+            work.status.masked_fill_((work.status == RUNNING) & work.floor, FLOOR)
+            floor_found = False
         check = steps % CHECK_EVERY == 0
         if check or steps >= options.max_iter:
             running = work.status == RUNNING
@@ -146,7 +150,8 @@ def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
                 left = torch.nonzero(running).flatten()
                 work.keep(left)
                 count = count[left]
-        active = (work.status == RUNNING).to(dtype)[None, :, None]
+        running = work.status == RUNNING
+        active = running.to(dtype)[None, :, None]
 
         # One step (DESIGN §2), frozen signals masked out.
         r = op.apply(work.u) - work.gamma
@@ -163,14 +168,13 @@ def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
             work.gamma = (work.z - work.z.clamp(-1.0, 1.0)) * kappa
             work.support = work.gamma != 0
         count = _count(work.support, joint)
-        work.k += (work.status == RUNNING).long()
+        work.k += running
         steps += 1
         if bar is not None and check:
             bar.update(steps - bar.n)
         if not check:
             continue
         # Stationarity, the floor and jumps: a few numbers per signal cross to the host.
-        running = work.status == RUNNING
         if not bool(torch.isfinite(eps[running]).all()):
             work.status = torch.where(running & ~torch.isfinite(eps), NON_FINITE,
                                       work.status)
@@ -186,14 +190,13 @@ def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
             regions = _regions_flat(op.graph, work.x, op._to_edges(work.support),
                                     max(REGION_TOL * options.tol, resolution))
             work.floor = work.floor | (candidates & regions)
+            floor_found = True
         if jumps:
             kick_noise = 4 * torch.finfo(dtype).eps
             kick = idle & ~work.floor & (eps <= torch.clamp(KICK_RTOL * rstar, min=kick_noise)) \
                 & torch.isfinite(nstar)
             jump = torch.where(kick, torch.floor(nstar).long() - 1, 0)
-            jump = torch.where(work.k_target >= 0,
-                               torch.minimum(jump, work.k_target - work.k), jump)
-            jump = jump.clamp(min=0)
+            jump = torch.minimum(jump, work.k_stop - work.k).clamp(min=0)
             if bool((jump > 0).any()):
                 outside = ~work.support[..., None] if joint else ~work.support
                 scale = (jump.to(dtype) * (alpha * inv_nu))[None, :, None]
@@ -205,13 +208,33 @@ def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
     return TorchRun(out_u, out_support, iterations, steps_out, status_out, sparsity_out)
 
 
+def count_targets(s_target: np.ndarray, entries: int) -> np.ndarray:
+    """Per signal, the least support count whose sparsity ``(entries − count) / entries``
+    meets ``s_target`` (``−1``: none), by the numba kernels' float64 division: the stop
+    rule becomes ``count ≥ target`` on the device, exact on any device (a GPU's division
+    by a scalar multiplies by its reciprocal, which can miss a target met exactly).
+    ``entries + 1`` (never) where there is no target."""
+    never = np.full(s_target.shape, entries + 1, dtype=np.int64)
+    if not entries:  # the sparsity is 0: any target is met at once
+        return np.where(s_target >= 0, 0, never)
+    count = np.clip(np.ceil(entries * (1.0 - s_target)), 0, entries + 1).astype(np.int64)
+    for _ in range(4):  # the product's rounding: a step or two either way
+        lower = (count > 0) & ((entries - (count - 1)) / entries <= s_target)
+        count -= lower
+    for _ in range(4):
+        higher = (count <= entries) & ~((entries - count) / entries <= s_target)
+        count += higher
+    return np.where(s_target >= 0, count, never)
+
+
 def _channel_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``Σ_c a_c b_c`` per slot, ``(slots, B)``: summed channel by channel, as the numba
-    kernels do, and so that each sum runs over whole planes in the stencil's layout
-    (a reduction over a middle axis of the memory is slow on the CPU)."""
+    kernels do (in fused multiply-adds, one operation a channel: to rounding), and so
+    that each sum runs over whole planes in the stencil's layout (a reduction over a
+    middle axis of the memory is slow on the CPU)."""
     out = a[..., 0] * b[..., 0]
     for c in range(1, a.shape[2]):
-        out += a[..., c] * b[..., c]
+        out.addcmul_(a[..., c], b[..., c])
     return out
 
 
