@@ -690,7 +690,7 @@ def test_a_large_image_is_solved_as_a_wavefront_with_the_plain_steps_bits(monkey
 
     from isvs_graph._solver import numba_backend
     image = transform.resize(data.camera(), (256, 256), anti_aliasing=True)
-    # (a 256² image stands for a large one: the default takes 1024² and up)
+    # (a 256² image stands for a large one: the default takes half the L2 in nodes)
     monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 256 * 256)
     monkeypatch.setattr(numba_backend, "COMPILE_WAVEFRONT", True)  # (or the cache has it)
     monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 10 ** 9)
@@ -702,3 +702,26 @@ def test_a_large_image_is_solved_as_a_wavefront_with_the_plain_steps_bits(monkey
              for dtype in (np.float32, np.float64) for mode in ("joint", "channel")]
     for front, step in zip(fronts, plain):
         assert np.array_equal(front, step)
+
+
+@pytest.mark.parametrize("size,expected", [("512K", 512 << 10), ("2048K", 2 << 20),
+                                           ("1M", 1 << 20), ("1536 K", 0), ("", 0)])
+def test_the_l2_cache_is_read_from_linux_cpu_folders(tmp_path, size, expected):
+    from isvs_graph._solver.numba_backend import l2_cache_bytes
+    entries = [("1", "Data", "48K"), ("1", "Instruction", "32K"),
+               ("2", "Unified", size), ("3", "Unified", "32768K")]
+    for i, (level, kind, text) in enumerate(entries):
+        index = tmp_path / f"index{i}"
+        index.mkdir()
+        for name, value in (("level", level), ("type", kind), ("size", text)):
+            (index / name).write_text(value + "\n")
+    assert l2_cache_bytes(str(tmp_path)) == expected
+    assert l2_cache_bytes(str(tmp_path / "absent")) == 0  # another system
+
+
+def test_the_wavefront_starts_at_half_the_l2_in_nodes():
+    from isvs_graph._solver.numba_backend import wavefront_min_nodes
+    assert wavefront_min_nodes(2 << 20) == 1 << 20  # 1024²: measured on a 2 MB L2
+    assert wavefront_min_nodes(512 << 10) == 512 * 512  # measured on 512 kB
+    assert wavefront_min_nodes(64 << 10) == 1 << 16  # never below 256²
+    assert wavefront_min_nodes(0) == 1 << 20  # unknown: the 2 MB figure
