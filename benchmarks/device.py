@@ -286,5 +286,6 @@ def main(argv: list[str] | None = None) -> None:
     print_rows(training_rows(sizes, device, repeats))
     print_rows(distributed_rows(sizes, args.device))
 
+
 if __name__ == "__main__":
     main()

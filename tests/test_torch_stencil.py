@@ -167,7 +167,6 @@ def test_the_stencil_agrees_in_float32(device):
     assert (tensors.support.cpu().numpy() != numba.support).mean() < 1e-3
 
 
-
 @pytest.mark.parametrize("entries", [0, 1, 7, 10, 480, 1440, 3 * 1023 * 1024])
 def test_count_targets_are_the_least_counts_that_meet_the_sparsity(entries):
     # The torch backend stops on integers: count ≥ target. The target must be the least
@@ -175,10 +174,10 @@ def test_count_targets_are_the_least_counts_that_meet_the_sparsity(entries):
     # a target is met exactly (0.7 of 1440 entries), which a GPU's division by a scalar
     # (a product with its reciprocal) can miss by one ulp.
     rng = np.random.default_rng(entries)
+    exact = [(entries - c) / entries for c in rng.integers(0, entries + 1, 20)] \
+        if entries else []
     targets = np.concatenate([[-1.0, 0.0, 1.0, 0.5, 0.7, 0.8, 0.6, 0.1, 0.9, 1 / 3],
-                              rng.random(40),
-                              [(entries - c) / entries for c in rng.integers(0, entries + 1, 20)]
-                              if entries else []])
+                              rng.random(40), exact])
     got = torch_backend.count_targets(targets, entries)
     for s, c in zip(targets, got):
         if s < 0:
