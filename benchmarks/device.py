@@ -19,6 +19,11 @@ cores). Prints a markdown table with the device and the machine:
    process — ``--device cuda`` and two GPUs — else gloo): the CIFAR-size smoothing
    split over two processes, aggregate images/s against one process.
 
+``--profile`` prints instead where the torch backend's time goes on the CIFAR-size batch
+(a short check for a lent GPU): the steps the batch runs against the steps an image
+needs, how many of them had few images left, the operations (and on a GPU the kernel
+launches) a step, and on a GPU how busy it was against the wall time (torch's profiler).
+
 The device is synchronised around every timing. The images are made from the photos
 bundled with scikit-image (``inputs.py``): no download.
 """
@@ -131,6 +136,51 @@ def single_rows(sizes: dict, device: torch.device, repeats: int) -> list[tuple]:
         batch = torch.from_numpy(np.ascontiguousarray(image[None])).to(device)
         rows.append((label, "×".join(map(str, batch.shape[1:])),
                      seconds(device, lambda: smooth(batch), repeats), "s"))
+    return rows
+
+
+def profile_rows(images: torch.Tensor, device: torch.device) -> list[tuple]:
+    """Where the torch backend's time goes on a batch: its steps, and the profile."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from isvs_graph._solve import prepare
+    from isvs_graph._solver import run_split_lbi
+    batch, channels, height, width = images.shape
+    problem = prepare(isvs_graph.grid_graph(height, width),
+                      images.permute(0, 2, 3, 1).reshape(batch, -1, channels))
+
+    def run():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # images that stop at their floor
+            return run_split_lbi(problem.graph, problem.x, problem.initial(),
+                                 problem.options, backend="torch", sparsity=SPARSITY)
+
+    run()  # warm
+    cuda = device.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        sync(device)
+        start = time.perf_counter()
+        steps = run().steps
+        sync(device)
+        wall = time.perf_counter() - start
+    total = int(steps.max())
+    running = np.bincount(np.minimum(steps, total), minlength=total + 1)[::-1].cumsum()[::-1]
+    events = prof.events()
+    calls = sum(e.cpu_parent is None and e.name.startswith("aten::") for e in events)
+    size = f"{batch} × {height}×{width}×{channels}"
+    rows = [("profile: steps the batch ran", size, total, "steps"),
+            ("profile: steps an image needs, mean", size, float(steps.mean()), "steps"),
+            ("profile: steps with 64 or fewer images left", size,
+             int((running[1:total + 1] <= 64).sum()), "steps"),
+            ("profile: torch operations a step", size, calls / total, "calls"),
+            ("profile: wall time, profiled", size, wall, "s")]
+    if cuda:
+        launches = sum(e.name in ("cudaLaunchKernel", "cuLaunchKernel") for e in events)
+        busy = sum(getattr(e, "self_device_time_total", None) or
+                   getattr(e, "self_cuda_time_total", 0) for e in prof.key_averages())
+        rows += [("profile: kernel launches a step", size, launches / total, "launches"),
+                 ("profile: GPU busy / wall", size, busy / 1e6 / wall, "×")]
     return rows
 
 
@@ -267,6 +317,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
                         help="cpu, cuda or cuda:N (default: cuda when present, else cpu)")
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    parser.add_argument("--profile", action="store_true",
+                        help="only where the torch backend's time goes on the CIFAR-size batch")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -279,6 +331,9 @@ def main(argv: list[str] | None = None) -> None:
     sizes = QUICK if args.quick else FULL
     repeats = sizes["repeats"]
     print(header(device, args.quick), flush=True)
+    if args.profile:
+        print_rows(profile_rows(crops(sizes["crops"], device), device))
+        return
     print_rows(throughput_rows("CIFAR-size", crops(sizes["crops"], device), device, repeats))
     photos = torch.from_numpy(resized_photos(sizes["photos"], sizes["photo_size"])).to(device)
     print_rows(throughput_rows("photos", photos, device, repeats))
