@@ -177,8 +177,9 @@ def profile_rows(images: torch.Tensor, device: torch.device) -> list[tuple]:
             ("profile: wall time, profiled", size, wall, "s")]
     if cuda:
         launches = sum(e.name in ("cudaLaunchKernel", "cuLaunchKernel") for e in events)
-        busy = sum(getattr(e, "self_device_time_total", None) or
-                   getattr(e, "self_cuda_time_total", 0) for e in prof.key_averages())
+        # The kernels' time: the device's own events, as torch's profiler table sums it.
+        busy = sum(e.self_device_time_total for e in prof.key_averages()
+                   if e.device_type == torch.autograd.DeviceType.CUDA)
         rows += [("profile: kernel launches a step", size, launches / total, "launches"),
                  ("profile: GPU busy / wall", size, busy / 1e6 / wall, "×")]
     return rows
