@@ -471,6 +471,12 @@ def test_graphs_without_edges_on_both_backends(backend):
     x = np.arange(5.0)
     assert isvs_graph.solve(graph, x, t=1.0, backend=backend).tolist() == x.tolist()
     assert isvs_graph.path(graph, x).at(t=3.0).tolist() == x.tolist()
+    # Several channels per channel: the torch backend's floor test labels one partition
+    # per signal and channel, none of which has an edge (it failed to reshape them).
+    x = np.stack([np.arange(5.0), -np.arange(5.0)], axis=1)
+    for mode in ("joint", "channel"):
+        got = isvs_graph.solve(graph, x, t=1.0, mode=mode, backend=backend)
+        assert got.tolist() == x.tolist()
 
 
 def test_pyg_batches_are_solved_graph_by_graph():
@@ -705,7 +711,8 @@ def test_a_large_image_is_solved_as_a_wavefront_with_the_plain_steps_bits(monkey
 
 
 @pytest.mark.parametrize("size,expected", [("512K", 512 << 10), ("2048K", 2 << 20),
-                                           ("1M", 1 << 20), ("1536 K", 0), ("", 0)])
+                                           ("1M", 1 << 20), ("1536 K", 0), ("", 0),
+                                           ("²K", 0), ("1.5M", 0), (b"\xff", 0)])
 def test_the_l2_cache_is_read_from_linux_cpu_folders(tmp_path, size, expected):
     from isvs_graph._solver.numba_backend import l2_cache_bytes
     entries = [("1", "Data", "48K"), ("1", "Instruction", "32K"),
@@ -714,7 +721,8 @@ def test_the_l2_cache_is_read_from_linux_cpu_folders(tmp_path, size, expected):
         index = tmp_path / f"index{i}"
         index.mkdir()
         for name, value in (("level", level), ("type", kind), ("size", text)):
-            (index / name).write_text(value + "\n")
+            data = value if isinstance(value, bytes) else value.encode()
+            (index / name).write_bytes(data + b"\n")  # (undecodable bytes too)
     assert l2_cache_bytes(str(tmp_path)) == expected
     assert l2_cache_bytes(str(tmp_path / "absent")) == 0  # another system
 

@@ -187,3 +187,14 @@ def test_count_targets_are_the_least_counts_that_meet_the_sparsity(entries):
                     range(max(0, c - 3), min(entries, c + 3) + 1)]
         meets = [n for n, v in zip(range(max(0, c - 3), entries + 1), sparsity) if v <= s]
         assert meets and meets[0] == c, (s, c)
+
+
+def test_channel_norms_round_each_product_as_the_numba_kernels_do():
+    # An entry that falls on a step's boundary: ‖z‖² from fused multiply-adds (addcmul_)
+    # came out one ulp away and the torch backend stopped a step after the kernels.
+    x = np.array([[0.0, 0.0], [1.0, 0.8561062209082605]])
+    numba, tensors = both_backends(isvs_graph.grid_graph(1, 2), x, mode="joint",
+                                   kappa=0.36730789032914485, nu=1.7271910108020585,
+                                   tol=1e-6, sparsity=0.0)
+    assert numba.iterations.tolist() == [2]
+    assert_same_run(numba, tensors)

@@ -44,11 +44,11 @@ def l2_cache_bytes(folder: str = "/sys/devices/system/cpu/cpu0/cache") -> int:
                     (index / "type").read_text().strip() == "Instruction":
                 continue
             size = (index / "size").read_text().strip().upper()
-        except OSError:
+        except (OSError, UnicodeDecodeError):
             continue
         scale = units.get(size[-1:], 1)
         digits = size[:-1] if size[-1:] in units else size
-        if digits.isdigit():
+        if digits.isascii() and digits.isdigit():
             return int(digits) * scale
     return 0
 

@@ -228,13 +228,14 @@ def count_targets(s_target: np.ndarray, entries: int) -> np.ndarray:
 
 
 def _channel_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``Σ_c a_c b_c`` per slot, ``(slots, B)``: summed channel by channel, as the numba
-    kernels do (in fused multiply-adds, one operation a channel: to rounding), and so
-    that each sum runs over whole planes in the stencil's layout (a reduction over a
-    middle axis of the memory is slow on the CPU)."""
+    """``Σ_c a_c b_c`` per slot, ``(slots, B)``: summed channel by channel, each product
+    rounded before it is added, as the numba kernels do (a fused multiply-add,
+    ``addcmul_``, rounds differently and moves an entry that falls on a step's boundary
+    to the next step twice as often), and so that each sum runs over whole planes in the
+    stencil's layout (a reduction over a middle axis of the memory is slow on the CPU)."""
     out = a[..., 0] * b[..., 0]
     for c in range(1, a.shape[2]):
-        out.addcmul_(a[..., c], b[..., c])
+        out += a[..., c] * b[..., c]
     return out
 
 
@@ -261,7 +262,7 @@ def _regions_flat(graph: CanonicalGraph, x: torch.Tensor, support: torch.Tensor,
     Only the support crosses to the CPU, for the labelling."""
     p, batch, channels = x.shape
     joint = support.ndim == 2
-    keep = ~(support if joint else support.reshape(support.shape[0], -1))
+    keep = ~(support if joint else support.reshape(support.shape[0], batch * channels))
     labels, count = component_labels(graph, keep)  # (groups, p), ids global
     index = torch.from_numpy(labels).to(x.device)
     # Joint: one partition per signal for all channels; channel: one per channel.
