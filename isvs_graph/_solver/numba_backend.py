@@ -57,7 +57,7 @@ def wavefront_min_nodes(l2_bytes: int) -> int:
     """The least grid that runs as a wavefront: nodes of half the L2 cache in bytes (a
     3-channel float32 state then spans about 40 times the L2), at least 65,536; 1024²
     where the L2 is unknown. Measured, one thread: a 512² photo ran 24 % slower as a
-    wavefront with a 2 MB L2 (1024²: 13–26 % faster) and 9–15 % faster with 512 kB
+    wavefront with a 2 MB L2 (1024²: 13–26 % faster) and 7–23 % faster with 512 kB
     (256²: 20 % slower)."""
     return max(1 << 16, l2_bytes // 2) if l2_bytes > 0 else 1 << 20
 
