@@ -49,8 +49,8 @@ from .graphs._canonical import canonical_arrays, is_graph
 from .graphs._grid import grid_canonical, grid_shape
 from ._projection import project
 from ._solve import prepare
-from ._solver import (DEFAULT_KAPPA, DEFAULT_TOL, FLOOR, MAX_ITER, iterations_for_time,
-                      run_split_lbi)
+from ._solver import (DEFAULT_KAPPA, DEFAULT_TOL, FLOOR, MAX_ITER, entries_for_sparsity,
+                      iterations_for_time, run_split_lbi)
 
 if TYPE_CHECKING:
     import torch
@@ -339,7 +339,7 @@ class ISVSPath:
             k = np.array([iterations_for_time(float(v), self.alpha) for v in unique],
                          dtype=np.int64)[inverse.reshape(-1)]
         else:
-            needed = _entries_needed(self._entries(), sparsity)
+            needed = entries_for_sparsity(self._entries(), sparsity)
             k = kernels.first_iterations(rows, needed, a["order"], a["order_iter"],
                                          self._order_ptr, a["log_iter"], a["log_entry"],
                                          self._log_ptr, self._entries())
@@ -654,19 +654,6 @@ def _spans(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
     return np.arange(total, dtype=np.int64) + offsets
-
-
-def _entries_needed(entries: int, sparsity: np.ndarray) -> np.ndarray:
-    """Fewest non-zero entries ``c`` with ``(entries − c) / entries <= sparsity``, per
-    value, in the solver's own arithmetic."""
-    if entries == 0:
-        return np.zeros(len(sparsity), dtype=np.int64)
-    c = np.maximum(np.ceil(entries - sparsity * entries).astype(np.int64) - 1, 0)
-    while True:
-        short = (entries - c) / entries > sparsity
-        if not short.any():
-            return c
-        c += short
 
 
 def _starts_like_a_cache(file: str) -> bool:

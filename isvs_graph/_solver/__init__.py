@@ -5,10 +5,11 @@ on any device)."""
 from .._warnings import ConvergenceWarning
 from .numba_kernels import FLOOR, MAX_ITER, REACHED
 from .options import (CHECK_EVERY, DEFAULT_KAPPA, DEFAULT_MAX_ITER, DEFAULT_TOL,
-                      SolverOptions, iterations_for_time, solver_options, stability_bound)
+                      SolverOptions, entries_for_sparsity, iterations_for_time,
+                      solver_options, stability_bound)
 from .run import SolverResult, normalise, run_split_lbi
 
 __all__ = ["CHECK_EVERY", "ConvergenceWarning", "DEFAULT_KAPPA", "DEFAULT_MAX_ITER",
-           "DEFAULT_TOL", "FLOOR", "MAX_ITER", "REACHED", "SolverOptions", "SolverResult",
-           "iterations_for_time", "normalise", "run_split_lbi", "solver_options",
-           "stability_bound"]
+           "DEFAULT_TOL", "FLOOR", "MAX_ITER", "REACHED", "SolverOptions",
+           "SolverResult", "entries_for_sparsity", "iterations_for_time", "normalise",
+           "run_split_lbi", "solver_options", "stability_bound"]

@@ -164,6 +164,23 @@ def is_slow(options) -> bool:
     return 100 * options.relaxation > DEFAULT_MAX_ITER or wait > DEFAULT_MAX_ITER / 10
 
 
+def entries_for_sparsity(entries: int, sparsity: np.ndarray) -> np.ndarray:
+    """Per value, the fewest support entries ``c`` whose sparsity ``(entries − c) /
+    entries``, in the numba kernels' float64 division, is at most ``sparsity`` (in
+    [0, 1]): a stop at a sparsity is then a test on integers, ``count ≥ c``, which no
+    device's rounding can move (a GPU's division by a scalar multiplies by its
+    reciprocal and can miss a target met exactly). 0 where there are no entries."""
+    sparsity = np.asarray(sparsity, dtype=np.float64)
+    if not entries:  # the sparsity is 0: any target is met at once
+        return np.zeros(sparsity.shape, dtype=np.int64)
+    count = np.clip(np.ceil(entries * (1.0 - sparsity)), 0, entries).astype(np.int64)
+    for _ in range(4):  # the product's rounding: a step or two either way
+        count -= (count > 0) & ((entries - (count - 1)) / entries <= sparsity)
+    for _ in range(4):
+        count += (count < entries) & ~((entries - count) / entries <= sparsity)
+    return count
+
+
 def iterations_for_time(t: float, alpha: float) -> int:
     """The first ``k`` with ``k α >= t``, up to a relative tolerance of 1e-9.
 

@@ -30,7 +30,8 @@ from .._projection import component_labels
 from ..graphs import CanonicalGraph
 from ..graphs._grid import grid_shape
 from .numba_kernels import FLOOR, MAX_ITER, NON_FINITE, REACHED, RUNNING
-from .options import CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions
+from .options import (CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions,
+                      entries_for_sparsity)
 from .stencil import StencilOperator
 
 #: Whether grids step by the stencil; False forces the edge list's gather/scatter on
@@ -209,22 +210,11 @@ def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
 
 
 def count_targets(s_target: np.ndarray, entries: int) -> np.ndarray:
-    """Per signal, the least support count whose sparsity ``(entries − count) / entries``
-    meets ``s_target`` (``−1``: none), by the numba kernels' float64 division: the stop
-    rule becomes ``count ≥ target`` on the device, exact on any device (a GPU's division
-    by a scalar multiplies by its reciprocal, which can miss a target met exactly).
-    ``entries + 1`` (never) where there is no target."""
-    never = np.full(s_target.shape, entries + 1, dtype=np.int64)
-    if not entries:  # the sparsity is 0: any target is met at once
-        return np.where(s_target >= 0, 0, never)
-    count = np.clip(np.ceil(entries * (1.0 - s_target)), 0, entries + 1).astype(np.int64)
-    for _ in range(4):  # the product's rounding: a step or two either way
-        lower = (count > 0) & ((entries - (count - 1)) / entries <= s_target)
-        count -= lower
-    for _ in range(4):
-        higher = (count <= entries) & ~((entries - count) / entries <= s_target)
-        count += higher
-    return np.where(s_target >= 0, count, never)
+    """Per signal, the support count at which it meets its sparsity target
+    (:func:`~.options.entries_for_sparsity`); ``entries + 1`` (never) where it has none
+    (``s_target`` −1)."""
+    return np.where(s_target >= 0, entries_for_sparsity(entries, np.maximum(s_target, 0.0)),
+                    entries + 1)
 
 
 def _channel_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
