@@ -661,6 +661,7 @@ def test_steps_run_as_a_wavefront_are_the_plain_steps_bit_for_bit(monkeypatch, s
     def solve(min_nodes, chunk):
         monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 10 ** 9)
         monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", min_nodes)
+        monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_ROWS", 1)
         monkeypatch.setattr(numba_backend, "WAVEFRONT_CHUNK", chunk)
         monkeypatch.setattr(numba_backend, "COMPILE_WAVEFRONT", True)
         layout = numba_backend.kernel_graph(prepare(graph, x[0]).graph, np.dtype(np.float32))
@@ -733,3 +734,16 @@ def test_the_wavefront_starts_at_half_the_l2_in_nodes():
     assert wavefront_min_nodes(512 << 10) == 512 * 512  # measured on 512 kB
     assert wavefront_min_nodes(64 << 10) == 1 << 16  # never below 256²
     assert wavefront_min_nodes(0) == 1 << 20  # unknown: the 2 MB figure
+
+
+def test_volumes_and_short_grids_run_plain_steps(monkeypatch):
+    # The eight steps of a wavefront span eight rows (planes): on a grid of fewer than
+    # WAVEFRONT_MIN_ROWS along its first long axis that window is too large a part of it.
+    from isvs_graph._solver import numba_backend
+    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 1)
+    layout = lambda *shape: numba_backend.kernel_graph(  # noqa: E731
+        isvs_graph.graphs.canonical_graph(isvs_graph.grid_graph(shape)), np.dtype(np.float32))
+    assert layout(64, 64, 64).wavefront == 0
+    assert layout(255, 40).wavefront == 0
+    assert layout(256, 40).wavefront == numba_backend.WAVEFRONT_CHUNK
+    assert layout(1, 300).wavefront == numba_backend.WAVEFRONT_CHUNK  # one row: lag 1

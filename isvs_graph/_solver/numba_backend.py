@@ -54,7 +54,7 @@ def l2_cache_bytes(folder: str = "/sys/devices/system/cpu/cpu0/cache") -> int:
 
 
 def wavefront_min_nodes(l2_bytes: int) -> int:
-    """The least grid that runs as a wavefront: nodes of half the L2 cache in bytes (a
+    """The fewest nodes of a grid that runs as a wavefront: half the L2 cache in bytes (a
     3-channel float32 state then spans about 40 times the L2), at least 65,536; 1024²
     where the L2 is unknown. Measured, one thread: a 512² photo ran 24 % slower as a
     wavefront with a 2 MB L2 (1024²: 13–26 % faster) and 7–23 % faster with 512 kB
@@ -68,6 +68,11 @@ def wavefront_min_nodes(l2_bytes: int) -> int:
 #: smaller grid's state stays in cache anyway, and the copy a sparsity target needs
 #: costs more than it saves: where that size lies follows the core's L2 cache.
 WAVEFRONT_MIN_NODES = wavefront_min_nodes(l2_cache_bytes())
+#: ... and at least this many rows (planes of a volume) along its first axis of more than
+#: one: the eight steps in flight span eight rows, which must be a small part of the
+#: grid (measured, one thread: noisy 64³, 96³ and 128³ volumes, a window of 1/8 to 1/16
+#: of the grid, ran 20 %, 2–5 % and 3 % slower as a wavefront; 512² photos, 1/64, faster).
+WAVEFRONT_MIN_ROWS = 256
 WAVEFRONT_CHUNK = 1024
 #: The wavefront's loop is compiled (seconds) only where that pays: when neither
 #: compiled nor in numba's cache, a grid of fewer nodes than this runs plain steps
@@ -125,7 +130,9 @@ def kernel_graph(canonical: CanonicalGraph, dtype: np.dtype) -> kernels.Graph:
     parts = 4 * numba.get_num_threads()
     shape = grid_shape(canonical)
     if shape is not None:
-        wavefront = WAVEFRONT_CHUNK if canonical.num_nodes >= WAVEFRONT_MIN_NODES else 0
+        rows = next((n for n in shape[0] if n > 1), 1)  # (shape: dimensions, connectivity)
+        wavefront = WAVEFRONT_CHUNK if canonical.num_nodes >= WAVEFRONT_MIN_NODES and \
+            rows >= WAVEFRONT_MIN_ROWS else 0
         if canonical.num_nodes <= SMALL_GRID:
             return _small_grid_graph(*shape, np.dtype(dtype), parts, GRID_CHUNK, wavefront)
         return _grid_graph(*shape, dtype, parts, GRID_CHUNK, wavefront)
