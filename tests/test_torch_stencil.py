@@ -198,3 +198,33 @@ def test_channel_norms_round_each_product_as_the_numba_kernels_do():
                                    tol=1e-6, sparsity=0.0)
     assert numba.iterations.tolist() == [2]
     assert_same_run(numba, tensors)
+
+
+# Entries on a step's boundary (found by bisecting the input between two iteration
+# counts of the numba kernels): (second channel, the third if any, κ, ν, jumps,
+# iterations).
+BOUNDARY_CASES = [
+    (0.5276541659407994, [0.1515974146458225], 1.0709464121171075, 0.6619125825673449,
+     True, 8),
+    (0.4990639279366989, [], 1.5321428993150072, 1.7613125099780724, False, 9),
+    (0.536245956169078, [0.25803429277393936], 0.4969715412003095, 1.9834223399512512,
+     False, 4),
+    (0.3072981881862495, [], 1.3021535055428817, 0.3661248292320806, False, 15),
+    (0.16175326504690102, [], 1.8053844534069095, 2.082959527405413, True, 10),
+]
+
+
+@pytest.mark.parametrize("value, others, kappa, nu, jumps, iterations", BOUNDARY_CASES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_both_backends_step_with_the_same_constants(value, others, kappa, nu, jumps,
+                                                    iterations, device):
+    # ``α/ν`` and ``1/ν`` rounded as the kernels round them (options.step_constants):
+    # the torch backend's ``α · (1/ν)`` in double moved z by another last bit, and each
+    # of these runs stopped a step away from the kernels.
+    x = np.zeros((2, 2 + len(others)))
+    x[1] = [1.0, value, *others]
+    numba, tensors = both_backends(isvs_graph.grid_graph(1, 2), x, device=device,
+                                   mode="joint", kappa=kappa, nu=nu, jumps=jumps, tol=1e-6,
+                                   sparsity=0.0)
+    assert numba.iterations.tolist() == [iterations]
+    assert_same_run(numba, tensors)

@@ -21,7 +21,7 @@ from .._threads import parallel_allowed
 from ..graphs import CanonicalGraph
 from ..graphs._grid import SMALL_GRID, grid_shape
 from . import numba_kernels as kernels
-from .options import CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions
+from .options import CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions, step_constants
 from .stencil import grid_stencil, index_dtype
 
 #: Graphs with at least this many nodes are solved "wide" when the batch is too small
@@ -213,9 +213,7 @@ def run(canonical: CanonicalGraph, x: np.ndarray, u0: np.ndarray, options: Solve
     joint = options.mode == "joint"
     per_edge = 1 if joint else channels
     one = dtype.type(1)
-    consts = kernels.Constants(dtype.type(options.kappa), one / dtype.type(options.nu),
-                               dtype.type(options.kappa * options.alpha),
-                               dtype.type(options.alpha / options.nu), one, joint)
+    consts = kernels.Constants(*step_constants(options, dtype), one, joint)
     # Thresholds never below what the working dtype resolves; a jump needs the iterate
     # stationary to within a few units of rounding.
     eps = float(np.finfo(dtype).eps)

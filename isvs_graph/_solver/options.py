@@ -121,6 +121,18 @@ def solver_options(norm_bound: float, *, kappa: float = DEFAULT_KAPPA, nu: float
                          relaxation)
 
 
+def step_constants(options: SolverOptions, dtype) -> tuple:
+    """``(κ, 1/ν, κα, α/ν)`` rounded to the working ``dtype`` (numpy scalars), as every
+    backend steps with them: ``1/ν`` divided in the dtype, the products and ratio of
+    the options rounded once. (``α · (1/ν)`` in double, say, may round to the next
+    number: a step then moves ``z`` by a different last bit, and an entry that falls on
+    a step's boundary enters a step away.)"""
+    dtype = np.dtype(dtype)
+    one = dtype.type(1)
+    return (dtype.type(options.kappa), one / dtype.type(options.nu),
+            dtype.type(options.kappa * options.alpha), dtype.type(options.alpha / options.nu))
+
+
 def floor_wait_steps(kappa: float, nu: float, alpha: float, tol: float) -> float:
     """Steps an edge at the floor (weighted difference ``tol``) waits to enter: the
     longest idle stretch the iteration may have to cross, ``ν / (α tol)``."""

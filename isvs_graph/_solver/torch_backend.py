@@ -31,7 +31,7 @@ from ..graphs import CanonicalGraph
 from ..graphs._grid import grid_shape
 from .numba_kernels import FLOOR, MAX_ITER, NON_FINITE, REACHED, RUNNING
 from .options import (CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions,
-                      entries_for_sparsity)
+                      entries_for_sparsity, step_constants)
 from .stencil import StencilOperator
 
 #: Whether grids step by the stencil; False forces the edge list's gather/scatter on
@@ -101,7 +101,9 @@ def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
     joint = options.mode == "joint"
     m = op.num_edges
     entries = m if joint else m * channels
-    kappa, inv_nu, alpha = options.kappa, 1.0 / options.nu, options.alpha
+    # The numba kernels' constants, exact in the dtype (a Python float torch rounds to it).
+    kappa, inv_nu, step_u, step_z = (float(c) for c in step_constants(
+        options, torch.empty((), dtype=dtype).numpy().dtype))
     resolution = 32 * torch.finfo(dtype).eps
     floor_tol = max(options.tol, resolution)
     jumps = options.jumps
@@ -159,8 +161,8 @@ def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
         grad = (work.u - work.x) + op.adjoint(r) * inv_nu
         if check:
             eps = torch.maximum(grad.abs().amax(dim=(0, 2)), _support_max(r, work.support))
-        work.u.addcmul_(grad, active, value=-kappa * alpha)
-        work.z.addcmul_(r, active, value=alpha * inv_nu)
+        work.u.addcmul_(grad, active, value=-step_u)
+        work.z.addcmul_(r, active, value=step_z)
         if joint:
             factor = (1.0 - 1.0 / _channel_norm(work.z)).clamp_(min=0.0).mul_(kappa)
             work.gamma = work.z * factor[..., None]
@@ -184,7 +186,7 @@ def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
         idle = running & (eps <= floor_tol)
         if not bool(idle.any()):
             continue
-        nonflat, nstar, rstar = _scan(work, r, alpha * inv_nu, floor_tol, resolution,
+        nonflat, nstar, rstar = _scan(work, r, step_z, floor_tol, resolution,
                                       joint)
         candidates = idle & ~nonflat
         if bool(candidates.any()):
@@ -200,7 +202,7 @@ def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
             jump = torch.minimum(jump, work.k_stop - work.k).clamp(min=0)
             if bool((jump > 0).any()):
                 outside = ~work.support[..., None] if joint else ~work.support
-                scale = (jump.to(dtype) * (alpha * inv_nu))[None, :, None]
+                scale = (jump.to(dtype) * step_z)[None, :, None]
                 work.z += r * scale * outside
                 work.k += jump
     if bar is not None:
