@@ -211,8 +211,9 @@ def _plain_dpi(dpi) -> tuple[float, float] | None:
 
 
 def split_alpha(array: np.ndarray, info: ImageInfo) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(colour, alpha)``: the colour channels (``H × W`` for grey) and the alpha
-    channel (``H × W``), or ``None`` without alpha."""
+    """``(colour, alpha)``: the colour channels (``H × W`` for grey; ``D × H × W`` for a
+    grey stack) and the alpha channel (``H × W``, ``D × H × W``), or ``None`` without
+    alpha."""
     if not info.alpha:
         return array, None
     colour = array[..., :-1]
@@ -220,11 +221,12 @@ def split_alpha(array: np.ndarray, info: ImageInfo) -> tuple[np.ndarray, np.ndar
 
 
 def join_alpha(colour: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
-    """The inverse of :func:`split_alpha`."""
+    """The inverse of :func:`split_alpha` (on images and stacks alike: grey colour has
+    the alpha's shape)."""
     if alpha is None:
         return colour
-    colour = colour if colour.ndim == 3 else colour[..., None]
-    return np.concatenate([colour, alpha[..., None].astype(colour.dtype)], axis=2)
+    colour = colour[..., None] if colour.shape == alpha.shape else colour
+    return np.concatenate([colour, alpha[..., None].astype(colour.dtype)], axis=-1)
 
 
 def check_output_path(path: str | os.PathLike) -> str:

@@ -164,7 +164,11 @@ def check_image_layout(shape: tuple[int, ...], *, kind: str, batch: bool = False
     batch's ``(B, C, H, W)`` (``batch``, either kind). Image channels number 1 to 4
     (:data:`IMAGE_CHANNELS`). Where the axis read as channels cannot be one and the axis
     at the other end can, the image came in the other layout and is refused: read as it
-    is, it would be smoothed on the wrong grid. Where both ends can be channels and the
+    is, it would be smoothed on the wrong grid. Where neither end can be, an image is
+    refused too: most likely a grey volume (``D × H × W``) that would be smoothed as
+    ``D`` rows of ``W`` channels; the message names ``channel_axis`` for either reading
+    (a batch, which has no such argument, is read as documented, with a warning that
+    names the fix for ``B × D × H × W`` volumes). Where both ends can be channels and the
     middle axis is longer than 4 pixels (``3 × 32 × 3``), the layout is ambiguous: it is
     read as documented, with a warning that names the fix for the other reading. Tiny
     images (every side at most 4) are read as documented without a word.
@@ -188,6 +192,17 @@ def check_image_layout(shape: tuple[int, ...], *, kind: str, batch: bool = False
     described = f"{kind} {name} of shape {tuple(int(v) for v in shape)}"
     # "the numpy images … look like", "the numpy image … looks like"
     looks, is_, it = ("look", "are", "they are") if batch else ("looks", "is", "it is")
+    if channels not in IMAGE_CHANNELS and other not in IMAGE_CHANNELS:
+        said = (f"the {described} {is_} read as {read}, with {channels} channels, but "
+                f"images have 1 to {max(IMAGE_CHANNELS)}")
+        if batch:  # (no argument names the layout of a batch: the reading stands)
+            warn_user(f"{said}; if {it} grey volumes (B × D × H × W), pass images[:, None] "
+                      "(B × 1 × D × H × W)")
+            return
+        axis = 0 if kind == "torch" else -1
+        raise ValueError(f"{said}: for a grey volume (D × H × W) pass channel_axis=None; "
+                         f"for an image of {channels} channels, name their axis: "
+                         f"channel_axis={axis}")
     if channels not in IMAGE_CHANNELS and other in IMAGE_CHANNELS:
         raise ValueError(
             f"the {described} {looks} like {instead}: {it} read as {read}, with {channels} "

@@ -128,8 +128,10 @@ def smooth_image(image: np.ndarray | torch.Tensor, t: float | None = None, *,
         ``H × W`` or ``H × W × C`` numpy; ``H × W`` or ``C × H × W`` torch (any
         device), with 1 to 4 channels in the layouts' usual places: a torch image that
         looks ``H × W × C`` (``32 × 32 × 3``) is refused with the fix
-        (``image.permute(2, 0, 1)``), as is a numpy image that looks ``C × H × W``, and
-        an ambiguous one (``3 × 32 × 3``) is read as documented with a warning. Integer
+        (``image.permute(2, 0, 1)``), as is a numpy image that looks ``C × H × W`` and
+        one with more than 4 channels (a grey ``D × H × W`` volume, most likely: pass
+        ``channel_axis``), and an ambiguous one (``3 × 32 × 3``) is read as documented
+        with a warning. Integer
         images of any dtype (uint8, int8, uint16, int64 …) are solved by value and
         returned rounded in their dtype; float images are used as they are. Units do
         not matter: the solve is scale-free. Boolean images are refused.
@@ -262,7 +264,8 @@ def smooth_images(images: np.ndarray | torch.Tensor,
         ``B × C × H × W`` (torch on any device), or ``B × C × D × H × W`` volumes; a
         batch of images that looks ``B × H × W × C``
         (``8 × 32 × 32 × 3``) is refused with the fix, an ambiguous one warned about,
-        as for :func:`smooth_image`. Integer batches of any dtype (uint8, int64 …) are
+        as for :func:`smooth_image`, and one of more than 4 channels warned about (grey
+        ``B × D × H × W`` volumes need ``images[:, None]``). Integer batches of any dtype (uint8, int64 …) are
         solved by value and returned rounded in their dtype; units do not matter (the
         solve is scale-free). Boolean batches are refused.
     t, sparsity : float or sequence of B floats

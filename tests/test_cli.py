@@ -723,3 +723,21 @@ def test_a_stack_whose_pages_differ_is_refused(tmp_path, capsys):
     code, _, err = run(["smooth", tmp_path / "odd.tif", tmp_path / "out.tif", "--t", "1"],
                        capsys)
     assert code == 1 and "page 2 of the TIFF stack is L 8×6, unlike page 1" in err
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_stack_with_alpha_passes_the_alpha_through(tmp_path, capsys, channels):
+    # Grey + alpha and RGBA stacks: the colour is smoothed as a volume, the alpha kept.
+    colour = noisy_blobs(np.uint8, None if channels == 1 else channels)
+    alpha = np.broadcast_to(np.linspace(0, 255, 16).astype(np.uint8), (16, 16, 16))
+    grey = colour if channels == 1 else None
+    layers = [colour[..., None] if grey is not None else colour, alpha[..., None]]
+    source = stack_file(tmp_path / "alpha.tif", np.concatenate(layers, axis=-1))
+    code, out, _ = run(["smooth", source, tmp_path / "out.tif", "--t", "8"], capsys)
+    assert code == 0 and "alpha passed through" in out
+    from isvs_graph._image_files import read_image
+    got, info = read_image(tmp_path / "out.tif")
+    assert info.frames == 16 and info.alpha and got.shape == (16, 16, 16, channels + 1)
+    np.testing.assert_array_equal(got[..., -1], alpha)
+    expected = smooth_image(colour, t=8.0, channel_axis=None if channels == 1 else -1)
+    np.testing.assert_array_equal(got[..., :-1].reshape(expected.shape), expected)

@@ -143,6 +143,25 @@ def test_batch_in_bhwc_is_refused_with_the_fix(kind, fix):
         image_paths(images)
 
 
+@pytest.mark.parametrize("kind,axis", [("numpy", -1), ("torch", 0)])
+def test_a_grey_volume_without_channel_axis_is_refused_with_both_fixes(kind, axis):
+    # D × H × W read as an image would be D rows of W channels: a silent wrong answer.
+    volume = np.random.default_rng(0).random((12, 10, 8))
+    volume = torch.from_numpy(volume) if kind == "torch" else volume
+    with pytest.raises(ValueError, match=re.escape(
+            f"with {8 if kind == 'numpy' else 12} channels, but images have 1 to 4: for a "
+            f"grey volume (D × H × W) pass channel_axis=None")) as caught:
+        smooth_image(volume, t=1.0)
+    assert f"channel_axis={axis}" in str(caught.value)
+    as_volume = smooth_image(volume, t=1.0, channel_axis=None)
+    as_channels = smooth_image(volume, t=1.0, channel_axis=axis)  # as asked: many channels
+    assert as_volume.shape == as_channels.shape == volume.shape
+    assert np.abs(np.asarray(as_volume) - np.asarray(as_channels)).max() > 0.01
+    # A batch has no channel_axis: read as documented, with the fix for volumes.
+    with pytest.warns(UserWarning, match=re.escape("pass images[:, None]")):
+        smooth_images(volume[None], t=1.0)
+
+
 @pytest.mark.parametrize("shape", [(3, 32, 3), (1, 32, 3), (4, 20, 1)])
 def test_ambiguous_layouts_are_read_as_documented_with_a_warning(shape):
     image = torch.rand(shape)
