@@ -155,6 +155,11 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray, ImageInfo]:
     except PermissionError:
         raise ImageFileError(f"{name}: permission denied") from None
     except UnidentifiedImageError:
+        if _is_tiff(name):
+            raise ImageFileError(
+                f"{name}: a TIFF Pillow cannot decode (float64 and float16 samples, say, "
+                "are not among those it reads); save it as float32, 16-bit or 8-bit") \
+                from None
         raise ImageFileError(f"{name}: not an image file Pillow can read") from None
     except Image.DecompressionBombError as error:
         raise ImageFileError(f"{name}: {error}") from None
@@ -173,6 +178,15 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray, ImageInfo]:
                                                   _plain_dpi(dpi), frames)
 
 
+def _is_tiff(name: str) -> bool:
+    """Whether the file starts as a TIFF does (little- or big-endian, classic or big)."""
+    try:
+        with open(name, "rb") as file:
+            return file.read(4) in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+    except OSError:
+        return False
+
+
 def _check_depth(image, name: str) -> None:
     """Refuse colour samples deeper than 8 bits, which Pillow decodes at 8 bits only."""
     deep = False
@@ -189,6 +203,14 @@ def _check_depth(image, name: str) -> None:
         raise ImageFileError(
             f"{name}: 16-bit colour (or grey with alpha) is read by Pillow at 8 bits only; "
             "convert it to 16-bit grey, or to 8 bits, to smooth it")
+    if image.format == "TIFF":
+        samples = image.tag_v2.get(277, 1)  # SamplesPerPixel
+        bands = len(image.getbands())
+        if isinstance(samples, int) and samples > bands:
+            raise ImageFileError(
+                f"{name}: has {samples} samples a pixel, of which Pillow reads {bands} (as "
+                f"{image.mode}); save it as grey, grey with alpha, RGB or RGBA, or read it "
+                "with tifffile and smooth it with isvs_graph.smooth_image")
 
 
 def _convert(image):

@@ -290,6 +290,8 @@ def _smooth_jobs(args: argparse.Namespace) -> list[_Job]:
         if len(files) != 2:
             got = "one path" if len(files) == 1 else f"{len(files)} paths"
             error(f"give INPUT OUTPUT, or the inputs and --out-dir DIR; got {got}")
+        if os.path.realpath(files[1]) == os.path.realpath(files[0]):
+            error(f"{files[1]}: would overwrite its input; name another OUTPUT")
         return [_Job(*files)]
     ext = args.ext
     if ext is not None:

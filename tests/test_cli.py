@@ -570,6 +570,7 @@ def test_a_batch_warning_names_its_files(tmp_path, capsys):
     (["a.png", "sub/a.png", "-o", "OUT"], "a.png and sub/a.png would both be written to "
                                           "OUT/a.png"),
     (["a.png", "-o", "."], "./a.png: would overwrite its input; choose another --out-dir"),
+    (["a.png", "./a.png"], "./a.png: would overwrite its input; name another OUTPUT"),
     (["a.png", "-o", "OUT", "--max-iter", "0"], "max-iter must be >= 1, got 0"),
 ])
 def test_usage_errors_of_many_inputs_exit_2_before_any_work(

@@ -265,3 +265,28 @@ def test_animations_are_refused(tmp_path):
     frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
     with pytest.raises(ImageFileError, match="a.gif: has 2 frames"):
         read_image(tmp_path / "a.gif")
+
+
+def test_tiff_samples_pillow_would_drop_or_cannot_read_are_refused(tmp_path):
+    tifffile = pytest.importorskip("tifffile", reason="needs tifffile (scikit-image's) "
+                                   "to write TIFFs Pillow cannot")
+    grey = ramp((6, 5), 255, np.uint8)
+    # Two grey samples, no alpha: Pillow reads the first as L and drops the second.
+    tifffile.imwrite(tmp_path / "two.tif", np.dstack([grey, 255 - grey]),
+                     photometric="minisblack", planarconfig="contig")
+    with pytest.raises(ImageFileError, match="two.tif: has 2 samples a pixel, of which "
+                                             r"Pillow reads 1 \(as L\)"):
+        read_image(tmp_path / "two.tif")
+    # float64 samples: Pillow does not know the file; the message says what it is.
+    tifffile.imwrite(tmp_path / "f64.tif", grey / 255.0)
+    with pytest.raises(ImageFileError, match="f64.tif: a TIFF Pillow cannot decode.*float32"):
+        read_image(tmp_path / "f64.tif")
+    # Grey with alpha and RGB as tifffile writes them are read whole.
+    tifffile.imwrite(tmp_path / "la.tif", np.dstack([grey, 255 - grey]),
+                     photometric="minisblack", planarconfig="contig",
+                     extrasamples=["unassalpha"])
+    tifffile.imwrite(tmp_path / "rgb.tif", np.dstack([grey] * 3), photometric="rgb")
+    for name, channels in (("la.tif", 2), ("rgb.tif", 3)):
+        array, _ = read_image(tmp_path / name)
+        assert array.shape == (6, 5, channels)
+        np.testing.assert_array_equal(array[..., 0], grey)

@@ -158,7 +158,8 @@ def _check_grid(shape, connectivity) -> tuple[tuple[int, ...], int]:
     allowed = CONNECTIVITIES[len(shape)]
     if connectivity is None:
         connectivity = min(allowed)
-    if isinstance(connectivity, bool) or connectivity not in allowed:
+    if isinstance(connectivity, bool) or not isinstance(connectivity, (int, np.integer)) \
+            or connectivity not in allowed:  # (4.0 too, as a size of 4.0 is refused)
         raise ValueError(f"connectivity must be one of {tuple(allowed)} for a "
                          f"{len(shape)}-D grid, got {shown(connectivity)}")
     return shape, int(connectivity)

@@ -42,6 +42,8 @@ def test_grid_bad_arguments(kwargs, error, match):
 @pytest.mark.parametrize("shape,connectivity,match", [
     ((3, 3), 6, r"connectivity must be one of \(4, 8\) for a 2-D grid, got 6"),
     ((3, 3, 3), 8, r"connectivity must be one of \(6, 18, 26\) for a 3-D grid, got 8"),
+    ((3, 3), 4.0, r"connectivity must be one of \(4, 8\) for a 2-D grid, got 4.0"),
+    ((3, 3, 3), np.float32(6), r"connectivity must be one of \(6, 18, 26\)"),
     ((3,), None, "a grid has 2 dimensions .* or 3 .*, got 1"),
     ((2, 2, 2, 2), None, "got 4"),
     ((3, 0, 2), None, "height must be >= 1"),
