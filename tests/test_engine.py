@@ -321,7 +321,7 @@ def split_steps(monkeypatch):
         pytest.skip("needs two numba threads to split a step across")
     calls = {"split": 0}
 
-    def alternate(run_until, state, b, bar=None, clock=None, ready=None):
+    def alternate(run_until, state, b, bar=None, clock=None, ready=None, memory=None):
         split = True
         while state.status[b] == RUNNING:
             calls["split"] += split
@@ -618,6 +618,76 @@ def test_a_short_run_never_tries_splitting_its_steps():
 
     numba_backend._run_measured(run_until, state, 0, clock=lambda: now[0])
     assert state.steps[0] == 100 and not any(tried)
+
+
+def _simulated(total, one_step, split_step, wake):
+    """A signal of ``total`` steps; a step costs ``one_step`` s on one thread,
+    ``split_step`` split, plus ``wake`` s for a split stretch after steps on one thread
+    (the threads asleep). Returns (state, run_until, clock, split_at)."""
+    from types import SimpleNamespace
+
+    from isvs_graph._solver.numba_kernels import RUNNING
+    state = SimpleNamespace(status=np.array([RUNNING]), steps=np.array([0]))
+    now, split_at, awake = [0.0], np.zeros(total, dtype=bool), [False]
+
+    def run_until(split, until):
+        if split and not awake[0]:
+            now[0] += wake
+        awake[0] = split
+        for k in range(int(state.steps[0]), min(until, total)):
+            now[0] += split_step if split else one_step
+            split_at[k] = split
+            state.steps[0] += 1
+        if state.steps[0] == total:
+            state.status[0] = REACHED
+
+    return state, run_until, (lambda: now[0]), split_at, now
+
+
+def test_waking_the_threads_is_not_counted_as_the_split_steps_cost():
+    # Split steps cost 0.4 ms, but the first after steps on one thread waits 20 ms for
+    # the threads to wake: a trial that counted it would find the split 5× dearer.
+    from isvs_graph._solver import numba_backend
+    state, run_until, clock, split_at, now = _simulated(3000, 1e-3, 4e-4, 2e-2)
+    numba_backend._run_measured(run_until, state, 0, clock=clock)
+    assert state.steps[0] == 3000 and split_at.mean() > 0.9
+
+
+def test_a_kind_of_signal_starts_the_way_that_was_cheaper_before():
+    # 100 steps of 50 µs: too short for a trial. A first run on one thread leaves its
+    # cost; one that learnt the split cheaper (a long run of the kind) starts split.
+    from isvs_graph._solver import numba_backend
+    memory = {}
+    state, run_until, clock, split_at, _ = _simulated(100, 5e-5, 2e-5, 1e-4)
+    numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
+    assert not split_at.any() and memory == {False: pytest.approx(5e-5)}
+    state, run_until, clock, split_at, _ = _simulated(3000, 5e-5, 2e-5, 1e-4)
+    numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
+    assert split_at.mean() > 0.9 and memory[True] < memory[False]
+    state, run_until, clock, split_at, now = _simulated(100, 5e-5, 2e-5, 1e-4)
+    numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
+    assert split_at.all() and now[0] < 100 * 2e-5 + 2e-4
+    # A machine that got busy: split steps now cost 10× one; the run notices and the
+    # memory says so for the next.
+    state, run_until, clock, split_at, _ = _simulated(3000, 5e-5, 5e-4, 1e-4)
+    numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
+    assert split_at.mean() < 0.05 and memory[True] > memory[False]
+    state, run_until, clock, split_at, _ = _simulated(100, 5e-5, 5e-4, 1e-4)
+    numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
+    assert not split_at.any()
+
+
+def test_the_costs_learnt_are_kept_per_kind_for_the_latest_kinds(monkeypatch):
+    from isvs_graph._solver import numba_backend
+    monkeypatch.setattr(numba_backend, "_MEASURED", type(numba_backend._MEASURED)())
+    monkeypatch.setattr(numba_backend, "MEASURED_KINDS", 3)
+    first = numba_backend._measured(("a",))
+    first[False] = 1.0
+    assert numba_backend._measured(("a",)) is first and numba_backend._measured(("b",)) == {}
+    for kind in ("c", "d"):
+        numba_backend._measured((kind,))
+    assert list(numba_backend._MEASURED) == [("b",), ("c",), ("d",)]  # "a" the oldest
+    assert numba_backend._measured(("a",)) == {}
 
 
 def test_a_small_grid_keeps_its_kernel_layout(monkeypatch):

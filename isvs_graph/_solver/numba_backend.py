@@ -10,8 +10,10 @@ steps for one signal), so neither changes the arithmetic.
 
 from __future__ import annotations
 
+import collections
 import functools
 import math
+import threading
 import time
 from dataclasses import dataclass
 
@@ -90,8 +92,18 @@ PROBE_STEPS = 8
 MAX_STRETCH = 1024
 MAX_STRETCH_SECONDS = 0.1
 TRIAL_STEPS = 4
-TRIAL_AFTER = 0.01
+TRIAL_AFTER = 0.005
 TRIAL_MARGIN = 0.9
+#: Steps a split stretch runs unmeasured when the threads were idle before it: waking
+#: them (0.4–3 ms on a 2-core VM after a 256² image's single-thread work, against 0.18 ms
+#: a split step) is not what a split step costs.
+WAKE_STEPS = 1
+#: What :func:`_run_measured` learnt, per kind of signal (grid, size, channels, dtype,
+#: mode, threads, what is recorded): the cost per step of each way, for the next signal
+#: of the kind to start the cheaper way. The most recent ``MEASURED_KINDS`` kinds.
+_MEASURED: collections.OrderedDict = collections.OrderedDict()
+MEASURED_KINDS = 64
+_MEASURED_LOCK = threading.Lock()
 #: Seconds a signal runs on one thread before its split step is compiled, when that is
 #: neither compiled nor in numba's cache: compiling it takes about 5 s on 2 cores, which
 #: only a long run can win back.
@@ -293,10 +305,12 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, leve
             bar = tqdm(desc="Split LBI", unit="step", dynamic_ncols=True) if batch == 1 \
                 else tqdm(total=batch, desc="Split LBI", unit="signal", dynamic_ncols=True)
         try:
+            memory = _measured((p, slots, channels, dtype.str, bool(consts.joint),
+                                threads, bool(front), bool(record_entries), len(levels)))
             for b in range(batch):
                 _run_measured(lambda split, until, one=order[b:b + 1]:
                               run_until(one, split, until), state, b,
-                              bar if batch == 1 else None, ready=ready)
+                              bar if batch == 1 else None, ready=ready, memory=memory)
                 if bar is not None and batch > 1:
                     bar.update(1)
         finally:
@@ -326,8 +340,20 @@ def _show_steps(bar, state: kernels.State, b: int) -> None:
     bar.set_postfix(sparsity=f"{state.sparsity[b]:.4f}", refresh=False)
 
 
+def _measured(kind: tuple) -> dict:
+    """The costs per step learnt for signals of ``kind`` (empty at first; see
+    :data:`_MEASURED`), to be read and updated by :func:`_run_measured`."""
+    with _MEASURED_LOCK:
+        costs = _MEASURED.pop(kind, {})
+        _MEASURED[kind] = costs  # the most recent last
+        while len(_MEASURED) > MEASURED_KINDS:
+            _MEASURED.popitem(last=False)
+    return costs
+
+
 def _run_measured(run_until, state: kernels.State, b: int, bar=None,
-                  clock=time.perf_counter, ready=lambda seconds: True) -> None:
+                  clock=time.perf_counter, ready=lambda seconds: True,
+                  memory: dict | None = None) -> None:
     """Run signal ``b`` to its end in stretches of steps, each split across threads or
     on this thread, whichever cost less per step when last measured.
 
@@ -346,18 +372,37 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
     split may be tried after ``seconds`` of running past the first stretch (which may
     have compiled the loop): its step compiled, or worth compiling
     (:data:`SPLIT_COMPILE_AFTER`).
+
+    A split stretch after steps on this thread first runs ``WAKE_STEPS`` steps
+    unmeasured (waking the threads). ``memory`` (:func:`_measured`): the costs learnt
+    from earlier signals of the kind; a run starts the way they found cheaper (a short
+    run, which never tries, then splits from its first step where that paid before)
+    and leaves its own costs there.
     """
     cost, best = {}, {}
     prefer, trial = False, False
     stretch, spent = PROBE_STEPS, 0.0
     probe = None  # the first stretch's seconds: they include compiling the loop, if any
     since, every = 0, 1  # stretches since the last trial; stretches between trials
+    if memory is not None and len(memory) == 2:  # (the split ran: it is compiled)
+        cost, best = dict(memory), dict(memory)
+        prefer = memory[True] < TRIAL_MARGIN * memory[False]
+        probe, every = 0.0, 4
+    awake = False  # whether the last stretch was split (the threads are awake)
     while state.status[b] == kernels.RUNNING:
         split = not prefer if trial else prefer
         steps = TRIAL_STEPS if trial else stretch
         if not trial and prefer and prefer in cost:  # split: see soon if that stops paying
             steps = max(PROBE_STEPS, min(steps, int(MAX_STRETCH_SECONDS / cost[prefer])))
         before = int(state.steps[b])
+        if split and not awake:
+            start = clock()
+            run_until(split, before + WAKE_STEPS)
+            spent += clock() - start
+            before = int(state.steps[b])
+            if state.status[b] != kernels.RUNNING:
+                break
+        awake = split
         start = clock()
         run_until(split, before + steps)
         seconds = clock() - start
@@ -388,6 +433,8 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
             _show_steps(bar, state, b)
     if bar is not None:
         _show_steps(bar, state, b)
+    if memory is not None:
+        memory.update(cost)
 
 
 def _scatter(out: Recorded, part: Recorded, signals: np.ndarray) -> None:
