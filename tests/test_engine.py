@@ -691,8 +691,9 @@ def test_the_costs_learnt_are_kept_per_kind_for_the_latest_kinds(monkeypatch):
 
 
 def test_a_small_grid_keeps_its_kernel_layout(monkeypatch):
-    # A small image's call spent more time laying its grid out than solving it: the
-    # layout of a small grid is kept per dtype and threads, the same arrays as a fresh one.
+    # A small image's call spent more time laying its grid out than solving it: a grid's
+    # layout is kept per dtype and threads (within KEPT_LAYOUT_BYTES), the same arrays as
+    # a fresh one.
     from isvs_graph._solver import numba_backend
     from isvs_graph.graphs._grid import grid_canonical
     graph = grid_canonical(9, 8, connectivity=8)
@@ -702,7 +703,8 @@ def test_a_small_grid_keeps_its_kernel_layout(monkeypatch):
     assert numba_backend.kernel_graph(graph, np.dtype(np.float64)) is not kept
     x = np.random.default_rng(1).random((72, 3)).astype(np.float32)
     solved = isvs_graph.solve(graph, x, sparsity=0.6)
-    monkeypatch.setattr(numba_backend, "SMALL_GRID", 0)
+    from isvs_graph._kept import Kept
+    monkeypatch.setattr(numba_backend, "_KEPT_LAYOUTS", Kept(0, 32))  # none kept
     fresh = numba_backend.kernel_graph(graph, np.dtype(np.float32))
     assert fresh is not kept
     assert all(np.array_equal(a, b) and np.asarray(a).dtype == np.asarray(b).dtype

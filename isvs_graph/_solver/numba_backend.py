@@ -11,7 +11,6 @@ steps for one signal), so neither changes the arithmetic.
 from __future__ import annotations
 
 import collections
-import functools
 import math
 import threading
 import time
@@ -21,7 +20,8 @@ import numpy as np
 
 from .._threads import parallel_allowed
 from ..graphs import CanonicalGraph
-from ..graphs._grid import SMALL_GRID, grid_shape
+from .._kept import Kept
+from ..graphs._grid import grid_shape
 from . import numba_kernels as kernels
 from .options import CHECK_EVERY, KICK_RTOL, REGION_TOL, SolverOptions, step_constants
 from .stencil import grid_stencil, index_dtype
@@ -135,9 +135,16 @@ def _blocks(count: int, parts: int, unit: int = 1) -> np.ndarray:
     return cuts
 
 
+#: Grid layouts kept between calls (a grid's follows from its shape, dtype and
+#: threads; the kernels never write it): the most recent, up to this many bytes (a 512²
+#: 4-neighbour grid's float32 layout holds 6.3 MB) and 32 layouts.
+KEPT_LAYOUT_BYTES = 64 << 20
+_KEPT_LAYOUTS = Kept(KEPT_LAYOUT_BYTES, 32)
+
+
 def kernel_graph(canonical: CanonicalGraph, dtype: np.dtype) -> kernels.Graph:
-    """A canonical graph in the kernels' form (shared with other calls for a small
-    grid: the kernels never write it)."""
+    """A canonical graph in the kernels' form (a grid's kept for other calls:
+    :data:`KEPT_LAYOUT_BYTES`)."""
     import numba
     parts = 4 * numba.get_num_threads()
     shape = grid_shape(canonical)
@@ -145,9 +152,8 @@ def kernel_graph(canonical: CanonicalGraph, dtype: np.dtype) -> kernels.Graph:
         rows = next((n for n in shape[0] if n > 1), 1)  # (shape: dimensions, connectivity)
         wavefront = WAVEFRONT_CHUNK if canonical.num_nodes >= WAVEFRONT_MIN_NODES and \
             rows >= WAVEFRONT_MIN_ROWS else 0
-        if canonical.num_nodes <= SMALL_GRID:
-            return _small_grid_graph(*shape, np.dtype(dtype), parts, GRID_CHUNK, wavefront)
-        return _grid_graph(*shape, dtype, parts, GRID_CHUNK, wavefront)
+        key = (*shape, np.dtype(dtype), parts, GRID_CHUNK, wavefront)
+        return _KEPT_LAYOUTS.get(key, lambda: _grid_graph(*key))
     none_i, none_f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=dtype)
     m, p = canonical.num_edges, canonical.num_nodes
     src = canonical.edge_index[0].astype(np.int64)
@@ -178,13 +184,6 @@ def _grid_graph(dims: tuple[int, ...], connectivity: int, dtype, parts: int, chu
     return kernels.Graph(True, slot.shape[0], width, shifts, pad, masks, eid, none_i,
                          none_i, none_f, none_i, none_i, none_f, rows, rows, chunk, wavefront,
                          slot)
-
-
-@functools.lru_cache(maxsize=8)
-def _small_grid_graph(dims: tuple[int, ...], connectivity: int, dtype: np.dtype,
-                      parts: int, chunk: int, wavefront: int) -> kernels.Graph:
-    """:func:`_grid_graph` of a small grid, kept (a grid's layout follows from its shape)."""
-    return _grid_graph(dims, connectivity, dtype, parts, chunk, wavefront)
 
 
 def _recording(batch, channels, p, m, per_edge, dtype, levels, stops, record_entries,

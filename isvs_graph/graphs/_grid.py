@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._kept import Kept
 from .._validation import check_count, shown
 from ._canonical import CanonicalGraph, frozen, is_frozen
 
@@ -34,9 +35,8 @@ __all__ = ["CONNECTIVITIES", "frozen_grid_shape", "grid_canonical", "grid_graph"
 #: (the largest number of axes a neighbour's offset moves along): 4 and 6 join along one
 #: axis, 8 and 18 along up to two (the diagonals of a square), 26 along three.
 CONNECTIVITIES = {2: {4: 1, 8: 2}, 3: {6: 1, 18: 2, 26: 3}}
-#: Grids of at most this many nodes (128², 25³) keep their edges, and the solver their
-#: stencil, in small caches (the last 8 of each): for an image that small, building
-#: them took longer than solving it.
+#: Grids of at most this many nodes (128², 25³) keep their edges in a small cache (the
+#: last 8), whatever grid holds them (whole grids are kept within ``KEPT_GRID_BYTES``).
 SMALL_GRID = 1 << 14
 
 
@@ -184,23 +184,28 @@ def _read_shape(shape: tuple, connectivity: int | None, *, legacy: bool = False,
     return tuple(shape), connectivity
 
 
+#: Canonical grids kept between calls (:class:`~isvs_graph._kept.Kept`): the most
+#: recent, up to this many bytes of arrays (a 512² 4-neighbour grid holds 12.6 MB) and
+#: 32 grids. Their arrays are frozen, so every call may share them (and
+#: :func:`grid_shape` recognises them at once); building a 512² grid again took a fifth
+#: of smoothing its photo.
+KEPT_GRID_BYTES = 64 << 20
+_KEPT = Kept(KEPT_GRID_BYTES, 32)
+
+
 def grid_canonical(*shape: int, connectivity: int | None = None) -> CanonicalGraph:
     """The grid of :func:`grid_graph` in canonical form (numpy, unit weights)."""
     shape, connectivity = _check_grid(*_read_shape(shape, connectivity))
-    if math.prod(shape) <= SMALL_GRID:
-        return _small_grid_canonical(shape, connectivity)
+    return _KEPT.get((shape, connectivity), lambda: _build_canonical(shape, connectivity))
+
+
+def _build_canonical(shape: tuple[int, ...], connectivity: int) -> CanonicalGraph:
     edge_index = _grid_edges(shape, connectivity)
     m = edge_index.shape[1]
+    if math.prod(shape) <= SMALL_GRID:
+        return CanonicalGraph(edge_index, frozen(np.ones(m)), math.prod(shape))
     return CanonicalGraph(edge_index, _shared(("ones", m), lambda: frozen(np.ones(m))),
                           math.prod(shape))
-
-
-@functools.lru_cache(maxsize=8)
-def _small_grid_canonical(shape: tuple[int, ...], connectivity: int) -> CanonicalGraph:
-    """A small grid, kept: its arrays are frozen, so every call may share them (and
-    :func:`grid_shape` recognises it at once)."""
-    edge_index = _small_grid_edges(shape, connectivity)
-    return CanonicalGraph(edge_index, frozen(np.ones(edge_index.shape[1])), math.prod(shape))
 
 
 def grid_graph(*shape: int, connectivity: int | None = None,

@@ -156,10 +156,12 @@ def test_a_grid_changed_after_it_was_built_is_solved_as_what_it_is(change):
                                atol=1e-9)
 
 
-def test_grid_arrays_are_frozen_and_shared_while_held():
+def test_grid_arrays_are_frozen_and_shared_while_held(monkeypatch):
     import gc
     import weakref
 
+    from isvs_graph._kept import Kept
+    from isvs_graph.graphs import _grid
     from isvs_graph.graphs._grid import SMALL_GRID, _grid_edges, grid_canonical, grid_shape
     edges = _grid_edges((4, 5), 8)
     assert _grid_edges((4, 5), 8) is edges  # a small grid's are kept
@@ -169,8 +171,10 @@ def test_grid_arrays_are_frozen_and_shared_while_held():
             array[..., 0] = 3
         with pytest.raises(ValueError):  # not a read-only flag that could be cleared
             array.flags.writeable = True
-    # A large grid's are shared while a graph holds them, and not kept after.
+    # A grid larger than what is kept (KEPT_GRID_BYTES) is shared while a graph holds
+    # its arrays, and not kept after.
     big = (SMALL_GRID // 64 + 1, 64)
+    monkeypatch.setattr(_grid, "_KEPT", Kept(big[0] * big[1] * 16, 32))  # < 48 B a node
     held = grid_canonical(*big)
     assert grid_canonical(*big).edge_index is held.edge_index
     assert grid_shape(held) == (big, 4)
@@ -183,6 +187,28 @@ def test_grid_arrays_are_frozen_and_shared_while_held():
     changed.edge_index[1, -1] = 0  # an edge (18, 0): no longer canonical, nor a grid
     assert grid_shape(changed) is None
     assert grid_shape(graph) == ((4, 5), 8)
+
+
+def test_grids_are_kept_between_calls_within_a_budget_of_bytes(monkeypatch):
+    from isvs_graph._kept import Kept, array_bytes
+    from isvs_graph.graphs import _grid
+    from isvs_graph.graphs._grid import grid_canonical
+    one = array_bytes(_grid._build_canonical((100, 100), 4))  # 19,800 edges: 475,200 B
+    monkeypatch.setattr(_grid, "_KEPT", Kept(2 * one + 1, 32))
+    a, b = grid_canonical(100, 100), grid_canonical(100, 100, connectivity=4)
+    assert a is b and _grid._KEPT.bytes == one  # kept: the same frozen arrays
+    wide = grid_canonical(150, 150)  # 44,700 edges: over the budget
+    assert grid_canonical(150, 150) is not wide  # built each time
+    assert grid_canonical(100, 100) is a
+    c = grid_canonical(50, 200)  # as large: both kept
+    assert len(_grid._KEPT) == 2 and grid_canonical(100, 100) is a
+    grid_canonical(200, 50)  # a third: the least recently used (50 × 200) goes
+    assert grid_canonical(100, 100) is a and grid_canonical(50, 200) is not c
+    assert _grid._KEPT.bytes <= 2 * one + 1
+    monkeypatch.setattr(_grid, "_KEPT", Kept(10 ** 9, 2))  # at most 2 entries
+    for shape in ((3, 3), (4, 4), (5, 5)):
+        grid_canonical(*shape)
+    assert len(_grid._KEPT) == 2
 
 
 def test_frozen_arrays_cannot_be_changed_through_a_view():
