@@ -74,7 +74,11 @@ def _split_at_once():
     when that pays: ``SPLIT_COMPILE_AFTER``, ``WAVEFRONT_COMPILE_NODES``)."""
     from isvs_graph._solver import numba_backend
     saved = (numba_backend.TRIAL_AFTER, numba_backend.SPLIT_COMPILE_AFTER,
-             numba_backend.COMPILE_WAVEFRONT, numba_backend.WAVEFRONT_MIN_NODES)
+             numba_backend.COMPILE_WAVEFRONT, numba_backend.WAVEFRONT_MIN_NODES,
+             numba_backend._MEASURED)
+    # Each large signal starts on one thread, then tries the split, whatever earlier
+    # signals of its kind learnt: both loops are run.
+    numba_backend._MEASURED = type(numba_backend._MEASURED)()
     numba_backend.TRIAL_AFTER = numba_backend.SPLIT_COMPILE_AFTER = 0.0
     numba_backend.COMPILE_WAVEFRONT = True
     numba_backend.WAVEFRONT_MIN_NODES = 1 << 16  # a 256² photo stands for a large one
@@ -82,7 +86,8 @@ def _split_at_once():
         yield
     finally:
         (numba_backend.TRIAL_AFTER, numba_backend.SPLIT_COMPILE_AFTER,
-         numba_backend.COMPILE_WAVEFRONT, numba_backend.WAVEFRONT_MIN_NODES) = saved
+         numba_backend.COMPILE_WAVEFRONT, numba_backend.WAVEFRONT_MIN_NODES,
+         numba_backend._MEASURED) = saved
 
 
 def _ring(nodes: int):
