@@ -24,6 +24,7 @@ PACKAGE = ROOT / "isvs_graph"
 # from parts at its own place or before it.
 RANKS = {"_validation": 0, "_signals": 0, "_io": 0, "_image_files": 0, "_warnings": 0,
          "_progress": 0, "_union_find": 0, "_path_kernels": 0, "_moved": 0, "_threads": 0,
+         "_kept": 0,
          "graphs": 1, "_operator": 2, "_projection": 3,
          "_solver": 4, "_solve": 5, "_paths": 6, "_path_plot": 6, "images": 7,
          "transforms": 7, "cli": 8, "training": 9, "__init__": 10, "__main__": 10}
