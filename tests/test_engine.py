@@ -654,13 +654,14 @@ def test_waking_the_threads_is_not_counted_as_the_split_steps_cost():
 
 
 def test_a_kind_of_signal_starts_the_way_that_was_cheaper_before():
-    # 100 steps of 50 µs: too short for a trial. A first run on one thread leaves its
+    # 80 steps of 50 µs: too short for a trial. A first run on one thread leaves its
     # cost; one that learnt the split cheaper (a long run of the kind) starts split.
     from isvs_graph._solver import numba_backend
     memory = {}
-    state, run_until, clock, split_at, _ = _simulated(100, 5e-5, 2e-5, 1e-4)
+    state, run_until, clock, split_at, _ = _simulated(80, 5e-5, 2e-5, 1e-4)
     numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
-    assert not split_at.any() and memory == {False: pytest.approx(5e-5)}
+    assert not split_at.any()
+    assert memory == {False: pytest.approx(5e-5), "spent": pytest.approx(80 * 5e-5)}
     state, run_until, clock, split_at, _ = _simulated(3000, 5e-5, 2e-5, 1e-4)
     numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
     assert split_at.mean() > 0.9 and memory[True] < memory[False]
@@ -675,6 +676,26 @@ def test_a_kind_of_signal_starts_the_way_that_was_cheaper_before():
     state, run_until, clock, split_at, _ = _simulated(100, 5e-5, 5e-4, 1e-4)
     numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
     assert not split_at.any()
+
+
+def test_short_signals_of_a_kind_try_the_split_once_they_have_run_long_enough():
+    # Signals of 40 steps, 2 ms each on one thread: none lasts TRIAL_AFTER (5 ms), but
+    # the third of the kind has, with the first two: it tries the split, which halves
+    # a step, and the signals after it split from their first step.
+    from isvs_graph._solver import numba_backend
+    memory, split = {}, []
+    for _ in range(6):
+        state, run_until, clock, split_at, _ = _simulated(40, 5e-5, 2.5e-5, 1e-4)
+        numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
+        split.append(split_at.mean())
+    assert split[:2] == [0.0, 0.0] and 0 < split[2] < 1 and min(split[3:]) == 1.0
+    # Where the split costs 5× a step (a busy machine) it is tried once, then not.
+    memory, steps = {}, 0
+    for _ in range(30):
+        state, run_until, clock, split_at, _ = _simulated(40, 5e-5, 2.5e-4, 1e-4)
+        numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
+        steps += int(split_at.sum())
+    assert steps == numba_backend.WAKE_STEPS + numba_backend.TRIAL_STEPS
 
 
 def test_the_costs_learnt_are_kept_per_kind_for_the_latest_kinds(monkeypatch):

@@ -374,17 +374,25 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
 
     A split stretch after steps on this thread first runs ``WAKE_STEPS`` steps
     unmeasured (waking the threads). ``memory`` (:func:`_measured`): the costs learnt
-    from earlier signals of the kind; a run starts the way they found cheaper (a short
-    run, which never tries, then splits from its first step where that paid before)
-    and leaves its own costs there.
+    from earlier signals of the kind (``True``, ``False``) and the seconds they ran
+    (``"spent"``); a run starts the way they found cheaper (a short run, which never
+    tries, then splits from its first step where that paid before), counts their
+    seconds towards ``TRIAL_AFTER`` until both ways are measured (short signals of a
+    kind try the split once they have run that long together; later, each signal's own
+    seconds count, so that noise does not bring a trial to every one) and leaves its
+    own costs and seconds there.
     """
     cost, best = {}, {}
     prefer, trial = False, False
-    stretch, spent = PROBE_STEPS, 0.0
+    stretch = PROBE_STEPS
     probe = None  # the first stretch's seconds: they include compiling the loop, if any
     since, every = 0, 1  # stretches since the last trial; stretches between trials
-    if memory is not None and len(memory) == 2:  # (the split ran: it is compiled)
-        cost, best = dict(memory), dict(memory)
+    memory = {} if memory is None else memory
+    spent = memory.get("spent", 0.0)  # (of the kind; ``ran``: of this signal)
+    ran = 0.0
+    if True in memory and False in memory:  # (the split ran: it is compiled)
+        cost = {split: memory[split] for split in (False, True)}
+        best = dict(cost)
         prefer = memory[True] < TRIAL_MARGIN * memory[False]
         probe, every = 0.0, 4
     awake = False  # whether the last stretch was split (the threads are awake)
@@ -397,7 +405,7 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
         if split and not awake:
             start = clock()
             run_until(split, before + WAKE_STEPS)
-            spent += clock() - start
+            ran += clock() - start
             before = int(state.steps[b])
             if state.status[b] != kernels.RUNNING:
                 break
@@ -405,7 +413,7 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
         start = clock()
         run_until(split, before + steps)
         seconds = clock() - start
-        spent += seconds
+        ran += seconds
         probe = seconds if probe is None else probe
         done = int(state.steps[b]) - before
         if not done:  # the signal has stopped
@@ -424,16 +432,17 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
         since += 1
         dearer = cost[split] > best.get(split, np.inf) / TRIAL_MARGIN
         best[split] = min(best.get(split, np.inf), cost[split])
-        trial = spent >= TRIAL_AFTER and (len(cost) < 2 or dearer or since >= every) \
-            and (True in cost or ready(spent - probe))
+        # (The kind's seconds count until both ways are measured: a trial is due.)
+        run = spent + ran if len(cost) < 2 else ran
+        trial = run >= TRIAL_AFTER and (len(cost) < 2 or dearer or since >= every) \
+            and (True in cost or ready(ran - probe))
         if not trial:
             stretch = min(2 * stretch, MAX_STRETCH)
         if bar is not None:
             _show_steps(bar, state, b)
     if bar is not None:
         _show_steps(bar, state, b)
-    if memory is not None:
-        memory.update(cost)
+    memory.update(cost, spent=spent + ran)
 
 
 def _scatter(out: Recorded, part: Recorded, signals: np.ndarray) -> None:
