@@ -99,8 +99,9 @@ TRIAL_MARGIN = 0.9
 #: a split step) is not what a split step costs.
 WAKE_STEPS = 1
 #: What :func:`_run_measured` learnt, per kind of signal (grid, size, channels, dtype,
-#: mode, threads, what is recorded): the cost per step of each way, for the next signal
-#: of the kind to start the cheaper way. The most recent ``MEASURED_KINDS`` kinds.
+#: mode, threads, what is recorded): the cost per step of each way and the seconds run,
+#: for the next signal of the kind to start the cheaper way. The most recent
+#: ``MEASURED_KINDS`` kinds.
 _MEASURED: collections.OrderedDict = collections.OrderedDict()
 MEASURED_KINDS = 64
 _MEASURED_LOCK = threading.Lock()
@@ -340,8 +341,8 @@ def _show_steps(bar, state: kernels.State, b: int) -> None:
 
 
 def _measured(kind: tuple) -> dict:
-    """The costs per step learnt for signals of ``kind`` (empty at first; see
-    :data:`_MEASURED`), to be read and updated by :func:`_run_measured`."""
+    """What was learnt for signals of ``kind`` (empty at first; see :data:`_MEASURED`),
+    to be read and updated by :func:`_run_measured`."""
     with _MEASURED_LOCK:
         costs = _MEASURED.pop(kind, {})
         _MEASURED[kind] = costs  # the most recent last
