@@ -193,8 +193,9 @@ def check_image_layout(shape: tuple[int, ...], *, kind: str, batch: bool = False
     # "the numpy images … look like", "the numpy image … looks like"
     looks, is_, it = ("look", "are", "they are") if batch else ("looks", "is", "it is")
     if channels not in IMAGE_CHANNELS and other not in IMAGE_CHANNELS:
+        holds = "images in that layout have" if batch else "an image in that layout has"
         said = (f"the {described} {is_} read as {read}, with {channels} channels, but "
-                f"images have 1 to {max(IMAGE_CHANNELS)}")
+                f"{holds} 1 to {max(IMAGE_CHANNELS)}")
         if batch:  # (no argument names the layout of a batch: the reading stands)
             warn_user(f"{said}; if {it} grey volumes (B × D × H × W), pass images[:, None] "
                       "(B × 1 × D × H × W)")

@@ -661,7 +661,8 @@ def test_a_kind_of_signal_starts_the_way_that_was_cheaper_before():
     state, run_until, clock, split_at, _ = _simulated(80, 5e-5, 2e-5, 1e-4)
     numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
     assert not split_at.any()
-    assert memory == {False: pytest.approx(5e-5), "spent": pytest.approx(80 * 5e-5)}
+    assert True not in memory and memory[False] == pytest.approx(5e-5)
+    assert memory["spent"] == pytest.approx(80 * 5e-5)
     state, run_until, clock, split_at, _ = _simulated(3000, 5e-5, 2e-5, 1e-4)
     numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
     assert split_at.mean() > 0.9 and memory[True] < memory[False]
@@ -696,6 +697,33 @@ def test_short_signals_of_a_kind_try_the_split_once_they_have_run_long_enough():
         numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
         steps += int(split_at.sum())
     assert steps == numba_backend.WAKE_STEPS + numba_backend.TRIAL_STEPS
+
+
+def test_short_signals_of_a_kind_try_again_after_a_load_has_passed():
+    # Short signals (2 ms) that found the split 5× dearer under load: once the load
+    # passes (the split halves a step), the kind tries it again within RETRY_AFTER
+    # seconds of running and splits from then on; under a load that stays, the trials
+    # grow rarer (RETRY_AFTER, then twice that, …): a few dozen split steps in 4 s.
+    from isvs_graph._solver import numba_backend
+    memory, loaded = {}, 0
+    for _ in range(10):
+        state, run_until, clock, split_at, _ = _simulated(40, 5e-5, 2.5e-4, 1e-4)
+        numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
+        loaded += int(split_at.sum())
+    assert loaded <= numba_backend.WAKE_STEPS + numba_backend.TRIAL_STEPS
+    split = []
+    for _ in range(400):  # 0.8 s of signals
+        state, run_until, clock, split_at, _ = _simulated(40, 5e-5, 2.5e-5, 1e-4)
+        numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
+        split.append(split_at.mean())
+    assert max(split[:50]) == 0.0 and min(split[-100:]) == 1.0
+    memory, steps = {}, 0
+    for _ in range(2000):  # 4 s of signals under a load that stays
+        state, run_until, clock, split_at, _ = _simulated(40, 5e-5, 2.5e-4, 1e-4)
+        numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
+        steps += int(split_at.sum())
+    trials = steps // (numba_backend.WAKE_STEPS + numba_backend.TRIAL_STEPS)
+    assert 2 <= trials <= 7  # the first, then after 0.25, 0.5, 1, 2 s (4.0 s in all)
 
 
 def test_the_costs_learnt_are_kept_per_kind_for_the_latest_kinds(monkeypatch):

@@ -94,6 +94,10 @@ MAX_STRETCH_SECONDS = 0.1
 TRIAL_STEPS = 4
 TRIAL_AFTER = 0.005
 TRIAL_MARGIN = 0.9
+#: Seconds signals of a kind run between trials of the way not preferred, when each is
+#: too short to try it alone (the time doubles with each trial it loses, and starts
+#: again from here when one wins): a load that passed is noticed.
+RETRY_AFTER = 0.25
 #: Steps a split stretch runs unmeasured when the threads were idle before it: waking
 #: them (0.4–3 ms on a 2-core VM after a 256² image's single-thread work, against 0.18 ms
 #: a split step) is not what a split step costs.
@@ -380,8 +384,9 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
     tries, then splits from its first step where that paid before), counts their
     seconds towards ``TRIAL_AFTER`` until both ways are measured (short signals of a
     kind try the split once they have run that long together; later, each signal's own
-    seconds count, so that noise does not bring a trial to every one) and leaves its
-    own costs and seconds there.
+    seconds count, so that noise does not bring a trial to every one, and the kind's
+    every ``RETRY_AFTER`` seconds, doubling while trials lose) and leaves its own costs
+    and seconds there.
     """
     cost, best = {}, {}
     prefer, trial = False, False
@@ -391,6 +396,7 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
     memory = {} if memory is None else memory
     spent = memory.get("spent", 0.0)  # (of the kind; ``ran``: of this signal)
     ran = 0.0
+    tried, retry = memory.get("tried", 0.0), memory.get("retry", RETRY_AFTER)
     if True in memory and False in memory:  # (the split ran: it is compiled)
         cost = {split: memory[split] for split in (False, True)}
         best = dict(cost)
@@ -421,21 +427,24 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
             continue
         cost[split] = max(seconds, 1e-9) / done
         if trial:
-            trial, since = False, 0
+            trial, since, tried = False, 0, spent + ran
             if cost[split] < TRIAL_MARGIN * cost[prefer]:  # clearly cheaper: switch
-                prefer, stretch, every = split, 4 * PROBE_STEPS, 1
+                prefer, stretch, every, retry = split, 4 * PROBE_STEPS, 1, RETRY_AFTER
                 best[prefer] = cost[prefer]
             else:  # the longer, the more the other way lost by
                 grow = 4 if cost[split] > cost[prefer] / TRIAL_MARGIN ** 3 else 2
                 stretch = min(grow * stretch, MAX_STRETCH)
                 every = min(2 * every, MAX_STRETCH)
+                retry *= 2
             continue
         since += 1
         dearer = cost[split] > best.get(split, np.inf) / TRIAL_MARGIN
         best[split] = min(best.get(split, np.inf), cost[split])
-        # (The kind's seconds count until both ways are measured: a trial is due.)
+        # (The kind's seconds count until both ways are measured: a trial is due; then
+        # each signal's own, and the kind's since the last trial: RETRY_AFTER.)
         run = spent + ran if len(cost) < 2 else ran
-        trial = run >= TRIAL_AFTER and (len(cost) < 2 or dearer or since >= every) \
+        due = len(cost) == 2 and spent + ran - tried >= retry
+        trial = (due or run >= TRIAL_AFTER and (len(cost) < 2 or dearer or since >= every)) \
             and (True in cost or ready(ran - probe))
         if not trial:
             stretch = min(2 * stretch, MAX_STRETCH)
@@ -443,7 +452,7 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
             _show_steps(bar, state, b)
     if bar is not None:
         _show_steps(bar, state, b)
-    memory.update(cost, spent=spent + ran)
+    memory.update(cost, spent=spent + ran, tried=tried, retry=retry)
 
 
 def _scatter(out: Recorded, part: Recorded, signals: np.ndarray) -> None:

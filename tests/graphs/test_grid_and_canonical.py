@@ -231,14 +231,18 @@ def test_grid_offsets_are_the_callers_own():
     assert grid_offsets(2, 8) == [(0, 1), (1, 0), (1, 1), (1, -1)]
 
 
-def test_grids_are_recognised_from_many_threads_at_once():
+def test_grids_are_recognised_from_many_threads_at_once(monkeypatch):
     # The kept answers and shared arrays are dicts that calls change: from several
     # threads at once (DataLoader threads, a thread pool) without a lock, one thread's
     # clean-up broke another's iteration ("dictionary changed size during iteration").
+    # (No grid kept whole, so that every large one goes through the shared arrays.)
     import sys
     import threading
 
+    from isvs_graph._kept import Kept
+    from isvs_graph.graphs import _grid
     from isvs_graph.graphs._grid import SMALL_GRID, grid_canonical, grid_shape
+    monkeypatch.setattr(_grid, "_KEPT", Kept(0, 0))
     errors = []
 
     def work(seed):
