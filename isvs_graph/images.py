@@ -131,10 +131,10 @@ def smooth_image(image: np.ndarray | torch.Tensor, t: float | None = None, *,
         (``image.permute(2, 0, 1)``), as is a numpy image that looks ``C × H × W`` and
         one with more than 4 channels (a grey ``D × H × W`` volume, most likely: pass
         ``channel_axis``), and an ambiguous one (``3 × 32 × 3``) is read as documented
-        with a warning. Integer
-        images of any dtype (uint8, int8, uint16, int64 …) are solved by value and
-        returned rounded in their dtype; float images are used as they are. Units do
-        not matter: the solve is scale-free. Boolean images are refused.
+        with a warning. Integer images of any dtype (uint8, int8, uint16, int64 …) are
+        solved by value and returned rounded in their dtype; float images are used as
+        they are. Units do not matter: the solve is scale-free. Boolean images are
+        refused.
     t, sparsity : float
         The scale, exactly one, as for :func:`isvs_graph.solve`.
     connectivity : {4, 8} for an image, {6, 18, 26} for a volume, optional
@@ -265,9 +265,9 @@ def smooth_images(images: np.ndarray | torch.Tensor,
         batch of images that looks ``B × H × W × C``
         (``8 × 32 × 32 × 3``) is refused with the fix, an ambiguous one warned about,
         as for :func:`smooth_image`, and one of more than 4 channels warned about (grey
-        ``B × D × H × W`` volumes need ``images[:, None]``). Integer batches of any dtype (uint8, int64 …) are
-        solved by value and returned rounded in their dtype; units do not matter (the
-        solve is scale-free). Boolean batches are refused.
+        ``B × D × H × W`` volumes need ``images[:, None]``). Integer batches of any
+        dtype (uint8, int64 …) are solved by value and returned rounded in their dtype;
+        units do not matter (the solve is scale-free). Boolean batches are refused.
     t, sparsity : float or sequence of B floats
         The scale, exactly one: one value for the whole batch or one per image
         (random scales as augmentation). Each image stops at its own iteration;

@@ -732,7 +732,8 @@ def test_the_costs_learnt_are_kept_per_kind_for_the_latest_kinds(monkeypatch):
     monkeypatch.setattr(numba_backend, "MEASURED_KINDS", 3)
     first = numba_backend._measured(("a",))
     first[False] = 1.0
-    assert numba_backend._measured(("a",)) is first and numba_backend._measured(("b",)) == {}
+    assert numba_backend._measured(("a",)) is first
+    assert numba_backend._measured(("b",)) == {}
     for kind in ("c", "d"):
         numba_backend._measured((kind,))
     assert list(numba_backend._MEASURED) == [("b",), ("c",), ("d",)]  # "a" the oldest

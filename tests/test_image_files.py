@@ -279,7 +279,8 @@ def test_tiff_samples_pillow_would_drop_or_cannot_read_are_refused(tmp_path):
         read_image(tmp_path / "two.tif")
     # float64 samples: Pillow does not know the file; the message says what it is.
     tifffile.imwrite(tmp_path / "f64.tif", grey / 255.0)
-    with pytest.raises(ImageFileError, match="f64.tif: a TIFF Pillow cannot decode.*float32"):
+    with pytest.raises(ImageFileError,
+                       match="f64.tif: a TIFF Pillow cannot decode.*float32"):
         read_image(tmp_path / "f64.tif")
     # Grey with alpha and RGB as tifffile writes them are read whole.
     tifffile.imwrite(tmp_path / "la.tif", np.dstack([grey, 255 - grey]),

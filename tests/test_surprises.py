@@ -149,8 +149,8 @@ def test_a_grey_volume_without_channel_axis_is_refused_with_both_fixes(kind, axi
     volume = np.random.default_rng(0).random((12, 10, 8))
     volume = torch.from_numpy(volume) if kind == "torch" else volume
     with pytest.raises(ValueError, match=re.escape(
-            f"with {8 if kind == 'numpy' else 12} channels, but an image in that layout has "
-            f"1 to 4: for a grey volume (D × H × W) pass channel_axis=None")) as caught:
+            f"with {8 if kind == 'numpy' else 12} channels, but an image in that layout "
+            f"has 1 to 4: for a grey volume (D × H × W) pass channel_axis=None")) as caught:
         smooth_image(volume, t=1.0)
     assert f"channel_axis={axis}" in str(caught.value)
     as_volume = smooth_image(volume, t=1.0, channel_axis=None)

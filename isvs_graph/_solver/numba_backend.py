@@ -444,8 +444,8 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
         # each signal's own, and the kind's since the last trial: RETRY_AFTER.)
         run = spent + ran if len(cost) < 2 else ran
         due = len(cost) == 2 and spent + ran - tried >= retry
-        trial = (due or run >= TRIAL_AFTER and (len(cost) < 2 or dearer or since >= every)) \
-            and (True in cost or ready(ran - probe))
+        usual = run >= TRIAL_AFTER and (len(cost) < 2 or dearer or since >= every)
+        trial = (due or usual) and (True in cost or ready(ran - probe))
         if not trial:
             stretch = min(2 * stretch, MAX_STRETCH)
         if bar is not None:

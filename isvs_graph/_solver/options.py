@@ -130,7 +130,8 @@ def step_constants(options: SolverOptions, dtype) -> tuple:
     dtype = np.dtype(dtype)
     one = dtype.type(1)
     return (dtype.type(options.kappa), one / dtype.type(options.nu),
-            dtype.type(options.kappa * options.alpha), dtype.type(options.alpha / options.nu))
+            dtype.type(options.kappa * options.alpha),
+            dtype.type(options.alpha / options.nu))
 
 
 def floor_wait_steps(kappa: float, nu: float, alpha: float, tol: float) -> float:
