@@ -623,7 +623,7 @@ def test_a_short_run_never_tries_splitting_its_steps():
 def _simulated(total, one_step, split_step, wake):
     """A signal of ``total`` steps; a step costs ``one_step`` s on one thread,
     ``split_step`` split, plus ``wake`` s for a split stretch after steps on one thread
-    (the threads asleep). Returns (state, run_until, clock, split_at)."""
+    (the threads asleep). Returns (state, run_until, clock, split_at, now)."""
     from types import SimpleNamespace
 
     from isvs_graph._solver.numba_kernels import RUNNING
