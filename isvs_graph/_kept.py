@@ -18,8 +18,9 @@ __all__ = ["Kept", "array_bytes"]
 
 
 def array_bytes(value: Any) -> int:
-    """The bytes of the numpy arrays among ``value``'s fields (a tuple or named tuple),
-    views counted whole: what keeping ``value`` holds in memory, near enough."""
+    """The bytes of the numpy arrays among ``value``'s fields (a tuple or named tuple;
+    none in a dict), views counted whole: what keeping ``value`` holds in memory, near
+    enough."""
     return sum(field.nbytes for field in value if isinstance(field, np.ndarray))
 
 
@@ -57,6 +58,11 @@ class Kept:
 
     def __len__(self) -> int:
         return len(self._values)
+
+    def __iter__(self):
+        """The keys, the least recently used first."""
+        with self._lock:
+            return iter(list(self._values))
 
     @property
     def bytes(self) -> int:

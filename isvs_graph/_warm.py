@@ -72,13 +72,14 @@ def _split_at_once():
     """Large signals try the step split across threads at once, and large grids run
     their wavefront, so that both loops are compiled here (a run compiles them only
     when that pays: ``SPLIT_COMPILE_AFTER``, ``WAVEFRONT_COMPILE_NODES``)."""
+    from isvs_graph._kept import Kept
     from isvs_graph._solver import numba_backend
     saved = (numba_backend.TRIAL_AFTER, numba_backend.SPLIT_COMPILE_AFTER,
              numba_backend.COMPILE_WAVEFRONT, numba_backend.WAVEFRONT_MIN_NODES,
              numba_backend._MEASURED)
     # Each large signal starts on one thread, then tries the split, whatever earlier
     # signals of its kind learnt: both loops are run.
-    numba_backend._MEASURED = type(numba_backend._MEASURED)()
+    numba_backend._MEASURED = Kept(0, numba_backend.MEASURED_KINDS)
     numba_backend.TRIAL_AFTER = numba_backend.SPLIT_COMPILE_AFTER = 0.0
     numba_backend.COMPILE_WAVEFRONT = True
     numba_backend.WAVEFRONT_MIN_NODES = 1 << 16  # a 256² photo stands for a large one

@@ -727,9 +727,9 @@ def test_short_signals_of_a_kind_try_again_after_a_load_has_passed():
 
 
 def test_the_costs_learnt_are_kept_per_kind_for_the_latest_kinds(monkeypatch):
+    from isvs_graph._kept import Kept
     from isvs_graph._solver import numba_backend
-    monkeypatch.setattr(numba_backend, "_MEASURED", type(numba_backend._MEASURED)())
-    monkeypatch.setattr(numba_backend, "MEASURED_KINDS", 3)
+    monkeypatch.setattr(numba_backend, "_MEASURED", Kept(0, 3))  # the latest 3 kinds
     first = numba_backend._measured(("a",))
     first[False] = 1.0
     assert numba_backend._measured(("a",)) is first

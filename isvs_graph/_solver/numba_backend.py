@@ -10,9 +10,7 @@ steps for one signal), so neither changes the arithmetic.
 
 from __future__ import annotations
 
-import collections
 import math
-import threading
 import time
 from dataclasses import dataclass
 
@@ -106,9 +104,8 @@ WAKE_STEPS = 1
 #: mode, threads, what is recorded): the cost per step of each way and the seconds run,
 #: for the next signal of the kind to start the cheaper way. The most recent
 #: ``MEASURED_KINDS`` kinds.
-_MEASURED: collections.OrderedDict = collections.OrderedDict()
 MEASURED_KINDS = 64
-_MEASURED_LOCK = threading.Lock()
+_MEASURED = Kept(0, MEASURED_KINDS)  # (what is kept holds no arrays: no bytes)
 #: Seconds a signal runs on one thread before its split step is compiled, when that is
 #: neither compiled nor in numba's cache: compiling it takes about 5 s on 2 cores, which
 #: only a long run can win back.
@@ -347,12 +344,7 @@ def _show_steps(bar, state: kernels.State, b: int) -> None:
 def _measured(kind: tuple) -> dict:
     """What was learnt for signals of ``kind`` (empty at first; see :data:`_MEASURED`),
     to be read and updated by :func:`_run_measured`."""
-    with _MEASURED_LOCK:
-        costs = _MEASURED.pop(kind, {})
-        _MEASURED[kind] = costs  # the most recent last
-        while len(_MEASURED) > MEASURED_KINDS:
-            _MEASURED.popitem(last=False)
-    return costs
+    return _MEASURED.get(kind, dict)
 
 
 def _run_measured(run_until, state: kernels.State, b: int, bar=None,

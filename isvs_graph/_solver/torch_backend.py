@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from .._operator import DifferenceOperator
 from .._projection import component_labels
+from .._signals import dtype_name
 from ..graphs import CanonicalGraph
 from ..graphs._grid import grid_shape
 from .numba_kernels import FLOOR, MAX_ITER, NON_FINITE, REACHED, RUNNING
@@ -103,7 +104,7 @@ def run(op: Operator, x: torch.Tensor, u0: torch.Tensor, options: SolverOptions,
     entries = m if joint else m * channels
     # The numba kernels' constants, exact in the dtype (a Python float torch rounds to it).
     kappa, inv_nu, step_u, step_z = (float(c) for c in step_constants(
-        options, torch.empty((), dtype=dtype).numpy().dtype))
+        options, dtype_name(dtype)))
     resolution = 32 * torch.finfo(dtype).eps
     floor_tol = max(options.tol, resolution)
     jumps = options.jumps

@@ -202,8 +202,6 @@ def grid_canonical(*shape: int, connectivity: int | None = None) -> CanonicalGra
 def _build_canonical(shape: tuple[int, ...], connectivity: int) -> CanonicalGraph:
     edge_index = _grid_edges(shape, connectivity)
     m = edge_index.shape[1]
-    if math.prod(shape) <= SMALL_GRID:
-        return CanonicalGraph(edge_index, frozen(np.ones(m)), math.prod(shape))
     return CanonicalGraph(edge_index, _shared(("ones", m), lambda: frozen(np.ones(m))),
                           math.prod(shape))
 
