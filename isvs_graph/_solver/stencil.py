@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..graphs import CanonicalGraph
-from ..graphs._grid import edges_in_order
+from ..graphs._grid import edges_in_order, grid_directions, repeat_slabs
 from .._operator import norm_bound
 
 if TYPE_CHECKING:
@@ -42,18 +42,53 @@ def grid_stencil(shape: tuple[int, ...], connectivity: int, dtype,
     builds them), so both maps follow from the shape.
     """
     p = math.prod(shape)
+    if shape[0] > 2:
+        return _repeated(shape, connectivity, dtype)
     steps, node, direction = edges_in_order(shape, connectivity)
     pad = max(shift for shift, _ in steps)
-    length = pad + p
-    masks = np.zeros((len(steps), length), dtype=dtype)
-    for d, (_, valid) in enumerate(steps):
-        masks[d, pad:] = valid
-    index = index_dtype(len(steps) * length)
+    masks, length, index = _masks(steps, pad, p, dtype)
     slot = (direction * length + pad + node).astype(index)
     eid = np.full(len(steps) * length, -1, dtype=index)
     eid[slot] = np.arange(slot.shape[0], dtype=index)
     return (np.array([shift for shift, _ in steps], dtype=np.int64), pad, masks.reshape(-1),
             eid, slot)
+
+
+def _masks(steps: list[tuple[int, np.ndarray]], pad: int, p: int, dtype,
+           ) -> tuple[np.ndarray, int, type]:
+    """The masks ``(directions, L)`` of a stencil, ``L``, and the type of its maps."""
+    length = pad + p
+    masks = np.zeros((len(steps), length), dtype=dtype)
+    for d, (_, valid) in enumerate(steps):
+        masks[d, pad:] = valid
+    return masks, length, index_dtype(len(steps) * length)
+
+
+def _repeated(shape: tuple[int, ...], connectivity: int, dtype,
+              ) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`grid_stencil` of a grid of more than two slabs along its first axis, from
+    that of two (as :func:`~isvs_graph.graphs._grid.edges_in_order` finds the edges):
+    the same directions, shifts and ``pad``; every slab but the last has the first's
+    edges, the last the second's."""
+    shifts, pad, _, pair_eid, pair_slot = grid_stencil((2, *shape[1:]), connectivity,
+                                                       dtype)
+    steps = [(shift, valid) for shift, valid in grid_directions(shape, connectivity)
+             if valid.any()]
+    p, slab, repeats = math.prod(shape), math.prod(shape[1:]), shape[0] - 1
+    masks, length, index = _masks(steps, pad, p, dtype)
+    pair_length = pad + 2 * slab
+    direction, at = np.divmod(pair_slot.astype(np.int64), pair_length)
+    cut = int(np.searchsorted(at, pad + slab))  # the first slab's edges (node-major)
+    slot = repeat_slabs((direction * length + at).astype(index), cut, repeats, slab)
+    eid = np.full((len(steps), length), -1, dtype=index)
+    pair_eid = pair_eid.reshape(len(steps), pair_length).astype(index)
+    offsets = np.arange(0, repeats * cut, cut, dtype=index)[:, None]
+    for d in range(len(steps)):
+        first, last = pair_eid[d, pad:pad + slab], pair_eid[d, pad + slab:]
+        np.add(first, offsets, where=first >= 0,
+               out=eid[d, pad:pad + repeats * slab].reshape(repeats, slab))
+        np.add(last, (repeats - 1) * cut, where=last >= 0, out=eid[d, pad + repeats * slab:])
+    return shifts, pad, masks.reshape(-1), eid.reshape(-1), slot
 
 
 def index_dtype(count: int) -> type:

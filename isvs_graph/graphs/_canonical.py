@@ -50,6 +50,12 @@ def frozen(array: np.ndarray) -> np.ndarray:
                          dtype=array.dtype).reshape(array.shape)
 
 
+def frozen_ones(count: int) -> np.ndarray:
+    """``count`` float64 ones, :func:`frozen`: written once, straight into their
+    ``bytes`` (no array to copy)."""
+    return np.frombuffer(np.ones(1).tobytes() * count, dtype=np.float64)
+
+
 def is_frozen(array: np.ndarray) -> bool:
     """Whether ``array`` is a view of immutable memory (see :func:`frozen`)."""
     base = array

@@ -79,6 +79,30 @@ def test_volume_grids_join_the_neighbours_of_their_connectivity(connectivity, re
     assert grid_shape(isvs_graph.canonical_graph(g)) == (shape, connectivity)
 
 
+@pytest.mark.parametrize("shape, connectivity", [
+    ((3, 2), 8), ((5, 1), 4), ((4, 3), 8), ((6, 7), 4), ((3, 1, 1), 6), ((4, 2, 3), 18),
+    ((5, 3, 2), 26), ((3, 4, 1), 18), ((7, 2, 2), 6)])
+def test_grids_repeated_from_two_slabs_have_every_edge_once_in_order(shape, connectivity):
+    # The edges (and the kernels' stencil) of all slabs but the last are repeated from
+    # a grid of two: the result must be the grid found pair by pair.
+    from isvs_graph._solver.stencil import grid_stencil
+    from isvs_graph.graphs._grid import CONNECTIVITIES, grid_canonical
+    p, reach = int(np.prod(shape)), CONNECTIVITIES[len(shape)][connectivity]
+    coords = np.stack(np.unravel_index(np.arange(p), shape), axis=1)
+    apart = np.abs(coords[:, None] - coords[None])
+    near = (apart.max(axis=2) == 1) & ((apart > 0).sum(axis=2) <= reach)
+    expected = np.array(np.nonzero(np.triu(near)))  # (i < j, sorted)
+    edges = grid_canonical(*shape, connectivity=connectivity).edge_index
+    np.testing.assert_array_equal(edges, expected)
+    shifts, pad, masks, eid, slot = grid_stencil(shape, connectivity, np.float32)
+    direction, first = np.divmod(slot, pad + p)
+    np.testing.assert_array_equal(first - pad, expected[0])
+    np.testing.assert_array_equal(expected[0] + shifts[direction], expected[1])
+    np.testing.assert_array_equal(eid[slot], np.arange(expected.shape[1]))
+    assert (eid >= 0).sum() == expected.shape[1] and set(np.unique(eid[eid < 0])) <= {-1}
+    assert masks.sum() == expected.shape[1] and (masks[slot] == 1).all()
+
+
 def test_canonical_graph_of_a_messy_edge_list():
     edge_index = torch.tensor([[2, 1, 0, 1, 3, 2], [1, 2, 0, 0, 3, 0]])
     weight = torch.tensor([1.0, 3.0, 5.0, 2.0, 7.0, 4.0])
@@ -222,6 +246,13 @@ def test_frozen_arrays_cannot_be_changed_through_a_view():
     read_only = np.arange(3.0)
     read_only.flags.writeable = False  # a flag alone is no promise
     assert not is_frozen(read_only) and not is_frozen(read_only[1:])
+    from isvs_graph.graphs._canonical import frozen_ones
+    for count in (0, 1, 5):  # unit weights, written straight into their bytes
+        ones = frozen_ones(count)
+        assert is_frozen(ones) and ones.dtype == np.float64
+        np.testing.assert_array_equal(ones, np.ones(count))
+        with pytest.raises(ValueError):
+            ones.flags.writeable = True
 
 
 def test_grid_offsets_are_the_callers_own():
