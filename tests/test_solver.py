@@ -263,6 +263,23 @@ def test_tensor_that_requires_grad_is_accepted_with_a_warning():
         isvs_graph.solve(graph, signal.detach(), 2.0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,connectivity", [((40, 50), 4), ((30, 20), 8),
+                                                ((9, 10, 11), 6), ((6, 7, 8), 26)])
+def test_one_channel_steps_as_a_channel_beside_a_zero_one(dtype, shape, connectivity):
+    """A grey grid takes a loop of its own (‖z_e‖ is |z_e|, exactly): the same bits as
+    the channel of a two-channel signal whose other channel is zero (its z stays 0)."""
+    graph = isvs_graph.grid_graph(*shape, connectivity=connectivity)
+    x = np.random.default_rng(graph.num_nodes).uniform(-1, 1, graph.num_nodes).astype(dtype)
+    x[:2] = -1, 1  # the range of both signals: the same normalisation
+    beside = np.stack([x, np.zeros_like(x)], axis=1)
+    for scale in ({"t": 2.0}, {"sparsity": 0.7}):
+        np.testing.assert_array_equal(isvs_graph.solve(graph, x, **scale),
+                                      isvs_graph.solve(graph, beside, **scale)[:, 0])
+    grey, pair = isvs_graph.path(graph, x), isvs_graph.path(graph, beside)
+    np.testing.assert_array_equal(grey.entry_times, pair.entry_times)
+
+
 @pytest.mark.parametrize("mode", ["joint", "channel"])
 @pytest.mark.parametrize("shape,connectivity", [((3, 4, 5), 6), ((3, 4, 5), 18),
                                                 ((2, 3, 4), 26), ((4, 1, 3), 26)])

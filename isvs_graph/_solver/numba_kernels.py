@@ -196,7 +196,26 @@ if numba is not None:
             n = top - lo
             a = d * length + graph.pad + lo
             mask = graph.masks[a:a + n]
-            if joint is not None:
+            if joint is not None and channels == 1:
+                # One channel (a grey image or volume): one loop, with nothing per edge
+                # to share among channels; ‖z_e‖ = sqrt(z_e²) = |z_e| exactly (a
+                # correctly rounded square root of a rounded square), as below.
+                fseg = f[a:a + n]
+                ui, uj = u[0, lo:top], u[0, lo + shift:top + shift]
+                zs, rs = z[0, a:a + n], rb[0, a:a + n]
+                o = obuf[:n]
+                inside = 0
+                for q in range(n):
+                    fo = fseg[q]
+                    o[q] = fo
+                    v = ((ui[q] - uj[q]) - zs[q] * fo) * mask[q]
+                    rs[q] = v
+                    zn = zs[q] + step_z * v
+                    zs[q] = zn
+                    fn = kappa * max(one - one / abs(zn), zero)
+                    fseg[q] = fn
+                    inside += fn > zero
+            elif joint is not None:
                 fseg = f[a:a + n]
                 n2 = nbuf[:n]
                 for c in range(channels):
@@ -225,6 +244,7 @@ if numba is not None:
                 inside = 0
                 for q in range(n):
                     inside += fseg[q] > zero
+            if joint is not None:
                 count += inside
                 changed = 0
                 if tracking:
