@@ -76,6 +76,16 @@ if numba is not None:
             for k in range(values.shape[1]):
                 _average(labels, count, values[g, k], out[g, k])
 
+    @_njit
+    def _plane_means(planes, out):
+        """Each row of ``out``: the mean of that row of ``planes``, summed in order in
+        float64 as :func:`_average` sums a component."""
+        for k in range(planes.shape[0]):
+            total = 0.0
+            for i in range(planes.shape[1]):
+                total += planes[k, i]
+            out[k, :] = total / planes.shape[1]
+
     @numba.njit(cache=True, nogil=True)
     def _average(labels, count, values, out):
         """``out[i]``: the mean of ``values`` over the component ``labels[i]``."""
@@ -192,16 +202,6 @@ def project(graph: CanonicalGraph, u: np.ndarray | torch.Tensor,
     return component_means(flat, labels, n).reshape(p, batch, channels)
 
 
-def _sum_in_order(values: np.ndarray, block: int = 1 << 16) -> np.float64:
-    """``((v₀ + v₁) + v₂) + …`` in float64, as a loop adds them (``cumsum`` adds in
-    order, where ``sum`` adds pairwise), a block at a time (no float64 copy of all)."""
-    total = np.zeros(1)
-    for start in range(0, values.shape[0], block):
-        total = np.cumsum(np.concatenate([total, values[start:start + block]]),
-                          dtype=np.float64)[-1:]
-    return total[0]
-
-
 def _project_cpu(graph: CanonicalGraph, u: np.ndarray, support: np.ndarray | None,
                  ) -> np.ndarray:
     """:func:`project` by the fused numba pass, on channel planes ``(B, C, p)``."""
@@ -209,11 +209,10 @@ def _project_cpu(graph: CanonicalGraph, u: np.ndarray, support: np.ndarray | Non
     m = graph.num_edges
     planes = np.ascontiguousarray(u.transpose(1, 2, 0))  # a view when u came from the solver
     if support is None and frozen_grid_shape(graph) is not None:
-        # A grid is connected: each plane's mean, its sum formed in node order in
-        # float64 as the kernel forms it (cumsum adds in order), so the same bits.
+        # A grid is connected: each plane's mean, formed as the kernel forms a
+        # component's (so the same bits), with no labels to find.
         out = np.empty_like(planes)
-        for plane, mean in zip(planes.reshape(-1, p), out.reshape(-1, p)):
-            mean[:] = _sum_in_order(plane) / np.float64(p)
+        _plane_means(planes.reshape(-1, p), out.reshape(-1, p))
         return out.transpose(2, 0, 1)
     if support is None:  # one partition, shared by every plane
         keep = np.ones((1, m), dtype=np.bool_)

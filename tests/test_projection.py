@@ -60,7 +60,7 @@ def test_a_grid_is_averaged_as_one_component_to_the_last_bit(dtype):
     from isvs_graph._projection import project
     from isvs_graph.graphs import CanonicalGraph
     from isvs_graph.graphs._grid import grid_canonical
-    grid = grid_canonical(70, 1000)  # more nodes than one block of the ordered sum
+    grid = grid_canonical(70, 1000)
     edges = CanonicalGraph(grid.edge_index.copy(), grid.edge_weight.copy(), grid.num_nodes)
     u = (np.random.default_rng(2).random((grid.num_nodes, 2, 3)) * 1e3).astype(dtype)
     fast, slow = project(grid, u, None), project(edges, u, None)

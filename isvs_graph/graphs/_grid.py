@@ -361,7 +361,8 @@ def _recognise(graph: CanonicalGraph) -> tuple[tuple[int, ...], int] | None:
     if m == 0 or not bool((graph.edge_weight == 1).all()):
         return None
     src, dst = graph.edge_index
-    ahead = sorted(set(dst[src == 0].tolist()))  # the shifts out of node 0
+    # the shifts out of node 0 (canonical edges are sorted: its edges come first)
+    ahead = sorted(set(dst[:int(np.searchsorted(src, 1))].tolist()))
     candidates = [(p // w, w) for w in sorted({p, 1, *ahead}) if w >= 1 and p % w == 0]
     candidates += [(p // plane, plane // w, w) for plane in ahead for w in ahead
                    if w < plane and plane % w == 0 and p % plane == 0]
