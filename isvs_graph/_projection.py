@@ -94,8 +94,10 @@ if numba is not None:
         for i in range(labels.shape[0]):
             size[labels[i]] += 1.0
             sums[labels[i]] += values[i]
+        for c in range(count):  # one division a component, not one a node
+            sums[c] /= size[c]
         for i in range(labels.shape[0]):
-            out[i] = sums[labels[i]] / size[labels[i]]
+            out[i] = sums[labels[i]]
 
 
 def component_labels(graph: CanonicalGraph, keep: np.ndarray | torch.Tensor | None = None,
