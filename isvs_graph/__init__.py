@@ -19,6 +19,7 @@ __all__ = [
     "DifferenceOperator",
     "ISVSPath",
     "canonical_graph",
+    "clear_caches",
     "difference_operator",
     "from_networkx",
     "from_scipy",
@@ -43,6 +44,7 @@ _load, __dir__, _names = lazy.attach(
     __name__,
     submodules=["graphs", "training", "transforms"],
     submod_attrs={
+        "_kept": ["clear_caches"],
         "_operator": ["DifferenceOperator", "difference_operator"],
         "_paths": ["ISVSPath", "load_paths", "path"],
         "_solve": ["solve"],

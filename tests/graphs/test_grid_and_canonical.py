@@ -235,6 +235,23 @@ def test_grids_are_kept_between_calls_within_a_budget_of_bytes(monkeypatch):
     assert len(_grid._KEPT) == 2
 
 
+def test_clear_caches_frees_the_kept_grids_and_layouts():
+    from isvs_graph._solver import numba_backend
+    from isvs_graph.graphs import _grid
+    image = np.random.default_rng(3).random((96, 80, 3)).astype(np.float32)
+    isvs_graph.clear_caches()
+    first = isvs_graph.smooth_image(image, sparsity=0.7)
+    kept = _grid._KEPT.bytes + numba_backend._KEPT_LAYOUTS.bytes
+    assert kept > 0 and len(_grid._KEPT) and len(numba_backend._KEPT_LAYOUTS)
+    assert isvs_graph.clear_caches() == kept
+    assert _grid._KEPT.bytes == numba_backend._KEPT_LAYOUTS.bytes == 0
+    assert not len(_grid._KEPT) and not len(numba_backend._KEPT_LAYOUTS)
+    assert not len(numba_backend._MEASURED)
+    assert isvs_graph.clear_caches() == 0
+    # built again when needed: the same bits
+    np.testing.assert_array_equal(isvs_graph.smooth_image(image, sparsity=0.7), first)
+
+
 def test_frozen_arrays_cannot_be_changed_through_a_view():
     from isvs_graph.graphs._canonical import frozen, is_frozen
     values = np.arange(6.0)
