@@ -383,7 +383,8 @@ def test_a_grid_step_swept_in_chunks_is_the_two_pass_step_bit_for_bit(
         changes = isvs_graph.path(graph, x[1].astype(np.float64), mode="channel", nu=0.2)
         joint = run(graph, x, sparsity=0.6)
         channel = run(graph, x, t=3.0, mode="channel")
-        return recorded, joint, channel, changes
+        grey = isvs_graph.path(graph, x[0, :, :1], levels=[0.9, 0.6], nu=0.2)  # its loop
+        return recorded, joint, channel, changes, grey
 
     plain = solve(p, wide=False)
     assert plain[1].iterations.min() > 10
@@ -393,7 +394,8 @@ def test_a_grid_step_swept_in_chunks_is_the_two_pass_step_bit_for_bit(
         ((17, False), (17, True))
     for chunk, wide in sweeps:
         swept = solve(chunk, wide)
-        for before, after in ((plain[0], swept[0]), (plain[3], swept[3])):
+        for before, after in ((plain[0], swept[0]), (plain[3], swept[3]),
+                              (plain[4], swept[4])):
             for name, array in before._arrays.items():
                 np.testing.assert_array_equal(array, after._arrays[name], err_msg=name)
         for before, after in zip(plain[1:3], swept[1:3]):

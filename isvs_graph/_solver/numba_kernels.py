@@ -199,7 +199,8 @@ if numba is not None:
             if joint is not None and channels == 1:
                 # One channel (a grey image or volume): one loop, with nothing per edge
                 # to share among channels; ‖z_e‖ = sqrt(z_e²) = |z_e| exactly (a
-                # correctly rounded square root of a rounded square), as below.
+                # correctly rounded square root of a rounded square), and where z_e²
+                # under- or overflows both give the same f (0, or κ): the bits below.
                 fseg = f[a:a + n]
                 ui, uj = u[0, lo:top], u[0, lo + shift:top + shift]
                 zs, rs = z[0, a:a + n], rb[0, a:a + n]

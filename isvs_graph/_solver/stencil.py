@@ -67,7 +67,7 @@ def _masks(steps: list[tuple[int, np.ndarray]], pad: int, p: int, dtype,
 def _repeated(shape: tuple[int, ...], connectivity: int, dtype,
               ) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`grid_stencil` of a grid of more than two slabs along its first axis, from
-    that of two (as :func:`~isvs_graph.graphs._grid.edges_in_order` finds the edges):
+    that of two (as :func:`~isvs_graph.graphs._grid._build_grid_edges` builds edges):
     the same directions, shifts and ``pad``; every slab but the last has the first's
     edges, the last the second's."""
     shifts, pad, _, pair_eid, pair_slot = grid_stencil((2, *shape[1:]), connectivity,

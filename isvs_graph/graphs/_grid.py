@@ -119,10 +119,18 @@ def _small_grid_edges(shape: tuple[int, ...], connectivity: int) -> np.ndarray:
 
 
 def _build_grid_edges(shape: tuple[int, ...], connectivity: int) -> np.ndarray:
-    """The canonical edges of a grid, generated in order (no sort), frozen."""
+    """The canonical edges of a grid, generated in order (no sort), frozen.
+
+    The slabs along the first axis (rows of an image, planes of a volume) but the last
+    have the same edges, shifted by a slab's nodes: the edges of a grid of more than two
+    slabs are those of a grid of two, repeated (:func:`repeat_slabs`), a fraction of
+    the work of finding each edge of the grid. On two slabs the same directions have
+    edges as on more, with the same shifts (the strides do not depend on the first
+    size): the first slab's edges are those of every slab but the last, the second's
+    those of the last.
+    """
     if shape[0] <= 2:
         return frozen(_edges_of(shape, connectivity))
-    # the edges of two slabs, repeated (see edges_in_order)
     pattern = _edges_of((2, *shape[1:]), connectivity)
     slab = math.prod(shape[1:])
     cut = int(np.searchsorted(pattern[0], slab))
@@ -148,50 +156,32 @@ def edges_in_order(shape: tuple[int, ...], connectivity: int,
 
     Canonical order is node by node, each node's edges by increasing shift; two offsets
     may share a shift on a narrow grid (2-D, ``W = 2``: right and down-left) but never
-    from the same node (their targets would be one node).
-
-    The slabs along the first axis (rows of an image, planes of a volume) but the last
-    have the same edges, shifted by a slab's nodes: they are found on a grid of two
-    slabs and repeated (:func:`repeat_slabs`), a fraction of the work of finding each
-    edge of the grid. On two slabs the same directions have edges as on more, with the
-    same shifts (the strides do not depend on the first size): the first slab's edges
-    are those of every slab but the last, the second's those of the last.
+    from the same node (their targets would be one node). Found node by node: callers
+    build large grids from a grid of two slabs (:func:`_build_grid_edges`).
     """
     directions = [(shift, valid) for shift, valid in grid_directions(shape, connectivity)
                   if valid.any()]
     if not directions:
         return directions, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    if shape[0] <= 2:
-        return directions, *_in_order(directions)
-    _, node, direction = edges_in_order((2, *shape[1:]), connectivity)
-    slab = math.prod(shape[1:])
-    cut = int(np.searchsorted(node, slab))
-    return directions, repeat_slabs(node, cut, shape[0] - 1, slab), \
-        repeat_slabs(direction, cut, shape[0] - 1, 0)
+    by_shift = sorted(range(len(directions)), key=lambda d: directions[d][0])  # stable
+    valid = np.stack([directions[d][1] for d in by_shift], axis=1)  # (p, D), node-major
+    node, column = np.divmod(np.flatnonzero(valid), len(directions))
+    return directions, node, np.array(by_shift, dtype=np.int64)[column]
 
 
 def repeat_slabs(pattern: np.ndarray, cut: int, repeats: int, step: int, *,
                  out: np.ndarray | None = None) -> np.ndarray:
-    """A grid's values per edge in canonical order from those of its first two slabs
-    (``pattern``, the first slab's ``cut`` first): the first slab's ``repeats`` times,
-    the ``s``-th plus ``s · step``, then the second slab's plus ``(repeats − 1) · step``
-    (``step``: a slab's nodes for node indices, 0 for what does not move); in ``out``
-    where given."""
+    """A grid's values per edge in canonical order from those of a grid of its first two
+    slabs (``pattern``, the first slab's ``cut`` first; see :func:`_build_grid_edges`):
+    the first slab's ``repeats`` times, the ``s``-th plus ``s · step``, then the second
+    slab's plus ``(repeats − 1) · step`` (``step``: a slab's nodes, or its slots); in
+    ``out`` where given."""
     if out is None:
         out = np.empty(repeats * cut + pattern.shape[0] - cut, dtype=pattern.dtype)
-    np.add(np.arange(0, repeats * step, step, dtype=pattern.dtype)[:, None] if step else 0,
+    np.add(np.arange(0, repeats * step, step, dtype=pattern.dtype)[:, None],
            pattern[None, :cut], out=out[:repeats * cut].reshape(repeats, cut))
     np.add(pattern[cut:], (repeats - 1) * step, out=out[repeats * cut:])
     return out
-
-
-def _in_order(directions: list[tuple[int, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Source node and direction index of each edge, in canonical order, found node by
-    node."""
-    by_shift = sorted(range(len(directions)), key=lambda d: directions[d][0])  # stable
-    valid = np.stack([directions[d][1] for d in by_shift], axis=1)  # (p, D), node-major
-    node, column = np.divmod(np.flatnonzero(valid), len(directions))
-    return node, np.array(by_shift, dtype=np.int64)[column]
 
 
 def _check_grid(shape, connectivity) -> tuple[tuple[int, ...], int]:
