@@ -26,9 +26,9 @@ def clear_caches() -> int:
 
     The canonical grids and the kernels' stencil layouts of the most recent image sizes
     are kept so that the next image of a size is smoothed without building them again
-    (up to 64 MB of each: after a 1024² photo a process keeps about 75 MB), and what
-    was measured about splitting one signal's steps across threads. Nothing else is
-    kept; the next call builds what it needs again.
+    (up to 64 MB of each: after a 1024² photo a process keeps about 75 MB; and the
+    edges of the last 8 small grids), and what was measured about splitting one
+    signal's steps across threads. The next call builds what it needs again.
 
     Returns
     -------

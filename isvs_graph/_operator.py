@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse
 
 from .graphs import CanonicalGraph, canonical_graph
-from .graphs._grid import frozen_grid_shape, grid_directions
+from .graphs._grid import edge_directions, frozen_grid_shape
 
 if TYPE_CHECKING:
     import torch
@@ -52,8 +52,7 @@ def norm_bound(graph: CanonicalGraph) -> float:
 @functools.lru_cache(maxsize=16)
 def _grid_norm_bound(shape: tuple[int, ...], connectivity: int) -> float:
     """:func:`norm_bound` of a unit-weight grid, from its directions (no edge list)."""
-    directions = [(shift, valid) for shift, valid in grid_directions(shape, connectivity)
-                  if valid.any()]
+    directions = edge_directions(shape, connectivity)
     degree = np.zeros(math.prod(shape), dtype=np.int64)
     for shift, valid in directions:  # each edge adds 1 at both of its ends
         degree += valid

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..graphs import CanonicalGraph
-from ..graphs._grid import edges_in_order, grid_directions, repeat_slabs
+from ..graphs._grid import edge_directions, edges_in_order, repeat_slabs
 from .._operator import norm_bound
 
 if TYPE_CHECKING:
@@ -72,8 +72,7 @@ def _repeated(shape: tuple[int, ...], connectivity: int, dtype,
     edges, the last the second's."""
     shifts, pad, _, pair_eid, pair_slot = grid_stencil((2, *shape[1:]), connectivity,
                                                        dtype)
-    steps = [(shift, valid) for shift, valid in grid_directions(shape, connectivity)
-             if valid.any()]
+    steps = edge_directions(shape, connectivity)
     p, slab, repeats = math.prod(shape), math.prod(shape[1:]), shape[0] - 1
     masks, length, index = _masks(steps, pad, p, dtype)
     pair_length = pad + 2 * slab

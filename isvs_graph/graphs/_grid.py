@@ -35,9 +35,12 @@ __all__ = ["CONNECTIVITIES", "frozen_grid_shape", "grid_canonical", "grid_graph"
 #: (the largest number of axes a neighbour's offset moves along): 4 and 6 join along one
 #: axis, 8 and 18 along up to two (the diagonals of a square), 26 along three.
 CONNECTIVITIES = {2: {4: 1, 8: 2}, 3: {6: 1, 18: 2, 26: 3}}
-#: Grids of at most this many nodes (128², 25³) keep their edges in a small cache (the
-#: last 8), whatever grid holds them (whole grids are kept within ``KEPT_GRID_BYTES``).
+#: Grids of at most this many nodes (128², 25³) keep their edges (the last 8, within
+#: ``SMALL_GRID_BYTES``: a 25³ 26-neighbour grid's take 3.4 MB), whatever grid holds them
+#: (whole grids are kept within ``KEPT_GRID_BYTES``).
 SMALL_GRID = 1 << 14
+SMALL_GRID_BYTES = 32 << 20
+_SMALL_EDGES = Kept(SMALL_GRID_BYTES, 8)
 
 
 def grid_offsets(ndim: int, connectivity: int) -> list[tuple[int, ...]]:
@@ -81,11 +84,20 @@ def grid_directions(shape: tuple[int, ...], connectivity: int,
     return directions
 
 
+def edge_directions(shape: tuple[int, ...], connectivity: int,
+                    ) -> list[tuple[int, np.ndarray]]:
+    """The directions of :func:`grid_directions` along which the grid has edges (a
+    grid one node wide has none across)."""
+    return [(shift, valid) for shift, valid in grid_directions(shape, connectivity)
+            if valid.any()]
+
+
 def _grid_edges(shape: tuple[int, ...], connectivity: int) -> np.ndarray:
     """The canonical edges of a grid, ``(2, m)``, frozen: those of a small grid
     (:data:`SMALL_GRID`) are kept, as building them costs more than solving its image."""
     if math.prod(shape) <= SMALL_GRID:
-        return _small_grid_edges(tuple(int(n) for n in shape), connectivity)
+        key = (tuple(int(n) for n in shape), connectivity)
+        return _SMALL_EDGES.get(key, lambda: (_build_grid_edges(*key),))[0]
     return _shared(("edges", tuple(shape), connectivity),
                    lambda: _build_grid_edges(shape, connectivity))
 
@@ -111,11 +123,6 @@ def _shared(key: tuple, build) -> np.ndarray:
 
 
 _LOCK = threading.Lock()
-
-
-@functools.lru_cache(maxsize=8)
-def _small_grid_edges(shape: tuple[int, ...], connectivity: int) -> np.ndarray:
-    return _build_grid_edges(shape, connectivity)
 
 
 def _build_grid_edges(shape: tuple[int, ...], connectivity: int) -> np.ndarray:
@@ -159,8 +166,7 @@ def edges_in_order(shape: tuple[int, ...], connectivity: int,
     from the same node (their targets would be one node). Found node by node: callers
     build large grids from a grid of two slabs (:func:`_build_grid_edges`).
     """
-    directions = [(shift, valid) for shift, valid in grid_directions(shape, connectivity)
-                  if valid.any()]
+    directions = edge_directions(shape, connectivity)
     if not directions:
         return directions, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     by_shift = sorted(range(len(directions)), key=lambda d: directions[d][0])  # stable

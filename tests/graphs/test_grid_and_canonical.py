@@ -242,10 +242,13 @@ def test_clear_caches_frees_the_kept_grids_and_layouts():
     isvs_graph.clear_caches()
     first = isvs_graph.smooth_image(image, sparsity=0.7)
     kept = _grid._KEPT.bytes + numba_backend._KEPT_LAYOUTS.bytes
+    kept += _grid._SMALL_EDGES.bytes
     assert kept > 0 and len(_grid._KEPT) and len(numba_backend._KEPT_LAYOUTS)
+    assert len(_grid._SMALL_EDGES)
     assert isvs_graph.clear_caches() == kept
     assert _grid._KEPT.bytes == numba_backend._KEPT_LAYOUTS.bytes == 0
     assert not len(_grid._KEPT) and not len(numba_backend._KEPT_LAYOUTS)
+    assert not len(_grid._SMALL_EDGES)  # (96 × 80 is a small grid: its edges went too)
     assert not len(numba_backend._MEASURED)
     assert isvs_graph.clear_caches() == 0
     # built again when needed: the same bits
