@@ -117,11 +117,13 @@ def mesh_graph(pos: np.ndarray | torch.Tensor, faces: np.ndarray | torch.Tensor,
         weight = cot
         mean = np.abs(weight).mean()
         floor = 1e-3 * mean
-        if (weight < floor).any():
-            warnings.warn(f"{int((weight < floor).sum())} cotangent weights are below "
-                          f"1e-3 of their mean (obtuse triangles); raised to {floor:.3g}",
+        low = weight < floor
+        weight = np.maximum(weight, floor)
+        if low.any():  # quoted in edge_weight's units (scaled to mean 1), as a user reads it
+            warnings.warn(f"{int(low.sum())} cotangent weight(s) below 1e-3 of the mean |w| "
+                          f"(obtuse triangles) raised to that floor: "
+                          f"{floor / weight.mean():.3g} in edge_weight (scaled to mean 1)",
                           stacklevel=2)
-            weight = np.maximum(weight, floor)
         data.edge_weight = torch.from_numpy(weight / weight.mean())
     return data
 

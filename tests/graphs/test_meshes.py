@@ -44,10 +44,14 @@ def test_weights_on_a_square():
     np.testing.assert_allclose(g.edge_weight, (1 / length) / (1 / length).mean())
     # Two right triangles: (cot α + cot β) / 2 = 1/4, 1, 0, 1, 1/4. The diagonal
     # (1, 2) faces two right angles, weight 0, raised to 1e-3 of the mean |w| = 1/2.
-    with pytest.warns(UserWarning, match="1 cotangent weights are below"):
-        cot = isvs_graph.mesh_graph(pos, faces, weights="cotangent")
     raw = np.array([0.25, 1.0, 5e-4, 1.0, 0.25])
+    # The warning quotes the raised weight as edge_weight holds it (mean 1).
+    quoted = f"{5e-4 / raw.mean():.3g}"
+    with pytest.warns(UserWarning, match=rf"1 cotangent weight\(s\) below .* {quoted} in "
+                                         r"edge_weight \(scaled to mean 1\)"):
+        cot = isvs_graph.mesh_graph(pos, faces, weights="cotangent")
     np.testing.assert_allclose(cot.edge_weight, raw / raw.mean(), rtol=1e-12)
+    assert f"{cot.edge_weight[2].item():.3g}" == quoted
 
 
 def test_read_mesh_from_off_obj_and_ply(tmp_path):
