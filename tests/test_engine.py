@@ -179,6 +179,23 @@ def test_max_iter_warning_names_the_cause(options, match):
         isvs_graph.solve(graph, x, sparsity=0.0, max_iter=100, **options)
 
 
+def test_max_iter_warning_names_a_feather_light_edge():
+    # An edge of weight 1e-300 joins two levels 0.9 apart: its difference counts as 1e-300
+    # of theirs, so it would enter after some 1e300 steps. More max_iter is no cure, and
+    # the warning says why; without such an edge it only suggests more max_iter.
+    x = np.array([0.0, 0.1, 1.0, 1.1])
+    edges = torch.tensor([[0, 1, 2], [1, 2, 3]])
+    for weight, named in ((1e-300, True), (1e-3, False)):
+        graph = Data(edge_index=edges, num_nodes=4,
+                     edge_weight=torch.tensor([1.0, weight, 1.0], dtype=torch.float64))
+        with pytest.warns(isvs_graph.ConvergenceWarning, match="raise max_iter") as caught:
+            isvs_graph.solve(graph, x, sparsity=0.0, max_iter=50)
+        message = str(caught[0].message)
+        assert ("the lightest edge weighs" in message) == named, message
+        if named:
+            assert "weighs 1.5e-300 of the mean" in message and "drop such edges" in message
+
+
 @pytest.mark.parametrize("options,match", [
     ({"nu": 1e-9}, "stiff: nu = 1e-09 makes one relaxation"),
     ({"nu": 1e9}, "stiff: nu = 1e\\+09"),

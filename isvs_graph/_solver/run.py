@@ -282,7 +282,7 @@ def run_split_lbi(graph: CanonicalGraph, x: Array, u0: Array,
         result.support = torch.from_numpy(np.ascontiguousarray(result.support))
     elif not given_tensor and not use_numba:
         result.u, result.support = result.u.numpy(), result.support.numpy()
-    _warn_if_short(result, options, t, sparsity)
+    _warn_if_short(result, options, t, sparsity, graph)
     return result
 
 
@@ -350,7 +350,13 @@ def _run_numba(graph, xn, un, options, k_target, s_target, progress, levels, sto
                         np.zeros(len(out.steps)), np.ones(len(out.steps)), **recorded)
 
 
-def _warn_if_short(result: SolverResult, options: SolverOptions, t, sparsity) -> None:
+#: An edge lighter than this part of the mean weight barely moves: max_iter is then no
+#: cure, and a run cut off by it says so.
+LIGHT_EDGE = 1e-6
+
+
+def _warn_if_short(result: SolverResult, options: SolverOptions, t, sparsity,
+                   graph: CanonicalGraph) -> None:
     status = result.status
     if sparsity is not None:
         what = "the target sparsity" if np.ndim(sparsity) else f"sparsity {sparsity:g}"
@@ -375,6 +381,13 @@ def _warn_if_short(result: SolverResult, options: SolverOptions, t, sparsity) ->
                 options.relaxation)
         else:
             why = f"raise max_iter (default {DEFAULT_MAX_ITER:,}) for a finer result"
+            weight = graph.edge_weight
+            lightest = float(weight.min() / weight.mean()) if weight.size else 1.0
+            if lightest < LIGHT_EDGE:
+                why += (f", though the lightest edge weighs {lightest:.3g} of the mean: a "
+                        "difference across it counts that little, so it enters only after "
+                        f"about {1 / lightest:.3g} times the steps of an average edge, if "
+                        "ever (drop such edges, or raise their weight)")
         warn_user(
             f"{int(cut.sum())} of {batch} signal(s) stopped after max_iter = "
             f"{options.max_iter} steps short of {what} (sparsity reached: "
