@@ -204,6 +204,7 @@ def _check_depth(image, name: str) -> None:
             f"{name}: 16-bit colour (or grey with alpha) is read by Pillow at 8 bits only; "
             "convert it to 16-bit grey, or to 8 bits, to smooth it")
     if image.format == "TIFF":
+        _check_tiff_values(image, name)
         samples = image.tag_v2.get(277, 1)  # SamplesPerPixel
         bands = len(image.getbands())
         if isinstance(samples, int) and samples > bands:
@@ -211,6 +212,31 @@ def _check_depth(image, name: str) -> None:
                 f"{name}: has {samples} samples a pixel, of which Pillow reads {bands} (as "
                 f"{image.mode}); save it as grey, grey with alpha, RGB or RGBA, or read it "
                 "with tifffile and smooth it with isvs_graph.smooth_image")
+
+
+def _check_tiff_values(image, name: str) -> None:
+    """Refuse the TIFFs Pillow decodes to other values than the file holds: signed 8-bit
+    samples (read as unsigned), unsigned 32-bit ones (read as signed, so values from
+    2³¹ wrap), and uncompressed pages turned by an orientation of 5–8 (the turns that
+    swap width and height: decoded with the sides swapped, scrambled)."""
+    fmt = image.tag_v2.get(339, 1)  # SampleFormat: 1 unsigned, 2 signed, 3 float
+    fmt = fmt[0] if isinstance(fmt, tuple) else fmt
+    bits = image.tag_v2.get(258, 8)  # BitsPerSample
+    bits = bits[0] if isinstance(bits, tuple) else bits
+    fix = "; save it in another sample type, or read it with tifffile and smooth it " \
+          "with isvs_graph.smooth_image"
+    if (fmt, bits) == (2, 8):
+        raise ImageFileError(f"{name}: has signed 8-bit samples, which Pillow reads as "
+                             f"unsigned (−1 as 255){fix}")
+    if (fmt, bits) == (1, 32):
+        raise ImageFileError(f"{name}: has unsigned 32-bit samples, which Pillow reads as "
+                             f"signed (values from 2³¹ wrap to negative){fix}")
+    turned = image.tag_v2.get(274, 1) in (5, 6, 7, 8)  # Orientation
+    if turned and any(tile[0] == "raw" for tile in image.tile):
+        raise ImageFileError(f"{name}: is an uncompressed TIFF whose orientation tag turns "
+                             "it by a quarter (5–8), which Pillow decodes scrambled; save "
+                             "it upright or compressed (LZW, deflate), or read it with "
+                             "tifffile and smooth it with isvs_graph.smooth_image")
 
 
 def _convert(image):
@@ -274,9 +300,30 @@ def check_output_path(path: str | os.PathLike) -> str:
         what = "is not a folder" if os.path.exists(folder) else "does not exist"
         raise ImageFileError(f"{name}: cannot write: the folder {folder} {what}")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise ImageFileError(f"{name}: cannot write in the folder {folder} (permission "
-                             "denied)")
+        try:
+            read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+        except (OSError, AttributeError):  # (no statvfs: not a POSIX system)
+            read_only = False
+        reason = "read-only file system" if read_only else "permission denied"
+        raise ImageFileError(f"{name}: cannot write in the folder {folder} ({reason})")
     return format_
+
+
+#: The largest side each format can hold, in pixels (libwebp's and libjpeg's limits).
+MAX_SIDE = {"WEBP": 16383, "JPEG": 65500}
+
+
+def check_size(path: str | os.PathLike, width: int, height: int) -> None:
+    """Check, before any work, that the format ``path``'s extension names can hold an
+    image of ``width × height`` pixels; raises :class:`ImageFileError` naming ``path``
+    (WebP holds at most 16,383 pixels a side, JPEG 65,500)."""
+    format_ = EXTENSIONS.get(os.path.splitext(os.fspath(path))[1].lower())
+    most = MAX_SIDE.get(format_)
+    if most is not None and max(width, height) > most:
+        can = [f for f in WRITES if f not in MAX_SIDE]
+        raise ImageFileError(f"{os.fspath(path)}: {format_} holds at most {most:,} pixels "
+                             f"a side, and the image is {width}×{height}; write "
+                             f"{_names(can)}")
 
 
 def _can_write(format_: str) -> bool:
@@ -358,8 +405,8 @@ def write_image(path: str | os.PathLike, array: np.ndarray, info: ImageInfo) -> 
                 handle.write(buffer.getvalue())
             else:
                 image.save(handle, format=format_, **options)
-    except OSError as error:
-        reason = error.strerror or str(error)
+    except (OSError, ValueError) as error:  # (an encoder's refusal is a ValueError too)
+        reason = getattr(error, "strerror", None) or str(error)
         raise ImageFileError(f"{name}: cannot write ({reason})") from None
     return mode
 

@@ -181,9 +181,14 @@ def _read_checked(input_: str, output: str, written=None):
     (default the input's)."""
     import numpy as np
 
-    from ._image_files import ImageFileError, check_output, check_output_path, read_image
+    from ._image_files import (ImageFileError, check_output, check_output_path, check_size,
+                               read_image)
     check_output_path(output)  # extension and folder: nothing to decode for these
     image, info = read_image(input_)
+    if written is None:  # (the path's picture is checked by its caller)
+        rows, cols = image.shape[-3:-1] if image.ndim == 4 or (
+            image.ndim == 3 and info.frames == 1) else image.shape[-2:]
+        check_size(output, cols, rows)
     if image.dtype.kind == "f" and not np.isfinite(image).all():
         raise ImageFileError(f"{input_}: holds NaN or infinite values; the solve "
                              "needs finite values")
@@ -379,14 +384,14 @@ def _smooth(args: argparse.Namespace) -> None:
 
 
 def _check_connectivity(args: argparse.Namespace, job: _Job) -> None:
-    """A connectivity the input's grid has (an image's or, for a stack, a volume's)."""
-    from ._image_files import ImageFileError
+    """A connectivity the input's grid has (an image's or, for a stack, a volume's); a
+    usage error (exit 2) otherwise, as the solver's refusals are."""
     stack = job.info.frames > 1
     allowed = (6, 18, 26) if stack else (4, 8)
     if args.connectivity is not None and args.connectivity not in allowed:
         what = f"a stack of {job.info.frames} pages, smoothed as a volume" if stack else \
             "an image"
-        raise ImageFileError(f"{job.input}: is {what}; --connectivity must be "
+        raise ValueError(f"{job.input}: is {what}; --connectivity must be "
                              f"{', '.join(map(str, allowed[:-1]))} or {allowed[-1]} for it")
 
 
@@ -399,7 +404,7 @@ def _smooth_one(args: argparse.Namespace, job: _Job) -> None:
         axes["channel_axis"] = None if colour.ndim == 3 else -1
     out = smooth_image(colour, t=args.t, sparsity=args.sparsity, progress=_bars(args),
                        **axes, **_solver_options(args))
-    print(_write(args, job, join_alpha(out, alpha)))
+    _say(_write(args, job, join_alpha(out, alpha)))
 
 
 def _write(args: argparse.Namespace, job: _Job, image) -> str:
@@ -461,7 +466,12 @@ def _smooth_many(args: argparse.Namespace, jobs: list[_Job]) -> None:
             grey = len(batch[0].key[0]) == 2  # H × W: the channel axis was added
             for job, smoothed, alpha in zip(batch, out, alphas):
                 smoothed = smoothed[..., 0] if grey else smoothed
-                bar.write(_write(args, job, join_alpha(smoothed, alpha)), file=sys.stdout)
+                line = _write(args, job, join_alpha(smoothed, alpha))
+                if bar.disable:
+                    _say(line)
+                else:
+                    with bar.external_write_mode():
+                        _say(line)
                 bar.update()
 
 
@@ -480,13 +490,21 @@ def _display(panel, info, low: float, high: float):
     return to_mode(panel, mode)
 
 
+_GAP, _CAPTION = 4, 16  # pixels between the path's panels, and under them
+
+
+def _strip_size(shape: tuple[int, int], panels: int) -> tuple[int, int]:
+    """``(width, height)`` of the path's picture of ``panels`` panels of ``shape``."""
+    return panels * (shape[1] + _GAP) - _GAP, shape[0] + _CAPTION
+
+
 def _path_strip(panels: Sequence, labels: Sequence[str]):
     """Panels side by side with a caption under each."""
     import numpy as np
     from PIL import Image, ImageDraw
     height, width = panels[0].shape[:2]
-    gap, caption = 4, 16
-    strip = Image.new("RGB", (len(panels) * (width + gap) - gap, height + caption), "white")
+    gap = _GAP
+    strip = Image.new("RGB", _strip_size((height, width), len(panels)), "white")
     draw = ImageDraw.Draw(strip)
     for n, (panel, label) in enumerate(zip(panels, labels)):
         strip.paste(Image.fromarray(panel).convert("RGB"), (n * (width + gap), 0))
@@ -501,7 +519,9 @@ def _strip_info(info):
 
 
 def _path(args: argparse.Namespace) -> None:
-    from ._image_files import split_alpha, write_image
+    from ._image_files import check_size, split_alpha, write_image
+    if os.path.realpath(args.output) == os.path.realpath(args.input):
+        args.parser.error(f"{args.output}: would overwrite its input; name another OUTPUT")
     image, info, written = _read_checked(args.input, args.output, _strip_info)
     if info.frames > 1:
         from ._image_files import ImageFileError
@@ -509,12 +529,13 @@ def _path(args: argparse.Namespace) -> None:
                              "draws an image's path: smooth the stack as a volume with "
                              "`isvs-graph smooth`, or draw one page")
     colour, _ = split_alpha(image, info)
+    levels = sorted(set(args.sparsities), reverse=True)
+    check_size(args.output, *_strip_size(colour.shape[:2], len(levels) + 1))
     # The solver's stack: only now.
     from ._paths import path
     from .graphs._grid import grid_canonical
     from .images import image_to_signal
     signal, shape, restore = image_to_signal(colour)
-    levels = sorted(set(args.sparsities), reverse=True)
     options = _solver_options(args)
     graph = grid_canonical(*shape, connectivity=options.pop("connectivity"))
     result = path(graph, signal, sparsity_min=levels[-1], levels=levels,
@@ -528,8 +549,20 @@ def _path(args: argparse.Namespace) -> None:
     panels.append(_display(colour, info, low, high))
     labels.append("input")
     write_image(args.output, _path_strip(panels, labels), written)
-    print(f"wrote {args.output}: {len(levels)} scales from sparsity {levels[0]:g} to "
-          f"{levels[-1]:g}, {int(result.n_iter)} iterations")
+    _say(f"wrote {args.output}: {len(levels)} scales from sparsity {levels[0]:g} to "
+         f"{levels[-1]:g}, {int(result.n_iter)} iterations")
+
+
+def _say(line: str) -> None:
+    """Print a line of the command's output. Where its reader has gone (``| head``,
+    ``| true``), the rest of the output goes nowhere and the work goes on: every file
+    asked for is still written."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # (also for the flush at exit)
+        os.close(devnull)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

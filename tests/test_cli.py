@@ -377,6 +377,71 @@ def test_values_the_solver_refuses_exit_2_in_one_line(photo_file, tmp_path, caps
     assert not (tmp_path / "x.png").exists()
 
 
+def test_path_refuses_to_overwrite_its_input(photo_file, capsys, no_solve):
+    filename, _ = photo_file
+    before = filename.read_bytes()
+    for output in (filename, filename.parent / "." / filename.name):
+        code, out, err = run(["path", filename, output, "-q"], capsys)
+        assert code == 2 and out == ""
+        assert err.endswith(f"error: {output}: would overwrite its input; name another "
+                            "OUTPUT\n")
+    assert filename.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", [["smooth", "--t", "1"],
+                                     ["path", "--sparsities", "1", "0.9"]])
+@pytest.mark.parametrize("output, side", [("wide.webp", 16383), ("wide.jpg", 65500)])
+def test_a_format_too_small_for_the_image_is_refused_before_any_solve(
+        tmp_path, capsys, no_solve, command, output, side):
+    # WebP and JPEG hold images of at most 16,383 and 65,500 pixels a side; `path`
+    # draws its scales side by side, so a narrower input is already too wide for it.
+    width = side + 1 if command[0] == "smooth" else side // 3
+    Image.fromarray(np.zeros((2, width, 3), np.uint8)).save(tmp_path / "wide.png")
+    code, out, err = run([command[0], tmp_path / "wide.png", tmp_path / output,
+                          *command[1:], "-q"], capsys)
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert err.startswith(f"isvs-graph: error: {tmp_path / output}: ")
+    assert f"holds at most {side:,} pixels a side" in err and "write .png" in err
+    assert not (tmp_path / output).exists()
+
+
+def test_an_encoders_refusal_is_a_file_error_naming_the_path(tmp_path, monkeypatch,
+                                                              capsys):
+    from PIL import Image as PILImage
+    Image.fromarray(blocks((8, 8, 3), (0, 255, 50, 200), 5, np.uint8)).save(tmp_path / "a.png")
+
+    def refuse(*args, **kwargs):
+        raise ValueError("encoding error 5")
+    monkeypatch.setattr(PILImage.Image, "save", refuse)
+    code, out, err = run(["smooth", tmp_path / "a.png", tmp_path / "b.webp", "--t", "1",
+                          "-q"], capsys)
+    assert code == 1 and out == ""
+    assert err == f"isvs-graph: error: {tmp_path / 'b.webp'}: cannot write (encoding " \
+        "error 5)\n"
+    assert os.listdir(tmp_path) == ["a.png"]
+
+
+@pytest.mark.parametrize("inputs", ["one", "many"])
+def test_a_reader_that_quits_early_leaves_every_file_written(many, tmp_path, inputs):
+    # `isvs-graph smooth … | true`: the pipe is closed before the first line is written.
+    folder, images = many
+    names = ["a.png"] if inputs == "one" else sorted(images)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    targets = [str(out_dir / "a.png")] if inputs == "one" else ["-o", str(out_dir)]
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "isvs_graph", "smooth", *(str(folder / n) for n in names),
+             *targets, "--t", "1", "-q"], stdout=write, stderr=subprocess.PIPE, text=True,
+            cwd=os.path.dirname(os.path.dirname(isvs_graph.__file__)), timeout=300)
+    finally:
+        os.close(write)
+    assert done.returncode == 0 and done.stderr == ""
+    assert sorted(os.listdir(out_dir)) == names
+
+
 def test_help_exits_0(capsys):
     code, out, _ = run(["--help"], capsys)
     assert code == 0 and "Exit status: 0 done, 1" in out
@@ -700,14 +765,18 @@ def test_a_tiff_stack_is_smoothed_as_a_volume_and_written_as_one(tmp_path, capsy
 def test_an_image_refuses_a_volume_connectivity(photo_file, tmp_path, capsys):
     code, _, err = run(["smooth", photo_file[0], tmp_path / "out.png", "--t", "1",
                         "--connectivity", "6"], capsys)
-    assert code == 1 and "is an image; --connectivity must be 4 or 8 for it" in err
+    assert code == 2 and "is an image; --connectivity must be 4 or 8 for it" in err
+    # The same refusal from the solver, on `path`: the same status.
+    code, _, err = run(["path", photo_file[0], tmp_path / "strip.png", "--connectivity",
+                        "6"], capsys)
+    assert code == 2 and err.count("\n") == 1
 
 
 def test_a_stack_takes_a_volume_connectivity_and_a_tiff_output(tmp_path, capsys):
     source = stack_file(tmp_path / "stack.tif", noisy_blobs())
     code, _, err = run(["smooth", source, tmp_path / "out.tif", "--t", "8",
                         "--connectivity", "8"], capsys)
-    assert code == 1 and "--connectivity must be 6, 18 or 26 for it" in err
+    assert code == 2 and "--connectivity must be 6, 18 or 26 for it" in err
     code, _, err = run(["smooth", source, tmp_path / "out.png", "--t", "8"], capsys)
     assert code == 1 and "stack of 16 pages (a volume), which PNG cannot hold" in err
     code, _, err = run(["path", source, tmp_path / "strip.png"], capsys)

@@ -132,6 +132,27 @@ def test_exif_orientation_is_applied(tmp_path):
     assert out.size == (40, 64) and out.getexif().get(0x0112) is None
 
 
+def test_a_quarter_turned_tiff_is_read_upright_or_refused(tmp_path):
+    # Pillow decodes an uncompressed TIFF whose orientation swaps width and height with
+    # the sides swapped (scrambled): refused. Compressed, it comes out upright; a half
+    # turn (3) keeps the sides and is read upright too.
+    stored = ramp((12, 8), 255, np.uint8)
+    for tag, compression, shown in ((6, "tiff_lzw", np.rot90(stored, k=-1)),
+                                    (8, "tiff_adobe_deflate", np.rot90(stored)),
+                                    (3, None, stored[::-1, ::-1]), (6, None, None),
+                                    (5, None, None)):
+        exif = Image.Exif()
+        exif[0x0112] = tag
+        name = tmp_path / f"turned{tag}{compression}.tif"
+        Image.fromarray(stored).save(name, exif=exif, compression=compression)
+        if shown is None:
+            with pytest.raises(ImageFileError, match=f"{name.name}: is an uncompressed TIFF "
+                                                     "whose orientation tag turns it"):
+                read_image(name)
+        else:
+            np.testing.assert_array_equal(read_image(name)[0], shown)
+
+
 def test_icc_profiles_and_resolution_are_kept(tmp_path):
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     Image.fromarray(ramp((4, 4, 3), 255, np.uint8)).save(tmp_path / "a.png",
@@ -282,6 +303,18 @@ def test_tiff_samples_pillow_would_drop_or_cannot_read_are_refused(tmp_path):
     with pytest.raises(ImageFileError,
                        match="f64.tif: a TIFF Pillow cannot decode.*float32"):
         read_image(tmp_path / "f64.tif")
+    # Samples Pillow decodes to other values: signed 8-bit (read as unsigned) and
+    # unsigned 32-bit (read as signed); signed 16-bit it reads by value.
+    tifffile.imwrite(tmp_path / "int8.tif", (grey.astype(np.int16) - 128).astype(np.int8))
+    with pytest.raises(ImageFileError, match=r"int8.tif: has signed 8-bit samples, which "
+                                             r"Pillow reads as unsigned \(−1 as 255\)"):
+        read_image(tmp_path / "int8.tif")
+    tifffile.imwrite(tmp_path / "uint32.tif", grey.astype(np.uint32) << 24)
+    with pytest.raises(ImageFileError, match="uint32.tif: has unsigned 32-bit samples"):
+        read_image(tmp_path / "uint32.tif")
+    signed = (grey.astype(np.int16) - 128) * 100
+    tifffile.imwrite(tmp_path / "int16.tif", signed)
+    np.testing.assert_array_equal(read_image(tmp_path / "int16.tif")[0], signed)
     # Grey with alpha and RGB as tifffile writes them are read whole.
     tifffile.imwrite(tmp_path / "la.tif", np.dstack([grey, 255 - grey]),
                      photometric="minisblack", planarconfig="contig",
