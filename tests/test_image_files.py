@@ -324,3 +324,15 @@ def test_tiff_samples_pillow_would_drop_or_cannot_read_are_refused(tmp_path):
         array, _ = read_image(tmp_path / name)
         assert array.shape == (6, 5, channels)
         np.testing.assert_array_equal(array[..., 0], grey)
+
+
+def test_a_read_only_file_system_is_named_as_such(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from isvs_graph._image_files import check_output_path
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
+    for flag, reason in ((os.ST_RDONLY, "read-only file system"), (0, "permission denied")):
+        monkeypatch.setattr(os, "statvfs", lambda path: SimpleNamespace(f_flag=flag))
+        with pytest.raises(ImageFileError, match=f"out.png: cannot write in the folder "
+                                                 rf".* \({reason}\)"):
+            check_output_path(tmp_path / "out.png")
