@@ -147,7 +147,8 @@ def check_max_iter(max_iter: Any) -> int | None:
         raise TypeError(f"max_iter must be an int or None, got {shown(max_iter)}")
     if max_iter < 0:
         raise ValueError(f"max_iter must be >= 0, got {int(max_iter)}")
-    return int(max_iter)
+    # No run reaches 2**62 steps: a larger bound (beyond int64 even) means the same.
+    return min(int(max_iter), 2**62)
 
 
 def check_flag(name: str, value: Any) -> bool:

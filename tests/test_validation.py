@@ -81,6 +81,11 @@ def test_bad_graph_types(graph, match):
     ({"t": 1.0, "sparsity": 0.5}, "exactly one of t .* and sparsity"),
     ({"t": 1.0, "kappa": 0.0}, "kappa must be > 0"),
     ({"t": 1.0, "kappa": -2.0}, "kappa must be > 0"),
+    # So large that no edge could enter within 2**62 steps (float32 overflows from 3e38,
+    # α underflows to 0 near float64's limit): refused, never a NaN or a division by 0.
+    ({"t": 1.0, "kappa": 1e19}, "kappa = 1e\\+19 is far too large.*ν/α = 4.74e\\+19 steps"),
+    ({"t": 1.0, "kappa": 1e50}, "kappa = 1e\\+50 is far too large"),
+    ({"sparsity": 0.5, "kappa": 1.7e308}, "kappa = 1.7e\\+308 is far too large.*ν/α = inf"),
     ({"t": 1.0, "nu": 0.0}, "nu must be > 0"),
     ({"t": 1.0, "mode": "joined"}, "Invalid mode: 'joined'"),
     ({"t": 1.0, "alpha": 0.5}, "alpha = 0.5 is unstable .* must be < "),
@@ -103,6 +108,12 @@ def test_bad_scales_and_options(kwargs, match):
 def test_wrong_types_of_options(kwargs, match):
     with pytest.raises(TypeError, match=match):
         isvs_graph.solve(GRAPH, X, **kwargs)
+
+
+def test_a_max_iter_beyond_any_run_means_no_bound():
+    # Larger than int64 holds: the same as 2**62, which no run reaches.
+    out = isvs_graph.solve(GRAPH, X, 1.0, max_iter=10**30)
+    np.testing.assert_array_equal(out, isvs_graph.solve(GRAPH, X, 1.0))
 
 
 def test_just_below_the_bound_is_accepted():

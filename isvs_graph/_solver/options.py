@@ -106,6 +106,15 @@ def solver_options(norm_bound: float, *, kappa: float = DEFAULT_KAPPA, nu: float
     bound = stability_bound(kappa, nu, norm_bound)
     if alpha is None:
         alpha = 1.9 * nu / (kappa * (nu + 1.0 + norm_bound))
+        # z grows by about α/ν a step and an edge enters once it reaches 1: beyond 2**62
+        # steps (κ of about 1e18 and up; κ near float32's limit would overflow, and
+        # near float64's, α would be 0) no run could ever leave the coarsest scale.
+        wait = nu / alpha if alpha > 0 else math.inf
+        if not wait < 2**62:
+            raise ValueError(
+                f"kappa = {kappa:g} is far too large: the steps needed grow linearly with "
+                f"κ, and even the first edge would wait about ν/α = {wait:.3g} steps to "
+                f"enter; κ = {DEFAULT_KAPPA:g} is the default")
     else:
         alpha = check_real("alpha", alpha, positive=True)
         if alpha >= bound:
