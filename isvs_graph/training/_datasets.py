@@ -291,15 +291,28 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         self.shard_size = shard_size
         self.seed = seed
         self.solver_options = solver_options
-        self.epoch = 0
+        # The epoch in shared memory: DataLoader workers, persistent ones included, see
+        # every set_epoch (their copy of the dataset shares this tensor's memory).
+        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
         self._shards: list[ISVSPath] | None = None
         self._key: dict | None = None
 
     def __len__(self) -> int:
         return len(self.images)
 
+    @property
+    def epoch(self) -> int:
+        """The epoch items are drawn for (see :meth:`set_epoch`)."""
+        return int(self._epoch)
+
+    @epoch.setter
+    def epoch(self, epoch: int) -> None:
+        self._epoch.fill_(int(epoch))
+
     def set_epoch(self, epoch: int) -> None:
-        """Set the epoch the next items are drawn for (each epoch draws anew)."""
+        """Set the epoch the next items are drawn for (each epoch draws anew). DataLoader
+        workers see it too, ``persistent_workers`` included: the epoch is held in shared
+        memory."""
         self.epoch = epoch
 
     @property
@@ -426,6 +439,12 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         if self._shards is None:
             self.load()
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        count = len(self)
+        outside = (indices < -count) | (indices >= count)
+        if outside.any():
+            raise IndexError(f"index {int(indices[outside][0])} is out of range for "
+                             f"{count} items")
+        indices = indices % count if count else indices  # negative ones from the end
         images = self.images[torch.from_numpy(indices)]  # indexing copies
         levels = [self.scale_of(int(i)) for i in indices]
         smoothed = np.array([level is not None for level in levels])

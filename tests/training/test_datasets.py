@@ -53,6 +53,39 @@ def test_schedule_serves_the_originals_after_the_curriculum(tmp_path):
     assert not torch.equal(coarse, dataset[0][0])
 
 
+def test_negative_indices_count_from_the_end_and_others_are_refused(tmp_path):
+    # A negative index is the item len + index, image and label alike (the shard and row
+    # were once taken from the negative index itself: another item's image).
+    x, y = images(count=11)
+    dataset = CachedISVSDataset(x, y, tmp_path, sparsity=SparsityRange(0.6, 0.9),
+                                levels=[0.9, 0.6], shard_size=4, seed=3)
+    dataset.build(progress=False)
+    for index in (-1, -5, -11):
+        image, label = dataset[index]
+        expected, expected_label = dataset[len(x) + index]
+        assert torch.equal(image, expected) and label == expected_label
+    for index in (11, -12):
+        with pytest.raises(IndexError, match=f"index {index} is out of range for 11 items"):
+            dataset[index]
+
+
+def test_persistent_workers_see_every_epoch(tmp_path):
+    x, y = images(count=8)
+    dataset = CachedISVSDataset(x, y, tmp_path, sparsity=SparsityRange(0.6, 0.9),
+                                levels=[0.9, 0.6], shard_size=4, seed=4)
+    dataset.build(progress=False)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=4, num_workers=2,
+                                         persistent_workers=True)
+    served = []
+    for epoch in (0, 1):
+        dataset.set_epoch(epoch)
+        served.append(torch.cat([batch for batch, _ in loader]))
+        expected = torch.stack([dataset[i][0] for i in range(len(x))])
+        assert torch.equal(served[-1], expected)
+    assert not torch.equal(served[0], served[1])
+    assert pickle.loads(pickle.dumps(dataset)).epoch == 1
+
+
 def test_build_resumes_and_shards_across_ranks(tmp_path):
     x, y = images(12)
     dataset = CachedISVSDataset(x, y, tmp_path, sparsity=0.8, levels=[0.8], shard_size=3)
