@@ -45,8 +45,15 @@ def on_cpu(value: Any) -> bool:
 
 @functools.lru_cache(maxsize=64)  # str() of a numpy dtype takes microseconds
 def dtype_name(dtype: np.dtype | torch.dtype | str) -> str:
-    """``"float32"``, ``"uint8"``, ``"bfloat16"`` …: one name for numpy and torch dtypes."""
-    return str(dtype).removeprefix("torch.")
+    """``"float32"``, ``"uint8"``, ``"bfloat16"`` …: one name for numpy and torch dtypes
+    (a numpy dtype in either byte order: ``">u2"`` is ``"uint16"``)."""
+    text = str(dtype)
+    if text.startswith("torch."):
+        return text.removeprefix("torch.")
+    try:
+        return np.dtype(dtype).name
+    except TypeError:  # a name numpy does not know ("bfloat16")
+        return text
 
 
 def is_integer(dtype: np.dtype | torch.dtype | str) -> bool:

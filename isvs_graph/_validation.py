@@ -216,6 +216,15 @@ def check_image_layout(shape: tuple[int, ...], *, kind: str, batch: bool = False
                   f"channel(s); if {it} {instead}, pass {fix} instead")
 
 
+def check_unmasked(values: Any, name: str) -> None:
+    """Refuse a numpy masked array: the solve would smooth the values under its mask
+    (and a NaN hidden there would pass the finiteness check)."""
+    if isinstance(values, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a numpy masked array, and isvs_graph smooths every "
+                        f"value, masked or not; pass {name}.filled(value) (or "
+                        f"{name}.data) to say which values to smooth")
+
+
 def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
     """Check container, shape and values of a node signal.
 
@@ -226,6 +235,7 @@ def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
     if not (tensor or isinstance(signal, np.ndarray)):
         raise TypeError(f"{name} must be a numpy.ndarray or torch.Tensor, got "
                         f"{type(signal).__name__}")
+    check_unmasked(signal, name)
     boolean = str(signal.dtype) in ("bool", "torch.bool")
     if boolean or (not tensor and signal.dtype.kind not in "biuf") or (
             tensor and signal.is_complex()):
@@ -240,6 +250,8 @@ def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
         raise ValueError(_misread_signal(name, tuple(signal.shape), num_nodes))
     if signal.ndim >= 2 and signal.shape[-1] == 0:
         raise ValueError(f"{name} has no channels (shape {tuple(signal.shape)})")
+    if signal.ndim == 3 and signal.shape[0] == 0:
+        raise ValueError(f"{name} is a batch of no signals (shape {tuple(signal.shape)})")
     floating = signal.is_floating_point() if tensor else signal.dtype.kind == "f"
     if not floating:
         return  # integers are finite, and far too small to overflow float64 sums
@@ -336,8 +348,9 @@ def check_edge_weight(edge_weight: Any, num_edges: int) -> np.ndarray | None:
     return edge_weight
 
 
-def check_edge_attr(edge_attr: Any, has_weight: bool) -> None:
-    """Refuse ``edge_attr`` on a graph without ``edge_weight``.
+def check_edge_attr(edge_attr: Any, has_weight: bool, name: str = "edge_attr") -> None:
+    """Refuse ``edge_attr`` on a graph without ``edge_weight`` (and an edge-level
+    ``weight``, ``name="weight"``, as PyG's ``from_networkx`` leaves one).
 
     isvs_graph follows PyG's convention (as ``GCNConv`` and ``GCNNorm`` do): one scalar
     weight per edge lives in ``edge_weight``, edge features in ``edge_attr``. A graph
@@ -348,6 +361,13 @@ def check_edge_attr(edge_attr: Any, has_weight: bool) -> None:
     if edge_attr is None or has_weight:
         return
     shape = tuple(edge_attr.shape) if hasattr(edge_attr, "shape") else None
+    if name == "weight":
+        raise ValueError(
+            f"graph has weight (shape {shape}, one value an edge) but no edge_weight, and "
+            "isvs_graph reads edge weights from edge_weight only (PyG's convention; "
+            "torch_geometric.utils.from_networkx names a networkx edge attribute 'weight' "
+            "so). Set graph.edge_weight = graph.weight, or use isvs_graph.from_networkx, "
+            "which does")
     if shape is not None and (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
         fix = "if it holds the weights, set graph.edge_weight = graph.edge_attr.reshape(-1)"
     else:

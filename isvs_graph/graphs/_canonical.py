@@ -113,7 +113,12 @@ def canonical_graph(graph: Data) -> CanonicalGraph:
         num_nodes = graph.x.shape[0]
     else:
         raise ValueError("graph has neither num_nodes nor x; set graph.num_nodes")
-    check_edge_attr(graph.get("edge_attr"), graph.get("edge_weight") is not None)
+    has_weight = graph.get("edge_weight") is not None
+    check_edge_attr(graph.get("edge_attr"), has_weight)
+    weight = graph.get("weight")  # a networkx graph's weights, as PyG converts them
+    edges = graph.edge_index.shape[1] if hasattr(graph.edge_index, "shape") else None
+    if getattr(weight, "ndim", 0) >= 1 and edges is not None and weight.shape[0] == edges:
+        check_edge_attr(weight, has_weight, name="weight")
     return canonical_arrays(graph.edge_index, num_nodes, graph.get("edge_weight"))
 
 
