@@ -57,7 +57,8 @@ def from_networkx(graph: nx.Graph, weight: str | None = "weight",
     graph : networkx.Graph
         A directed graph is read as undirected: an edge present in both directions
         gets the mean of the two weights, as :func:`from_scipy` and
-        :func:`~isvs_graph.graphs.canonical_graph` merge copies.
+        :func:`~isvs_graph.graphs.canonical_graph` merge copies; so do the parallel
+        edges of a multigraph.
     weight : str or None, default "weight"
         Edge attribute holding the weight (1 where missing); ``None`` for unit weights.
     signal : str or array, optional
@@ -90,7 +91,15 @@ def from_networkx(graph: nx.Graph, weight: str | None = "weight",
                 raise ValueError(f"edge ({u!r}, {v!r}) has {weight} = {value!r}; weights "
                                  "must be finite and > 0")
     adjacency = nx.to_scipy_sparse_array(graph, nodelist=nodes, weight=weight,
-                                         format="coo")
+                                         format="csr")
+    if graph.is_multigraph() and adjacency.nnz:
+        # networkx sums parallel edges' weights: their mean, as copies merge elsewhere.
+        copies = nx.to_scipy_sparse_array(graph, nodelist=nodes, weight=None, format="csr")
+        adjacency.sort_indices()
+        copies.sort_indices()
+        adjacency = adjacency.astype(np.float64)
+        adjacency.data /= copies.data
+    adjacency = adjacency.tocoo()
     data = from_scipy(adjacency) if adjacency.nnz else Data(
         edge_index=torch.empty(2, 0, dtype=torch.long), num_nodes=len(nodes))
     if isinstance(signal, str):

@@ -36,6 +36,27 @@ def test_networkx_node_names_attributes_and_directed_graphs():
     assert unweighted.edge_weight.tolist() == [1.0]
 
 
+def test_parallel_edges_of_a_multigraph_get_their_mean_weight():
+    # As canonical_graph merges copies of an edge (networkx's adjacency sums them).
+    from torch_geometric.data import Data
+    graph = nx.MultiGraph()
+    graph.add_edge(0, 1, weight=2.0)
+    graph.add_edge(0, 1, weight=4.0)
+    graph.add_edge(1, 2, weight=0.5)
+    graph.add_edge(1, 2)  # weight 1 where missing
+    data = isvs_graph.from_networkx(graph)
+    assert data.edge_index.tolist() == [[0, 1], [1, 2]]
+    assert data.edge_weight.tolist() == [3.0, 0.75]
+    copies = Data(edge_index=torch.tensor([[0, 0, 1, 1], [1, 1, 2, 2]]),
+                  edge_weight=torch.tensor([2.0, 4.0, 0.5, 1.0]), num_nodes=3)
+    assert isvs_graph.canonical_graph(copies).edge_weight.tolist() == [3.0, 0.75]
+    x = np.array([0.0, 1.0, 3.0])
+    np.testing.assert_array_equal(isvs_graph.solve(data, x, 10.0),
+                                  isvs_graph.solve(copies, x, 10.0))
+    unweighted = isvs_graph.from_networkx(graph, weight=None)
+    assert unweighted.edge_weight.tolist() == [1.0, 1.0]
+
+
 def test_networkx_bad_input():
     graph = nx.path_graph(3)
     graph.edges[0, 1]["weight"] = -1
