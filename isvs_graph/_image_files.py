@@ -50,7 +50,7 @@ _SUGGESTED = {"PNG": ".png", "TIFF": ".tif", "JPEG": ".jpg", "WEBP": ".webp", "B
 
 #: Keyword arguments for Pillow's writer, per format: JPEG at a quality that keeps the
 #: flat regions of a smoothed image free of blocks, WebP lossless.
-SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True}}
+SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True, "exact": True}}
 
 # Modes that Pillow decodes but the solve does not take as they are, and what they become.
 _CONVERT = {"1": "L", "La": "LA", "PA": "RGBA", "RGBa": "RGBA", "RGBX": "RGB",

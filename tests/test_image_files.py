@@ -336,3 +336,21 @@ def test_a_read_only_file_system_is_named_as_such(tmp_path, monkeypatch):
         with pytest.raises(ImageFileError, match=f"out.png: cannot write in the folder "
                                                  rf".* \({reason}\)"):
             check_output_path(tmp_path / "out.png")
+
+
+def test_lossless_webp_keeps_every_value_under_transparent_pixels(tmp_path):
+    # libwebp drops the colour of fully transparent pixels unless told to keep it
+    # ("exact"): the output would then differ from what the solve gave.
+    from PIL import features
+    if not features.check("webp"):
+        pytest.skip("needs Pillow built with libwebp")
+    rgba = ramp((6, 5, 4), 255, np.uint8)
+    rgba[:3, :, 3] = 0  # the top half fully transparent, its colour kept
+    _, info = read_image_of(tmp_path, rgba)
+    write_image(tmp_path / "out.webp", rgba, info)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out.webp")), rgba)
+
+
+def read_image_of(tmp_path, array):
+    Image.fromarray(array).save(tmp_path / "in.png")
+    return read_image(tmp_path / "in.png")
