@@ -219,6 +219,12 @@ def check_writable(path: str) -> None:
         return ImageFileError(f"{path}: {what} ({error.strerror or error})")
 
     folder, name = os.path.split(os.path.abspath(path))
+    held = _file_flags(folder)  # a folder that lets files in but none out (or none in)
+    if held & (_IMMUTABLE | _APPEND_ONLY):
+        kind = "immutable" if held & _IMMUTABLE else "append-only"
+        raise ImageFileError(f"{path}: cannot write in the folder {folder}: it is {kind}, "
+                             f"so no file can be renamed into it (see lsattr; chattr "
+                             f"-{'i' if held & _IMMUTABLE else 'a'} lifts it)")
     if not os.path.lexists(path):
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -247,9 +253,9 @@ def check_writable(path: str) -> None:
         kind = "immutable" if flags & _IMMUTABLE else "append-only"
         raise ImageFileError(f"{path}: cannot be replaced: the file is {kind} (see lsattr; "
                              f"chattr -{'i' if flags & _IMMUTABLE else 'a'} lifts it)")
-    held, own = os.stat(folder), os.stat(path, follow_symlinks=False)
+    there, own = os.stat(folder), os.stat(path, follow_symlinks=False)
     user = os.geteuid() if hasattr(os, "geteuid") else None
-    if held.st_mode & stat.S_ISVTX and user not in (None, 0, held.st_uid, own.st_uid):
+    if there.st_mode & stat.S_ISVTX and user not in (None, 0, there.st_uid, own.st_uid):
         raise ImageFileError(f"{path}: cannot be replaced: it belongs to another user in "
                              f"a folder where only owners replace files ({folder})")
 

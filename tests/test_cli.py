@@ -526,6 +526,26 @@ def test_an_existing_file_that_cannot_be_replaced_is_refused_before_any_solve(
     assert out.read_bytes() == b"old content"
 
 
+@pytest.mark.parametrize("flag, says", [("+a", "it is append-only")])
+def test_a_folder_that_lets_no_file_be_renamed_in_is_refused_leaving_nothing(
+        photo_file, tmp_path, capsys, no_solve, flag, says):
+    # An append-only folder takes a new file but never lets it go again: checked first,
+    # before the test file the check would create (and could not remove) is made. (An
+    # immutable one takes no file: refused as not writable, before.)
+    filename, _ = photo_file
+    folder = tmp_path / "held"
+    folder.mkdir()
+    chattr(flag, folder)
+    try:
+        code, _, err = run(["smooth", filename, folder / "out.png", "--t", "1"], capsys)
+        left = os.listdir(folder)
+    finally:
+        chattr(flag.replace("+", "-"), folder)
+    assert code == 1 and err.startswith(f"isvs-graph: error: {folder / 'out.png'}: cannot "
+                                        f"write in the folder {folder}: {says}")
+    assert err.count("\n") == 1 and left == []
+
+
 def test_checking_an_existing_output_leaves_it_as_it_was(photo_file, tmp_path, capsys,
                                                          no_solve):
     filename, _ = photo_file
