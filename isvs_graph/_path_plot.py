@@ -30,9 +30,10 @@ def plot_path(path, shape: tuple[int, ...] | None = None, *, signal: int = 0,
         if sparsities is None:
             sparsities = np.linspace(1.0, float(path.levels.min()), 6)
         scales = [("sparsity", float(v)) for v in sparsities]
-    if shape is None and path.layout.form == "images":
-        _, channels, height, width = path.layout.shape
-        shape = (height, width, channels)
+    images = path.layout.form == "images"
+    if shape is None and images:
+        _, channels, *spatial = path.layout.shape
+        shape = (*spatial, channels)
     if axes is None:
         fig, axes = plt.subplots(1, len(scales), figsize=(2.2 * len(scales), 2.6),
                                  squeeze=False)
@@ -42,20 +43,38 @@ def plot_path(path, shape: tuple[int, ...] | None = None, *, signal: int = 0,
         smoothed = one.at(**{kind: value})[0]
         if isinstance(smoothed, torch.Tensor):
             smoothed = smoothed.cpu().numpy()
-        if path.layout.form == "images":
-            smoothed = smoothed.transpose(1, 2, 0)  # (C, H, W) → (H, W, C)
+        if images:
+            smoothed = np.moveaxis(smoothed, 0, -1)  # (C, [D,] H, W) → ([D,] H, W, C)
         k = int(one.iterations(**{kind: value})[0])
+        title = f"t={k * path.alpha:.3g}\nsparsity={float(one.sparsity_at(k)[0]):.2f}"
         if shape is None:
             ax.plot(smoothed)
         else:
             image = np.asarray(smoothed, dtype=np.float64).reshape(shape)
-            lo, hi = float(image.min()), float(image.max())
-            if image.ndim == 3 and image.shape[2] == 3:
-                ax.imshow(np.clip(image, 0, 1) if hi <= 1.0 and lo >= 0.0
-                          else (image - lo) / max(hi - lo, 1e-12))
-            else:
-                ax.imshow(image.reshape(shape[:2]), cmap="gray")
+            drawn, cmap, said = _drawable(image)
+            ax.imshow(drawn, cmap=cmap)
             ax.set_axis_off()
-        ax.set_title(f"t={k * path.alpha:.3g}\nsparsity={float(one.sparsity_at(k)[0]):.2f}",
-                     fontsize=8)
+            title += said
+        ax.set_title(title, fontsize=8)
     return fig
+
+
+def _drawable(image: np.ndarray) -> tuple[np.ndarray, str | None, str]:
+    """What ``imshow`` draws of ``image`` — ``(H, W)`` grey, ``(H, W, C)`` or a volume
+    ``(D, H, W, C)`` — with its colour map and what the title should add: 3 or 4 channels
+    in colour (RGB, RGBA), any other number its first channel in grey, a volume its
+    middle plane."""
+    said = []
+    if image.ndim == 4:
+        said.append(f"plane {image.shape[0] // 2} of {image.shape[0]}")
+        image = image[image.shape[0] // 2]
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        lo, hi = float(image.min()), float(image.max())
+        drawn = np.clip(image, 0, 1) if hi <= 1.0 and lo >= 0.0 else \
+            (image - lo) / max(hi - lo, 1e-12)
+        return drawn, None, "\n" + ", ".join(said) if said else ""
+    if image.ndim == 3:
+        if image.shape[2] > 1:
+            said.append(f"channel 0 of {image.shape[2]}")
+        image = image[..., 0]
+    return image, "gray", "\n" + ", ".join(said) if said else ""

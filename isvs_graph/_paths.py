@@ -579,8 +579,10 @@ class ISVSPath:
         ----------
         shape : tuple, optional
             ``(H, W)`` or ``(H, W, C)`` to show a node signal as an image (nodes in
-            row-major pixel order, as :func:`~isvs_graph.graphs.grid_graph` numbers them); image
-            paths know their shape. Default for other paths: the signal drawn as a line.
+            row-major pixel order, as :func:`~isvs_graph.graphs.grid_graph` numbers them),
+            ``(D, H, W, C)`` a volume (its middle plane is drawn); image paths know their
+            shape. 3 or 4 channels are drawn in colour (RGB, RGBA), any other number the
+            first in grey. Default for other paths: the signal drawn as a line.
         signal : int, default 0
             Which signal of a batch.
         sparsities, times : sequence of float, optional

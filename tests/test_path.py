@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -143,3 +145,30 @@ def test_plot_draws_one_panel_per_scale():
     fig = p.plot((6, 7, 3), sparsities=[1.0, 0.5, 0.2])
     assert len(fig.axes) == 3
     assert "sparsity=1.00" in fig.axes[0].get_title()
+
+
+@pytest.mark.parametrize("images, drawn, says", [
+    ((1, 4, 8, 9), (8, 9, 4), None),  # RGBA: in colour, alpha included
+    ((1, 2, 8, 9), (8, 9), "channel 0 of 2"),
+    ((1, 6, 8, 9), (8, 9), "channel 0 of 6"),
+    ((1, 1, 5, 8, 9), (8, 9), "plane 2 of 5"),  # a grey volume: its middle plane
+    ((1, 3, 5, 8, 9), (8, 9, 3), "plane 2 of 5"),
+])
+def test_plot_draws_images_of_any_channels_and_volumes(images, drawn, says):
+    pytest.importorskip("matplotlib", reason="needs matplotlib for plotting")
+    import matplotlib
+    matplotlib.use("Agg")
+    batch = np.random.default_rng(0).random(images)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (6 channels: "grey volumes?" is asked)
+        p = isvs_graph.image_paths(batch, levels=[1.0, 0.8])
+    fig = p.plot(sparsities=[1.0, 0.8])
+    for ax, sparsity in zip(fig.axes, (1.0, 0.8)):
+        array = ax.get_images()[0].get_array()
+        assert array.shape == drawn
+        if len(drawn) == 2:  # grey: the channel (and plane) named, as the solve gave it
+            plane = np.asarray(p.at(sparsity=sparsity))[0, 0]
+            plane = plane[images[2] // 2] if len(images) == 5 else plane
+            np.testing.assert_allclose(array, plane)
+        title = ax.get_title()
+        assert title.count("\n") == (2 if says else 1) and (says is None or says in title)
