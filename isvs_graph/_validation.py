@@ -80,7 +80,10 @@ def check_real(name: str, value: Any, *, positive: bool = False,
         else:
             raise TypeError(f"{name} must be a real number, got {type(value).__name__} "
                             f"{shown(value)}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond float64 (10**400)
+        value = math.inf
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {shown(given)}")
     if positive and value <= 0:
@@ -127,7 +130,7 @@ def check_scale(t: Any, sparsity: Any) -> tuple[float | None, float | None]:
     """Check that exactly one of ``t`` and ``sparsity`` is given and in range."""
     check_exactly_one_scale(t, sparsity)
     if t is not None:
-        if isinstance(t, numbers.Real) and not isinstance(t, bool) and math.isinf(t):
+        if isinstance(t, numbers.Real) and not isinstance(t, numbers.Integral) and math.isinf(t):
             raise ValueError(f"t must be finite, got {shown(t)}; for the finest scale "
                              "give a large t (1e6, say): every run ends at the floor")
         return check_real("t", t, nonnegative=True), None

@@ -173,3 +173,9 @@ def test_masked_arrays_and_empty_batches_are_refused():
         with pytest.raises(ValueError, match=r"signal is a batch of no signals \(shape "
                                              rf"\(0, {GRAPH.num_nodes}, 1\)\)"):
             call()
+
+
+def test_a_scale_beyond_float64_is_refused_as_not_finite():
+    for kwargs in ({"t": 10**400}, {"t": 1.0, "nu": 10**400}):
+        with pytest.raises(ValueError, match="must be finite, got 1000"):
+            isvs_graph.solve(GRAPH, X, **kwargs)

@@ -7,7 +7,7 @@ import torch
 from scipy.spatial import cKDTree
 from torch_geometric.data import Data
 
-from .._validation import check_count, shown
+from .._validation import check_count, check_real, shown
 from ._canonical import undirected_edges
 
 __all__ = ["knn_graph", "radius_graph"]
@@ -40,8 +40,8 @@ def _graph(points: np.ndarray, pairs: np.ndarray, weights: str | None,
         distance = np.linalg.norm(points[pairs[:, 0]] - points[pairs[:, 1]], axis=1)
         if sigma is None:
             sigma = float(distance.mean()) or 1.0
-        elif not (np.isfinite(sigma) and sigma > 0):
-            raise ValueError(f"sigma must be a finite number > 0, got {shown(sigma)}")
+        else:
+            sigma = check_real("sigma", sigma, positive=True)
         weight = np.exp(-(distance / sigma) ** 2 / 2)
         # Far pairs underflow to 0, which no solver can use: keep them tiny but positive.
         data.edge_weight = torch.from_numpy(np.maximum(weight, np.finfo(np.float64).tiny))
@@ -99,7 +99,6 @@ def radius_graph(points: np.ndarray | torch.Tensor, r: float, *, weights: str | 
                  sigma: float | None = None) -> Data:
     """Join every pair of points closer than ``r`` (``r > 0``); see :func:`knn_graph`."""
     points = _points(points)
-    if not (isinstance(r, (int, float, np.floating)) and np.isfinite(r) and r > 0):
-        raise ValueError(f"r must be a finite number > 0, got {shown(r)}")
+    r = check_real("r", r, positive=True)
     pairs = cKDTree(points).query_pairs(r, output_type="ndarray").astype(np.int64)
     return _graph(points, pairs, weights, sigma)

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 import isvs_graph
 from reference import canonical_edges, split_lbi
@@ -49,7 +50,8 @@ def test_gaussian_weights_and_solve_against_reference():
     (lambda: isvs_graph.knn_graph(cloud(5), k=0), "k must be >= 1"),
     (lambda: isvs_graph.knn_graph(np.array([[np.nan, 0.0], [1.0, 1.0]]), k=1), "NaN"),
     (lambda: isvs_graph.knn_graph(np.zeros(5), k=1), "shape \\(n, d\\)"),
-    (lambda: isvs_graph.radius_graph(cloud(5), -1.0), "r must be a finite number > 0"),
+    (lambda: isvs_graph.radius_graph(cloud(5), -1.0), "r must be > 0, got -1.0"),
+    (lambda: isvs_graph.radius_graph(cloud(5), np.inf), "r must be finite"),
     (lambda: isvs_graph.knn_graph(cloud(5), k=2, weights="cosine"), "Invalid weights"),
     (lambda: isvs_graph.knn_graph(cloud(5), k=2, weights="gaussian", sigma=0),
      "sigma must be"),
@@ -57,3 +59,13 @@ def test_gaussian_weights_and_solve_against_reference():
 def test_bad_point_clouds(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_any_real_radius_and_sigma_are_taken():
+    # numpy integers and 0-d tensors are numbers like any other (np.int64 was refused).
+    points = cloud(6)
+    expected = isvs_graph.radius_graph(points, 1.0, weights="gaussian", sigma=0.5)
+    for r, sigma in ((np.int64(1), np.float32(0.5)), (torch.tensor(1.0), 0.5)):
+        got = isvs_graph.radius_graph(points, r, weights="gaussian", sigma=sigma)
+        assert torch.equal(got.edge_index, expected.edge_index)
+        torch.testing.assert_close(got.edge_weight, expected.edge_weight)
