@@ -66,17 +66,19 @@ class DifferenceOperator:
 
     Parameters
     ----------
-    graph : CanonicalGraph
-        From :func:`~isvs_graph.graphs.canonical_graph`.
+    graph : CanonicalGraph or torch_geometric.data.Data
+        From :func:`~isvs_graph.graphs.canonical_graph`, or a PyG graph (made canonical
+        here).
     dtype : torch.dtype
         Floating dtype of the signals the operator is applied to.
     device : torch.device or str, optional
         Where the edge list lives; signals must live there too.
     """
 
-    def __init__(self, graph: CanonicalGraph, *, dtype: torch.dtype,
+    def __init__(self, graph: CanonicalGraph | Data, *, dtype: torch.dtype,
                  device: torch.device | str | None = None) -> None:
         import torch
+        graph = graph if isinstance(graph, CanonicalGraph) else canonical_graph(graph)
         self.graph = graph
         self.num_nodes = graph.num_nodes
         self.num_edges = graph.num_edges

@@ -384,6 +384,8 @@ def check_edge_attr(edge_attr: Any, has_weight: bool, name: str = "edge_attr") -
 
 
 def check_num_nodes(num_nodes: Any) -> int:
+    if is_tensor(num_nodes) and num_nodes.ndim == 0 and not num_nodes.is_floating_point():
+        num_nodes = int(num_nodes)  # a 0-d integer tensor, as PyG sometimes leaves it
     return check_count("graph.num_nodes", num_nodes)
 
 

@@ -304,6 +304,8 @@ def _smooth_jobs(args: argparse.Namespace) -> list[_Job]:
         if os.path.realpath(files[1]) == os.path.realpath(files[0]):
             error(f"{files[1]}: would overwrite its input; name another OUTPUT")
         return [_Job(*files)]
+    if not args.out_dir:
+        error("--out-dir: an empty name names no folder; give one (. for this one)")
     ext = args.ext
     if ext is not None:
         ext = ext if ext.startswith(".") else f".{ext}"

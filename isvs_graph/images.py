@@ -105,6 +105,8 @@ def image_to_signal(image: np.ndarray | torch.Tensor, channel_axis: Any = IMAGE_
         raise ValueError(f"the {kind} image of shape {tuple(image.shape)} has {spatial} "
                          "axes besides its channels; a grid has 2 (an image) or 3 (a "
                          f"volume) (channel_axis = {channel_axis})")
+    if 0 in image.shape:
+        raise ValueError(f"image must not be empty, got shape {tuple(image.shape)}")
     move = (lambda a, src, dst: a.movedim(src, dst)) if tensor else np.moveaxis
     # One image is a batch of one, channels first: the batch conversion does the rest.
     planes = image[None] if channel_axis is None else move(image, channel_axis, 0)

@@ -657,6 +657,7 @@ def test_a_batch_warning_names_its_files(tmp_path, capsys):
     (["a.png", "-o", "."], "./a.png: would overwrite its input; choose another --out-dir"),
     (["a.png", "./a.png"], "./a.png: would overwrite its input; name another OUTPUT"),
     (["a.png", "-o", "OUT", "--max-iter", "0"], "max-iter must be >= 1, got 0"),
+    (["a.png", "-o", ""], "--out-dir: an empty name names no folder"),
 ])
 def test_usage_errors_of_many_inputs_exit_2_before_any_work(
         many, tmp_path, monkeypatch, capsys, no_solve, arguments, says):

@@ -179,3 +179,22 @@ def test_a_scale_beyond_float64_is_refused_as_not_finite():
     for kwargs in ({"t": 10**400}, {"t": 1.0, "nu": 10**400}):
         with pytest.raises(ValueError, match="must be finite, got 1000"):
             isvs_graph.solve(GRAPH, X, **kwargs)
+
+
+def test_what_pyg_and_users_hand_over_is_taken_or_named():
+    # A 0-d integer tensor for num_nodes (PyG leaves one) is a count like any int.
+    graph = Data(edge_index=torch.tensor([[0], [1]]), num_nodes=torch.tensor(2))
+    np.testing.assert_array_equal(isvs_graph.solve(graph, np.array([0.0, 1.0]), t=0.0),
+                                  [0.5, 0.5])
+    with pytest.raises(TypeError, match="graph.num_nodes must be an int"):
+        isvs_graph.solve(Data(edge_index=torch.tensor([[0], [1]]),
+                              num_nodes=torch.tensor(2.0)), np.array([0.0, 1.0]), t=0.0)
+    # An empty image is named by the shape the user gave.
+    with pytest.raises(ValueError, match=r"image must not be empty, got shape \(0, 6\)"):
+        isvs_graph.smooth_image(np.zeros((0, 6)), t=1.0)
+    # The operator takes a PyG graph as it takes a canonical one.
+    from isvs_graph import DifferenceOperator
+    u = torch.linspace(0.0, 1.0, 9, dtype=torch.float64)[:, None]
+    made = DifferenceOperator(GRAPH, dtype=torch.float64)
+    given = DifferenceOperator(isvs_graph.canonical_graph(GRAPH), dtype=torch.float64)
+    assert torch.equal(made.apply(u), given.apply(u))
