@@ -186,8 +186,7 @@ def _read_checked(input_: str, output: str, written=None):
     check_output_path(output)  # extension and folder: nothing to decode for these
     image, info = read_image(input_)
     if written is None:  # (the path's picture is checked by its caller)
-        rows, cols = image.shape[-3:-1] if image.ndim == 4 or (
-            image.ndim == 3 and info.frames == 1) else image.shape[-2:]
+        rows, cols = (image.shape[1:] if info.frames > 1 else image.shape)[:2]
         check_size(output, cols, rows)
     if image.dtype.kind == "f" and not np.isfinite(image).all():
         raise ImageFileError(f"{input_}: holds NaN or infinite values; the solve "
@@ -400,7 +399,7 @@ def _check_connectivity(args: argparse.Namespace, job: _Job) -> None:
         what = f"a stack of {job.info.frames} pages, smoothed as a volume" if stack else \
             "an image"
         raise ValueError(f"{job.input}: is {what}; --connectivity must be "
-                             f"{', '.join(map(str, allowed[:-1]))} or {allowed[-1]} for it")
+                         f"{', '.join(map(str, allowed[:-1]))} or {allowed[-1]} for it")
 
 
 def _smooth_one(args: argparse.Namespace, job: _Job) -> None:
@@ -511,12 +510,11 @@ def _path_strip(panels: Sequence, labels: Sequence[str]):
     import numpy as np
     from PIL import Image, ImageDraw
     height, width = panels[0].shape[:2]
-    gap = _GAP
     strip = Image.new("RGB", _strip_size((height, width), len(panels)), "white")
     draw = ImageDraw.Draw(strip)
     for n, (panel, label) in enumerate(zip(panels, labels)):
-        strip.paste(Image.fromarray(panel).convert("RGB"), (n * (width + gap), 0))
-        draw.text((n * (width + gap) + 2, height + 2), label, fill="black")
+        strip.paste(Image.fromarray(panel).convert("RGB"), (n * (width + _GAP), 0))
+        draw.text((n * (width + _GAP) + 2, height + 2), label, fill="black")
     return np.asarray(strip)
 
 

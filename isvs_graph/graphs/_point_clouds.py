@@ -7,7 +7,7 @@ import torch
 from scipy.spatial import cKDTree
 from torch_geometric.data import Data
 
-from .._validation import check_count, check_real, shown
+from .._validation import check_count, check_real
 from ._canonical import undirected_edges
 
 __all__ = ["knn_graph", "radius_graph"]
