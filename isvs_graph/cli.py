@@ -498,19 +498,33 @@ def _display(panel, info, low: float, high: float):
 
 
 _GAP, _CAPTION = 4, 16  # pixels between the path's panels, and under them
+#: Panels narrower than a caption (``t=12.3 s=0.80``, about 80 px) are enlarged, each
+#: pixel a square of pixels, to at least this width, and to at most 1024 px in height.
+_PANEL_WIDTH = 96
+
+
+def _panel_scale(shape: tuple[int, int]) -> int:
+    """How many times the path's picture enlarges panels of ``shape`` (``H, W``)."""
+    height, width = shape
+    return max(1, min(-(-_PANEL_WIDTH // max(width, 1)), 1024 // max(height, 1)))
 
 
 def _strip_size(shape: tuple[int, int], panels: int) -> tuple[int, int]:
     """``(width, height)`` of the path's picture of ``panels`` panels of ``shape``."""
-    return panels * (shape[1] + _GAP) - _GAP, shape[0] + _CAPTION
+    scale = _panel_scale(shape)
+    return panels * (scale * shape[1] + _GAP) - _GAP, scale * shape[0] + _CAPTION
 
 
 def _path_strip(panels: Sequence, labels: Sequence[str]):
-    """Panels side by side with a caption under each."""
+    """Panels side by side with a caption under each (small ones enlarged: see
+    :data:`_PANEL_WIDTH`)."""
     import numpy as np
     from PIL import Image, ImageDraw
+    scale = _panel_scale(panels[0].shape[:2])
+    panels = [np.repeat(np.repeat(panel, scale, axis=0), scale, axis=1) for panel in panels]
     height, width = panels[0].shape[:2]
-    strip = Image.new("RGB", _strip_size((height, width), len(panels)), "white")
+    strip = Image.new("RGB", _strip_size((height // scale, width // scale), len(panels)),
+                      "white")
     draw = ImageDraw.Draw(strip)
     for n, (panel, label) in enumerate(zip(panels, labels)):
         strip.paste(Image.fromarray(panel).convert("RGB"), (n * (width + _GAP), 0))

@@ -72,11 +72,29 @@ def test_path_writes_a_strip_of_scales(photo_file, tmp_path):
     out = tmp_path / "path.png"
     main(["path", str(filename), str(out), "--sparsities", "1", "0.8", "0.6", "-q"])
     strip = np.asarray(Image.open(out))
-    # Three scales and the input, 4 px apart, with a caption band below.
-    assert strip.shape[1] == 4 * 48 + 3 * 4 and strip.shape[0] > 48
-    np.testing.assert_array_equal(strip[:48, -48:], image)
-    coarsest = strip[:48, :48].reshape(-1, 3)
+    # Three scales and the input, 4 px apart, with a caption band below; a 48 px panel
+    # is drawn twice as large, each pixel a 2 × 2 square, for its caption to fit.
+    assert strip.shape[1] == 4 * 96 + 3 * 4 and strip.shape[0] > 96
+    np.testing.assert_array_equal(strip[:96, -96:], np.kron(image, np.ones((2, 2, 1),
+                                                                           np.uint8)))
+    coarsest = strip[:96, :96].reshape(-1, 3)
     assert (coarsest == coarsest[0]).all()
+
+
+def test_a_small_images_path_is_drawn_enlarged_so_its_captions_fit(tmp_path, capsys):
+    # A CIFAR-size image: each panel three times as large, pixel for pixel, so that a
+    # caption ("t=… s=…") fits under it instead of running into the next.
+    from PIL import ImageDraw
+    image = blocks((30, 32, 3), (0, 255, 50, 200), 30, np.uint8)
+    Image.fromarray(image).save(tmp_path / "small.png")
+    code, _, _ = run(["path", tmp_path / "small.png", tmp_path / "strip.png", "--sparsities",
+                      "1", "0.8", "-q"], capsys)
+    strip = np.asarray(Image.open(tmp_path / "strip.png"))
+    assert code == 0 and strip.shape == (90 + 16, 3 * (96 + 4) - 4, 3)
+    np.testing.assert_array_equal(strip[:90, -96:], np.kron(image, np.ones((3, 3, 1),
+                                                                           np.uint8)))
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    assert draw.textlength("t=99.9 s=0.80") < 96
 
 
 # Files in their depth, mode and orientation.
@@ -181,7 +199,8 @@ def test_path_of_a_16_bit_image_is_drawn_at_8_bits(tmp_path, capsys):
                       "--sparsities", "1", "0.8", "-q"], capsys)
     strip = np.asarray(Image.open(tmp_path / "path.png"))
     assert code == 0 and strip.dtype == np.uint8
-    np.testing.assert_array_equal(strip[:16, -16:, 0], np.rint(image / 257))
+    # (a 16 px panel is drawn 6 times as large: see the test of small images)
+    np.testing.assert_array_equal(strip[:96:6, -96::6, 0], np.rint(image / 257))
 
 
 def test_files_follow_the_umask_and_a_replaced_file_keeps_its_mode(tmp_path, capsys):
