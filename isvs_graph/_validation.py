@@ -351,9 +351,8 @@ def check_edge_weight(edge_weight: Any, num_edges: int) -> np.ndarray | None:
     return edge_weight
 
 
-def check_edge_attr(edge_attr: Any, has_weight: bool, name: str = "edge_attr") -> None:
-    """Refuse ``edge_attr`` on a graph without ``edge_weight`` (and an edge-level
-    ``weight``, ``name="weight"``, as PyG's ``from_networkx`` leaves one).
+def check_edge_attr(edge_attr: Any, has_weight: bool) -> None:
+    """Refuse ``edge_attr`` on a graph without ``edge_weight``.
 
     isvs_graph follows PyG's convention (as ``GCNConv`` and ``GCNNorm`` do): one scalar
     weight per edge lives in ``edge_weight``, edge features in ``edge_attr``. A graph
@@ -364,13 +363,6 @@ def check_edge_attr(edge_attr: Any, has_weight: bool, name: str = "edge_attr") -
     if edge_attr is None or has_weight:
         return
     shape = tuple(edge_attr.shape) if hasattr(edge_attr, "shape") else None
-    if name == "weight":
-        raise ValueError(
-            f"graph has weight (shape {shape}, one value an edge) but no edge_weight, and "
-            "isvs_graph reads edge weights from edge_weight only (PyG's convention; "
-            "torch_geometric.utils.from_networkx names a networkx edge attribute 'weight' "
-            "so). Set graph.edge_weight = graph.weight, or use isvs_graph.from_networkx, "
-            "which does")
     if shape is not None and (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
         fix = "if it holds the weights, set graph.edge_weight = graph.edge_attr.reshape(-1)"
     else:
@@ -381,6 +373,20 @@ def check_edge_attr(edge_attr: Any, has_weight: bool, name: str = "edge_attr") -
         "edge weights from edge_weight only (PyG's convention: edge_weight holds one "
         f"positive weight per edge, edge_attr holds edge features). Pass edge_weight: {fix}"
         "; for unit weights, set graph.edge_weight = torch.ones(graph.num_edges)")
+
+
+def check_weight_attribute(weight: Any, num_edges: int, has_weight: bool) -> None:
+    """Refuse an edge-level ``weight`` (one value an edge) on a graph without
+    ``edge_weight``: PyG's ``from_networkx`` keeps a networkx graph's weights there,
+    where they would be ignored in silence."""
+    if has_weight or getattr(weight, "ndim", 0) < 1 or weight.shape[0] != num_edges:
+        return
+    raise ValueError(
+        f"graph has weight (shape {tuple(weight.shape)}, one value an edge) but no "
+        "edge_weight, and isvs_graph reads edge weights from edge_weight only (PyG's "
+        "convention; torch_geometric.utils.from_networkx names a networkx edge attribute "
+        "'weight' so). Set graph.edge_weight = graph.weight, or use "
+        "isvs_graph.from_networkx, which does")
 
 
 def check_num_nodes(num_nodes: Any) -> int:

@@ -218,12 +218,10 @@ def check_writable(path: str) -> None:
         return ImageFileError(f"{path}: {what} ({error.strerror or error})")
 
     folder, name = os.path.split(os.path.abspath(path))
-    held = _file_flags(folder)  # a folder that lets files in but none out (or none in)
-    if held & (_IMMUTABLE | _APPEND_ONLY):
-        kind = "immutable" if held & _IMMUTABLE else "append-only"
-        raise ImageFileError(f"{path}: cannot write in the folder {folder}: it is {kind}, "
-                             f"so no file can be renamed into it (see lsattr; chattr "
-                             f"-{'i' if held & _IMMUTABLE else 'a'} lifts it)")
+    held = _held(_file_flags(folder))  # a folder that lets files in but none out
+    if held:
+        raise ImageFileError(f"{path}: cannot write in the folder {folder}: it is {held}, "
+                             "so no file can be renamed into it")
     if not os.path.lexists(path):
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -247,11 +245,9 @@ def check_writable(path: str) -> None:
         raise refused(error, f"cannot write in the folder {folder}") from None
     with contextlib.suppress(OSError):
         os.unlink(temporary)
-    flags = _file_flags(path)
-    if flags & (_IMMUTABLE | _APPEND_ONLY):
-        kind = "immutable" if flags & _IMMUTABLE else "append-only"
-        raise ImageFileError(f"{path}: cannot be replaced: the file is {kind} (see lsattr; "
-                             f"chattr -{'i' if flags & _IMMUTABLE else 'a'} lifts it)")
+    held = _held(_file_flags(path))
+    if held:
+        raise ImageFileError(f"{path}: cannot be replaced: the file is {held}")
     there, own = os.stat(folder), os.stat(path, follow_symlinks=False)
     user = os.geteuid() if hasattr(os, "geteuid") else None
     if there.st_mode & stat.S_ISVTX and user not in (None, 0, there.st_uid, own.st_uid):
@@ -260,6 +256,16 @@ def check_writable(path: str) -> None:
 
 
 _IMMUTABLE, _APPEND_ONLY = 0x10, 0x20  # FS_IMMUTABLE_FL, FS_APPEND_FL (linux/fs.h)
+
+
+def _held(flags: int) -> str:
+    """What inode ``flags`` forbid replacing, with the command that lifts it ("" for
+    nothing)."""
+    if flags & _IMMUTABLE:
+        return "immutable (see lsattr; chattr -i lifts it)"
+    if flags & _APPEND_ONLY:
+        return "append-only (see lsattr; chattr -a lifts it)"
+    return ""
 
 
 def _file_flags(path: str) -> int:
@@ -520,11 +526,11 @@ def _path_strip(panels: Sequence, labels: Sequence[str]):
     :data:`_PANEL_WIDTH`)."""
     import numpy as np
     from PIL import Image, ImageDraw
-    scale = _panel_scale(panels[0].shape[:2])
+    shape = panels[0].shape[:2]
+    strip = Image.new("RGB", _strip_size(shape, len(panels)), "white")
+    scale = _panel_scale(shape)
     panels = [np.repeat(np.repeat(panel, scale, axis=0), scale, axis=1) for panel in panels]
     height, width = panels[0].shape[:2]
-    strip = Image.new("RGB", _strip_size((height // scale, width // scale), len(panels)),
-                      "white")
     draw = ImageDraw.Draw(strip)
     for n, (panel, label) in enumerate(zip(panels, labels)):
         strip.paste(Image.fromarray(panel).convert("RGB"), (n * (width + _GAP), 0))

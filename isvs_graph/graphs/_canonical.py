@@ -17,7 +17,7 @@ import numpy as np
 
 from .._signals import is_tensor
 from .._validation import (check_edge_attr, check_edge_index, check_edge_weight,
-                           check_num_nodes)
+                           check_num_nodes, check_weight_attribute)
 
 if TYPE_CHECKING:
     from torch_geometric.data import Data
@@ -115,10 +115,8 @@ def canonical_graph(graph: Data) -> CanonicalGraph:
         raise ValueError("graph has neither num_nodes nor x; set graph.num_nodes")
     has_weight = graph.get("edge_weight") is not None
     check_edge_attr(graph.get("edge_attr"), has_weight)
-    weight = graph.get("weight")  # a networkx graph's weights, as PyG converts them
-    edges = graph.edge_index.shape[1] if hasattr(graph.edge_index, "shape") else None
-    if getattr(weight, "ndim", 0) >= 1 and edges is not None and weight.shape[0] == edges:
-        check_edge_attr(weight, has_weight, name="weight")
+    if hasattr(graph.edge_index, "shape") and graph.edge_index.ndim == 2:
+        check_weight_attribute(graph.get("weight"), graph.edge_index.shape[1], has_weight)
     return canonical_arrays(graph.edge_index, num_nodes, graph.get("edge_weight"))
 
 
