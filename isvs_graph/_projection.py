@@ -69,12 +69,25 @@ if numba is not None:
 
     @numba.njit(cache=True, nogil=True)
     def _project_groups_serial(src, dst, keep, values, out):
-        """:func:`_project_groups` on the calling thread."""
-        labels = np.empty(values.shape[2], dtype=np.int64)
-        for g in range(values.shape[0]):
+        """:func:`_project_groups` on the calling thread, a group's planes averaged in
+        one pass over its nodes (each plane summed in node order, as :func:`_average`
+        sums it: the same bits)."""
+        groups, planes, p = values.shape
+        labels = np.empty(p, dtype=np.int64)
+        for g in range(groups):
             count = label_components(src, dst, keep[g], labels)
-            for k in range(values.shape[1]):
-                _average(labels, count, values[g, k], out[g, k])
+            size = np.zeros(count)
+            sums = np.zeros((count, planes))
+            for i in range(p):
+                size[labels[i]] += 1.0
+                for k in range(planes):
+                    sums[labels[i], k] += values[g, k, i]
+            for c in range(count):
+                for k in range(planes):
+                    sums[c, k] /= size[c]
+            for i in range(p):
+                for k in range(planes):
+                    out[g, k, i] = sums[labels[i], k]
 
     @_njit
     def _plane_means(planes, out):

@@ -43,6 +43,8 @@ def check_solver_options(owner: str, options: Mapping[str, Any],
     most lenient: whatever fails here fails on every graph. Only a given ``alpha``'s
     stability depends on the graph, and is checked when it is known.
     """
+    if not options:  # the defaults are valid on every graph
+        return
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         close = difflib.get_close_matches(unknown[0], sorted(allowed), n=1)

@@ -13,6 +13,13 @@ of one large image is two short parallel loops, so on a machine whose cores are 
 (a training run, a CI job) the spinning threads starve the ones with work — a 512² photo
 took 1.25 s against 0.28 s on one thread, and 0.20 s with passive threads. The policy is
 set only while the pool starts: torch's own OpenMP, loaded later, keeps its default.
+
+Where torch was imported before the pool starts (a training script), the policy has no
+effect: torch loads its own GNU OpenMP into the global namespace, numba's pool binds to
+it (checked with ``LD_DEBUG=bindings``), and numba's parallel loops run with torch's
+default (threads spin for a while after each loop before they sleep). A busy machine
+is then guarded only by the measured split (``numba_backend._run_measured``), which it
+always is.
 """
 
 from __future__ import annotations

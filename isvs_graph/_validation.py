@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._signals import is_tensor
+from ._signals import dtype_name, is_tensor
 from ._warnings import warn_user
 
 MODES = ("joint", "channel")
@@ -239,7 +239,7 @@ def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
         raise TypeError(f"{name} must be a numpy.ndarray or torch.Tensor, got "
                         f"{type(signal).__name__}")
     check_unmasked(signal, name)
-    boolean = str(signal.dtype) in ("bool", "torch.bool")
+    boolean = dtype_name(signal.dtype) == "bool"
     if boolean or (not tensor and signal.dtype.kind not in "biuf") or (
             tensor and signal.is_complex()):
         hint = "; convert a mask to numbers first (0 and 1), e.g. with .astype(np.float32) " \
@@ -258,15 +258,21 @@ def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
     floating = signal.is_floating_point() if tensor else signal.dtype.kind == "f"
     if not floating:
         return  # integers are finite, and far too small to overflow float64 sums
-    finite = (signal.detach().isfinite().all().item() if tensor
-              else bool(np.isfinite(signal).all()))
+    # NaN propagates through min and max, and an infinity is one of them: two
+    # reductions check the values, with no temporary array the size of the signal.
+    if not (signal.numel() if tensor else signal.size):
+        return
+    if tensor:
+        values = signal.detach()
+        low, high = values.amin(), values.amax()
+        finite = bool(low.isfinite() and high.isfinite())
+    else:
+        low, high = signal.min(), signal.max()
+        finite = bool(np.isfinite(low) and np.isfinite(high))
     if not finite:
         raise ValueError(f"{name} contains NaN or infinite values")
     # Means over a component add up to num_nodes values in float64: they must not overflow.
-    if tensor:
-        largest = float(signal.detach().abs().max()) if signal.numel() else 0.0
-    else:
-        largest = float(np.abs(signal).max()) if signal.size else 0.0
+    largest = float(max(-low, high))
     limit = np.finfo(np.float64).max / (4 * max(num_nodes, 1))
     if largest > limit:
         raise ValueError(f"{name} has values up to {largest:.3g}, too large to average over "

@@ -9,6 +9,7 @@ from autograd.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -78,7 +79,7 @@ def image_to_signal(image: np.ndarray | torch.Tensor, channel_axis: Any = IMAGE_
         raise TypeError("image must be a numpy.ndarray or torch.Tensor, got "
                         f"{type(image).__name__}")
     check_unmasked(image, "image")
-    if str(image.dtype) in ("bool", "torch.bool"):
+    if dtype_name(image.dtype) == "bool":
         raise TypeError(_BOOLEAN.format(name="image"))
     kind = "torch" if tensor else "numpy"
     if channel_axis is IMAGE_LAYOUT:
@@ -107,7 +108,7 @@ def image_to_signal(image: np.ndarray | torch.Tensor, channel_axis: Any = IMAGE_
                          f"volume) (channel_axis = {channel_axis})")
     if 0 in image.shape:
         raise ValueError(f"image must not be empty, got shape {tuple(image.shape)}")
-    move = (lambda a, src, dst: a.movedim(src, dst)) if tensor else np.moveaxis
+    move = (lambda a, src, dst: a.movedim(src, dst)) if tensor else _move_axis
     # One image is a batch of one, channels first: the batch conversion does the rest.
     planes = image[None] if channel_axis is None else move(image, channel_axis, 0)
     signals, shape, restore_batch = images_to_signals(planes[None], check_layout=False)
@@ -117,6 +118,14 @@ def image_to_signal(image: np.ndarray | torch.Tensor, channel_axis: Any = IMAGE_
         return out[0] if channel_axis is None else move(out, 0, channel_axis)
 
     return signals[0], shape, restore
+
+
+def _move_axis(array: np.ndarray, source: int, destination: int) -> np.ndarray:
+    """``np.moveaxis`` of one axis, as a plain transpose (``np.moveaxis`` checks and
+    normalises its axes at microseconds a call; these are checked already)."""
+    order = list(range(array.ndim))
+    order.insert(destination % array.ndim, order.pop(source % array.ndim))
+    return array.transpose(order)
 
 
 def smooth_image(image: np.ndarray | torch.Tensor, t: float | None = None, *,
@@ -208,7 +217,7 @@ def images_to_signals(images: np.ndarray | torch.Tensor, *, check_layout: bool =
     if images.ndim not in (4, 5):
         raise ValueError("images must have shape (B, C, H, W), or (B, C, D, H, W) for "
                          f"volumes, got {tuple(images.shape)}")
-    if str(images.dtype) in ("bool", "torch.bool"):
+    if dtype_name(images.dtype) == "bool":
         raise TypeError(_BOOLEAN.format(name="images"))
     batch, channels, *shape = images.shape
     shape = tuple(int(n) for n in shape)
@@ -230,7 +239,7 @@ def images_to_signals(images: np.ndarray | torch.Tensor, *, check_layout: bool =
             signals = images.to(getattr(torch, working))
     last = (0, *range(2, images.ndim), 1)  # channels last
     signals = signals.transpose(last) if is_numpy else signals.permute(last)
-    signals = signals.reshape(batch, int(np.prod(shape)), channels)
+    signals = signals.reshape(batch, math.prod(shape), channels)
     first = (0, images.ndim - 1, *range(1, images.ndim - 1))  # channels back to axis 1
 
     def restore(smoothed):

@@ -21,6 +21,13 @@ def graph_with(**fields):
     (np.array([np.nan] + [0.0] * 8), "signal contains NaN or infinite"),
     (np.array([np.inf] + [0.0] * 8), "signal contains NaN or infinite"),
     (torch.tensor([float("-inf")] + [0.0] * 8), "signal contains NaN or infinite"),
+    # (Found by the signal's minimum and maximum, through which a NaN propagates.)
+    (torch.tensor([0.0] * 4 + [float("nan")] + [1.0] * 4, dtype=torch.float16),
+     "signal contains NaN or infinite"),
+    (torch.tensor([0.0] * 8 + [float("nan")], dtype=torch.bfloat16),
+     "signal contains NaN or infinite"),
+    (np.array([1.0] * 4 + [-np.inf, np.nan] + [0.0] * 3, dtype=np.float32),
+     "signal contains NaN or infinite"),
     (np.zeros(8), "signal has 8 rows .* num_nodes = 9"),
     (np.zeros((9, 2, 2, 2)), "shape \\(p,\\), \\(p, C\\) or \\(B, p, C\\)"),
     (np.zeros((2, 8, 3)), "signal has 8 rows"),

@@ -80,6 +80,8 @@ WAVEFRONT_CHUNK = 1024
 #: compiles it whatever the size.
 WAVEFRONT_COMPILE_NODES = 1 << 22
 COMPILE_WAVEFRONT = False
+#: ``until`` for a run to its end (no step bound).
+EVERY_STEP = int(np.iinfo(np.int64).max)
 #: Steps per chunk when a progress bar follows one signal.
 PROGRESS_STEPS = 64
 #: Splitting the steps of one large signal across threads, measured (see
@@ -279,7 +281,7 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, leve
     threads = numba.get_num_threads()
     wide = threads > 1 and p >= WIDE_MIN_NODES and batch < 2 * threads and parallel_allowed()
     order = np.arange(batch)
-    everything = np.iinfo(np.int64).max
+    everything = EVERY_STEP
     if progress:
         from tqdm.auto import tqdm
 

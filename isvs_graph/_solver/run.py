@@ -18,6 +18,9 @@ tensors and its results handed back as numpy).
 
 from __future__ import annotations
 
+import functools
+import math
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -125,7 +128,13 @@ def _per_signal(values: np.ndarray, like: Array, dtype: str | None = None) -> Ar
 def _fits(scale: np.ndarray, like: Array) -> bool:
     """Whether ranges up to ``scale`` can be divided out in ``like``'s dtype without
     overflow (values near float32's limit cannot)."""
-    return bool((scale < float(np.finfo(dtype_name(like.dtype)).max) / 4).all())
+    return bool((scale < _largest(dtype_name(like.dtype)) / 4).all())
+
+
+@functools.lru_cache(maxsize=8)
+def _largest(name: str) -> float:
+    """The largest finite value of the float dtype ``name``."""
+    return float(np.finfo(name).max)
 
 
 def _wide(x: Array) -> Array:
@@ -136,17 +145,18 @@ def _narrow(x: Array, like: Array) -> Array:
     return x.astype(like.dtype) if isinstance(x, np.ndarray) else x.to(like.dtype)
 
 
-def normalise(x: Array) -> tuple[Array, np.ndarray, np.ndarray]:
-    """``((x − min) / σ, min, σ)`` per signal of ``x`` ``(p, B, C)`` (numpy or a tensor);
-    ``σ = 1`` where a signal is constant. ``min`` and ``σ`` are float64 numpy arrays;
-    the division runs in ``x``'s dtype unless the range would overflow it (values near
-    float32's limit)."""
-    if not np.prod(x.shape):
+def normalise(x: Array) -> tuple[Array, np.ndarray, np.ndarray, np.ndarray]:
+    """``((x − min) / σ, min, σ, constant)`` per signal of ``x`` ``(p, B, C)`` (numpy or a
+    tensor); ``σ = 1`` where a signal is constant (``constant``: max = min). ``min`` and
+    ``σ`` are float64 numpy arrays; the division runs in ``x``'s dtype unless the range
+    would overflow it (values near float32's limit)."""
+    if not math.prod(x.shape):
         zero = np.zeros(x.shape[1])
-        return x.copy() if isinstance(x, np.ndarray) else x.clone(), zero, zero + 1
+        return (x.copy() if isinstance(x, np.ndarray) else x.clone(), zero, zero + 1,
+                np.ones(x.shape[1], dtype=bool))
     low, high = _ranges(x)
     scale = np.where(high > low, high - low, 1.0)
-    return _scaled(x, low, scale), low, scale
+    return _scaled(x, low, scale), low, scale, high == low
 
 
 def _scaled(x: Array, low: np.ndarray, scale: np.ndarray) -> Array:
@@ -234,7 +244,7 @@ def run_split_lbi(graph: CanonicalGraph, x: Array, u0: Array,
         x, u0 = torch.from_numpy(x), torch.from_numpy(np.ascontiguousarray(u0))
     batch = x.shape[1]
     k_target, s_target = _targets(options, batch, t, sparsity)
-    xn, low, scale = normalise(x)
+    xn, low, scale, constant = normalise(x)
     un = _scaled(u0, low, scale)
     stops = sorted({iterations_for_time(float(v), options.alpha) for v in record_times})
     if use_numba:
@@ -256,9 +266,7 @@ def run_split_lbi(graph: CanonicalGraph, x: Array, u0: Array,
     result.offset, result.scale = low, scale
     result.u = _denormalise(result.u, low, scale)
     # A constant signal is its own answer at every scale, to the last bit.
-    high_low = _ranges(x) if np.prod(x.shape) else None
-    result.constant = (high_low[0] == high_low[1]) if high_low is not None else \
-        np.ones(batch, dtype=bool)
+    result.constant = constant
     if result.constant.any():
         result.u = select_signals(result.constant, x, result.u)
     for name in ("level_u", "stop_u"):
