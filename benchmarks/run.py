@@ -761,7 +761,7 @@ def single_image(args, results: dict) -> None:
             row = rows[label] = _single_row(image, axis, threads, peers, repeats)
             for n in threads:
                 costs.setdefault((size, n), []).extend(row["ns"][n])
-            seconds = " | ".join(f"{np.median(row['seconds'][key]):.3f}"
+            seconds = " | ".join(f"{np.median(row['seconds'][key]):.3g}"
                                  if key in row["seconds"] else "–"
                                  for key in ("isvs 1", "isvs 2", *tv))
             ratios = " | ".join(_spread(row["ratios"][f"{n} × {name}"])
