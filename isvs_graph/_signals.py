@@ -90,7 +90,8 @@ def output_dtype(dtype: np.dtype | torch.dtype | str, *, images: bool = False) -
       and the image functions) rather than guessed at: smooth a mask as numbers with
       ``mask.astype(np.float32)`` or ``mask.float()`` and threshold the result as
       wanted;
-    * other floats (numpy's ``longdouble``): computed and returned in float64.
+    * other floats (numpy's ``longdouble``, torch's float8 types): computed and returned
+      in float64.
 
     By value: the solve is scale-free (DESIGN §2), so an ``int64`` image holding 0–255
     (numpy's and ``torch.randint``'s default) is smoothed exactly as the same values in

@@ -264,7 +264,9 @@ def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
         return
     if tensor:
         values = signal.detach()
-        low, high = values.amin(), values.amax()
+        if values.element_size() == 1:  # float8: torch has no minimum for it
+            values = values.float()
+        low, high = values.aminmax()
         finite = bool(low.isfinite() and high.isfinite())
     else:
         low, high = signal.min(), signal.max()

@@ -68,11 +68,12 @@ def test_a_grid_is_averaged_as_one_component_to_the_last_bit(dtype):
     assert np.array_equal(fast, slow)
 
 
-@pytest.mark.parametrize("groups,planes", [(1, 1), (1, 3), (2, 5)])
+@pytest.mark.parametrize("groups,planes", [(1, 1), (1, 3), (2, 4), (2, 5), (1, 9)])
 def test_serial_and_parallel_passes_give_the_same_bits(groups, planes):
-    # The serial pass (one image) averages a group's planes in one sweep over its
-    # nodes; the parallel pass (batches) one plane at a time. Each sums in node order,
-    # so both give the same bits, and the component means of a reference.
+    # The serial pass (one image) averages a group's few planes in one sweep over its
+    # nodes, more one at a time; the parallel pass (batches) one plane at a time. Each
+    # sums in node order, so both give the same bits, and the component means of a
+    # reference.
     from isvs_graph._projection import _project_groups, _project_groups_serial
     data, edges = random_graph(9)
     canonical = isvs_graph.canonical_graph(data)

@@ -28,6 +28,8 @@ def graph_with(**fields):
      "signal contains NaN or infinite"),
     (np.array([1.0] * 4 + [-np.inf, np.nan] + [0.0] * 3, dtype=np.float32),
      "signal contains NaN or infinite"),
+    (torch.tensor([0.0] * 8 + [float("nan")]).to(torch.float8_e5m2),
+     "signal contains NaN or infinite"),
     (np.zeros(8), "signal has 8 rows .* num_nodes = 9"),
     (np.zeros((9, 2, 2, 2)), "shape \\(p,\\), \\(p, C\\) or \\(B, p, C\\)"),
     (np.zeros((2, 8, 3)), "signal has 8 rows"),
@@ -36,6 +38,16 @@ def graph_with(**fields):
 def test_bad_signal_values_and_shapes(bad, match):
     with pytest.raises(ValueError, match=match):
         isvs_graph.solve(GRAPH, bad, 1.0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float8_e5m2, torch.float8_e4m3fn])
+def test_a_float8_signal_is_checked_and_solved_by_value(dtype):
+    # torch has no minimum or maximum for float8: its values are checked as float32,
+    # and solved (as other floats) in float64.
+    signal = torch.tensor(X, dtype=torch.float32).to(dtype)
+    out = isvs_graph.solve(GRAPH, signal, 1.0)
+    assert out.dtype == torch.float64
+    assert torch.equal(out, isvs_graph.solve(GRAPH, signal.double(), 1.0))
 
 
 @pytest.mark.parametrize("bad", [[0.0] * 9, "signal", np.zeros(9, dtype=complex),
