@@ -18,8 +18,7 @@ Where torch was imported before the pool starts (a training script), the policy 
 effect: torch loads its own GNU OpenMP into the global namespace, numba's pool binds to
 it (checked with ``LD_DEBUG=bindings``), and numba's parallel loops run with torch's
 default (threads spin for a while after each loop before they sleep). A busy machine
-is then guarded only by the measured split (``numba_backend._run_measured``), which it
-always is.
+is then guarded by the measured split alone (``numba_backend._run_measured``).
 """
 
 from __future__ import annotations

@@ -258,8 +258,8 @@ def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
     floating = signal.is_floating_point() if tensor else signal.dtype.kind == "f"
     if not floating:
         return  # integers are finite, and far too small to overflow float64 sums
-    # NaN propagates through min and max, and an infinity is one of them: two
-    # reductions check the values, with no temporary array the size of the signal.
+    # NaN propagates through the minimum and maximum, and an infinity is one of them:
+    # they check the values, with no temporary array the size of the signal.
     if not (signal.numel() if tensor else signal.size):
         return
     if tensor:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import math
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
