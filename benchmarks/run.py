@@ -196,7 +196,7 @@ def throughput(args, results: dict) -> None:
         "box blur 3x3 (batch)": best_time(
             lambda: uniform_filter(images, size=(1, 1, 3, 3)), args.repeat),
     }
-    print(f"\nOther peers on the photo crops (images/s; × tv_bregman, 1 thread):\n")
+    print("\nOther peers on the photo crops (images/s; × tv_bregman, 1 thread):\n")
     print("| method | images/s | × tv_bregman (1 thread) |")
     print("| --- | ---: | ---: |")
     for label, seconds in {"isvs smooth_images, sparsity 0.8": isvs,
@@ -735,7 +735,7 @@ def single_image(args, results: dict) -> None:
     images.append((f"blobs {side}³ + noise", f"{side}³", noisy_blobs(side), None,
                    {"tv_chambolle": denoise_tv_chambolle}, args.rounds))
     load = [os.getloadavg()[0]]
-    print(f"\n## 11. Single images: RGB photos and a grey volume, to sparsity 0.8\n")
+    print("\n## 11. Single images: RGB photos and a grey volume, to sparsity 0.8\n")
     print("Photos: the centre square of a bundled photo resized with anti-aliasing "
           "(float32; larger than 512² it is interpolated); the volume: 3-D binary blobs "
           "+ Gaussian noise σ 0.3 (float32, 6-grid). Each repeat runs ISVS "
