@@ -40,8 +40,8 @@ __all__ = ["component_labels", "component_means", "project"]
 
 
 #: The most planes of a group (channels of one image) the serial pass averages in one
-#: sweep: their sums interleave, where one plane's are a chain of dependent additions;
-#: more planes' sums would leave the cache (a 64-plane group ran 2–3 times slower).
+#: sweep (:func:`_average`); more at once, their sums would leave the cache (a 64-plane
+#: group ran 2–3 times slower in one sweep).
 FUSED_PLANES = 4
 
 if numba is not None:
@@ -69,35 +69,20 @@ if numba is not None:
         for g in numba.prange(groups):
             counts[g] = label_components(src, dst, keep[g], labels[g])
         for job in numba.prange(groups * planes):
-            _average(labels[job // planes], counts[job // planes],
-                     values[job // planes, job % planes], out[job // planes, job % planes])
+            g, k = job // planes, job % planes
+            _average(labels[g], counts[g], values[g, k:k + 1], out[g, k:k + 1])
 
     @numba.njit(cache=True, nogil=True)
     def _project_groups_serial(src, dst, keep, values, out):
-        """:func:`_project_groups` on the calling thread. A group of up to
-        :data:`FUSED_PLANES` planes (one image's channels) is averaged in one sweep over
-        its nodes, each plane still summed in node order as :func:`_average` sums it
-        (the same bits); more planes one at a time, whose sums then stay in cache."""
+        """:func:`_project_groups` on the calling thread, a group's planes averaged
+        :data:`FUSED_PLANES` at a time (the same bits)."""
         groups, planes, p = values.shape
         labels = np.empty(p, dtype=np.int64)
         for g in range(groups):
             count = label_components(src, dst, keep[g], labels)
-            if planes > FUSED_PLANES:
-                for k in range(planes):
-                    _average(labels, count, values[g, k], out[g, k])
-                continue
-            size = np.zeros(count)
-            sums = np.zeros((count, planes))
-            for i in range(p):
-                size[labels[i]] += 1.0
-                for k in range(planes):
-                    sums[labels[i], k] += values[g, k, i]
-            for c in range(count):
-                for k in range(planes):
-                    sums[c, k] /= size[c]
-            for i in range(p):
-                for k in range(planes):
-                    out[g, k, i] = sums[labels[i], k]
+            for k in range(0, planes, FUSED_PLANES):
+                _average(labels, count, values[g, k:k + FUSED_PLANES],
+                         out[g, k:k + FUSED_PLANES])
 
     @_njit
     def _plane_means(planes, out):
@@ -111,16 +96,23 @@ if numba is not None:
 
     @numba.njit(cache=True, nogil=True)
     def _average(labels, count, values, out):
-        """``out[i]``: the mean of ``values`` over the component ``labels[i]``."""
+        """``out[k, i]``: the mean of plane ``values[k]`` over the component
+        ``labels[i]``. The planes are summed together in one sweep over the nodes (their
+        sums interleave, where one plane's are a chain of dependent additions), each in
+        node order: the same bits whatever planes are averaged together."""
+        planes = values.shape[0]
         size = np.zeros(count)
-        sums = np.zeros(count)
+        sums = np.zeros((count, planes))
         for i in range(labels.shape[0]):
             size[labels[i]] += 1.0
-            sums[labels[i]] += values[i]
+            for k in range(planes):
+                sums[labels[i], k] += values[k, i]
         for c in range(count):  # one division a component, not one a node
-            sums[c] /= size[c]
+            for k in range(planes):
+                sums[c, k] /= size[c]
         for i in range(labels.shape[0]):
-            out[i] = sums[labels[i]]
+            for k in range(planes):
+                out[k, i] = sums[labels[i], k]
 
 
 def component_labels(graph: CanonicalGraph, keep: np.ndarray | torch.Tensor | None = None,

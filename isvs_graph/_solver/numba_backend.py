@@ -281,7 +281,6 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, leve
     threads = numba.get_num_threads()
     wide = threads > 1 and p >= WIDE_MIN_NODES and batch < 2 * threads and parallel_allowed()
     order = np.arange(batch)
-    everything = EVERY_STEP
     if progress:
         from tqdm.auto import tqdm
 
@@ -320,12 +319,12 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, leve
             if bar is not None:
                 bar.close()
     elif not progress:
-        run_until(order, False, everything)
+        run_until(order, False, EVERY_STEP)
     elif batch > 1:
         with tqdm(total=batch, desc="Split LBI", unit="signal", dynamic_ncols=True) as bar:
             chunk = max(1, batch // 20)
             for start in range(0, batch, chunk):
-                run_until(order[start:start + chunk], False, everything)
+                run_until(order[start:start + chunk], False, EVERY_STEP)
                 bar.update(min(chunk, batch - start))
     else:
         with tqdm(desc="Split LBI", unit="step", dynamic_ncols=True) as bar:

@@ -18,7 +18,6 @@ tensors and its results handed back as numpy).
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -127,13 +126,7 @@ def _per_signal(values: np.ndarray, like: Array, dtype: str | None = None) -> Ar
 def _fits(scale: np.ndarray, like: Array) -> bool:
     """Whether ranges up to ``scale`` can be divided out in ``like``'s dtype without
     overflow (values near float32's limit cannot)."""
-    return bool((scale < _largest(dtype_name(like.dtype)) / 4).all())
-
-
-@functools.lru_cache(maxsize=8)
-def _largest(name: str) -> float:
-    """The largest finite value of the float dtype ``name``."""
-    return float(np.finfo(name).max)
+    return bool((scale < float(np.finfo(dtype_name(like.dtype)).max) / 4).all())
 
 
 def _wide(x: Array) -> Array:
