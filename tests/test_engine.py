@@ -826,11 +826,146 @@ def test_steps_run_as_a_wavefront_are_the_plain_steps_bit_for_bit(monkeypatch, s
     assert _wavefronts_compiled() > 0
 
 
-def _wavefronts_compiled():
+@pytest.fixture
+def reruns(monkeypatch):
+    """How often each numba run went again from its start (``Recorded.reruns`` summed
+    over its signals), a list that grows with every run."""
+    from isvs_graph._solver import numba_backend
+    seen = []
+    original = numba_backend._run_signals
+
+    def counted(*args, **kwargs):
+        out = original(*args, **kwargs)
+        seen.append(int(out.reruns.sum()))
+        return out
+
+    monkeypatch.setattr(numba_backend, "_run_signals", counted)
+    return seen
+
+
+def _fronts_cases(graph, x, steps):
+    """The stops a wavefront must land on exactly: a sparsity (passed inside one: the
+    run goes again), per channel, a time in float64, the step bound, the floor, and two
+    signals one after the other."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the floor and the bound warn
+        return [run(graph, x[:1], sparsity=0.6), run(graph, x[:1], sparsity=0.3, mode="channel"),
+                run(graph, x[:1].astype(np.float64), t=5.0),
+                run(graph, x[:1], sparsity=0.05, max_iter=21),
+                run(graph, steps, sparsity=0.0), run(graph, x, sparsity=0.8)]
+
+
+@pytest.mark.parametrize("shape, connectivity", [
+    ((40, 29), 4), ((40, 29), 8), ((23, 29), 4), ((41, 5, 6), 6), ((41, 5, 6), 26),
+    ((300, 1), 4), ((1, 300), 4)])
+def test_steps_split_as_wavefronts_are_the_plain_steps_bit_for_bit(
+        monkeypatch, reruns, shape, connectivity):
+    # Split across threads, the steps up to each check run as one wavefront a block of
+    # rows, each keeping ``pad`` pixels further from its neighbours with every step, then
+    # the wedges left at the cuts. On 2 threads (23, 29)'s blocks of 11–12 rows allow 5
+    # steps at once and the 26-grid's 7; one row cannot be cut (plain split steps).
+    # Whole runs and runs resumed in stretches of 5 steps must give the bits of plain
+    # steps on one thread.
+    import numba
+
+    from isvs_graph._solver import numba_backend
+    from isvs_graph._solver.numba_kernels import RUNNING
+    if numba.get_num_threads() < 2:
+        pytest.skip("needs two numba threads to split a step across")
+    rng = np.random.default_rng(5)
+    p = int(np.prod(shape))
+    graph = isvs_graph.grid_graph(shape, connectivity=connectivity)
+    x = rng.random((2, p, 3)).astype(np.float32)
+    steps = np.repeat(np.arange(4.0), -(-p // 4))[:p, None] * np.ones(2)  # a floor
+    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 10 ** 9)
+    monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 10 ** 9)
+    plain = _fronts_cases(graph, x, steps)
+    assert plain[4].status[0] == FLOOR and plain[3].status[0] == MAX_ITER
+    assert any(s % 8 > 1 for result in plain for s in result.steps)
+    monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 1)
+    for stretch in (numba_backend.EVERY_STEP, 5):
+        def split(run_until, state, b, bar=None, clock=None, ready=None, memory=None):
+            while state.status[b] == RUNNING:
+                run_until(True, min(int(state.steps[b]) + stretch, numba_backend.EVERY_STEP))
+
+        monkeypatch.setattr(numba_backend, "_run_measured", split)
+        for before, after in zip(plain, _fronts_cases(graph, x, steps)):
+            for name in ("u", "support", "iterations", "steps", "status"):
+                assert np.array_equal(getattr(before, name), getattr(after, name)), name
+    assert _wavefronts_compiled(split=True) > 0
+
+
+def test_a_wavefront_that_passes_its_target_goes_again_from_the_start(monkeypatch, reruns):
+    # A target sparsity is seen only at a wavefront's end. Where one passes it, the run
+    # goes again from its start up to the step that reached it: the bits of plain steps,
+    # on one thread or split. Near a target (the support growing fast: the first
+    # entries, a burst of ties; or twice its largest growth by a wavefront would reach
+    # it) the steps go one at a time instead, so these runs go again only when that is
+    # switched off.
+    import numba
+
+    from isvs_graph._solver import numba_backend
+    rng = np.random.default_rng(2)
+    graph = isvs_graph.grid_graph(48, 40)
+    # Noise (entries start at once), and flat blocks (their edges enter in a burst).
+    blocks = np.kron(rng.random((12, 10, 3)), np.ones((4, 4, 1))).reshape(-1, 3)
+    x = np.stack([rng.random(blocks.shape), blocks]).astype(np.float32)
+    targets = (0.99, 0.95, 0.9, 0.8)
+    monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 10 ** 9)
+    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 10 ** 9)
+    plain = [run(graph, x[i:i + 1], sparsity=target) for i in range(2) for target in targets]
+    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 1)
+    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_ROWS", 1)
+    monkeypatch.setattr(numba_backend, "COMPILE_WAVEFRONT", True)
+    ways = {}
+    for anticipate in (True, False):
+        monkeypatch.setattr(numba_backend, "ANTICIPATE", anticipate)
+        reruns.clear()
+        ways["one thread", anticipate] = [run(graph, x[i:i + 1], sparsity=target)
+                                          for i in range(2) for target in targets]
+        assert (sum(reruns) > 0) == (not anticipate)
+    if numba.get_num_threads() > 1:
+        monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 1)
+        monkeypatch.setattr(numba_backend, "_run_measured",
+                            lambda run_until, *args, **kwargs: run_until(
+                                True, numba_backend.EVERY_STEP))
+        reruns.clear()
+        ways["split", False] = [run(graph, x[i:i + 1], sparsity=target)
+                                for i in range(2) for target in targets]
+        assert sum(reruns) > 0
+    for results in ways.values():
+        for before, after in zip(plain, results):
+            for name in ("u", "support", "iterations", "steps", "status"):
+                assert np.array_equal(getattr(before, name), getattr(after, name)), name
+
+
+def test_the_blocks_of_a_split_wavefront_bound_its_depth():
+    # Each block needs (2 depth + 1) pad pixels: the trapezoid of its steps, and the
+    # wedges at its cuts, must not overlap.
+    from isvs_graph._solver import numba_backend
+    from isvs_graph._solver.numba_kernels import front_depth
+    layout = numba_backend.kernel_graph(
+        isvs_graph.graphs.canonical_graph(isvs_graph.grid_graph(40, 10)), np.dtype(np.float32))
+
+    def depth(cuts, pad, steps=8):
+        return front_depth(layout._replace(front_blocks=np.array(cuts, dtype=np.int64),
+                                           pad=pad), steps)
+
+    assert depth([0, 100, 250], 10) == 4  # (100 // 10 − 1) // 2
+    assert depth([0, 100, 250], 10, steps=3) == 3
+    assert depth([0, 170, 340], 10) == 8
+    assert depth([0, 100, 250], 60) == 1  # too small a block: plain steps
+    assert depth([0, 250], 10) == 1  # one block: nothing to split
+
+
+def _wavefronts_compiled(split=False):
+    """The loops compiled for a wavefront (split across threads, or on one)."""
     import numba
 
     from isvs_graph._solver.numba_kernels import run_signal
-    return sum(not isinstance(s[14], numba.types.NoneType) for s in run_signal.signatures)
+    return sum(not isinstance(s[14], numba.types.NoneType) and
+               (not isinstance(s[8], numba.types.NoneType)) == split
+               for s in run_signal.signatures)
 
 
 def test_a_large_image_is_solved_as_a_wavefront_with_the_plain_steps_bits(monkeypatch):

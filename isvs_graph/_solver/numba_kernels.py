@@ -64,10 +64,13 @@ RUNNING, REACHED, FLOOR, MAX_ITER, NON_FINITE = -1, 0, 1, 2, 3
 #: each). ``chunk``: pixels a grid step sweeps at a time (edges, then their nodes).
 #: ``wavefront``: pixels a step of a wavefront sweeps at a time (0: none; see
 #: :func:`_grid_steps`). ``slot``: the inverse of ``eid``, canonical edge id → slot
-#: (for reading results).
+#: (for reading results). ``front_blocks``: a grid's pixel ranges (at row boundaries) for
+#: a wavefront split across threads, one per thread (see :func:`_step_fronts`; no
+#: entries: none).
 Graph = namedtuple("Graph", ["grid", "num_edges", "width", "shifts", "pad", "masks", "eid",
                              "src", "dst", "weight", "indptr", "incident", "coef",
-                             "edge_blocks", "node_blocks", "chunk", "wavefront", "slot"])
+                             "edge_blocks", "node_blocks", "chunk", "wavefront", "slot",
+                             "front_blocks"])
 #: Constants of the iteration, in the working dtype (``one`` is 1 in that dtype).
 Constants = namedtuple("Constants", ["kappa", "inv_nu", "step_u", "step_z", "one", "joint"])
 #: Per-signal stop rule: ``k_target`` (−1: none), ``s_target`` (−1: none), the step
@@ -75,11 +78,13 @@ Constants = namedtuple("Constants", ["kappa", "inv_nu", "step_u", "step_z", "one
 #: floor, the jump criterion, the dtype's resolution (no threshold below it),
 #: ``rounding``: what one step's rounding may move ``u`` by (4 units of the dtype's
 #: resolution: the drift's rounding, and the noise below which a jump deems the iterate
-#: stationary), how often to check, whether to jump, and iterations a jump must not pass
-#: (``stops``, sorted: the recorded times).
+#: stationary), how often to check, whether to jump, iterations a jump must not pass
+#: (``stops``, sorted: the recorded times), and whether a wavefront steps one at a time
+#: where it might pass a target sparsity (``anticipate``; else it runs again from the
+#: start each time it passes one: see :func:`run_signal`).
 StopRule = namedtuple("StopRule", ["k_target", "s_target", "max_steps", "tol", "region_tol",
                                    "kick_rtol", "resolution", "rounding", "check_every",
-                                   "jumps", "stops"])
+                                   "jumps", "stops", "anticipate"])
 #: What a path records (arrays with a zero-length axis when unused): ``u`` and the
 #: support at the first iterate at or below each sparsity level and at each stop
 #: iteration; the first entry iteration of every entry; every later change of an
@@ -95,9 +100,14 @@ Recording = namedtuple("Recording", ["levels", "level_u", "level_support", "leve
                                      "stop_drift", "entry_iter", "log_k", "log_e", "log_n",
                                      "drift", "mark_k", "mark_d", "mark_n"])
 #: Per-signal state, resumable: iterate, counters, status, next level and stop to record;
-#: ``r``, the residuals of each signal, kept across calls (none: each call makes its own).
+#: ``r``, the residuals of each signal, kept across calls (none: each call makes its own);
+#: ``start``, the iterate each signal started from, for a wavefront to run again from
+#: (none: no wavefront to a sparsity), ``grown``, the most a wavefront has grown its
+#: support by, and ``reruns``, how often the run went again from there (see
+#: :func:`run_signal`).
 State = namedtuple("State", ["u", "z", "f", "k", "steps", "status", "count", "level",
-                             "stop", "leaves", "sparsity", "r"])
+                             "stop", "leaves", "sparsity", "r", "start", "grown", "last",
+                             "jumped", "reruns"])
 
 
 def available() -> bool:
@@ -442,13 +452,14 @@ if numba is not None:
 
     @njit_inline
     def _grid_steps(graph, consts, x, u, z, f, rb, depth, check, measure, k_next, counts,
-                    done, entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf, joint, channel):
-        """``depth`` steps of one signal on a grid, on one thread: (count, ε, leaves,
-        max |∂L/∂u|) of the last step, which is checked when ``check`` (``max |∂L/∂u|``
-        measured at every step when ``measure``); ``counts[t]``, the support's size after
-        step ``t``. ``done``: scratch of ``depth`` entries. Entries are recorded (and
-        ``measure`` set) only with ``depth`` 1. ``joint``, ``channel``: as in
-        :func:`run_signal`.
+                    done, entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf, joint, channel,
+                    lo, hi, inner_lo, inner_hi):
+        """``depth`` steps of one signal on pixels ``lo … hi − 1`` of a grid, on one
+        thread: (count, ε, leaves, max |∂L/∂u|) of the last step, which is checked when
+        ``check`` (``max |∂L/∂u|`` measured at every step when ``measure``); ``counts[t]``,
+        the support's size after step ``t`` (of these pixels' edges). ``done``: scratch of
+        ``depth`` entries. Entries are recorded (and ``measure`` set) only with ``depth``
+        1. ``joint``, ``channel``: as in :func:`run_signal`.
 
         Several steps run as a wavefront: each step sweeps the pixels in order
         (:func:`_grid_sweep`), ``graph.wavefront`` at a time, and step ``t + 1`` follows
@@ -458,37 +469,45 @@ if numba is not None:
         the image stays in cache for all the steps instead of being read from memory once
         a step, and every value is computed from the same operands as in ``depth``
         sweeps: the same bits.
+
+        The whole grid is ``lo, hi = 0, p`` with ``inner_lo = inner_hi = 0``. A block of
+        it (:func:`_step_fronts`) whose neighbours step at the same time keeps ``pad``
+        pixels (``inner_lo``, ``inner_hi``) further from each such neighbour with every
+        step: step ``t`` sweeps the edges of pixels ``lo + t inner_lo … hi − (t + 1)
+        inner_hi − 1`` and the nodes from ``lo + (t + 1) inner_lo``, so that it reads
+        and writes nothing a neighbour writes or reads (a trapezoid in pixels × steps).
         """
-        p = x.shape[1]
         pad = graph.pad
-        chunk = graph.wavefront if depth > 1 else graph.chunk
+        chunk = graph.wavefront if depth > 1 and graph.wavefront > 0 else graph.chunk
         chunk = max(1, min(chunk, nbuf.shape[0]))
         nb, ob, gb = nbuf[:chunk], obuf[:chunk], gbuf[:chunk]
         for t in range(depth):
             counts[t] = 0
-            done[t] = 0
+            done[t] = lo + t * inner_lo
         last = depth - 1
         leaves = 0
         eps_r, eps_u = 0.0, 0.0
-        while done[last] < p:
+        while done[last] < hi - depth * inner_hi:
             for t in range(depth):
+                end = hi - (t + 1) * inner_hi
                 if t == 0:
-                    hi = min(p, done[0] + chunk)
-                elif done[t - 1] >= p:
-                    hi = p
+                    top = min(end, done[0] + chunk)
+                elif done[t - 1] >= hi - t * inner_hi:  # (the step before has finished)
+                    top = end
                 else:
-                    hi = done[t - 1] - pad
-                lo = done[t]
-                if hi <= lo:
+                    top = min(end, done[t - 1] - pad)
+                start = done[t]
+                if top <= start:
                     continue
                 checked = check and t == last
                 c, e, lv, g = _grid_sweep(
-                    graph, consts, x, u, z, f, rb, lo, hi, lo - lo, checked,
+                    graph, consts, x, u, z, f, rb, start, top,
+                    max(lo + (t + 1) * inner_lo - start, 0), checked,
                     measure and t == last, k_next + t, entry_iter, log_k, log_e, log_n, nb,
                     ob, gb, joint, channel)
                 counts[t] += c
                 leaves += lv
-                done[t] = hi
+                done[t] = top
                 if t == last:
                     eps_r, eps_u = _nan_max(eps_r, e), _nan_max(eps_u, g)
         return counts[last], _nan_max(eps_u, eps_r), leaves, eps_u
@@ -594,6 +613,108 @@ if numba is not None:
         for blk in range(blocks):
             largest_u = _nan_max(largest_u, eps_u[blk])
         return count, _nan_max(eps, largest_u), left, largest_u
+
+    @njit_inline
+    def _grid_wedge(graph, consts, x, u, z, f, rb, at, depth, check, k_next, counts,
+                    entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf, joint, channel):
+        """What ``depth`` steps of the blocks of :func:`_step_fronts` leave around their
+        cut at pixel ``at``: step ``t`` sweeps the edges of pixels ``at − (t + 1) pad …
+        at + t pad − 1`` and their nodes, then the nodes ``at + t pad … at + (t + 1) pad −
+        1`` (whose edges the block after has swept). (ε, leaves) of the last step (checked
+        when ``check``); ``counts[t]``, the support's size after step ``t`` (of these
+        edges)."""
+        pad = graph.pad
+        chunk = nbuf.shape[0]
+        leaves = 0
+        eps = 0.0
+        for t in range(depth):
+            checked = check and t == depth - 1
+            c, e, lv, g = _grid_sweep(graph, consts, x, u, z, f, rb, at - (t + 1) * pad,
+                                      at + t * pad, at - at, checked, False, k_next + t,
+                                      entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf,
+                                      joint, channel)
+            for start in range(at + t * pad, at + (t + 1) * pad, chunk):
+                g = _nan_max(g, _grid_nodes(graph, consts, x, u, rb, start,
+                                            min(start + chunk, at + (t + 1) * pad), checked,
+                                            gbuf))
+            counts[t] = c
+            leaves += lv
+            if checked:
+                eps = _nan_max(e, g)
+        return eps, leaves
+
+    @numba.njit(parallel=True, **FLAGS)
+    def _grid_fronts(graph, consts, x, u, z, f, rb, depth, check, k_next, counts, done,
+                     eps, leaves, entry_iter, block_log_k, block_log_e, logged, nbuf, obuf,
+                     gbuf, joint, channel):
+        """The two phases of :func:`_step_fronts`, each across threads: the blocks' rows
+        ``0 … blocks − 1`` of ``counts``, ``eps``, ``leaves``, then the cuts' rows after
+        them."""
+        cuts = graph.front_blocks
+        blocks = cuts.shape[0] - 1
+        pad = graph.pad
+        for blk in numba.prange(blocks):
+            lo, hi = cuts[blk], cuts[blk + 1]
+            _, eps[blk], leaves[blk], _ = _grid_steps(
+                graph, consts, x, u, z, f, rb, depth, check, False, k_next, counts[blk],
+                done[blk], entry_iter, block_log_k[blk], block_log_e[blk],
+                logged[blk:blk + 1], nbuf[blk], obuf[blk], gbuf[blk], joint, channel, lo,
+                hi, pad if blk > 0 else 0, pad if blk < blocks - 1 else 0)
+        for cut in numba.prange(1, blocks):
+            row = blocks + cut - 1
+            eps[row], leaves[row] = _grid_wedge(
+                graph, consts, x, u, z, f, rb, cuts[cut], depth, check, k_next, counts[row],
+                entry_iter, block_log_k[cut], block_log_e[cut], logged[cut:cut + 1],
+                nbuf[cut], obuf[cut], gbuf[cut], joint, channel)
+
+    @njit
+    def _step_fronts(graph, consts, x, u, z, f, rb, depth, check, k_next, counts,
+                     entry_iter, block_log_k, block_log_e, nbuf, obuf, gbuf, joint, channel):
+        """``depth`` steps of one signal on a grid, as wavefronts across threads: (count,
+        ε, leaves, 0) of the last step, checked when ``check``; ``counts[t]``, the
+        support's size after step ``t``. Nothing is recorded.
+
+        Each thread's block of rows (``graph.front_blocks``) runs the steps as a
+        wavefront (:func:`_grid_steps`) that keeps ``pad`` pixels further from each
+        neighbouring block with every step, so the blocks step at once without reading
+        what another writes; then the wedges left around each cut are stepped, across
+        threads too (:func:`_grid_wedge`). Every value is computed from the operands of
+        plain steps (the same bits), the threads wake twice for the ``depth`` steps, not
+        ``depth`` times, and each block's state is read from memory once for all of
+        them. A block needs at least ``(2 depth + 1) pad`` pixels
+        (:func:`front_depth`).
+        """
+        blocks = graph.front_blocks.shape[0] - 1
+        rows = 2 * blocks - 1
+        per_row = np.zeros((rows, depth), dtype=np.int64)
+        done = np.empty((blocks, depth), dtype=np.int64)
+        eps = np.zeros(rows)
+        leaves = np.zeros(rows, dtype=np.int64)
+        logged = np.zeros(blocks, dtype=np.int64)
+        _grid_fronts(graph, consts, x, u, z, f, rb, depth, check, k_next, per_row, done, eps,
+                     leaves, entry_iter, block_log_k, block_log_e, logged, nbuf, obuf, gbuf,
+                     joint, channel)
+        largest, left = 0.0, 0
+        for row in range(rows):
+            largest = _nan_max(largest, eps[row])
+            left += leaves[row]
+        for t in range(depth):
+            counts[t] = 0
+            for row in range(rows):
+                counts[t] += per_row[row, t]
+        return counts[depth - 1], largest, left, 0.0
+
+    @njit
+    def front_depth(graph, steps):
+        """The most steps (at most ``steps``) the blocks of :func:`_step_fronts` can run
+        at once: each needs ``(2 depth + 1) pad`` pixels; 1 when there are none."""
+        cuts = graph.front_blocks
+        if cuts.shape[0] < 3:
+            return 1
+        depth = steps
+        for blk in range(cuts.shape[0] - 1):
+            depth = min(depth, ((cuts[blk + 1] - cuts[blk]) // graph.pad - 1) // 2)
+        return max(depth, 1)
 
     # ------------------------------------------------------------------ idle stretches
 
@@ -729,16 +850,15 @@ if numba is not None:
     # ------------------------------------------------------------------ recording
 
     @njit_inline
-    def _copy_state(u, z, f, to_u, to_z, to_f):
-        """The iterate ``u``, ``z`` and the support factors ``f`` into ``to_*`` (loops:
-        no other kernel to compile)."""
+    def _restart(start, u, z, f):
+        """Set a signal's iterate back to ``start`` (``z = 0``, no support)."""
         for c in range(u.shape[0]):
             for i in range(u.shape[1]):
-                to_u[c, i] = u[c, i]
+                u[c, i] = start[c, i]
             for i in range(z.shape[1]):
-                to_z[c, i] = z[c, i]
+                z[c, i] = 0
         for i in range(f.shape[0]):
-            to_f[i] = f[i]
+            f[i] = 0
 
     @njit
     def _record(graph, consts, u, z, f, values, supports, iters, drifts, b, slot, k, drift,
@@ -822,14 +942,21 @@ if numba is not None:
         at_floor = False
         counted = count
         # The steps up to each check go as one wavefront on a large grid (the layout
-        # says), unless something is recorded. A sparsity reached inside is seen only at
-        # the end: the run restarts from a copy and steps one at a time (``serial_until``).
-        wavefront = front is not None and block_log_k is None and graph.wavefront > 0 and \
-            entry_iter.shape[0] == 0 and not measure and rec.levels.shape[0] == 0
-        keep = wavefront and s_target >= 0
-        saved_u = np.empty((channels, p if keep else 0), dtype=xb.dtype)
-        saved_z = np.empty((channels, z.shape[1] if keep else 0), dtype=xb.dtype)
-        saved_f = np.empty(f.shape[0] if keep else 0, dtype=f.dtype)
+        # says; split across threads, as deep as its blocks allow), unless something is
+        # recorded. A sparsity target is seen only at a wavefront's end, so near it
+        # (the support, grown twice as much as by any wavefront before, would reach it)
+        # the steps go one at a time. Where a wavefront passes it all the same, the run
+        # goes again from its start (``state.start``: the same steps, the same bits) up
+        # to the step that reached it (``serial_until``), wavefronts ending there.
+        deepest = rule.check_every if block_log_k is None else \
+            front_depth(graph, rule.check_every)
+        wavefront = front is not None and deepest > 1 and entry_iter.shape[0] == 0 and \
+            not measure and rec.levels.shape[0] == 0 and \
+            (graph.wavefront > 0 or block_log_k is not None) and \
+            (s_target < 0 or state.start.shape[0] > b)
+        reach = entries * (1.0 - s_target)  # the support's size at the target
+        grown, last, jumped = state.grown[b], state.last[b], state.jumped[b]
+        mark = count
         counts = np.empty(rule.check_every, dtype=np.int64)
         done = np.empty(rule.check_every, dtype=np.int64)
         serial_until = steps
@@ -859,24 +986,33 @@ if numba is not None:
                 break
             check = steps % rule.check_every == 0
             depth = 1
-            if front is not None:  # (compiled only for a wavefront)
-                if wavefront and steps >= serial_until:
-                    # Up to and with the next check step (none when stopped before it).
-                    depth = min((-steps) % rule.check_every + 1, until - steps,
-                                rule.max_steps - steps)
-                    if k_target >= 0:
-                        depth = min(depth, k_target - k)
-                    if stop < rule.stops.shape[0]:
-                        depth = min(depth, rule.stops[stop] - k)
+            if front is not None and wavefront:  # (compiled only for a wavefront)
+                # Up to and with the next check step (none when stopped before it).
+                depth = min((-steps) % rule.check_every + 1, until - steps,
+                            rule.max_steps - steps, deepest)
+                if k_target >= 0:
+                    depth = min(depth, k_target - k)
+                if stop < rule.stops.shape[0]:
+                    depth = min(depth, rule.stops[stop] - k)
+                if steps < serial_until:
+                    depth = min(depth, serial_until - steps)
+                elif s_target >= 0 and rule.anticipate and (
+                        jumped or 2 * max(last, count - mark) >= count or
+                        count + 2 * grown >= reach):
+                    depth = 1
                 if depth > 1:
                     check = (steps + depth - 1) % rule.check_every == 0
-                    if keep:
-                        _copy_state(u, z, f, saved_u, saved_z, saved_f)
+            before = count
             if block_log_k is not None:
-                count, eps, left, eps_u = _step_wide(
-                    graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
-                    log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf,
-                    stencil, edge_list, joint, channel)
+                if stencil is not None and front is not None and depth > 1:
+                    count, eps, left, eps_u = _step_fronts(
+                        graph, consts, xb, u, z, f, rb, depth, check, k + 1, counts,
+                        entry_iter, block_log_k, block_log_e, nbuf, obuf, gbuf, joint, channel)
+                else:
+                    count, eps, left, eps_u = _step_wide(
+                        graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
+                        log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf,
+                        stencil, edge_list, joint, channel)
             else:
                 if edge_list is not None:
                     count, eps, left, eps_u = _step_list(
@@ -887,26 +1023,26 @@ if numba is not None:
                         graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
                         log_k, log_e, log_n, nbuf[0], obuf[0], gbuf[0], joint, channel)
                 if stencil is not None and front is not None:
-                    before = count
                     count, eps, left, eps_u = _grid_steps(
                         graph, consts, xb, u, z, f, rb, depth, check, measure, k + 1, counts,
                         done, entry_iter, log_k, log_e, log_n, nbuf[0], obuf[0], gbuf[0],
-                        joint, channel)
-                    if depth > 1:
-                        ran = depth
-                        if s_target >= 0 and entries:
-                            for t in range(depth - 1):
-                                if (entries - counts[t]) / entries <= s_target:
-                                    ran = t + 1
-                                    break
-                        if ran < depth:  # the target was passed inside: step up to it
-                            _copy_state(saved_u, saved_z, saved_f, u, z, f)
-                            count = before
-                            serial_until = steps + ran
-                            continue
-                        # All but the last step counted here; the last as one step below.
-                        k += depth - 1
-                        steps += depth - 1
+                        joint, channel, np.int64(0), np.int64(p), np.int64(0), np.int64(0))
+            if stencil is not None and front is not None and depth > 1:
+                ran = depth
+                if s_target >= 0 and entries:
+                    for t in range(depth - 1):
+                        if (entries - counts[t]) / entries <= s_target:
+                            ran = t + 1
+                            break
+                if ran < depth:  # the target was passed inside: go again, up to it
+                    serial_until = steps + ran
+                    _restart(state.start[b], u, z, f)
+                    state.reruns[b] += 1
+                    k, steps, count, level, stop, leaves, mark = 0, 0, 0, 0, 0, 0, 0
+                    continue
+                # All but the last step counted here; the last as one step below.
+                k += depth - 1
+                steps += depth - 1
             leaves += left
             if measure:
                 drift += step_u * eps_u * (1.0 + rounding) + rounding
@@ -919,6 +1055,10 @@ if numba is not None:
                     rec.mark_d[b, n] = drift
                 rec.mark_n[b] = n + 1
             counted = count
+            if steps % rule.check_every == 0:
+                last = count - mark
+                grown = max(grown, last)
+                mark, jumped = count, 0
             if not check:
                 continue
             if not np.isfinite(eps):
@@ -947,9 +1087,11 @@ if numba is not None:
                 if jump > 0:
                     _jump(consts, z, f, rb, jump, joint, channel)
                     k += jump
+                    jumped = 1  # (entries are due: a burst, maybe)
         state.k[b], state.steps[b], state.count[b], state.status[b] = k, steps, count, status
         state.level[b], state.stop[b], state.leaves[b] = level, stop, leaves
         state.sparsity[b] = sparsity
+        state.grown[b], state.last[b], state.jumped[b] = grown, last, jumped
         if measure:
             rec.drift[b] = drift
 
@@ -974,14 +1116,14 @@ def run_batch(order: np.ndarray, split: bool, graph: Graph, consts: Constants,
     """Run the signals ``order`` (indices into the batch) until each stops or has done
     ``until`` steps in all, one after the other with each step split across threads
     (``split``), or each on one thread; the state is updated in place. ``front``: a
-    single signal on one thread runs the steps up to each check as one wavefront where
-    its layout allows (see :func:`run_signal`)."""
+    single signal, on one thread or split, runs the steps up to each check as one
+    wavefront where its layout allows (see :func:`run_signal`)."""
     kind = _kind(graph, consts)
     if split:
         logs = _block_logs(graph, consts, x, rec)
         for b in order:
             run_signal(int(b), graph, consts, rule, x, state, rec, until, *logs, *kind,
-                       None)
+                       True if front else None)
     elif order.shape[0] == 1:
         # The loop a single signal runs, split or not, shares its compiled steps.
         run_signal(int(order[0]), graph, consts, rule, x, state, rec, until, None, None,
@@ -1017,13 +1159,14 @@ def _block_logs(graph: Graph, consts: Constants, x: np.ndarray,
 
 
 def split_cached(graph: Graph, consts: Constants, rule: StopRule, x: np.ndarray,
-                 state: State, rec: Recording) -> bool:
-    """Whether ``run_batch(…, split=True, …)`` on arguments of these types runs without
-    compiling: its loop is compiled in this process, or in numba's on-disk cache (then
-    it is loaded here). Compiling it takes seconds (``python -m isvs_graph._warm`` puts
-    it in the cache)."""
+                 state: State, rec: Recording, front: bool = False) -> bool:
+    """Whether ``run_batch(…, split=True, …, front)`` on arguments of these types runs
+    without compiling: its loop is compiled in this process, or in numba's on-disk cache
+    (then it is loaded here). Compiling it takes seconds (``python -m isvs_graph._warm``
+    puts it in the cache)."""
     return _loop_cached((0, graph, consts, rule, x, state, rec, 0,
-                         *_block_logs(graph, consts, x, rec), *_kind(graph, consts), None))
+                         *_block_logs(graph, consts, x, rec), *_kind(graph, consts),
+                         True if front else None))
 
 
 def front_cached(graph: Graph, consts: Constants, rule: StopRule, x: np.ndarray,
