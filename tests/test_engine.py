@@ -954,8 +954,9 @@ def test_the_blocks_of_a_split_wavefront_bound_its_depth():
     assert depth([0, 100, 250], 10) == 4  # (100 // 10 − 1) // 2
     assert depth([0, 100, 250], 10, steps=3) == 3
     assert depth([0, 170, 340], 10) == 8
-    assert depth([0, 100, 250], 60) == 1  # too small a block: plain steps
-    assert depth([0, 250], 10) == 1  # one block: nothing to split
+    assert depth([0, 100, 250], 60) == 0  # too small a block for a step: split plainly
+    assert depth([0, 30, 60], 10) == 1
+    assert depth([0, 250], 10) == 0  # one block: nothing to split
 
 
 def _wavefronts_compiled(split=False):

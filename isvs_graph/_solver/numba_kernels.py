@@ -4,9 +4,11 @@ One loop, :func:`run_signal`, runs one signal to its stop rule; :func:`run_batch
 hands signals to threads one at a time, or runs them one after the other with each
 step split into blocks of rows (pixel grids) or of edges and nodes (edge lists) across
 threads (``split=True``, for large graphs). Both run the same per-block arithmetic in
-the same order, so they agree bit for bit. The loop is compiled for the step it runs
-(a grid's or an edge list's, on one thread or split): seconds each, so none is
-compiled before it is used.
+the same order, so they agree bit for bit. On a large grid the steps up to each check
+run as one wavefront (:func:`_grid_steps`; split across threads, one a thread on its
+block of rows, then the wedges between: :func:`_step_fronts`). The loop is compiled
+for the step it runs (a grid's or an edge list's, on one thread or split, with a
+wavefront or without): seconds each, so none is compiled before it is used.
 
 Layout. Signals are stored as channel planes: ``x`` and ``u`` are ``(C, p)``, ``z`` and
 the residual ``r`` are ``(C, entries)``, so every inner loop runs over contiguous memory.
@@ -614,7 +616,7 @@ if numba is not None:
             largest_u = _nan_max(largest_u, eps_u[blk])
         return count, _nan_max(eps, largest_u), left, largest_u
 
-    @njit_inline
+    @njit
     def _grid_wedge(graph, consts, x, u, z, f, rb, at, depth, check, k_next, counts,
                     entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf, joint, channel):
         """What ``depth`` steps of the blocks of :func:`_step_fronts` leave around their
@@ -649,30 +651,35 @@ if numba is not None:
                      gbuf, joint, channel):
         """The two phases of :func:`_step_fronts`, each across threads: the blocks' rows
         ``0 … blocks − 1`` of ``counts``, ``eps``, ``leaves``, then the cuts' rows after
-        them."""
+        them; one parallel loop (one is compiled)."""
         cuts = graph.front_blocks
         blocks = cuts.shape[0] - 1
         pad = graph.pad
-        for blk in numba.prange(blocks):
-            lo, hi = cuts[blk], cuts[blk + 1]
-            _, eps[blk], leaves[blk], _ = _grid_steps(
-                graph, consts, x, u, z, f, rb, depth, check, False, k_next, counts[blk],
-                done[blk], entry_iter, block_log_k[blk], block_log_e[blk],
-                logged[blk:blk + 1], nbuf[blk], obuf[blk], gbuf[blk], joint, channel, lo,
-                hi, pad if blk > 0 else 0, pad if blk < blocks - 1 else 0)
-        for cut in numba.prange(1, blocks):
-            row = blocks + cut - 1
-            eps[row], leaves[row] = _grid_wedge(
-                graph, consts, x, u, z, f, rb, cuts[cut], depth, check, k_next, counts[row],
-                entry_iter, block_log_k[cut], block_log_e[cut], logged[cut:cut + 1],
-                nbuf[cut], obuf[cut], gbuf[cut], joint, channel)
+        for phase in range(2):
+            for i in numba.prange(blocks - phase):
+                if phase == 0:
+                    lo, hi = cuts[i], cuts[i + 1]
+                    _, eps[i], leaves[i], _ = _grid_steps(
+                        graph, consts, x, u, z, f, rb, depth, check, False, k_next,
+                        counts[i], done[i], entry_iter, block_log_k[i], block_log_e[i],
+                        logged[i:i + 1], nbuf[i], obuf[i], gbuf[i], joint, channel, lo, hi,
+                        pad if i > 0 else 0, pad if i < blocks - 1 else 0)
+                else:
+                    row = blocks + i
+                    eps[row], leaves[row] = _grid_wedge(
+                        graph, consts, x, u, z, f, rb, cuts[i + 1], depth, check, k_next,
+                        counts[row], entry_iter, block_log_k[i + 1], block_log_e[i + 1],
+                        logged[i + 1:i + 2], nbuf[i + 1], obuf[i + 1], gbuf[i + 1], joint,
+                        channel)
 
     @njit
     def _step_fronts(graph, consts, x, u, z, f, rb, depth, check, k_next, counts,
                      entry_iter, block_log_k, block_log_e, nbuf, obuf, gbuf, joint, channel):
         """``depth`` steps of one signal on a grid, as wavefronts across threads: (count,
         ε, leaves, 0) of the last step, checked when ``check``; ``counts[t]``, the
-        support's size after step ``t``. Nothing is recorded.
+        support's size after step ``t``. One step (``depth`` 1) is a split step in two
+        phases. No support change is logged and ``max |∂L/∂u|`` is not measured: a run
+        that records them splits its steps with :func:`_step_wide`.
 
         Each thread's block of rows (``graph.front_blocks``) runs the steps as a
         wavefront (:func:`_grid_steps`) that keeps ``pad`` pixels further from each
@@ -707,14 +714,15 @@ if numba is not None:
     @njit
     def front_depth(graph, steps):
         """The most steps (at most ``steps``) the blocks of :func:`_step_fronts` can run
-        at once: each needs ``(2 depth + 1) pad`` pixels; 1 when there are none."""
+        at once: each needs ``(2 depth + 1) pad`` pixels; 0 when they cannot run one (or
+        there is one block)."""
         cuts = graph.front_blocks
         if cuts.shape[0] < 3:
-            return 1
+            return 0
         depth = steps
         for blk in range(cuts.shape[0] - 1):
             depth = min(depth, ((cuts[blk + 1] - cuts[blk]) // graph.pad - 1) // 2)
-        return max(depth, 1)
+        return max(depth, 0)
 
     # ------------------------------------------------------------------ idle stretches
 
@@ -903,7 +911,10 @@ if numba is not None:
         a grid, joint, for a photo — and the split step (seconds to compile) only when
         it is used (see :func:`split_cached`). ``front`` (``True`` or ``None``, the same
         way): whether the steps up to each check may run as one wavefront
-        (:func:`_grid_steps`) on a grid whose layout allows it (``graph.wavefront``)."""
+        (:func:`_grid_steps`) on a grid whose layout allows it (``graph.wavefront``);
+        split, every step of a grid goes through :func:`_step_fronts` (whose blocks must
+        allow one step: :func:`front_depth`), and nothing may be recorded but the stops.
+        """
         xb, u, z, f = x[b], state.u[b], state.z[b], state.f[b]
         channels, p = xb.shape
         m = graph.num_edges
@@ -1002,9 +1013,8 @@ if numba is not None:
                     depth = 1
                 if depth > 1:
                     check = (steps + depth - 1) % rule.check_every == 0
-            before = count
             if block_log_k is not None:
-                if stencil is not None and front is not None and depth > 1:
+                if front is not None:  # (a grid's, when nothing is recorded)
                     count, eps, left, eps_u = _step_fronts(
                         graph, consts, xb, u, z, f, rb, depth, check, k + 1, counts,
                         entry_iter, block_log_k, block_log_e, nbuf, obuf, gbuf, joint, channel)
