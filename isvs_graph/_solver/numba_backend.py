@@ -117,9 +117,9 @@ WAKE_STEPS = 1
 MEASURED_KINDS = 64
 _MEASURED = Kept(0, MEASURED_KINDS)  # (what is kept holds no arrays: no bytes)
 #: Seconds a signal runs on one thread before its split step is compiled, when that is
-#: neither compiled nor in numba's cache: compiling it takes about 5 s on 2 cores, which
-#: only a long run can win back.
-SPLIT_COMPILE_AFTER = 10.0
+#: neither compiled nor in numba's cache: compiling it takes about 13 s on a 2-core VM (a
+#: grid's, with its wavefronts; 9 s without), which only a long run can win back.
+SPLIT_COMPILE_AFTER = 15.0
 
 
 @dataclass

@@ -647,8 +647,8 @@ if numba is not None:
 
     @numba.njit(parallel=True, **FLAGS)
     def _grid_fronts(graph, consts, x, u, z, f, rb, depth, check, k_next, counts, done,
-                     eps, leaves, entry_iter, block_log_k, block_log_e, logged, nbuf, obuf,
-                     gbuf, joint, channel):
+                     eps, leaves, entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf, joint,
+                     channel):
         """The two phases of :func:`_step_fronts`, each across threads: the blocks' rows
         ``0 … blocks − 1`` of ``counts``, ``eps``, ``leaves``, then the cuts' rows after
         them; one parallel loop (one is compiled)."""
@@ -661,25 +661,25 @@ if numba is not None:
                     lo, hi = cuts[i], cuts[i + 1]
                     _, eps[i], leaves[i], _ = _grid_steps(
                         graph, consts, x, u, z, f, rb, depth, check, False, k_next,
-                        counts[i], done[i], entry_iter, block_log_k[i], block_log_e[i],
-                        logged[i:i + 1], nbuf[i], obuf[i], gbuf[i], joint, channel, lo, hi,
-                        pad if i > 0 else 0, pad if i < blocks - 1 else 0)
+                        counts[i], done[i], entry_iter, log_k, log_e, log_n, nbuf[i], obuf[i],
+                        gbuf[i], joint, channel, lo, hi, pad if i > 0 else 0,
+                        pad if i < blocks - 1 else 0)
                 else:
                     row = blocks + i
                     eps[row], leaves[row] = _grid_wedge(
                         graph, consts, x, u, z, f, rb, cuts[i + 1], depth, check, k_next,
-                        counts[row], entry_iter, block_log_k[i + 1], block_log_e[i + 1],
-                        logged[i + 1:i + 2], nbuf[i + 1], obuf[i + 1], gbuf[i + 1], joint,
-                        channel)
+                        counts[row], entry_iter, log_k, log_e, log_n, nbuf[i + 1], obuf[i + 1],
+                        gbuf[i + 1], joint, channel)
 
     @njit
     def _step_fronts(graph, consts, x, u, z, f, rb, depth, check, k_next, counts,
-                     entry_iter, block_log_k, block_log_e, nbuf, obuf, gbuf, joint, channel):
+                     entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf, joint, channel):
         """``depth`` steps of one signal on a grid, as wavefronts across threads: (count,
         ε, leaves, 0) of the last step, checked when ``check``; ``counts[t]``, the
         support's size after step ``t``. One step (``depth`` 1) is a split step in two
-        phases. No support change is logged and ``max |∂L/∂u|`` is not measured: a run
-        that records them splits its steps with :func:`_step_wide`.
+        phases. No support change may be recorded (``entry_iter`` has no entries: the
+        logs are not written) and ``max |∂L/∂u|`` is not measured: a run that records
+        them splits its steps with :func:`_step_wide`.
 
         Each thread's block of rows (``graph.front_blocks``) runs the steps as a
         wavefront (:func:`_grid_steps`) that keeps ``pad`` pixels further from each
@@ -697,10 +697,8 @@ if numba is not None:
         done = np.empty((blocks, depth), dtype=np.int64)
         eps = np.zeros(rows)
         leaves = np.zeros(rows, dtype=np.int64)
-        logged = np.zeros(blocks, dtype=np.int64)
         _grid_fronts(graph, consts, x, u, z, f, rb, depth, check, k_next, per_row, done, eps,
-                     leaves, entry_iter, block_log_k, block_log_e, logged, nbuf, obuf, gbuf,
-                     joint, channel)
+                     leaves, entry_iter, log_k, log_e, log_n, nbuf, obuf, gbuf, joint, channel)
         largest, left = 0.0, 0
         for row in range(rows):
             largest = _nan_max(largest, eps[row])
@@ -898,7 +896,7 @@ if numba is not None:
 
     @njit
     def run_signal(b, graph, consts, rule, x, state, rec, until, block_log_k, block_log_e,
-                   stencil, edge_list, joint, channel, front):
+                   stencil, edge_list, joint, channel, front, fronts):
         """Run signal ``b`` until its stop rule, its step bound or ``until`` steps.
 
         Each step is split into blocks across threads when ``block_log_k``/
@@ -911,9 +909,11 @@ if numba is not None:
         a grid, joint, for a photo — and the split step (seconds to compile) only when
         it is used (see :func:`split_cached`). ``front`` (``True`` or ``None``, the same
         way): whether the steps up to each check may run as one wavefront
-        (:func:`_grid_steps`) on a grid whose layout allows it (``graph.wavefront``);
-        split, every step of a grid goes through :func:`_step_fronts` (whose blocks must
-        allow one step: :func:`front_depth`), and nothing may be recorded but the stops.
+        (:func:`_grid_steps`) on a grid whose layout allows it (``graph.wavefront``).
+        ``fronts`` (``True``, with no block logs; or ``None``): every step of a grid split
+        across threads, through :func:`_step_fronts` (whose blocks must allow one step:
+        :func:`front_depth`); nothing may be recorded then but the stops. A run starts at
+        step 0, from ``state.start`` where it may go again from there.
         """
         xb, u, z, f = x[b], state.u[b], state.z[b], state.f[b]
         channels, p = xb.shape
@@ -930,7 +930,8 @@ if numba is not None:
                 for e in range(rb.shape[1]):
                     rb[c, e] = 0
         # Scratch of a grid: one chunk's worth per block (wide) or for this thread.
-        rows = (graph.edge_blocks.shape[0] - 1 if block_log_k is not None else 1) \
+        rows = (graph.edge_blocks.shape[0] - 1 if block_log_k is not None or
+                fronts is not None else 1) \
             if graph.grid else 0
         scratch = (rows, max(1, min(max(graph.chunk, graph.wavefront), p)))
         nbuf = np.empty(scratch, dtype=xb.dtype)
@@ -959,11 +960,11 @@ if numba is not None:
         # the steps go one at a time. Where a wavefront passes it all the same, the run
         # goes again from its start (``state.start``: the same steps, the same bits) up
         # to the step that reached it (``serial_until``), wavefronts ending there.
-        deepest = rule.check_every if block_log_k is None else \
+        deepest = rule.check_every if fronts is None else \
             front_depth(graph, rule.check_every)
-        wavefront = front is not None and deepest > 1 and entry_iter.shape[0] == 0 and \
-            not measure and rec.levels.shape[0] == 0 and \
-            (graph.wavefront > 0 or block_log_k is not None) and \
+        wavefront = (front is not None and graph.wavefront > 0 or fronts is not None) and \
+            deepest > 1 and entry_iter.shape[0] == 0 and not measure and \
+            rec.levels.shape[0] == 0 and \
             (s_target < 0 or state.start.shape[0] > b)
         reach = entries * (1.0 - s_target)  # the support's size at the target
         grown, last, jumped = state.grown[b], state.last[b], state.jumped[b]
@@ -997,7 +998,8 @@ if numba is not None:
                 break
             check = steps % rule.check_every == 0
             depth = 1
-            if front is not None and wavefront:  # (compiled only for a wavefront)
+            if (front is not None or fronts is not None) and wavefront:  # (compiled only
+                # for a wavefront)
                 # Up to and with the next check step (none when stopped before it).
                 depth = min((-steps) % rule.check_every + 1, until - steps,
                             rule.max_steps - steps, deepest)
@@ -1014,15 +1016,14 @@ if numba is not None:
                 if depth > 1:
                     check = (steps + depth - 1) % rule.check_every == 0
             if block_log_k is not None:
-                if front is not None:  # (a grid's, when nothing is recorded)
-                    count, eps, left, eps_u = _step_fronts(
-                        graph, consts, xb, u, z, f, rb, depth, check, k + 1, counts,
-                        entry_iter, block_log_k, block_log_e, nbuf, obuf, gbuf, joint, channel)
-                else:
-                    count, eps, left, eps_u = _step_wide(
-                        graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
-                        log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf,
-                        stencil, edge_list, joint, channel)
+                count, eps, left, eps_u = _step_wide(
+                    graph, consts, xb, u, z, f, rb, check, measure, k + 1, entry_iter,
+                    log_k, log_e, log_n, block_log_k, block_log_e, nbuf, obuf, gbuf,
+                    stencil, edge_list, joint, channel)
+            elif fronts is not None:
+                count, eps, left, eps_u = _step_fronts(
+                    graph, consts, xb, u, z, f, rb, depth, check, k + 1, counts, entry_iter,
+                    log_k, log_e, log_n, nbuf, obuf, gbuf, joint, channel)
             else:
                 if edge_list is not None:
                     count, eps, left, eps_u = _step_list(
@@ -1037,7 +1038,7 @@ if numba is not None:
                         graph, consts, xb, u, z, f, rb, depth, check, measure, k + 1, counts,
                         done, entry_iter, log_k, log_e, log_n, nbuf[0], obuf[0], gbuf[0],
                         joint, channel, np.int64(0), np.int64(p), np.int64(0), np.int64(0))
-            if stencil is not None and front is not None and depth > 1:
+            if (front is not None or fronts is not None) and depth > 1:
                 ran = depth
                 if s_target >= 0 and entries:
                     for t in range(depth - 1):
@@ -1110,14 +1111,14 @@ if numba is not None:
                       edge_list, joint, channel):
         for i in numba.prange(order.shape[0]):
             run_signal(order[i], graph, consts, rule, x, state, rec, until, None, None,
-                       stencil, edge_list, joint, channel, None)
+                       stencil, edge_list, joint, channel, None, None)
 
     @njit
     def _run_serial(order, graph, consts, rule, x, state, rec, until, stencil, edge_list,
                     joint, channel):
         for i in range(order.shape[0]):
             run_signal(order[i], graph, consts, rule, x, state, rec, until, None, None,
-                       stencil, edge_list, joint, channel, None)
+                       stencil, edge_list, joint, channel, None, None)
 
 
 def run_batch(order: np.ndarray, split: bool, graph: Graph, consts: Constants,
@@ -1130,14 +1131,15 @@ def run_batch(order: np.ndarray, split: bool, graph: Graph, consts: Constants,
     wavefront where its layout allows (see :func:`run_signal`)."""
     kind = _kind(graph, consts)
     if split:
-        logs = _block_logs(graph, consts, x, rec)
+        # Wavefronts take no block logs (nothing is recorded): another loop.
+        logs = (None, None) if front else _block_logs(graph, consts, x, rec)
         for b in order:
-            run_signal(int(b), graph, consts, rule, x, state, rec, until, *logs, *kind,
+            run_signal(int(b), graph, consts, rule, x, state, rec, until, *logs, *kind, None,
                        True if front else None)
     elif order.shape[0] == 1:
         # The loop a single signal runs, split or not, shares its compiled steps.
         run_signal(int(order[0]), graph, consts, rule, x, state, rec, until, None, None,
-                   *kind, True if front else None)
+                   *kind, True if front else None, None)
     elif not parallel_allowed():  # see isvs_graph._threads
         _run_serial(order, graph, consts, rule, x, state, rec, until, *kind)
     else:
@@ -1174,16 +1176,16 @@ def split_cached(graph: Graph, consts: Constants, rule: StopRule, x: np.ndarray,
     without compiling: its loop is compiled in this process, or in numba's on-disk cache
     (then it is loaded here). Compiling it takes seconds (``python -m isvs_graph._warm``
     puts it in the cache)."""
-    return _loop_cached((0, graph, consts, rule, x, state, rec, 0,
-                         *_block_logs(graph, consts, x, rec), *_kind(graph, consts),
-                         True if front else None))
+    logs = (None, None) if front else _block_logs(graph, consts, x, rec)
+    return _loop_cached((0, graph, consts, rule, x, state, rec, 0, *logs,
+                         *_kind(graph, consts), None, True if front else None))
 
 
 def front_cached(graph: Graph, consts: Constants, rule: StopRule, x: np.ndarray,
                  state: State, rec: Recording) -> bool:
     """:func:`split_cached` for ``run_batch(…, front=True)`` on one signal."""
     return _loop_cached((0, graph, consts, rule, x, state, rec, 0, None, None,
-                         *_kind(graph, consts), True))
+                         *_kind(graph, consts), True, None))
 
 
 def _loop_cached(args: tuple) -> bool:
