@@ -104,9 +104,10 @@ Recording = namedtuple("Recording", ["levels", "level_u", "level_support", "leve
 #: Per-signal state, resumable: iterate, counters, status, next level and stop to record;
 #: ``r``, the residuals of each signal, kept across calls (none: each call makes its own);
 #: ``start``, the iterate each signal started from, for a wavefront to run again from
-#: (none: no wavefront to a sparsity), ``grown``, the most a wavefront has grown its
-#: support by, and ``reruns``, how often the run went again from there (see
-#: :func:`run_signal`).
+#: (none: no wavefront to a sparsity); what tells a wavefront that it might pass a
+#: target sparsity: ``grown``, the most the support grew by between two checks, ``last``,
+#: by how much it grew between the last two, ``jumped``, 1 where the last check jumped;
+#: and ``reruns``, how often the run went again from its start (see :func:`run_signal`).
 State = namedtuple("State", ["u", "z", "f", "k", "steps", "status", "count", "level",
                              "stop", "leaves", "sparsity", "r", "start", "grown", "last",
                              "jumped", "reruns"])
@@ -955,11 +956,13 @@ if numba is not None:
         counted = count
         # The steps up to each check go as one wavefront on a large grid (the layout
         # says; split across threads, as deep as its blocks allow), unless something is
-        # recorded. A sparsity target is seen only at a wavefront's end, so near it
-        # (the support, grown twice as much as by any wavefront before, would reach it)
-        # the steps go one at a time. Where a wavefront passes it all the same, the run
-        # goes again from its start (``state.start``: the same steps, the same bits) up
-        # to the step that reached it (``serial_until``), wavefronts ending there.
+        # recorded. A sparsity target is seen only at a wavefront's end, so near it the
+        # steps go one at a time: where the support is growing fast (by half its size or
+        # more since the last check but one: the first entries, a burst of ties), where
+        # twice its largest growth between two checks would reach the target, or just
+        # after a jump (entries are due). Where a wavefront passes it all the same, the
+        # run goes again from its start (``state.start``: the same steps, the same bits)
+        # up to the step that reached it (``serial_until``), wavefronts ending there.
         deepest = rule.check_every if fronts is None else \
             front_depth(graph, rule.check_every)
         wavefront = (front is not None and graph.wavefront > 0 or fronts is not None) and \
@@ -968,7 +971,10 @@ if numba is not None:
             (s_target < 0 or state.start.shape[0] > b)
         reach = entries * (1.0 - s_target)  # the support's size at the target
         grown, last, jumped = state.grown[b], state.last[b], state.jumped[b]
-        mark = count
+        mark = count  # (the support's size at the last check)
+        if fronts is not None and (entry_iter.shape[0] > 0 or measure or
+                                   rec.levels.shape[0] > 0):
+            raise ValueError("split wavefronts record nothing: split with block logs")
         counts = np.empty(rule.check_every, dtype=np.int64)
         done = np.empty(rule.check_every, dtype=np.int64)
         serial_until = steps
@@ -998,9 +1004,9 @@ if numba is not None:
                 break
             check = steps % rule.check_every == 0
             depth = 1
-            if (front is not None or fronts is not None) and wavefront:  # (compiled only
-                # for a wavefront)
-                # Up to and with the next check step (none when stopped before it).
+            if (front is not None or fronts is not None) and wavefront:
+                # (Compiled only for a wavefront.) Up to and with the next check step
+                # (none when stopped before it).
                 depth = min((-steps) % rule.check_every + 1, until - steps,
                             rule.max_steps - steps, deepest)
                 if k_target >= 0:
