@@ -86,9 +86,9 @@ COMPILE_WAVEFRONT = False
 #: ``until`` for a run to its end (no step bound).
 EVERY_STEP = int(np.iinfo(np.int64).max)
 #: Whether a wavefront steps one at a time where it might pass a target sparsity (the
-#: support is growing fast, or twice its largest growth by a wavefront would reach the
-#: target, or the iterate has just jumped): off, a wavefront that passes it goes again
-#: from the start (tests switch it off to run again).
+#: support is growing fast, or twice its largest growth between two checks would reach
+#: the target, or the iterate has just jumped): off, a wavefront that passes it goes
+#: again from the start (tests switch it off to make runs go again).
 ANTICIPATE = True
 #: Steps per chunk when a progress bar follows one signal.
 PROGRESS_STEPS = 64
