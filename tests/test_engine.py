@@ -826,21 +826,26 @@ def test_steps_run_as_a_wavefront_are_the_plain_steps_bit_for_bit(monkeypatch, s
     assert _wavefronts_compiled() > 0
 
 
-@pytest.fixture
-def reruns(monkeypatch):
-    """How often each numba run went again from its start (``Recorded.reruns`` summed
-    over its signals), a list that grows with every run."""
+def _seen(monkeypatch, name):
+    """``Recorded.<name>`` of every numba run, summed over its signals: a list that grows
+    with every run."""
     from isvs_graph._solver import numba_backend
     seen = []
     original = numba_backend._run_signals
 
     def counted(*args, **kwargs):
         out = original(*args, **kwargs)
-        seen.append(int(out.reruns.sum()))
+        seen.append(int(getattr(out, name).sum()))
         return out
 
     monkeypatch.setattr(numba_backend, "_run_signals", counted)
     return seen
+
+
+@pytest.fixture
+def reruns(monkeypatch):
+    """How often each numba run went again from its start."""
+    return _seen(monkeypatch, "reruns")
 
 
 def _fronts_cases(graph, x, steps):
@@ -939,6 +944,64 @@ def test_a_wavefront_that_passes_its_target_goes_again_from_the_start(monkeypatc
                 assert np.array_equal(getattr(before, name), getattr(after, name)), name
 
 
+def _waved(counts, reach, stretch, every=8):
+    """The steps of a run to ``reach`` entries that go in wavefronts (of up to ``every``
+    steps, to each check) in stretches of ``stretch`` steps, as the near test of
+    ``numba_kernels.run_signal`` decides, from the support's size after each step
+    (``counts[k]``): one at a time where it grew by half its size since the check before
+    last, or where twice its largest growth between two checks would reach the
+    target."""
+    steps = count = mark = last = grown = waved = 0
+    until = stretch
+    while count < reach:
+        if steps >= until:
+            until += stretch
+        depth = min(-steps % every + 1, until - steps)
+        check = (steps + depth - 1) % every == 0
+        if 2 * max(last, count - mark) >= count or count + 2 * grown >= reach:
+            depth, check = 1, steps % every == 0
+        waved += depth if depth > 1 else 0
+        steps += depth
+        count = counts[steps]
+        if check:
+            last = count - mark
+            grown, mark = max(grown, last), count
+    return waved, steps
+
+
+@pytest.mark.parametrize("stretch", [10 ** 9, 5, 12])
+def test_steps_far_from_a_target_run_as_wavefronts(monkeypatch, stretch):
+    # The near test reads the support's growth between two checks, each at the end of a
+    # wavefront or a step of its own, across stretches too (a progress bar): the steps
+    # far from the target run as wavefronts, as a simulation of the rule says.
+    from skimage import data, transform
+
+    from isvs_graph._solver import numba_backend
+    graph = isvs_graph.grid_graph(64, 48)
+    x = transform.resize(data.coffee(), (64, 48), anti_aliasing=True)
+    x = x.reshape(-1, 3).astype(np.float32)
+    monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 10 ** 9)
+    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 10 ** 9)
+    plain = run(graph, x, sparsity=0.5, jumps=False)
+    steps = int(plain.steps[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the step bound warns
+        counts = [0] + [int(run(graph, x, sparsity=0.0, max_iter=k, jumps=False)
+                            .support.sum()) for k in range(1, steps + 1)]
+    assert counts[-1] == int(plain.support.sum())
+    reach = graph.num_edges * (1 - 0.5)
+    expected, expected_steps = _waved(counts, reach, stretch)
+    assert expected_steps == steps and expected >= steps // 3  # (114 steps, 43–52)
+    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 1)
+    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_ROWS", 1)
+    monkeypatch.setattr(numba_backend, "COMPILE_WAVEFRONT", True)
+    monkeypatch.setattr(numba_backend, "PROGRESS_STEPS", stretch)
+    waved = _seen(monkeypatch, "waved")
+    fronts = run(graph, x, sparsity=0.5, jumps=False, progress=stretch < 10 ** 9)
+    assert waved == [expected]
+    assert np.array_equal(fronts.u, plain.u) and int(fronts.steps[0]) == steps
+
+
 def test_the_blocks_of_a_split_wavefront_bound_its_depth():
     # Each block needs (2 depth + 1) pad pixels: the trapezoid of its steps, and the
     # wedges at its cuts, must not overlap.
@@ -1004,12 +1067,12 @@ def test_the_l2_cache_is_read_from_linux_cpu_folders(tmp_path, size, expected):
     assert l2_cache_bytes(str(tmp_path / "absent")) == 0  # another system
 
 
-def test_the_wavefront_starts_at_half_the_l2_in_nodes():
+def test_the_wavefront_starts_at_a_quarter_of_the_l2_in_nodes():
     from isvs_graph._solver.numba_backend import wavefront_min_nodes
-    assert wavefront_min_nodes(2 << 20) == 1 << 20  # 1024²: measured on a 2 MB L2
-    assert wavefront_min_nodes(512 << 10) == 512 * 512  # measured on 512 kB
-    assert wavefront_min_nodes(64 << 10) == 1 << 16  # never below 256²
-    assert wavefront_min_nodes(0) == 1 << 20  # unknown: the 2 MB figure
+    assert wavefront_min_nodes(1 << 20) == 512 * 512  # measured on a 1 MB L2
+    assert wavefront_min_nodes(2 << 20) == 1 << 19  # 724²: above 512² on 2 MB
+    assert wavefront_min_nodes(128 << 10) == 1 << 16  # never below 256²
+    assert wavefront_min_nodes(0) == 512 * 512  # unknown: the 1 MB figure
 
 
 def test_volumes_and_short_grids_run_plain_steps(monkeypatch):

@@ -57,12 +57,12 @@ def l2_cache_bytes(folder: str = "/sys/devices/system/cpu/cpu0/cache") -> int:
 
 
 def wavefront_min_nodes(l2_bytes: int) -> int:
-    """The fewest nodes of a grid that runs as a wavefront: half the L2 cache in bytes (a
-    3-channel float32 state then spans about 40 times the L2), at least 65,536; 1024²
-    where the L2 is unknown. Measured, one thread: a 512² photo ran 24 % slower as a
-    wavefront with a 2 MB L2 (1024²: 13–26 % faster) and 7–23 % faster with 512 kB
-    (256²: 20 % slower)."""
-    return max(1 << 16, l2_bytes // 2) if l2_bytes > 0 else 1 << 20
+    """The fewest nodes of a grid that runs as a wavefront: a quarter of the L2 cache in
+    bytes (a 3-channel float32 state, about 88 B a pixel, then spans about 20 times the
+    L2), at least 65,536; 512² where the L2 is unknown. Measured, one thread, 1 MB L2,
+    photos to sparsity 0.8: 512² ran 3–30 % faster as a wavefront, 768² 1.4× faster,
+    256² 3–5 % slower."""
+    return max(1 << 16, l2_bytes // 4) if l2_bytes > 0 else 1 << 18
 
 
 #: Grids with at least this many nodes run the steps up to each check as one wavefront
@@ -139,6 +139,8 @@ class Recorded:
     #: How often each signal's run went again from its start (a wavefront passed its
     #: target sparsity where none was expected: see ``numba_kernels.run_signal``).
     reruns: np.ndarray | None = None
+    #: The steps each signal ran in wavefronts of two steps or more.
+    waved: np.ndarray | None = None
 
 
 def _blocks(count: int, parts: int, unit: int = 1) -> np.ndarray:
@@ -289,6 +291,7 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, leve
         np.zeros(batch, dtype=np.int64), np.ones(batch),
         np.zeros((0, channels, slots), dtype=dtype), np.zeros((0, channels, p), dtype=dtype),
         np.zeros(batch, dtype=np.int64), np.zeros(batch, dtype=np.int64),
+        np.zeros(batch, dtype=np.int64), np.zeros(batch, dtype=np.int64),
         np.zeros(batch, dtype=np.int64), np.zeros(batch, dtype=np.int64))
     rec = _recording(batch, channels, p, m, per_edge, dtype, levels,
                      sub_rule.stops, record_entries, capacity)
@@ -361,7 +364,8 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, leve
                 run_until(order, False, until)
                 _show_steps(bar, state, 0)
     return Recorded(state.u, state.z, state.f, state.k, state.steps, state.status,
-                    state.sparsity, state.leaves, rec, reruns=state.reruns)
+                    state.sparsity, state.leaves, rec, reruns=state.reruns,
+                    waved=state.waved)
 
 
 def _show_steps(bar, state: kernels.State, b: int) -> None:
@@ -478,7 +482,7 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
 def _scatter(out: Recorded, part: Recorded, signals: np.ndarray) -> None:
     """Write a rerun of ``signals`` into ``out``; the logs grow to the larger capacity."""
     for name in ("u", "z", "f", "iterations", "steps", "status", "sparsity", "leaves",
-                 "reruns"):
+                 "reruns", "waved"):
         getattr(out, name)[signals] = getattr(part, name)
     capacity = max(out.rec.log_k.shape[1], part.rec.log_k.shape[1])
 

@@ -106,11 +106,13 @@ Recording = namedtuple("Recording", ["levels", "level_u", "level_support", "leve
 #: ``start``, the iterate each signal started from, for a wavefront to run again from
 #: (none: no wavefront to a sparsity); what tells a wavefront that it might pass a
 #: target sparsity: ``grown``, the most the support grew by between two checks, ``last``,
-#: by how much it grew between the last two, ``jumped``, 1 where the last check jumped;
-#: and ``reruns``, how often the run went again from its start (see :func:`run_signal`).
+#: by how much it grew between the last two, ``jumped``, 1 where the last check jumped,
+#: ``mark``, the support's size at the last check; ``reruns``, how often the run went
+#: again from its start (see :func:`run_signal`); and ``waved``, the steps it ran in
+#: wavefronts of two steps or more (those of a run that went again included).
 State = namedtuple("State", ["u", "z", "f", "k", "steps", "status", "count", "level",
                              "stop", "leaves", "sparsity", "r", "start", "grown", "last",
-                             "jumped", "reruns"])
+                             "jumped", "mark", "reruns", "waved"])
 
 
 def available() -> bool:
@@ -971,7 +973,7 @@ if numba is not None:
             (s_target < 0 or state.start.shape[0] > b)
         reach = entries * (1.0 - s_target)  # the support's size at the target
         grown, last, jumped = state.grown[b], state.last[b], state.jumped[b]
-        mark = count  # (the support's size at the last check)
+        mark = state.mark[b]  # (the support's size at the last check)
         if fronts is not None and (entry_iter.shape[0] > 0 or measure or
                                    rec.levels.shape[0] > 0):
             raise ValueError("split wavefronts record nothing: split with block logs")
@@ -1058,6 +1060,7 @@ if numba is not None:
                     k, steps, count, level, stop, leaves, mark = 0, 0, 0, 0, 0, 0, 0
                     continue
                 # All but the last step counted here; the last as one step below.
+                state.waved[b] += depth
                 k += depth - 1
                 steps += depth - 1
             leaves += left
@@ -1072,12 +1075,13 @@ if numba is not None:
                     rec.mark_d[b, n] = drift
                 rec.mark_n[b] = n + 1
             counted = count
-            if steps % rule.check_every == 0:
-                last = count - mark
-                grown = max(grown, last)
-                mark, jumped = count, 0
             if not check:
                 continue
+            # At every check (the last step of a wavefront, or a check step on its own):
+            # how much the support grew since the last, for the near test above.
+            last = count - mark
+            grown = max(grown, last)
+            mark, jumped = count, 0
             if not np.isfinite(eps):
                 status = NON_FINITE
                 break
@@ -1109,6 +1113,7 @@ if numba is not None:
         state.level[b], state.stop[b], state.leaves[b] = level, stop, leaves
         state.sparsity[b] = sparsity
         state.grown[b], state.last[b], state.jumped[b] = grown, last, jumped
+        state.mark[b] = mark
         if measure:
             rec.drift[b] = drift
 
