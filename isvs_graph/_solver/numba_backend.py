@@ -297,7 +297,8 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, leve
         np.zeros((0, channels, slots), dtype=dtype), np.zeros((0, channels, p), dtype=dtype),
         np.zeros(batch, dtype=np.int64), np.zeros(batch, dtype=np.int64),
         np.zeros(batch, dtype=np.int64), np.zeros(batch, dtype=np.int64),
-        np.zeros(batch, dtype=np.int64), np.zeros(batch, dtype=np.int64))
+        np.zeros(batch, dtype=np.int64), np.zeros(batch, dtype=np.int64),
+        np.zeros(batch, dtype=np.int64))
     rec = _recording(batch, channels, p, m, per_edge, dtype, levels,
                      sub_rule.stops, record_entries, capacity)
     import numba

@@ -105,14 +105,15 @@ Recording = namedtuple("Recording", ["levels", "level_u", "level_support", "leve
 #: ``r``, the residuals of each signal, kept across calls (none: each call makes its own);
 #: ``start``, the iterate each signal started from, for a wavefront to run again from
 #: (none: no wavefront to a sparsity); what tells a wavefront that it might pass a
-#: target sparsity: ``grown``, the most the support grew by between two checks, ``last``,
-#: by how much it grew between the last two, ``jumped``, 1 where the last check jumped,
-#: ``mark``, the support's size at the last check; ``reruns``, how often the run went
+#: target sparsity: ``before`` and ``last``, by how much the support grew between the
+#: last three checks, ``grown``, the most it grew by between two checks (fading by an
+#: eighth at each check), ``jumped``, 1 where the last check jumped, ``mark``, the
+#: support's size at the last check; ``reruns``, how often the run went
 #: again from its start (see :func:`run_signal`); and ``waved``, the steps it ran in
 #: wavefronts of two steps or more (those of a run that went again included).
 State = namedtuple("State", ["u", "z", "f", "k", "steps", "status", "count", "level",
-                             "stop", "leaves", "sparsity", "r", "start", "grown", "last",
-                             "jumped", "mark", "reruns", "waved"])
+                             "stop", "leaves", "sparsity", "r", "start", "before", "last",
+                             "grown", "jumped", "mark", "reruns", "waved"])
 
 
 def available() -> bool:
@@ -959,12 +960,15 @@ if numba is not None:
         # The steps up to each check go as one wavefront on a large grid (the layout
         # says; split across threads, as deep as its blocks allow), unless something is
         # recorded. A sparsity target is seen only at a wavefront's end, so near it the
-        # steps go one at a time: where the support is growing fast (by half its size or
-        # more since the last check but one: the first entries, a burst of ties), where
-        # twice its largest growth between two checks would reach the target, or just
-        # after a jump (entries are due). Where a wavefront passes it all the same, the
-        # run goes again from its start (``state.start``: the same steps, the same bits)
-        # up to the step that reached it (``serial_until``), wavefronts ending there.
+        # steps go one at a time: until the support has grown between two checks (the
+        # first entries) and while it does not grow (a burst of ties may follow), where
+        # twice its growth since the last check or between the last two, times its
+        # acceleration (that growth over the one before), or twice its largest growth
+        # between two checks (fading by an eighth a check: a burst seen before) would
+        # reach the target, and just after a jump (entries are due). Where a wavefront
+        # passes it all the same, the run goes again from its start (``state.start``: the
+        # same steps, the same bits) up to the step that reached it (``serial_until``),
+        # wavefronts ending there.
         deepest = rule.check_every if fronts is None else \
             front_depth(graph, rule.check_every)
         wavefront = (front is not None and graph.wavefront > 0 or fronts is not None) and \
@@ -972,7 +976,8 @@ if numba is not None:
             rec.levels.shape[0] == 0 and \
             (s_target < 0 or state.start.shape[0] > b)
         reach = entries * (1.0 - s_target)  # the support's size at the target
-        grown, last, jumped = state.grown[b], state.last[b], state.jumped[b]
+        before, last, jumped = state.before[b], state.last[b], state.jumped[b]
+        grown = state.grown[b]
         mark = state.mark[b]  # (the support's size at the last check)
         if fronts is not None and (entry_iter.shape[0] > 0 or measure or
                                    rec.levels.shape[0] > 0):
@@ -1017,10 +1022,11 @@ if numba is not None:
                     depth = min(depth, rule.stops[stop] - k)
                 if steps < serial_until:
                     depth = min(depth, serial_until - steps)
-                elif s_target >= 0 and rule.anticipate and (
-                        jumped or 2 * max(last, count - mark) >= count or
-                        count + 2 * grown >= reach):
-                    depth = 1
+                elif s_target >= 0 and rule.anticipate:
+                    growth = max(last, count - mark)
+                    if jumped or before == 0 or growth == 0 or count + 2 * max(
+                            growth * max(1.0, growth / before), grown) >= reach:
+                        depth = 1
                 if depth > 1:
                     check = (steps + depth - 1) % rule.check_every == 0
             if block_log_k is not None:
@@ -1079,8 +1085,8 @@ if numba is not None:
                 continue
             # At every check (the last step of a wavefront, or a check step on its own):
             # how much the support grew since the last, for the near test above.
-            last = count - mark
-            grown = max(grown, last)
+            before, last = last, count - mark
+            grown = max(last, grown - grown // 8)
             mark, jumped = count, 0
             if not np.isfinite(eps):
                 status = NON_FINITE
@@ -1112,7 +1118,8 @@ if numba is not None:
         state.k[b], state.steps[b], state.count[b], state.status[b] = k, steps, count, status
         state.level[b], state.stop[b], state.leaves[b] = level, stop, leaves
         state.sparsity[b] = sparsity
-        state.grown[b], state.last[b], state.jumped[b] = grown, last, jumped
+        state.before[b], state.last[b], state.jumped[b] = before, last, jumped
+        state.grown[b] = grown
         state.mark[b] = mark
         if measure:
             rec.drift[b] = drift
