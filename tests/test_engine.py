@@ -949,7 +949,7 @@ def _waved(counts, reach, stretch, every=8):
     steps, to each check) in stretches of ``stretch`` steps, as the near test of
     ``numba_kernels.run_signal`` decides, from the support's size after each step
     (``counts[k]``): one at a time until the support has grown between two checks and
-    while it grows, and where twice its growth (times its acceleration), or its largest
+    while it does not grow, and where twice its growth (times its acceleration), or its largest
     growth between two checks fading by an eighth a check, would reach the target."""
     steps = count = mark = before = last = grown = waved = 0
     until = stretch
@@ -959,15 +959,15 @@ def _waved(counts, reach, stretch, every=8):
         depth = min(-steps % every + 1, until - steps)
         check = (steps + depth - 1) % every == 0
         growth = max(last, count - mark)
-        if before == 0 or growth == 0 or \
-                count + 2 * max(growth * max(1.0, growth / max(before, 1)), grown) >= reach:
+        if before <= 0 or growth <= 0 or \
+                count + 2 * max(growth * max(1.0, growth / before), grown) >= reach:
             depth, check = 1, steps % every == 0
         waved += depth if depth > 1 else 0
         steps += depth
         count = counts[steps]
         if check:
             before, last = last, count - mark
-            grown, mark = max(last, grown - grown // 8), count
+            grown, mark = max(last, grown - (grown + 7) // 8), count
     return waved, steps
 
 

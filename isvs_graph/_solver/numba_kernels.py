@@ -961,7 +961,7 @@ if numba is not None:
         # says; split across threads, as deep as its blocks allow), unless something is
         # recorded. A sparsity target is seen only at a wavefront's end, so near it the
         # steps go one at a time: until the support has grown between two checks (the
-        # first entries) and while it does not grow (a burst of ties may follow), where
+        # first entries) and while it does not grow or shrinks (a burst may follow), where
         # twice its growth since the last check or between the last two, times its
         # acceleration (that growth over the one before), or twice its largest growth
         # between two checks (fading by an eighth a check: a burst seen before) would
@@ -1024,7 +1024,7 @@ if numba is not None:
                     depth = min(depth, serial_until - steps)
                 elif s_target >= 0 and rule.anticipate:
                     growth = max(last, count - mark)
-                    if jumped or before == 0 or growth == 0 or count + 2 * max(
+                    if jumped or before <= 0 or growth <= 0 or count + 2 * max(
                             growth * max(1.0, growth / before), grown) >= reach:
                         depth = 1
                 if depth > 1:
@@ -1053,6 +1053,7 @@ if numba is not None:
                         done, entry_iter, log_k, log_e, log_n, nbuf[0], obuf[0], gbuf[0],
                         joint, channel, np.int64(0), np.int64(p), np.int64(0), np.int64(0))
             if (front is not None or fronts is not None) and depth > 1:
+                state.waved[b] += depth
                 ran = depth
                 if s_target >= 0 and entries:
                     for t in range(depth - 1):
@@ -1066,7 +1067,6 @@ if numba is not None:
                     k, steps, count, level, stop, leaves, mark = 0, 0, 0, 0, 0, 0, 0
                     continue
                 # All but the last step counted here; the last as one step below.
-                state.waved[b] += depth
                 k += depth - 1
                 steps += depth - 1
             leaves += left
@@ -1086,7 +1086,7 @@ if numba is not None:
             # At every check (the last step of a wavefront, or a check step on its own):
             # how much the support grew since the last, for the near test above.
             before, last = last, count - mark
-            grown = max(last, grown - grown // 8)
+            grown = max(last, grown - (grown + 7) // 8)
             mark, jumped = count, 0
             if not np.isfinite(eps):
                 status = NON_FINITE
