@@ -949,8 +949,9 @@ def _waved(counts, reach, stretch, every=8):
     steps, to each check) in stretches of ``stretch`` steps, as the near test of
     ``numba_kernels.run_signal`` decides, from the support's size after each step
     (``counts[k]``): one at a time until the support has grown between two checks and
-    while it does not grow, and where twice its growth (times its acceleration), or its largest
-    growth between two checks fading by an eighth a check, would reach the target."""
+    while it does not grow, and where twice its growth (times its acceleration), or
+    twice its largest growth between two checks fading by an eighth a check, would reach
+    the target."""
     steps = count = mark = before = last = grown = waved = 0
     until = stretch
     while count < reach:
@@ -1038,7 +1039,8 @@ def test_a_large_image_is_solved_as_a_wavefront_with_the_plain_steps_bits(monkey
 
     from isvs_graph._solver import numba_backend
     image = transform.resize(data.camera(), (256, 256), anti_aliasing=True)
-    # (a 256² image stands for a large one: the default takes half the L2 in nodes)
+    # (a 256² image stands for a large one: the default takes a quarter of the L2 in
+    # nodes)
     monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 256 * 256)
     monkeypatch.setattr(numba_backend, "COMPILE_WAVEFRONT", True)  # (or the cache has it)
     monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 10 ** 9)
