@@ -1086,7 +1086,8 @@ def test_volumes_and_short_grids_run_plain_steps(monkeypatch):
     monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 1)
     layout = lambda *shape: numba_backend.kernel_graph(  # noqa: E731
         isvs_graph.graphs.canonical_graph(isvs_graph.grid_graph(shape)), np.dtype(np.float32))
-    assert layout(64, 64, 64).wavefront == 0
-    assert layout(255, 40).wavefront == 0
-    assert layout(256, 40).wavefront == numba_backend.WAVEFRONT_CHUNK
+    assert layout(63, 64, 64).wavefront == 0
+    assert layout(64, 64, 64).wavefront == numba_backend.WAVEFRONT_CHUNK
+    assert layout(63, 40).wavefront == 0
+    assert layout(64, 40).wavefront == numba_backend.WAVEFRONT_CHUNK
     assert layout(1, 300).wavefront == numba_backend.WAVEFRONT_CHUNK  # one row: lag 1

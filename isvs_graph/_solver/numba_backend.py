@@ -68,14 +68,16 @@ def wavefront_min_nodes(l2_bytes: int) -> int:
 #: Grids with at least this many nodes run the steps up to each check as one wavefront
 #: (the steps follow each other through the image ``pad`` pixels apart, so its state is
 #: read from memory once for all of them), each step sweeping this many at a time. A
-#: smaller grid's state stays in cache anyway, and the copy a sparsity target needs
-#: costs more than it saves: where that size lies follows the core's L2 cache.
+#: smaller grid's state stays in cache anyway, and the sweeps' set-up costs more than
+#: the wavefront saves: where that size lies follows the core's L2 cache.
 WAVEFRONT_MIN_NODES = wavefront_min_nodes(l2_cache_bytes())
 #: ... and at least this many rows (planes of a volume) along its first axis of more than
-#: one: the eight steps in flight span eight rows, which must be a small part of the
-#: grid (measured, one thread: noisy 64³, 96³ and 128³ volumes, a window of 1/8 to 1/16
-#: of the grid, ran 20 %, 2–5 % and 3 % slower as a wavefront; 512² photos, 1/64, faster).
-WAVEFRONT_MIN_ROWS = 256
+#: one: the eight steps in flight span eight rows, which must be a part of the grid.
+#: Measured, one thread, to sparsity 0.8: noisy 80³, 96³ and 128³ volumes ran 1.17–1.27×
+#: faster as a wavefront, 64³ 0.95–1.17×; photos of 64 × 8,192 and 128 × 4,096 pixels
+#: 1.13–1.28× faster. (256 before the near test was mended and the sweeps widened, when
+#: 64³–128³ volumes ran 2–20 % slower as wavefronts.)
+WAVEFRONT_MIN_ROWS = 64
 #: Pixels each step of a wavefront sweeps at a time. Each sweep sets up a loop per
 #: direction and channel, so small ones cost: measured, one thread, photos to sparsity
 #: 0.8, 8,192 against 1,024 made 512²–2048² photos 1–16 % faster (two threads: 4–8 %); the
