@@ -73,7 +73,7 @@ def wavefront_min_nodes(l2_bytes: int) -> int:
 WAVEFRONT_MIN_NODES = wavefront_min_nodes(l2_cache_bytes())
 #: ... and at least this many rows (planes of a volume) along its first axis of more than
 #: one: the eight steps in flight span eight rows, which must be a part of the grid.
-#: Measured, one thread, to sparsity 0.8: noisy 80³, 96³ and 128³ volumes ran 1.17–1.27×
+#: Measured, one thread, to sparsity 0.8: noisy 80³, 96³ and 128³ volumes ran 1.17–1.32×
 #: faster as a wavefront, 64³ 0.95–1.17×; photos of 64 × 8,192 and 128 × 4,096 pixels
 #: 1.13–1.28× faster. (256 before the near test was mended and the sweeps widened, when
 #: 64³–128³ volumes ran 2–20 % slower as wavefronts.)
