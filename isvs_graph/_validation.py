@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._signals import dtype_name, is_tensor
+from ._signals import dtype_name, is_tensor, numpy_view
 from ._warnings import warn_user
 
 MODES = ("joint", "channel")
@@ -262,14 +262,15 @@ def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
     # they check the values, with no temporary array the size of the signal.
     if not (signal.numel() if tensor else signal.size):
         return
-    if tensor:
+    values = numpy_view(signal) if tensor else signal
+    if values is None:
         values = signal.detach()
         if values.element_size() == 1:  # float8: torch has no minimum for it
             values = values.float()
         low, high = values.aminmax()
         finite = bool(low.isfinite() and high.isfinite())
     else:
-        low, high = signal.min(), signal.max()
+        low, high = values.min(), values.max()
         finite = bool(np.isfinite(low) and np.isfinite(high))
     if not finite:
         raise ValueError(f"{name} contains NaN or infinite values")

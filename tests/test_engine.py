@@ -1091,3 +1091,19 @@ def test_volumes_and_short_grids_run_plain_steps(monkeypatch):
     assert layout(63, 40).wavefront == 0
     assert layout(64, 40).wavefront == numba_backend.WAVEFRONT_CHUNK
     assert layout(1, 300).wavefront == numba_backend.WAVEFRONT_CHUNK  # one row: lag 1
+
+
+def test_calls_that_record_nothing_share_only_empty_arrays():
+    """Calls that record nothing share their recording's arrays (sizes and dtypes
+    kept between calls): safe only because every one of them is empty, bar the log's
+    count, which each call gets anew."""
+    from isvs_graph._solver import numba_backend
+    args = (2, 3, 64, 112, 1, np.dtype(np.float32), (), (), False, 64)
+    first, second = numba_backend._recording(*args), numba_backend._recording(*args)
+    for name, a, b in zip(first._fields, first, second):
+        if name == "log_n":
+            assert a is not b and a.shape == (2,) and not a.any()
+        elif isinstance(a, np.ndarray):
+            assert a.size == 0, name
+    recorded = numba_backend._recording(2, 3, 64, 112, 1, np.float32, (0.5,), (), False, 64)
+    assert recorded.level_u.shape == (2, 1, 3, 64)  # a recording call gets its own

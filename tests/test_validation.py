@@ -217,3 +217,11 @@ def test_what_pyg_and_users_hand_over_is_taken_or_named():
     made = DifferenceOperator(GRAPH, dtype=torch.float64)
     given = DifferenceOperator(isvs_graph.canonical_graph(GRAPH), dtype=torch.float64)
     assert torch.equal(made.apply(u), given.apply(u))
+
+
+def test_cpu_tensors_are_read_through_a_numpy_view_where_numpy_has_the_dtype():
+    from isvs_graph._signals import numpy_view
+    tensor = torch.arange(6.0, requires_grad=True)
+    view = numpy_view(tensor)
+    assert isinstance(view, np.ndarray) and np.shares_memory(view, tensor.detach().numpy())
+    assert numpy_view(tensor.bfloat16()) is None  # numpy has no bfloat16: torch reads it

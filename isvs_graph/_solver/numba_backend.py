@@ -214,6 +214,23 @@ def _grid_graph(dims: tuple[int, ...], connectivity: int, dtype, parts: int, chu
 
 def _recording(batch, channels, p, m, per_edge, dtype, levels, stops, record_entries,
                log_capacity) -> kernels.Recording:
+    if not (len(levels) or len(stops) or record_entries):
+        # Nothing recorded: every array is empty but the log's count, which stays 0. Empty
+        # arrays hold nothing to write, so every such call may share them.
+        empty = _EMPTY_RECORDINGS.get(
+            (batch, channels, p, m, per_edge, np.dtype(dtype)),
+            lambda: _new_recording(batch, channels, p, m, per_edge, dtype, (), (), False, 0))
+        return empty._replace(log_n=np.zeros(batch, dtype=np.int64))
+    return _new_recording(batch, channels, p, m, per_edge, dtype, levels, stops,
+                          record_entries, log_capacity)
+
+
+#: The empty recordings of calls that record nothing, by shape and dtype.
+_EMPTY_RECORDINGS = Kept(1 << 20, 64)
+
+
+def _new_recording(batch, channels, p, m, per_edge, dtype, levels, stops, record_entries,
+                   log_capacity) -> kernels.Recording:
     n_levels, n_stops = len(levels), len(stops)
     entries = m * per_edge if record_entries else 0
     capacity = log_capacity if record_entries else 0

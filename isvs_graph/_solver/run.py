@@ -18,6 +18,7 @@ tensors and its results handed back as numpy).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,6 +109,8 @@ class SolverResult:
 def _ranges(x: Array) -> tuple[np.ndarray, np.ndarray]:
     """The smallest and largest entry of each signal of ``x`` ``(p, B, C)``, float64."""
     if isinstance(x, np.ndarray):
+        if x.shape[1] == 1:  # one signal: a plain reduction, several times cheaper
+            return np.array([x.min()], dtype=np.float64), np.array([x.max()], dtype=np.float64)
         return x.min(axis=(0, 2)).astype(np.float64), x.max(axis=(0, 2)).astype(np.float64)
     return x.amin(dim=(0, 2)).double().cpu().numpy(), \
         x.amax(dim=(0, 2)).double().cpu().numpy()
@@ -126,7 +129,13 @@ def _per_signal(values: np.ndarray, like: Array, dtype: str | None = None) -> Ar
 def _fits(scale: np.ndarray, like: Array) -> bool:
     """Whether ranges up to ``scale`` can be divided out in ``like``'s dtype without
     overflow (values near float32's limit cannot)."""
-    return bool((scale < float(np.finfo(dtype_name(like.dtype)).max) / 4).all())
+    return bool((scale < _largest(like.dtype) / 4).all())
+
+
+@functools.lru_cache(maxsize=None)
+def _largest(dtype) -> float:
+    """The largest finite value of a float dtype (numpy's or torch's)."""
+    return float(np.finfo(dtype_name(dtype)).max)
 
 
 def _wide(x: Array) -> Array:
@@ -290,10 +299,13 @@ def _targets(options: SolverOptions, batch: int, t, sparsity):
     k_target = np.full(batch, -1, dtype=np.int64)
     s_target = np.full(batch, -1.0)
     if t is not None:
-        times = np.broadcast_to(np.asarray(t, dtype=np.float64), (batch,))
-        k_target[:] = [iterations_for_time(float(v), options.alpha) for v in times]
+        times = np.asarray(t, dtype=np.float64)
+        if times.ndim:
+            k_target[:] = [iterations_for_time(float(v), options.alpha) for v in times]
+        else:
+            k_target[:] = iterations_for_time(float(times), options.alpha)
     if sparsity is not None:
-        s_target[:] = np.broadcast_to(np.asarray(sparsity, dtype=np.float64), (batch,))
+        s_target[:] = sparsity  # one value, or one a signal
     return k_target, s_target
 
 
@@ -358,6 +370,8 @@ LIGHT_EDGE = 1e-6
 def _warn_if_short(result: SolverResult, options: SolverOptions, t, sparsity,
                    graph: CanonicalGraph) -> None:
     status = result.status
+    if not ((status == FLOOR) | (status == MAX_ITER)).any():
+        return
     if sparsity is not None:
         what = "the target sparsity" if np.ndim(sparsity) else f"sparsity {sparsity:g}"
     elif t is not None:

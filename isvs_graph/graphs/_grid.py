@@ -318,14 +318,12 @@ def grid_shape(graph: CanonicalGraph) -> tuple[tuple[int, ...], int] | None:
     as :func:`grid_canonical` makes them): its answer is kept, so that every part of a
     call may ask.
     """
+    kept = _kept_shape(graph)
+    if kept is not _UNKNOWN:
+        return kept
     if not (is_frozen(graph.edge_index) and is_frozen(graph.edge_weight)):
         return _recognise(graph)
     key = (id(graph.edge_index), id(graph.edge_weight), graph.num_nodes)
-    with _LOCK:
-        kept = _RECOGNISED.get(key)
-    if kept is not None and kept[0]() is graph.edge_index and \
-            kept[1]() is graph.edge_weight:
-        return kept[2]
     found = _recognise(graph)
     with _LOCK:  # (an id may be reused once its array is gone: drop the dead)
         for old in [k for k, v in list(_RECOGNISED.items())
@@ -343,10 +341,28 @@ def grid_shape(graph: CanonicalGraph) -> tuple[tuple[int, ...], int] | None:
 _RECOGNISED: dict = {}
 
 
+#: What :func:`_kept_shape` returns for arrays not asked about before.
+_UNKNOWN = object()
+
+
+def _kept_shape(graph: CanonicalGraph):
+    """The answer kept for ``graph``'s very arrays, else :data:`_UNKNOWN`: they were
+    frozen when it was kept, and stay so (numpy never makes a view of a ``bytes``
+    object writeable again), so no check of theirs is needed."""
+    kept = _RECOGNISED.get((id(graph.edge_index), id(graph.edge_weight), graph.num_nodes))
+    if kept is not None and kept[0]() is graph.edge_index and \
+            kept[1]() is graph.edge_weight:
+        return kept[2]
+    return _UNKNOWN
+
+
 def frozen_grid_shape(graph: CanonicalGraph) -> tuple[tuple[int, ...], int] | None:
     """:func:`grid_shape` where it is known at no cost (a frozen graph: its answer is
     kept), else ``None`` without looking: for shortcuts that a grid allows but that
     are no reason to recognise one."""
+    kept = _kept_shape(graph)
+    if kept is not _UNKNOWN:
+        return kept
     if is_frozen(graph.edge_index) and is_frozen(graph.edge_weight):
         return grid_shape(graph)
     return None
