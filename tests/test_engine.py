@@ -566,7 +566,7 @@ def test_one_large_signal_splits_its_steps_only_while_that_is_cheaper(split_cost
     from isvs_graph._solver import numba_backend
     from isvs_graph._solver.numba_kernels import RUNNING
     total = 3000
-    state = SimpleNamespace(status=np.array([RUNNING]), steps=np.array([0]))
+    state = SimpleNamespace(status=np.array([RUNNING]), steps=np.array([0]), waved=np.array([0]))
     now, split_at = [0.0], np.zeros(total, dtype=bool)
 
     def run_until(split, until):  # one step costs 1 ms on one thread
@@ -598,7 +598,7 @@ def test_a_split_not_compiled_is_tried_only_once_a_run_is_long():
     from isvs_graph._solver import numba_backend
     from isvs_graph._solver.numba_kernels import RUNNING
     total = 3000
-    state = SimpleNamespace(status=np.array([RUNNING]), steps=np.array([0]))
+    state = SimpleNamespace(status=np.array([RUNNING]), steps=np.array([0]), waved=np.array([0]))
     now, split_at, asked = [0.0], np.zeros(total, dtype=bool), []
 
     def run_until(split, until):  # 1 ms a step on one thread, 0.4 ms split
@@ -625,7 +625,7 @@ def test_a_short_run_never_tries_splitting_its_steps():
 
     from isvs_graph._solver import numba_backend
     from isvs_graph._solver.numba_kernels import RUNNING
-    state = SimpleNamespace(status=np.array([RUNNING]), steps=np.array([0]))
+    state = SimpleNamespace(status=np.array([RUNNING]), steps=np.array([0]), waved=np.array([0]))
     now, tried = [0.0], []
 
     def run_until(split, until):  # 100 steps of 50 µs: 5 ms in all
@@ -646,7 +646,7 @@ def _simulated(total, one_step, split_step, wake):
     from types import SimpleNamespace
 
     from isvs_graph._solver.numba_kernels import RUNNING
-    state = SimpleNamespace(status=np.array([RUNNING]), steps=np.array([0]))
+    state = SimpleNamespace(status=np.array([RUNNING]), steps=np.array([0]), waved=np.array([0]))
     now, split_at, awake = [0.0], np.zeros(total, dtype=bool), [False]
 
     def run_until(split, until):
@@ -716,6 +716,43 @@ def test_short_signals_of_a_kind_try_the_split_once_they_have_run_long_enough():
         numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
         steps += int(split_at.sum())
     assert steps == numba_backend.WAKE_STEPS + numba_backend.TRIAL_STEPS
+
+
+def test_plain_steps_near_a_target_bring_no_trial_of_their_own():
+    # Steps in wavefronts cost about half a plain step (split: 0.3 against 0.6 ms). A run
+    # whose last 400 steps go one at a time (near its target) tries one thread no more
+    # often than one that runs wavefronts to its end; a load that triples every step is
+    # still noticed within a stretch.
+    from types import SimpleNamespace
+
+    from isvs_graph._solver import numba_backend
+    from isvs_graph._solver.numba_kernels import RUNNING
+
+    def one_thread_steps(plain_from, load_from=10 ** 9):
+        state = SimpleNamespace(status=np.array([RUNNING]), steps=np.array([0]),
+                                waved=np.array([0]))
+        now, alone = [0.0], []
+
+        def run_until(split, until):
+            for k in range(int(state.steps[0]), min(until, 1600)):
+                waved = k < plain_from
+                cost = (3e-4 if waved else 6e-4) if split else (7e-4 if waved else 1.2e-3)
+                now[0] += cost * (3.0 if k >= load_from else 1.0)
+                state.waved[0] += waved
+                alone.append(not split)
+                state.steps[0] += 1
+            if state.steps[0] == 1600:
+                state.status[0] = REACHED
+
+        memory = {True: 3e-4, False: 7e-4, "spent": 1.0, "tried": 1.0, "retry": 1e3}
+        numba_backend._run_measured(run_until, state, 0, clock=lambda: now[0],
+                                    memory=memory)
+        return np.array(alone)
+
+    wavefronts, near = one_thread_steps(10 ** 9), one_thread_steps(1200)
+    assert near.sum() == wavefronts.sum() <= numba_backend.TRIAL_STEPS
+    loaded = one_thread_steps(1200, load_from=600)  # split steps get 3× dearer
+    assert loaded[600:].sum() > wavefronts.sum()
 
 
 def test_short_signals_of_a_kind_try_again_after_a_load_has_passed():
@@ -949,20 +986,23 @@ def _waved(counts, reach, stretch, every=8):
     steps, to each check) in stretches of ``stretch`` steps, as the near test of
     ``numba_kernels.run_signal`` decides, from the support's size after each step
     (``counts[k]``): one at a time until the support has grown between two checks and
-    while it does not grow, and where twice its growth (times its acceleration), or
-    twice its largest growth between two checks fading by an eighth a check, would reach
-    the target."""
+    while it does not grow; elsewhere halved while its share of twice the growth (times
+    its acceleration), or of twice the largest growth between two checks fading by an
+    eighth a check, would reach the target."""
     steps = count = mark = before = last = grown = waved = 0
     until = stretch
     while count < reach:
         if steps >= until:
             until += stretch
         depth = min(-steps % every + 1, until - steps)
-        check = (steps + depth - 1) % every == 0
         growth = max(last, count - mark)
-        if before <= 0 or growth <= 0 or \
-                count + 2 * max(growth * max(1.0, growth / before), grown) >= reach:
-            depth, check = 1, steps % every == 0
+        if before <= 0 or growth <= 0:
+            depth = 1
+        else:
+            ahead = 2 * max(growth * max(1.0, growth / before), grown)
+            while depth > 1 and count + ahead * depth / every >= reach:
+                depth //= 2
+        check = (steps + depth - 1) % every == 0
         waved += depth if depth > 1 else 0
         steps += depth
         count = counts[steps]
@@ -994,7 +1034,7 @@ def test_steps_far_from_a_target_run_as_wavefronts(monkeypatch, stretch):
     assert counts[-1] == int(plain.support.sum())
     reach = graph.num_edges * (1 - 0.5)
     expected, expected_steps = _waved(counts, reach, stretch)
-    assert expected_steps == steps and expected >= steps // 2  # (114 steps, 66–72)
+    assert expected_steps == steps and expected >= steps // 2  # (114 steps, 80–84)
     monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 1)
     monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_ROWS", 1)
     monkeypatch.setattr(numba_backend, "COMPILE_WAVEFRONT", True)

@@ -109,6 +109,11 @@ MAX_STRETCH_SECONDS = 0.1
 TRIAL_STEPS = 4
 TRIAL_AFTER = 0.005
 TRIAL_MARGIN = 0.9
+#: How much dearer per step than the best of its sort (split or not, mostly wavefronts or
+#: not) a stretch must be for the other way to be tried before its turn: a load that
+#: arrives costs 2–25× (a core shared), where a stretch of half wavefronts after one of
+#: all (the steps nearing a target) costs 1.1–1.4×.
+DEARER = 1.5
 #: Seconds signals of a kind run between trials of the way not preferred, when each is
 #: too short to try it alone (the time doubles with each trial it loses, and starts
 #: again from here when one wins): a load that passed is noticed.
@@ -446,9 +451,13 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
     spent = memory.get("spent", 0.0)  # (of the kind; ``ran``: of this signal)
     ran = 0.0
     tried, retry = memory.get("tried", 0.0), memory.get("retry", RETRY_AFTER)
+    # A stretch's cost per step is compared with the best of its own sort (split or not,
+    # mostly wavefronts or not): wavefronts cost about half a plain step, so a plain
+    # stretch after wavefronts (the steps near a target) is no sign of a load.
+    latest = dict(memory.get("sorts", {}))  # the last cost of each sort
     if True in memory and False in memory:  # (the split ran: it is compiled)
         cost = {split: memory[split] for split in (False, True)}
-        best = dict(cost)
+        best = dict(latest)
         prefer = memory[True] < TRIAL_MARGIN * memory[False]
         probe, every = 0.0, 4
     awake = False  # whether the last stretch was split (the threads are awake)
@@ -466,6 +475,7 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
             if state.status[b] != kernels.RUNNING:
                 break
         awake = split
+        waved = int(state.waved[b])
         start = clock()
         run_until(split, before + steps)
         seconds = clock() - start
@@ -475,20 +485,23 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
         if not done:  # the signal has stopped
             continue
         cost[split] = max(seconds, 1e-9) / done
+        sort = (split, 2 * (int(state.waved[b]) - waved) >= done)
+        latest[sort] = cost[split]
         if trial:
             trial, since, tried = False, 0, spent + ran
-            if cost[split] < TRIAL_MARGIN * cost[prefer]:  # clearly cheaper: switch
+            rival = latest.get((prefer, sort[1]), cost[prefer])  # (of the same sort)
+            if cost[split] < TRIAL_MARGIN * rival:  # clearly cheaper: switch
                 prefer, stretch, every, retry = split, 4 * PROBE_STEPS, 1, RETRY_AFTER
-                best[prefer] = cost[prefer]
+                best[sort] = cost[split]
             else:  # the longer, the more the other way lost by
-                grow = 4 if cost[split] > cost[prefer] / TRIAL_MARGIN ** 3 else 2
+                grow = 4 if cost[split] > rival / TRIAL_MARGIN ** 3 else 2
                 stretch = min(grow * stretch, MAX_STRETCH)
                 every = min(2 * every, MAX_STRETCH)
                 retry *= 2
             continue
         since += 1
-        dearer = cost[split] > best.get(split, np.inf) / TRIAL_MARGIN
-        best[split] = min(best.get(split, np.inf), cost[split])
+        dearer = cost[split] > DEARER * best.get(sort, np.inf)
+        best[sort] = min(best.get(sort, np.inf), cost[split])
         # (The kind's seconds count until both ways are measured: a trial is due; then
         # each signal's own, and the kind's since the last trial: RETRY_AFTER.)
         run = spent + ran if len(cost) < 2 else ran
@@ -501,7 +514,7 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
             _show_steps(bar, state, b)
     if bar is not None:
         _show_steps(bar, state, b)
-    memory.update(cost, spent=spent + ran, tried=tried, retry=retry)
+    memory.update(cost, spent=spent + ran, tried=tried, retry=retry, sorts=latest)
 
 
 def _scatter(out: Recorded, part: Recorded, signals: np.ndarray) -> None:

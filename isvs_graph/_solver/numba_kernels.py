@@ -961,11 +961,13 @@ if numba is not None:
         # says; split across threads, as deep as its blocks allow), unless something is
         # recorded. A sparsity target is seen only at a wavefront's end, so near it the
         # steps go one at a time: until the support has grown between two checks (the
-        # first entries) and while it does not grow or shrinks (a burst may follow), where
-        # twice its growth since the last check or between the last two, times its
-        # acceleration (that growth over the one before), or twice its largest growth
-        # between two checks (fading by an eighth a check: a burst seen before) would
-        # reach the target, and just after a jump (entries are due). Where a wavefront
+        # first entries) and while it does not grow or shrinks (a burst may follow), and
+        # just after a jump (entries are due). Elsewhere a wavefront is halved (rounding
+        # down: 8, 4, 2 steps, then one) while its share (its steps of the ``check_every`` between two
+        # checks) of twice the support's growth since the last check or between the last
+        # two, times its acceleration (that growth over the one before), or of twice its
+        # largest growth between two checks (fading by an eighth a check: a burst seen
+        # before) would reach the target. Where a wavefront
         # passes it all the same, the run goes again from its start (``state.start``: the
         # same steps, the same bits) up to the step that reached it (``serial_until``),
         # wavefronts ending there.
@@ -1024,9 +1026,13 @@ if numba is not None:
                     depth = min(depth, serial_until - steps)
                 elif s_target >= 0 and rule.anticipate:
                     growth = max(last, count - mark)
-                    if jumped or before <= 0 or growth <= 0 or count + 2 * max(
-                            growth * max(1.0, growth / before), grown) >= reach:
+                    if jumped or before <= 0 or growth <= 0:
                         depth = 1
+                    else:  # halved while its share of twice the growth would reach it
+                        ahead = 2 * max(growth * max(1.0, growth / before), grown)
+                        while depth > 1 and \
+                                count + ahead * depth / rule.check_every >= reach:
+                            depth //= 2
                 if depth > 1:
                     check = (steps + depth - 1) % rule.check_every == 0
             if block_log_k is not None:
