@@ -755,6 +755,20 @@ def test_plain_steps_near_a_target_bring_no_trial_of_their_own():
     assert loaded[600:].sum() > wavefronts.sum()
 
 
+def test_long_signals_of_a_kind_do_not_each_try_the_way_that_lost():
+    # A 1024² photo's 140 steps: 7 ms on one thread, 2.8 ms split. Trials of one thread
+    # lose, and the stretches between trials, doubled by each, carry over to the next
+    # signal of the kind: not every signal pays for a trial (each did, four steps).
+    from isvs_graph._solver import numba_backend
+    memory, alone = {}, []
+    for _ in range(8):
+        state, run_until, clock, split_at, _ = _simulated(140, 7e-3, 2.8e-3, 1e-3)
+        numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
+        alone.append(int((~split_at).sum()))
+    assert sum(alone[2:]) <= 2 * numba_backend.TRIAL_STEPS  # (each of six did: 24)
+    assert memory[True] < memory[False]
+
+
 def test_short_signals_of_a_kind_try_again_after_a_load_has_passed():
     # Short signals (2 ms) that found the split 5× dearer under load: once the load
     # passes (the split halves a step), the kind tries it again within RETRY_AFTER
@@ -1039,10 +1053,43 @@ def test_steps_far_from_a_target_run_as_wavefronts(monkeypatch, stretch):
     monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_ROWS", 1)
     monkeypatch.setattr(numba_backend, "COMPILE_WAVEFRONT", True)
     monkeypatch.setattr(numba_backend, "PROGRESS_STEPS", stretch)
+    monkeypatch.setattr(numba_backend, "FORESIGHT", 0)  # (the rule on counts alone)
     waved = _seen(monkeypatch, "waved")
     fronts = run(graph, x, sparsity=0.5, jumps=False, progress=stretch < 10 ** 9)
     assert waved == [expected]
     assert np.array_equal(fronts.u, plain.u) and int(fronts.steps[0]) == steps
+
+
+def test_the_opening_runs_as_wavefronts_where_no_entries_are_foreseen(monkeypatch, reruns):
+    # With no growth of the support to go by (the first entries), a wavefront reads how
+    # many entries its step's r would bring within four times its depth: where twice that
+    # leaves the target unreached, the opening runs as wavefronts too — the bits of plain
+    # steps, no run going again; where entries come in a burst (flat blocks), it does not.
+    from skimage import data, transform
+
+    from isvs_graph._solver import numba_backend
+    graph = isvs_graph.grid_graph(64, 48)
+    x = transform.resize(data.coffee(), (64, 48), anti_aliasing=True)
+    x = x.reshape(-1, 3).astype(np.float32)
+    monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 10 ** 9)
+    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 10 ** 9)
+    plain = run(graph, x, sparsity=0.5, jumps=False)
+    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 1)
+    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_ROWS", 1)
+    monkeypatch.setattr(numba_backend, "COMPILE_WAVEFRONT", True)
+    waved = _seen(monkeypatch, "waved")
+    ways = {}
+    for foresight in (0, numba_backend.FORESIGHT):
+        monkeypatch.setattr(numba_backend, "FORESIGHT", foresight)
+        ways[foresight] = run(graph, x, sparsity=0.5, jumps=False)
+        assert np.array_equal(ways[foresight].u, plain.u)
+    assert waved[1] >= waved[0] + 8 and sum(reruns) == 0  # (114 steps: 84, then 92)
+    # Flat blocks: their edges enter together, soon after the first (a burst) — foreseen.
+    rng = np.random.default_rng(2)
+    blocks = np.kron(rng.random((16, 12, 3)), np.ones((4, 4, 1))).reshape(-1, 3)
+    for target in (0.99, 0.97, 0.95, 0.9):
+        run(graph, blocks.astype(np.float32), sparsity=target)
+    assert sum(reruns) == 0
 
 
 def test_the_blocks_of_a_split_wavefront_bound_its_depth():

@@ -97,6 +97,10 @@ EVERY_STEP = int(np.iinfo(np.int64).max)
 #: the target, or the iterate has just jumped): off, a wavefront that passes it goes
 #: again from the start (tests switch it off to make runs go again).
 ANTICIPATE = True
+#: With no growth of the support to go by (the opening, or while it does not grow), a
+#: wavefront runs where the entries due within this many times its depth at their present
+#: rate, twice, leave the target unreached (once a check; 0: it steps one at a time).
+FORESIGHT = 4
 #: Steps per chunk when a progress bar follows one signal.
 PROGRESS_STEPS = 64
 #: Splitting the steps of one large signal across threads, measured (see
@@ -280,7 +284,8 @@ def run(canonical: CanonicalGraph, x: np.ndarray, u0: np.ndarray, options: Solve
                             int(options.max_iter), float(options.tol),
                             REGION_TOL * float(options.tol), KICK_RTOL, 32 * eps, 4 * eps,
                             CHECK_EVERY, bool(options.jumps),
-                            np.asarray(sorted(set(stops)), dtype=np.int64), ANTICIPATE)
+                            np.asarray(sorted(set(stops)), dtype=np.int64), ANTICIPATE,
+                            FORESIGHT)
     xs = np.ascontiguousarray(x.transpose(1, 2, 0))
     u0s = u0.transpose(1, 2, 0)  # (B, C, p); each run copies what it starts from
     levels = sorted(levels, reverse=True)
@@ -459,7 +464,7 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
         cost = {split: memory[split] for split in (False, True)}
         best = dict(latest)
         prefer = memory[True] < TRIAL_MARGIN * memory[False]
-        probe, every = 0.0, 4
+        probe, every = 0.0, memory.get("every", 4)  # (doubled by trials lost before)
     awake = False  # whether the last stretch was split (the threads are awake)
     while state.status[b] == kernels.RUNNING:
         split = not prefer if trial else prefer
@@ -514,7 +519,8 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
             _show_steps(bar, state, b)
     if bar is not None:
         _show_steps(bar, state, b)
-    memory.update(cost, spent=spent + ran, tried=tried, retry=retry, sorts=latest)
+    memory.update(cost, spent=spent + ran, tried=tried, retry=retry, sorts=latest,
+                  every=max(every, 4))
 
 
 def _scatter(out: Recorded, part: Recorded, signals: np.ndarray) -> None:

@@ -83,10 +83,12 @@ Constants = namedtuple("Constants", ["kappa", "inv_nu", "step_u", "step_z", "one
 #: stationary), how often to check, whether to jump, iterations a jump must not pass
 #: (``stops``, sorted: the recorded times), and whether a wavefront steps one at a time
 #: where it might pass a target sparsity (``anticipate``; else it runs again from the
-#: start each time it passes one: see :func:`run_signal`).
+#: start each time it passes one: see :func:`run_signal`), and how many times its depth
+#: ahead a wavefront with no growth of the support to go by looks for entries due
+#: (``foresight``; 0: it steps one at a time).
 StopRule = namedtuple("StopRule", ["k_target", "s_target", "max_steps", "tol", "region_tol",
                                    "kick_rtol", "resolution", "rounding", "check_every",
-                                   "jumps", "stops", "anticipate"])
+                                   "jumps", "stops", "anticipate", "foresight"])
 #: What a path records (arrays with a zero-length axis when unused): ``u`` and the
 #: support at the first iterate at or below each sparsity level and at each stop
 #: iteration; the first entry iteration of every entry; every later change of an
@@ -777,6 +779,31 @@ if numba is not None:
                             nstar, rstar = n, abs(v)
         return nonflat, nstar, rstar
 
+    @njit
+    def _entering(consts, z, f, rb, horizon, joint, channel):
+        """Entries outside the support that enter within ``horizon`` steps at their
+        current rate (``z`` grows by ``(α/ν) r`` a step): ``‖z_e + horizon (α/ν) r_e‖ >
+        1`` (per channel in channel mode)."""
+        ahead = consts.step_z * horizon
+        one = consts.one
+        channels, m = z.shape
+        count = 0
+        if joint is not None:
+            norms = np.zeros(m, dtype=z.dtype)
+            for c in range(channels):
+                zs, rs = z[c], rb[c]
+                for e in range(m):
+                    v = zs[e] + ahead * rs[e]
+                    norms[e] += v * v
+            for e in range(m):
+                count += (norms[e] > one) & (f[e] <= one - one)
+        if channel is not None:
+            for c in range(channels):
+                zs, rs = z[c], rb[c]
+                for e in range(m):
+                    count += (abs(zs[e]) <= one) & (abs(zs[e] + ahead * rs[e]) > one)
+        return count
+
     @njit_inline
     def _outside_largest(consts, z, f, rb, joint, channel):
         """The largest squared weighted difference of an entry outside the support (a
@@ -987,6 +1014,8 @@ if numba is not None:
         counts = np.empty(rule.check_every, dtype=np.int64)
         done = np.empty(rule.check_every, dtype=np.int64)
         serial_until = steps
+        clear = False  # whether no entries are foreseen to reach the target before the
+        # next check (see ``foresight``; read anew after each check)
         while True:
             sparsity = (entries - count) / entries if entries else 0.0
             while level < rec.levels.shape[0] and sparsity <= rec.levels[level]:
@@ -1026,8 +1055,18 @@ if numba is not None:
                     depth = min(depth, serial_until - steps)
                 elif s_target >= 0 and rule.anticipate:
                     growth = max(last, count - mark)
+                    if (before <= 0 or growth <= 0) and not jumped and \
+                            rule.foresight > 0 and steps % rule.check_every == 1 and \
+                            steps > rule.check_every:
+                        # No growth to go by (the opening): the entries due within
+                        # ``foresight`` times the wavefront at their present rate, read
+                        # once after a check (the first step's r is 0: none before).
+                        foreseen = count + 2 * _entering(
+                            consts, z, f, rb, rule.foresight * depth, joint, channel)
+                        clear = foreseen < reach
                     if jumped or before <= 0 or growth <= 0:
-                        depth = 1
+                        if not clear:
+                            depth = 1
                     else:  # halved while its share of twice the growth would reach it
                         ahead = 2 * max(growth * max(1.0, growth / before), grown)
                         while depth > 1 and \
@@ -1093,7 +1132,7 @@ if numba is not None:
             # how much the support grew since the last, for the near test above.
             before, last = last, count - mark
             grown = max(last, grown - (grown + 7) // 8)
-            mark, jumped = count, 0
+            mark, jumped, clear = count, 0, False
             if not np.isfinite(eps):
                 status = NON_FINITE
                 break
