@@ -788,15 +788,23 @@ if numba is not None:
         one = consts.one
         channels, m = z.shape
         count = 0
-        if joint is not None:
-            norms = np.zeros(m, dtype=z.dtype)
-            for c in range(channels):
-                zs, rs = z[c], rb[c]
-                for e in range(m):
-                    v = zs[e] + ahead * rs[e]
-                    norms[e] += v * v
-            for e in range(m):
-                count += (norms[e] > one) & (f[e] <= one - one)
+        if joint is not None:  # (a chunk at a time: no array the size of z)
+            norms = np.empty(min(m, 4096), dtype=z.dtype)
+            for lo in range(0, m, norms.shape[0]):
+                n = min(norms.shape[0], m - lo)
+                for c in range(channels):
+                    zs, rs = z[c, lo:lo + n], rb[c, lo:lo + n]
+                    if c == 0:
+                        for q in range(n):
+                            v = zs[q] + ahead * rs[q]
+                            norms[q] = v * v
+                    else:
+                        for q in range(n):
+                            v = zs[q] + ahead * rs[q]
+                            norms[q] += v * v
+                fs = f[lo:lo + n]
+                for q in range(n):
+                    count += (norms[q] > one) & (fs[q] <= one - one)
         if channel is not None:
             for c in range(channels):
                 zs, rs = z[c], rb[c]
