@@ -1192,5 +1192,6 @@ def test_calls_that_record_nothing_share_only_empty_arrays():
             assert a is not b and a.shape == (2,) and not a.any()
         elif isinstance(a, np.ndarray):
             assert a.size == 0, name
+    assert numba_backend._EMPTY_RECORDINGS.bytes == 0  # (clear_caches frees nothing)
     recorded = numba_backend._recording(2, 3, 64, 112, 1, np.float32, (0.5,), (), False, 64)
     assert recorded.level_u.shape == (2, 1, 3, 64)  # a recording call gets its own

@@ -228,13 +228,15 @@ def _recording(batch, channels, p, m, per_edge, dtype, levels, stops, record_ent
         # arrays hold nothing to write, so every such call may share them.
         empty = _EMPTY_RECORDINGS.get(
             (batch, channels, p, m, per_edge, np.dtype(dtype)),
-            lambda: _new_recording(batch, channels, p, m, per_edge, dtype, (), (), False, 0))
+            lambda: _new_recording(batch, channels, p, m, per_edge, dtype, (), (), False,
+                                   0)._replace(log_n=np.zeros(0, dtype=np.int64)))
         return empty._replace(log_n=np.zeros(batch, dtype=np.int64))
     return _new_recording(batch, channels, p, m, per_edge, dtype, levels, stops,
                           record_entries, log_capacity)
 
 
-#: The empty recordings of calls that record nothing, by shape and dtype.
+#: The empty recordings of calls that record nothing, by shape and dtype (no bytes: the
+#: log's count, the one array with entries, is each call's own).
 _EMPTY_RECORDINGS = Kept(1 << 20, 64)
 
 
