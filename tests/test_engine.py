@@ -769,6 +769,27 @@ def test_long_signals_of_a_kind_do_not_each_try_the_way_that_lost():
     assert memory[True] < memory[False]
 
 
+def test_long_signals_of_a_kind_split_again_soon_after_a_load_has_gone():
+    # 3,000 steps of 1 ms on one thread; under a load that lasts 50 signals (150 s) the
+    # split costs 5 ms a step, then 0.4 ms. What the trials lost under the load (their
+    # interval, the stretches between them) is capped: the first signal after the load
+    # splits again within about 2 s, the next from its start.
+    from isvs_graph._solver import numba_backend
+    memory = {}
+    for _ in range(50):
+        state, run_until, clock, split_at, _ = _simulated(3000, 1e-3, 5e-3, 1e-4)
+        numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
+        assert split_at.mean() < 0.05
+    assert memory["every"] <= numba_backend.CARRIED_EVERY
+    assert memory["retry"] <= numba_backend.RETRY_MAX
+    after = []
+    for _ in range(2):
+        state, run_until, clock, split_at, _ = _simulated(3000, 1e-3, 4e-4, 1e-4)
+        numba_backend._run_measured(run_until, state, 0, clock=clock, memory=memory)
+        after.append(split_at.mean())
+    assert after[0] > 0.2 and after[1] > 0.9  # (uncapped: 36 signals on one thread)
+
+
 def test_short_signals_of_a_kind_try_again_after_a_load_has_passed():
     # Short signals (2 ms) that found the split 5× dearer under load: once the load
     # passes (the split halves a step), the kind tries it again within RETRY_AFTER
@@ -1067,7 +1088,7 @@ def test_the_opening_runs_as_wavefronts_where_no_entries_are_foreseen(monkeypatc
     # steps, no run going again; where entries come in a burst (flat blocks), it does not.
     from skimage import data, transform
 
-    from isvs_graph._solver import numba_backend
+    from isvs_graph._solver import numba_backend, numba_kernels
     graph = isvs_graph.grid_graph(64, 48)
     x = transform.resize(data.coffee(), (64, 48), anti_aliasing=True)
     x = x.reshape(-1, 3).astype(np.float32)
@@ -1077,19 +1098,59 @@ def test_the_opening_runs_as_wavefronts_where_no_entries_are_foreseen(monkeypatc
     monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 1)
     monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_ROWS", 1)
     monkeypatch.setattr(numba_backend, "COMPILE_WAVEFRONT", True)
-    waved = _seen(monkeypatch, "waved")
-    ways = {}
+    monkeypatch.setattr(numba_backend, "PROGRESS_STEPS", 24)  # (the opening: a stretch)
+    stretches, original = [], numba_kernels.run_batch
+
+    def seen(order, split, graph, consts, rule, x, state, *args):
+        original(order, split, graph, consts, rule, x, state, *args)
+        stretches.append((int(state.steps[0]), int(state.waved[0])))
+
+    monkeypatch.setattr(numba_kernels, "run_batch", seen)
+    opening = {}
     for foresight in (0, numba_backend.FORESIGHT):
         monkeypatch.setattr(numba_backend, "FORESIGHT", foresight)
-        ways[foresight] = run(graph, x, sparsity=0.5, jumps=False)
-        assert np.array_equal(ways[foresight].u, plain.u)
-    assert waved[1] >= waved[0] + 8 and sum(reruns) == 0  # (114 steps: 84, then 92)
+        stretches.clear()
+        fronts = run(graph, x, sparsity=0.5, jumps=False, progress=True)
+        assert np.array_equal(fronts.u, plain.u) and stretches[0][0] == 24
+        opening[foresight] = stretches[0][1]
+    assert opening == {0: 0, numba_backend.FORESIGHT: 8} and sum(reruns) == 0
     # Flat blocks: their edges enter together, soon after the first (a burst) — foreseen.
     rng = np.random.default_rng(2)
     blocks = np.kron(rng.random((16, 12, 3)), np.ones((4, 4, 1))).reshape(-1, 3)
     for target in (0.99, 0.97, 0.95, 0.9):
         run(graph, blocks.astype(np.float32), sparsity=target)
     assert sum(reruns) == 0
+
+
+def test_bursts_of_ties_and_stretches_bring_no_run_that_goes_again(monkeypatch, reruns):
+    # Near a target a wavefront is halved by the support's growth, but a plateau's tied
+    # edges enter in one step (stripes: 768 → 1,776 entries): the entries due must leave
+    # the target unreached as well. And a run resumed in stretches (a progress bar) starts
+    # each with r = 0 on one thread: the look ahead waits for a step of its own.
+    from skimage import data, transform
+
+    from isvs_graph._solver import numba_backend
+    H, W = 48, 40
+    stripes = np.repeat(((np.arange(W) // 3) % 2)[None, :, None], H, 0) * np.ones((1, 1, 3))
+    checker = (((np.arange(H)[:, None] // 6) + (np.arange(W)[None] // 6)) % 2)[..., None]
+    yy, xx = np.mgrid[0:H, 0:W] / max(H, W)
+    photo = transform.resize(data.astronaut() / 255.0, (H, W), anti_aliasing=True)
+    cases = [(stripes, 4, "joint", 0.6, {}), (checker, 8, "joint", 0.6, {}),
+             (np.stack([yy, xx], -1), 8, "channel", 0.3, {}),
+             (photo, 4, "joint", 0.97, {"progress": True})]
+    monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 10 ** 9)
+    monkeypatch.setattr(numba_backend, "PROGRESS_STEPS", 9)
+    for image, connectivity, mode, target, extra in cases:
+        graph = isvs_graph.grid_graph((H, W), connectivity=connectivity)
+        x = image.reshape(-1, image.shape[-1]).astype(np.float32)
+        monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 10 ** 9)
+        plain = run(graph, x, sparsity=target, mode=mode, jumps=False)
+        monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 1)
+        monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_ROWS", 1)
+        monkeypatch.setattr(numba_backend, "COMPILE_WAVEFRONT", True)
+        reruns.clear()
+        fronts = run(graph, x, sparsity=target, mode=mode, jumps=False, **extra)
+        assert np.array_equal(fronts.u, plain.u) and sum(reruns) == 0
 
 
 def test_the_blocks_of_a_split_wavefront_bound_its_depth():

@@ -122,6 +122,13 @@ DEARER = 1.5
 #: too short to try it alone (the time doubles with each trial it loses, and starts
 #: again from here when one wins): a load that passed is noticed.
 RETRY_AFTER = 0.25
+#: ... doubling up to this many seconds: a load that lasted long is not waited out as long
+#: again once it has gone.
+RETRY_MAX = 4.0
+#: The most stretches between trials a signal takes over from the signals of its kind
+#: before it (each trial lost doubles them, up to ``MAX_STRETCH``): a long signal still
+#: tries the other way within a few stretches of a load that has come or gone.
+CARRIED_EVERY = 16
 #: Steps a split stretch runs unmeasured when the threads were idle before it: waking
 #: them (0.4–3 ms on a 2-core VM after a 256² image's single-thread work, against 0.18 ms
 #: a split step) is not what a split step costs.
@@ -504,7 +511,7 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
                 grow = 4 if cost[split] > rival / TRIAL_MARGIN ** 3 else 2
                 stretch = min(grow * stretch, MAX_STRETCH)
                 every = min(2 * every, MAX_STRETCH)
-                retry *= 2
+                retry = min(2 * retry, RETRY_MAX)
             continue
         since += 1
         dearer = cost[split] > DEARER * best.get(sort, np.inf)
@@ -522,7 +529,7 @@ def _run_measured(run_until, state: kernels.State, b: int, bar=None,
     if bar is not None:
         _show_steps(bar, state, b)
     memory.update(cost, spent=spent + ran, tried=tried, retry=retry, sorts=latest,
-                  every=max(every, 4))
+                  every=min(max(every, 4), CARRIED_EVERY))
 
 
 def _scatter(out: Recorded, part: Recorded, signals: np.ndarray) -> None:

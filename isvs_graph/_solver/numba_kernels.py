@@ -789,7 +789,7 @@ if numba is not None:
         channels, m = z.shape
         count = 0
         if joint is not None:  # (a chunk at a time: no array the size of z)
-            norms = np.empty(min(m, 4096), dtype=z.dtype)
+            norms = np.empty(max(1, min(m, 4096)), dtype=z.dtype)
             for lo in range(0, m, norms.shape[0]):
                 n = min(norms.shape[0], m - lo)
                 for c in range(channels):
@@ -1024,6 +1024,7 @@ if numba is not None:
         serial_until = steps
         clear = False  # whether no entries are foreseen to reach the target before the
         # next check (see ``foresight``; read anew after each check)
+        entered = steps  # (the steps done before this call)
         while True:
             sparsity = (entries - count) / entries if entries else 0.0
             while level < rec.levels.shape[0] and sparsity <= rec.levels[level]:
@@ -1063,23 +1064,37 @@ if numba is not None:
                     depth = min(depth, serial_until - steps)
                 elif s_target >= 0 and rule.anticipate:
                     growth = max(last, count - mark)
-                    if (before <= 0 or growth <= 0) and not jumped and \
-                            rule.foresight > 0 and steps % rule.check_every == 1 and \
-                            steps > rule.check_every:
-                        # No growth to go by (the opening): the entries due within
-                        # ``foresight`` times the wavefront at their present rate, read
-                        # once after a check (the first step's r is 0: none before).
-                        foreseen = count + 2 * _entering(
-                            consts, z, f, rb, rule.foresight * depth, joint, channel)
-                        clear = foreseen < reach
-                    if jumped or before <= 0 or growth <= 0:
+                    # ``r`` is this run's once a step of this call has run, or kept
+                    # between calls (a call that keeps none starts from zeros).
+                    live = state.r.shape[0] > 0 or steps > entered
+                    if jumped:
+                        depth = 1
+                    elif before <= 0 or growth <= 0:
+                        # No growth to go by (the opening, a plateau): the entries due
+                        # within ``foresight`` times the wavefront at their present rate,
+                        # read once after a check (the first step's r is 0: none before).
+                        if rule.foresight > 0 and live and \
+                                steps % rule.check_every == 1 and steps > rule.check_every:
+                            clear = count + 2 * _entering(
+                                consts, z, f, rb, rule.foresight * depth, joint,
+                                channel) < reach
                         if not clear:
                             depth = 1
-                    else:  # halved while its share of twice the growth would reach it
+                    else:
                         ahead = 2 * max(growth * max(1.0, growth / before), grown)
-                        while depth > 1 and \
-                                count + ahead * depth / rule.check_every >= reach:
-                            depth //= 2
+                        if count + ahead >= reach:
+                            # Near the target: halved while its share of twice the growth
+                            # would reach it. There a burst of ties (a plateau's edges
+                            # entering at once) would pass it too: the entries due within
+                            # twice its steps, counted twice, must leave it unreached.
+                            while depth > 1 and \
+                                    count + ahead * depth / rule.check_every >= reach:
+                                depth //= 2
+                            if depth > 1 and rule.foresight > 0 and not (
+                                    live and count + 2 * _entering(
+                                        consts, z, f, rb, 2 * depth, joint,
+                                        channel) < reach):
+                                depth = 1
                 if depth > 1:
                     check = (steps + depth - 1) % rule.check_every == 0
             if block_log_k is not None:
