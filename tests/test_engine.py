@@ -1047,11 +1047,9 @@ def _waved(counts, reach, stretch, every=8):
     return waved, steps
 
 
-@pytest.mark.parametrize("stretch", [10 ** 9, 5, 12])
-def test_steps_far_from_a_target_run_as_wavefronts(monkeypatch, stretch):
-    # The near test reads the support's growth between two checks, each at the end of a
-    # wavefront or a step of its own, across stretches too (a progress bar): the steps
-    # far from the target run as wavefronts, as a simulation of the rule says.
+def _coffee_plain(monkeypatch):
+    """The coffee photo at 64×48 on its grid and its run in plain steps to sparsity 0.5,
+    jumps off (one thread)."""
     from skimage import data, transform
 
     from isvs_graph._solver import numba_backend
@@ -1060,7 +1058,24 @@ def test_steps_far_from_a_target_run_as_wavefronts(monkeypatch, stretch):
     x = x.reshape(-1, 3).astype(np.float32)
     monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 10 ** 9)
     monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 10 ** 9)
-    plain = run(graph, x, sparsity=0.5, jumps=False)
+    return graph, x, run(graph, x, sparsity=0.5, jumps=False)
+
+
+def _force_fronts(monkeypatch):
+    """Every grid, whatever its size, runs its steps as wavefronts on one thread."""
+    from isvs_graph._solver import numba_backend
+    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 1)
+    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_ROWS", 1)
+    monkeypatch.setattr(numba_backend, "COMPILE_WAVEFRONT", True)
+
+
+@pytest.mark.parametrize("stretch", [10 ** 9, 5, 12])
+def test_steps_far_from_a_target_run_as_wavefronts(monkeypatch, stretch):
+    # The near test reads the support's growth between two checks, each at the end of a
+    # wavefront or a step of its own, across stretches too (a progress bar): the steps
+    # far from the target run as wavefronts, as a simulation of the rule says.
+    from isvs_graph._solver import numba_backend
+    graph, x, plain = _coffee_plain(monkeypatch)
     steps = int(plain.steps[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the step bound warns
@@ -1070,9 +1085,7 @@ def test_steps_far_from_a_target_run_as_wavefronts(monkeypatch, stretch):
     reach = graph.num_edges * (1 - 0.5)
     expected, expected_steps = _waved(counts, reach, stretch)
     assert expected_steps == steps and expected >= steps // 2  # (114 steps, 80–84)
-    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 1)
-    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_ROWS", 1)
-    monkeypatch.setattr(numba_backend, "COMPILE_WAVEFRONT", True)
+    _force_fronts(monkeypatch)
     monkeypatch.setattr(numba_backend, "PROGRESS_STEPS", stretch)
     monkeypatch.setattr(numba_backend, "FORESIGHT", 0)  # (the rule on counts alone)
     waved = _seen(monkeypatch, "waved")
@@ -1086,18 +1099,9 @@ def test_the_opening_runs_as_wavefronts_where_no_entries_are_foreseen(monkeypatc
     # many entries its step's r would bring within four times its depth: where twice that
     # leaves the target unreached, the opening runs as wavefronts too — the bits of plain
     # steps, no run going again; where entries come in a burst (flat blocks), it does not.
-    from skimage import data, transform
-
     from isvs_graph._solver import numba_backend, numba_kernels
-    graph = isvs_graph.grid_graph(64, 48)
-    x = transform.resize(data.coffee(), (64, 48), anti_aliasing=True)
-    x = x.reshape(-1, 3).astype(np.float32)
-    monkeypatch.setattr(numba_backend, "WIDE_MIN_NODES", 10 ** 9)
-    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 10 ** 9)
-    plain = run(graph, x, sparsity=0.5, jumps=False)
-    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 1)
-    monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_ROWS", 1)
-    monkeypatch.setattr(numba_backend, "COMPILE_WAVEFRONT", True)
+    graph, x, plain = _coffee_plain(monkeypatch)
+    _force_fronts(monkeypatch)
     monkeypatch.setattr(numba_backend, "PROGRESS_STEPS", 24)  # (the opening: a stretch)
     stretches, original = [], numba_kernels.run_batch
 
@@ -1145,9 +1149,7 @@ def test_bursts_of_ties_and_stretches_bring_no_run_that_goes_again(monkeypatch, 
         x = image.reshape(-1, image.shape[-1]).astype(np.float32)
         monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 10 ** 9)
         plain = run(graph, x, sparsity=target, mode=mode, jumps=False)
-        monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_NODES", 1)
-        monkeypatch.setattr(numba_backend, "WAVEFRONT_MIN_ROWS", 1)
-        monkeypatch.setattr(numba_backend, "COMPILE_WAVEFRONT", True)
+        _force_fronts(monkeypatch)
         reruns.clear()
         fronts = run(graph, x, sparsity=target, mode=mode, jumps=False, **extra)
         assert np.array_equal(fronts.u, plain.u) and sum(reruns) == 0
