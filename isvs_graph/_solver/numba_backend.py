@@ -99,7 +99,8 @@ EVERY_STEP = int(np.iinfo(np.int64).max)
 ANTICIPATE = True
 #: With no growth of the support to go by (the opening, or while it does not grow), a
 #: wavefront runs where the entries due within this many times its depth at their present
-#: rate, twice, leave the target unreached (once a check; 0: it steps one at a time).
+#: rate, twice, leave the target unreached (read once a check; 0: it steps one at a time,
+#: and a wavefront halved near a target runs without reading the entries due).
 FORESIGHT = 4
 #: Steps per chunk when a progress bar follows one signal.
 PROGRESS_STEPS = 64

@@ -994,18 +994,22 @@ if numba is not None:
         counted = count
         # The steps up to each check go as one wavefront on a large grid (the layout
         # says; split across threads, as deep as its blocks allow), unless something is
-        # recorded. A sparsity target is seen only at a wavefront's end, so near it the
-        # steps go one at a time: until the support has grown between two checks (the
-        # first entries) and while it does not grow or shrinks (a burst may follow), and
-        # just after a jump (entries are due). Elsewhere a wavefront is halved (rounding
-        # down: 8, 4, 2 steps, then one) while its share (its steps of the ``check_every`` between two
-        # checks) of twice the support's growth since the last check or between the last
-        # two, times its acceleration (that growth over the one before), or of twice its
-        # largest growth between two checks (fading by an eighth a check: a burst seen
-        # before) would reach the target. Where a wavefront
-        # passes it all the same, the run goes again from its start (``state.start``: the
-        # same steps, the same bits) up to the step that reached it (``serial_until``),
-        # wavefronts ending there.
+        # recorded. A sparsity target is seen only at a wavefront's end, so near it a
+        # wavefront is cut short. Just after a jump (entries are due) the steps go one at
+        # a time. With no growth of the support between two checks to go by (the first
+        # entries; a plateau, after which a burst may follow) a wavefront runs only where
+        # the entries due within ``foresight`` times its depth at their present rate,
+        # counted twice, leave the target unreached. Where twice the support's growth
+        # since the last check or between the last two, times its acceleration (that
+        # growth over the one before), or twice its largest growth between two checks
+        # (fading by an eighth a check: a burst seen before) would reach the target, it is
+        # halved (rounding down: 8, 4, 2 steps, then one) while its share (its steps of
+        # the ``check_every`` between two checks) would, and runs only where the entries
+        # due within twice its steps, counted twice, leave the target unreached too (a
+        # plateau's tied edges enter at once). Where a wavefront passes it all the same,
+        # the run goes again from its start (``state.start``: the same steps, the same
+        # bits) up to the step that reached it (``serial_until``), wavefronts ending
+        # there.
         deepest = rule.check_every if fronts is None else \
             front_depth(graph, rule.check_every)
         wavefront = (front is not None and graph.wavefront > 0 or fronts is not None) and \

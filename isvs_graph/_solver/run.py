@@ -110,7 +110,8 @@ def _ranges(x: Array) -> tuple[np.ndarray, np.ndarray]:
     """The smallest and largest entry of each signal of ``x`` ``(p, B, C)``, float64."""
     if isinstance(x, np.ndarray):
         if x.shape[1] == 1:  # one signal: a plain reduction, several times cheaper
-            return np.array([x.min()], dtype=np.float64), np.array([x.max()], dtype=np.float64)
+            return (np.array([x.min()], dtype=np.float64),
+                    np.array([x.max()], dtype=np.float64))
         return x.min(axis=(0, 2)).astype(np.float64), x.max(axis=(0, 2)).astype(np.float64)
     return x.amin(dim=(0, 2)).double().cpu().numpy(), \
         x.amax(dim=(0, 2)).double().cpu().numpy()
