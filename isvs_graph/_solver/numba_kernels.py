@@ -1029,6 +1029,8 @@ if numba is not None:
         clear = False  # whether no entries are foreseen to reach the target before the
         # next check (see ``foresight``; read anew after each check)
         entered = steps  # (the steps done before this call)
+        barred = False  # whether entries due barred a wavefront near the target since the
+        # last check
         while True:
             sparsity = (entries - count) / entries if entries else 0.0
             while level < rec.levels.shape[0] and sparsity <= rec.levels[level]:
@@ -1094,11 +1096,13 @@ if numba is not None:
                             while depth > 1 and \
                                     count + ahead * depth / rule.check_every >= reach:
                                 depth //= 2
-                            if depth > 1 and rule.foresight > 0 and not (
+                            # (Once barred, until the next check: no pass over the
+                            # entries at each step that follows.)
+                            if depth > 1 and rule.foresight > 0 and (barred or not (
                                     live and count + 2 * _entering(
                                         consts, z, f, rb, 2 * depth, joint,
-                                        channel) < reach):
-                                depth = 1
+                                        channel) < reach)):
+                                depth, barred = 1, True
                 if depth > 1:
                     check = (steps + depth - 1) % rule.check_every == 0
             if block_log_k is not None:
@@ -1159,7 +1163,7 @@ if numba is not None:
             # how much the support grew since the last, for the near test above.
             before, last = last, count - mark
             grown = max(last, grown - (grown + 7) // 8)
-            mark, jumped, clear = count, 0, False
+            mark, jumped, clear, barred = count, 0, False, False
             if not np.isfinite(eps):
                 status = NON_FINITE
                 break
