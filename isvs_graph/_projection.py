@@ -17,6 +17,7 @@ one call on a block-diagonal graph: group ``g`` owns nodes ``g p … (g + 1) p -
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,7 +26,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ._threads import parallel_allowed
 from .graphs import CanonicalGraph
-from .graphs._grid import frozen_grid_shape
+from .graphs._grid import frozen_grid_shape, grid_offsets
 
 try:
     import numba
@@ -57,29 +58,76 @@ if numba is not None:
                 union(parent, src[e], dst[e])
         return number(parent, labels)
 
+    @_njit
+    def label_grid(dims, offsets, keep, labels):
+        """:func:`label_components` on a pixel or voxel grid, whose edges follow from its
+        shape: ``dims`` (depth, height, width; depth 1 for an image) and the ``offsets``
+        (``(D, 3)``) from a node to its neighbours ahead, in canonical order (by
+        increasing shift), so that ``keep`` is read in canonical edge order."""
+        depth, height, width = dims[0], dims[1], dims[2]
+        directions = offsets.shape[0]
+        shift = np.empty(directions, dtype=np.int64)
+        for d in range(directions):
+            shift[d] = (offsets[d, 0] * height + offsets[d, 1]) * width + offsets[d, 2]
+        inside = np.empty(directions, dtype=np.bool_)  # (along this row; then its ends)
+        end = np.empty(directions, dtype=np.bool_)
+        parent = np.arange(labels.shape[0])
+        e = 0
+        for i in range(depth):
+            for j in range(height):
+                t = (i * height + j) * width
+                for d in range(directions):
+                    inside[d] = i + offsets[d, 0] < depth and 0 <= j + offsets[d, 1] < height
+                for k in range(width):
+                    if 0 < k < width - 1:  # no neighbour ahead leaves the row's width
+                        for d in range(directions):
+                            if inside[d]:
+                                if keep[e]:
+                                    union(parent, t + k, t + k + shift[d])
+                                e += 1
+                        continue
+                    for d in range(directions):
+                        end[d] = inside[d] and 0 <= k + offsets[d, 2] < width
+                    for d in range(directions):
+                        if end[d]:
+                            if keep[e]:
+                                union(parent, t + k, t + k + shift[d])
+                            e += 1
+        return number(parent, labels)
+
+    @_njit
+    def _label(src, dst, dims, offsets, keep, labels):
+        """:func:`label_grid` where ``dims`` is given (a grid), else
+        :func:`label_components` on the edge list ``src``, ``dst``."""
+        if dims.shape[0]:
+            return label_grid(dims, offsets, keep, labels)
+        return label_components(src, dst, keep, labels)
+
     @numba.njit(cache=True, nogil=True, parallel=True)
-    def _project_groups(src, dst, keep, values, out):
+    def _project_groups(src, dst, dims, offsets, keep, values, out):
         """For each group ``g``: the means of ``values[g]`` (``K`` planes of ``p`` nodes
-        sharing one partition) over the components of the edges ``keep[g]`` keeps.
-        Groups are labelled in parallel, then every (group, plane) is averaged in
-        parallel, so one partition shared by many planes uses every thread too."""
+        sharing one partition) over the components of the edges ``keep[g]`` keeps (an
+        edge list ``src``, ``dst``, or a grid's ``dims`` and ``offsets``: see
+        :func:`_label`). Groups are labelled in parallel, then every (group, plane) is
+        averaged in parallel, so one partition shared by many planes uses every thread
+        too."""
         groups, planes, p = values.shape
         labels = np.empty((groups, p), dtype=np.int64)
         counts = np.empty(groups, dtype=np.int64)
         for g in numba.prange(groups):
-            counts[g] = label_components(src, dst, keep[g], labels[g])
+            counts[g] = _label(src, dst, dims, offsets, keep[g], labels[g])
         for job in numba.prange(groups * planes):
             g, k = job // planes, job % planes
             _average(labels[g], counts[g], values[g, k:k + 1], out[g, k:k + 1])
 
     @numba.njit(cache=True, nogil=True)
-    def _project_groups_serial(src, dst, keep, values, out):
+    def _project_groups_serial(src, dst, dims, offsets, keep, values, out):
         """:func:`_project_groups` on the calling thread, a group's planes averaged
         :data:`FUSED_PLANES` at a time (the same bits)."""
         groups, planes, p = values.shape
         labels = np.empty(p, dtype=np.int64)
         for g in range(groups):
-            count = label_components(src, dst, keep[g], labels)
+            count = _label(src, dst, dims, offsets, keep[g], labels)
             for k in range(0, planes, FUSED_PLANES):
                 _average(labels, count, values[g, k:k + FUSED_PLANES],
                          out[g, k:k + FUSED_PLANES])
@@ -113,6 +161,32 @@ if numba is not None:
         for i in range(labels.shape[0]):
             for k in range(planes):
                 out[k, i] = sums[labels[i], k]
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+#: What the kernels take for a graph that is not a grid (no ``dims``) and for a grid (no
+#: edge list): read-only, as :func:`_grid_walk`'s arrays, so that one compiled kernel
+#: serves both.
+_NO_GRID = (_read_only(np.zeros(0, dtype=np.int64)),
+            _read_only(np.zeros((0, 3), dtype=np.int64)))
+_NO_EDGES = _read_only(np.zeros((2, 0), dtype=np.int64))
+
+
+@functools.lru_cache(maxsize=16)
+def _grid_walk(shape: tuple[int, ...], connectivity: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(dims, offsets)`` of :func:`label_grid` for a grid: its sizes as a volume's
+    (depth 1 for an image) and the offsets to its neighbours ahead in canonical order
+    (by increasing shift; two that share a shift never both leave one node)."""
+    lead = (1,) * (3 - len(shape))
+    strides = np.cumprod((1, *shape[:0:-1]))[::-1]
+    offsets = sorted(grid_offsets(len(shape), connectivity),
+                     key=lambda offset: int(np.dot(offset, strides)))
+    return (_read_only(np.array(lead + tuple(shape), dtype=np.int64)),
+            _read_only(np.array([(0,) * len(lead) + o for o in offsets], dtype=np.int64)))
 
 
 def component_labels(graph: CanonicalGraph, keep: np.ndarray | torch.Tensor | None = None,
@@ -225,7 +299,8 @@ def _project_cpu(graph: CanonicalGraph, u: np.ndarray, support: np.ndarray | Non
     p, batch, channels = u.shape
     m = graph.num_edges
     planes = np.ascontiguousarray(u.transpose(1, 2, 0))  # a view when u came from the solver
-    if support is None and frozen_grid_shape(graph) is not None:
+    grid = frozen_grid_shape(graph)
+    if support is None and grid is not None:
         # A grid is connected: each plane's mean, formed as the kernel forms a
         # component's (so the same bits), with no labels to find.
         out = np.empty_like(planes)
@@ -240,19 +315,22 @@ def _project_cpu(graph: CanonicalGraph, u: np.ndarray, support: np.ndarray | Non
     else:  # channel: one partition per signal and channel
         keep = np.ascontiguousarray((~support).transpose(1, 2, 0).reshape(batch * channels, m))
         values = planes.reshape(batch * channels, 1, p)
-    src, dst = graph.edge_index
+    # A grid's edges follow from its shape (its edge list is not read); another graph's
+    # are its list.
+    src, dst = _NO_EDGES if grid is not None else graph.edge_index
+    dims, offsets = _grid_walk(*grid) if grid is not None else _NO_GRID
     # A few planes (one image) are averaged on this thread: the same arithmetic, and a
     # first call then compiles no parallel loops.
     few = values.shape[0] * values.shape[1] <= 4
     if parallel_allowed() and not few:
         out = np.empty_like(values)
-        _project_groups(src, dst, keep, values, out)
+        _project_groups(src, dst, dims, offsets, keep, values, out)
     else:
         # The means are formed in float64 whatever the dtype, so the serial pass takes
         # float64 planes: one compiled kernel serves float32 and float64 (the same bits:
         # the float64 mean is rounded once, here rather than in the kernel).
         wide = values.astype(np.float64, copy=False)
         out = np.empty_like(wide)
-        _project_groups_serial(src, dst, keep, wide, out)
+        _project_groups_serial(src, dst, dims, offsets, keep, wide, out)
         out = out.astype(values.dtype, copy=False)
     return out.reshape(batch, channels, p).transpose(2, 0, 1)

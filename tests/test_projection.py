@@ -68,13 +68,40 @@ def test_a_grid_is_averaged_as_one_component_to_the_last_bit(dtype):
     assert np.array_equal(fast, slow)
 
 
+@pytest.mark.parametrize("shape, connectivity", [
+    ((9, 7), 4), ((9, 7), 8), ((7, 2), 8), ((1, 6), 8), ((6, 1), 4), ((5, 4, 3), 6),
+    ((5, 4, 3), 18), ((4, 3, 2), 26), ((3, 1, 5), 26), ((1, 4, 4), 18)])
+def test_a_grid_is_labelled_from_its_shape_as_its_edge_list_is(shape, connectivity):
+    # A grid known at no cost (frozen) is labelled from its shape, its edge list unread:
+    # the same components as the list's (narrow grids, where two offsets share a shift,
+    # included), so the same bits, one signal or several, joint or per channel.
+    from isvs_graph._projection import _project_cpu
+    from isvs_graph.graphs import CanonicalGraph
+    from isvs_graph.graphs._grid import frozen_grid_shape, grid_canonical
+    grid = grid_canonical(*shape, connectivity=connectivity)
+    edges = CanonicalGraph(grid.edge_index.copy(), grid.edge_weight.copy(), grid.num_nodes)
+    assert frozen_grid_shape(grid) is not None and frozen_grid_shape(edges) is None
+    rng = np.random.default_rng(len(shape) * connectivity)
+    p, m = grid.num_nodes, grid.num_edges
+    for batch, channels, per_channel in ((1, 3, False), (4, 2, False), (2, 3, True)):
+        u = rng.standard_normal((p, batch, channels)).astype(np.float32)
+        for fraction in (0.2, 0.6, 0.95):
+            size = (m, batch, channels) if per_channel else (m, batch)
+            support = rng.random(size) < fraction
+            fast, slow = _project_cpu(grid, u, support), _project_cpu(edges, u, support)
+            assert np.array_equal(fast, slow)
+            if not per_channel:
+                expected = project(edges, torch.from_numpy(u), torch.from_numpy(support))
+                np.testing.assert_allclose(fast, expected.numpy(), rtol=1e-6)
+
+
 @pytest.mark.parametrize("groups,planes", [(1, 1), (1, 3), (2, 4), (2, 5), (1, 9)])
 def test_serial_and_parallel_passes_give_the_same_bits(groups, planes):
     # The serial pass (one image) averages a group's few planes in one sweep over its
     # nodes, more one at a time; the parallel pass (batches) one plane at a time. Each
     # sums in node order, so both give the same bits, and the component means of a
     # reference.
-    from isvs_graph._projection import _project_groups, _project_groups_serial
+    from isvs_graph._projection import _NO_GRID, _project_groups, _project_groups_serial
     data, edges = random_graph(9)
     canonical = isvs_graph.canonical_graph(data)
     rng = np.random.default_rng(9)
@@ -83,8 +110,9 @@ def test_serial_and_parallel_passes_give_the_same_bits(groups, planes):
     values = rng.standard_normal((groups, planes, p)) * 1e3
     serial, parallel = np.empty_like(values), np.empty_like(values)
     src, dst = canonical.edge_index
-    _project_groups_serial(src, dst, keep, values, serial)
-    _project_groups(src, dst, keep, values, parallel)
+    dims, offsets = _NO_GRID
+    _project_groups_serial(src, dst, dims, offsets, keep, values, serial)
+    _project_groups(src, dst, dims, offsets, keep, values, parallel)
     assert np.array_equal(serial, parallel)
     keys = list(edges)
     for g in range(groups):
