@@ -95,6 +95,29 @@ def test_a_grid_is_labelled_from_its_shape_as_its_edge_list_is(shape, connectivi
                 np.testing.assert_allclose(fast, expected.numpy(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("planes", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_component_means_are_sums_in_node_order_to_the_last_bit(planes, dtype):
+    # A component's sums run in registers along each run of its nodes: the additions
+    # are those of adding each node in turn into memory (np.add.at, in order), so the
+    # same bits, whatever the runs (long, of one node, components interleaved).
+    from isvs_graph._projection import _average
+    rng = np.random.default_rng(planes)
+    runs = rng.integers(1, 40, 300)
+    labels = np.unique(np.repeat(rng.integers(0, 50, runs.size), runs),
+                       return_inverse=True)[1]  # (every component has nodes)
+    count = labels.max() + 1
+    values = (rng.standard_normal((planes, labels.size)) * 10.0 ** rng.integers(
+        -3, 4, (planes, labels.size))).astype(dtype)
+    out = np.empty_like(values)
+    _average(labels, count, values, out)
+    sums = np.zeros((count, planes))
+    np.add.at(sums, labels, values.T.astype(np.float64))
+    size = np.bincount(labels, minlength=count).astype(np.float64)
+    expected = (sums / size[:, None])[labels].T.astype(dtype)
+    assert np.array_equal(out, expected)
+
+
 @pytest.mark.parametrize("groups,planes", [(1, 1), (1, 3), (2, 4), (2, 5), (1, 9)])
 def test_serial_and_parallel_passes_give_the_same_bits(groups, planes):
     # The serial pass (one image) averages a group's few planes in one sweep over its
@@ -114,6 +137,14 @@ def test_serial_and_parallel_passes_give_the_same_bits(groups, planes):
     _project_groups_serial(src, dst, dims, offsets, keep, values, serial)
     _project_groups(src, dst, dims, offsets, keep, values, parallel)
     assert np.array_equal(serial, parallel)
+    # float32 planes: summed in float64 all the same, each mean rounded once.
+    narrow = values.astype(np.float32)
+    wide = np.empty_like(values)
+    _project_groups_serial(src, dst, dims, offsets, keep, narrow.astype(np.float64), wide)
+    for project_groups in (_project_groups_serial, _project_groups):
+        out = np.empty_like(narrow)
+        project_groups(src, dst, dims, offsets, keep, narrow, out)
+        assert np.array_equal(out, wide.astype(np.float32))
     keys = list(edges)
     for g in range(groups):
         removed = [keys[e] for e in np.flatnonzero(~keep[g])]

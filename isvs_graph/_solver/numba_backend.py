@@ -565,6 +565,7 @@ def _scatter(out: Recorded, part: Recorded, signals: np.ndarray) -> None:
 
 def support(recorded: Recorded, graph: kernels.Graph, joint: bool, one) -> np.ndarray:
     """The final support in canonical edge order: ``(B, m, 1)`` joint, ``(B, m, C)``."""
+    # (take: about twice as fast as indexing with the map)
     if joint:
-        return (recorded.f[:, graph.slot] > 0)[:, :, None]
-    return (np.abs(recorded.z[:, :, graph.slot]) > one).transpose(0, 2, 1)
+        return (recorded.f.take(graph.slot, axis=1) > 0)[:, :, None]
+    return (np.abs(recorded.z.take(graph.slot, axis=2)) > one).transpose(0, 2, 1)

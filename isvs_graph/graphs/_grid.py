@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     import torch
     from torch_geometric.data import Data
 
-__all__ = ["CONNECTIVITIES", "frozen_grid_shape", "grid_canonical", "grid_graph",
-           "grid_offsets", "grid_shape"]
+__all__ = ["CONNECTIVITIES", "LazyGrid", "frozen_grid_shape", "grid_canonical",
+           "grid_graph", "grid_offsets", "grid_shape"]
 
 #: The neighbourhoods of a grid, per number of dimensions, and how far each reaches
 #: (the largest number of axes a neighbour's offset moves along): 4 and 6 join along one
@@ -237,9 +237,73 @@ _KEPT = Kept(KEPT_GRID_BYTES, 32)
 
 
 def grid_canonical(*shape: int, connectivity: int | None = None) -> CanonicalGraph:
-    """The grid of :func:`grid_graph` in canonical form (numpy, unit weights)."""
+    """The grid of :func:`grid_graph` in canonical form (numpy, unit weights).
+
+    A grid whose arrays would exceed what is kept (:data:`KEPT_GRID_BYTES`) builds them
+    when they are first read (:class:`LazyGrid`): the solver's stencil kernels and the
+    projection never read them, so smoothing a large image builds none."""
     shape, connectivity = _check_grid(*_read_shape(shape, connectivity))
+    if 24 * _edge_count(shape, connectivity) > _KEPT.budget:  # int64 edges, float64 weights
+        return LazyGrid(shape, connectivity)
     return _KEPT.get((shape, connectivity), lambda: _build_canonical(shape, connectivity))
+
+
+def _edge_count(shape: tuple[int, ...], connectivity: int) -> int:
+    """The edges of a grid: along each offset, the nodes it leads from to a node."""
+    return sum(math.prod(n - abs(v) for n, v in zip(shape, offset))
+               for offset in _offsets(len(shape), connectivity))
+
+
+class LazyGrid(CanonicalGraph):
+    """A pixel or voxel grid in canonical form whose arrays are built when first read
+    (then shared while some graph holds them), as :func:`grid_canonical` gives a large
+    grid: what it is (``grid``: shape and connectivity), its nodes and its edges are known
+    without them. It behaves as any :class:`CanonicalGraph` (fields, unpacking,
+    ``_replace``, pickling)."""
+
+    def __new__(cls, shape: tuple[int, ...], connectivity: int) -> LazyGrid:
+        self = super().__new__(cls, None, None, math.prod(shape))
+        self.grid = (tuple(shape), connectivity)
+        self._arrays = None
+        return self
+
+    @property
+    def edge_index(self) -> np.ndarray:
+        return self._built()[0]
+
+    @property
+    def edge_weight(self) -> np.ndarray:
+        return self._built()[1]
+
+    @property
+    def num_edges(self) -> int:
+        return _edge_count(*self.grid)
+
+    def _built(self) -> tuple[np.ndarray, np.ndarray]:
+        arrays = self._arrays
+        if arrays is None:
+            arrays = self._arrays = tuple(_build_canonical(*self.grid)[:2])
+        return arrays
+
+    def __iter__(self):
+        return iter((self.edge_index, self.edge_weight, self.num_nodes))
+
+    def __getitem__(self, index):
+        return tuple(self)[index]
+
+    def _replace(self, **changes) -> CanonicalGraph:
+        return CanonicalGraph(*self)._replace(**changes)
+
+    def _asdict(self) -> dict:
+        return dict(zip(self._fields, self))
+
+    def __repr__(self) -> str:
+        shape, connectivity = self.grid
+        return (f"LazyGrid(shape={shape}, connectivity={connectivity}, "
+                f"num_nodes={self.num_nodes}, num_edges={self.num_edges})")
+
+    def __reduce__(self):
+        return LazyGrid, self.grid
 
 
 def _build_canonical(shape: tuple[int, ...], connectivity: int) -> CanonicalGraph:
@@ -348,7 +412,10 @@ _UNKNOWN = object()
 def _kept_shape(graph: CanonicalGraph):
     """The answer kept for ``graph``'s very arrays, else :data:`_UNKNOWN`: they were
     frozen when it was kept, and stay so (numpy never makes a view of a ``bytes``
-    object writeable again), so no check of theirs is needed."""
+    object writeable again), so no check of theirs is needed. A :class:`LazyGrid` knows
+    what it is without its arrays (they are not built to ask)."""
+    if isinstance(graph, LazyGrid):
+        return graph.grid
     kept = _RECOGNISED.get((id(graph.edge_index), id(graph.edge_weight), graph.num_nodes))
     if kept is not None and kept[0]() is graph.edge_index and \
             kept[1]() is graph.edge_weight:
@@ -380,9 +447,7 @@ def _recognise(graph: CanonicalGraph) -> tuple[tuple[int, ...], int] | None:
                    if w < plane and plane % w == 0 and p % plane == 0]
     for shape in candidates:
         for connectivity in CONNECTIVITIES[len(shape)]:
-            count = sum(math.prod(n - abs(v) for n, v in zip(shape, o))
-                        for o in _offsets(len(shape), connectivity))
-            if count != m:
+            if _edge_count(shape, connectivity) != m:
                 continue
             expected = _grid_edges(shape, connectivity)
             if expected is graph.edge_index or np.array_equal(expected, graph.edge_index):

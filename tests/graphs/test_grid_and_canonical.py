@@ -235,6 +235,47 @@ def test_grids_are_kept_between_calls_within_a_budget_of_bytes(monkeypatch):
     assert len(_grid._KEPT) == 2
 
 
+def test_a_grid_too_large_to_keep_builds_its_arrays_only_when_read(monkeypatch):
+    # Beyond what is kept, a grid's canonical form builds its edge list and weights when
+    # first read: smoothing an image (one or a batch, joint or per channel, projected or
+    # not, a volume) reads neither, and gets the bits of the grid built whole. Read, the
+    # grid is any canonical graph: the same arrays, fields, unpacking, copies, pickling.
+    import pickle
+
+    from isvs_graph._kept import Kept
+    from isvs_graph.graphs import CanonicalGraph, _grid
+    from isvs_graph.graphs._grid import LazyGrid, _build_canonical, grid_canonical
+    rng = np.random.default_rng(4)
+    image, volume = rng.random((40, 36, 3)).astype(np.float32), rng.random((12, 10, 9))
+    calls = [lambda: isvs_graph.smooth_image(image, sparsity=0.8),
+             lambda: isvs_graph.smooth_image(image, sparsity=0.9, mode="channel"),
+             lambda: isvs_graph.smooth_image(image, t=3.0, project=False),
+             lambda: isvs_graph.smooth_images(np.stack([image.transpose(2, 0, 1)] * 2),
+                                              sparsity=0.85),
+             lambda: isvs_graph.smooth_image(volume, sparsity=0.8, channel_axis=None)]
+    whole = [call() for call in calls]
+    monkeypatch.setattr(_grid, "_KEPT", Kept(1000, 32))  # every grid here: lazy
+    built = LazyGrid._built
+    monkeypatch.setattr(LazyGrid, "_built", lambda self: pytest.fail("arrays read"))
+    for call, expected in zip(calls, whole):
+        np.testing.assert_array_equal(call(), expected)
+    monkeypatch.setattr(LazyGrid, "_built", built)
+    lazy, eager = grid_canonical(12, 10, 9, connectivity=26), _build_canonical((12, 10, 9), 26)
+    assert isinstance(lazy, LazyGrid) and lazy.num_edges == eager.num_edges
+    assert lazy.num_nodes == 1080 and grid_shape(lazy) == ((12, 10, 9), 26)
+    for a, b in zip(lazy, eager):
+        np.testing.assert_array_equal(a, b)
+    edge_index, edge_weight, p = lazy
+    assert edge_index is lazy.edge_index and lazy[1] is edge_weight and p == 1080
+    assert lazy._asdict()["edge_index"] is edge_index
+    changed = lazy._replace(edge_weight=2 * edge_weight)
+    assert type(changed) is CanonicalGraph and grid_shape(changed) is None
+    copy = pickle.loads(pickle.dumps(lazy))
+    assert isinstance(copy, LazyGrid) and copy.grid == lazy.grid
+    np.testing.assert_array_equal(copy.edge_index, edge_index)
+    assert "connectivity=26" in repr(lazy)
+
+
 def test_clear_caches_frees_the_kept_grids_and_layouts():
     from isvs_graph._solver import numba_backend
     from isvs_graph.graphs import _grid
@@ -286,12 +327,13 @@ def test_grids_are_recognised_from_many_threads_at_once(monkeypatch):
     # The kept answers and shared arrays are dicts that calls change: from several
     # threads at once (DataLoader threads, a thread pool) without a lock, one thread's
     # clean-up broke another's iteration ("dictionary changed size during iteration").
-    # (No grid kept whole, so that every large one goes through the shared arrays.)
+    # (No grid kept whole, so that every large one goes through the shared arrays; each
+    # is then a LazyGrid, read here as a canonical graph of its arrays.)
     import sys
     import threading
 
     from isvs_graph._kept import Kept
-    from isvs_graph.graphs import _grid
+    from isvs_graph.graphs import CanonicalGraph, _grid
     from isvs_graph.graphs._grid import SMALL_GRID, grid_canonical, grid_shape
     monkeypatch.setattr(_grid, "_KEPT", Kept(0, 0))
     errors = []
@@ -302,9 +344,9 @@ def test_grids_are_recognised_from_many_threads_at_once(monkeypatch):
             for _ in range(300):
                 h, w = (int(v) for v in rng.integers(2, 12, 2))
                 graph = grid_canonical(h, w)  # small: kept; fresh answers kept too
-                assert grid_shape(graph.__class__(*graph)) is not None
+                assert grid_shape(CanonicalGraph(*graph)) is not None
                 big = grid_canonical(SMALL_GRID // 128 + int(rng.integers(1, 4)), 128)
-                assert grid_shape(big) is not None
+                assert grid_shape(CanonicalGraph(*big)) is not None
         except Exception as error:  # noqa: BLE001 - reported below, with its thread
             errors.append(repr(error))
 
