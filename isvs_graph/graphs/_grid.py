@@ -248,6 +248,7 @@ def grid_canonical(*shape: int, connectivity: int | None = None) -> CanonicalGra
     return _KEPT.get((shape, connectivity), lambda: _build_canonical(shape, connectivity))
 
 
+@functools.lru_cache(maxsize=64)  # (asked at every grid_canonical call)
 def _edge_count(shape: tuple[int, ...], connectivity: int) -> int:
     """The edges of a grid: along each offset, the nodes it leads from to a node."""
     return sum(math.prod(n - abs(v) for n, v in zip(shape, offset))
