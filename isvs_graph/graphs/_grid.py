@@ -298,6 +298,18 @@ class LazyGrid(CanonicalGraph):
     def _asdict(self) -> dict:
         return dict(zip(self._fields, self))
 
+    def __eq__(self, other) -> bool:  # (not the placeholders the tuple holds)
+        if isinstance(other, LazyGrid):
+            return self.grid == other.grid
+        return tuple(self) == tuple(other) if isinstance(other, tuple) else NotImplemented
+
+    def __ne__(self, other) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash(self.grid)
+
     def __repr__(self) -> str:
         shape, connectivity = self.grid
         return (f"LazyGrid(shape={shape}, connectivity={connectivity}, "

@@ -274,6 +274,7 @@ def test_a_grid_too_large_to_keep_builds_its_arrays_only_when_read(monkeypatch):
     assert isinstance(copy, LazyGrid) and copy.grid == lazy.grid
     np.testing.assert_array_equal(copy.edge_index, edge_index)
     assert "connectivity=26" in repr(lazy)
+    assert lazy == copy and lazy != LazyGrid((12, 10, 9), 6) and hash(lazy) == hash(copy)
 
 
 def test_clear_caches_frees_the_kept_grids_and_layouts():
