@@ -279,6 +279,17 @@ def component_labels(graph: CanonicalGraph, keep: np.ndarray | torch.Tensor | No
     if keep.ndim == 1:
         keep = keep[:, None]
     groups = keep.shape[1]
+    grid = frozen_grid_shape(graph)
+    if grid is not None and numba is not None:  # labelled from its shape (no edge list)
+        dims, offsets = _grid_walk(*grid)
+        rows = np.ascontiguousarray(keep.T)
+        labels = np.empty((groups, p), dtype=np.int64)
+        total = 0
+        for g in range(groups):
+            count = label_grid(dims, offsets, rows[g], labels[g])
+            labels[g] += total
+            total += count
+        return labels, total
     # Group-major order makes the rows of the block-diagonal adjacency sorted (canonical
     # edges are sorted by source), so its CSR arrays are built directly, with no COO
     # conversion. csgraph works in int32 indices.

@@ -90,6 +90,9 @@ def test_a_grid_is_labelled_from_its_shape_as_its_edge_list_is(shape, connectivi
             support = rng.random(size) < fraction
             fast, slow = _project_cpu(grid, u, support), _project_cpu(edges, u, support)
             assert np.array_equal(fast, slow)
+            keep = ~support.reshape(m, -1)  # (what the torch backend labels)
+            for a, b in zip(component_labels(grid, keep), component_labels(edges, keep)):
+                assert np.array_equal(a, b)
             if not per_channel:
                 expected = project(edges, torch.from_numpy(u), torch.from_numpy(support))
                 np.testing.assert_allclose(fast, expected.numpy(), rtol=1e-6)

@@ -29,6 +29,7 @@ import numpy as np
 from .._signals import dtype_name
 from .._warnings import ConvergenceWarning, warn_user
 from ..graphs import CanonicalGraph
+from ..graphs._grid import frozen_grid_shape
 from . import numba_backend, numba_kernels
 from .numba_kernels import FLOOR, MAX_ITER, NON_FINITE, REACHED
 from .options import (DEFAULT_MAX_ITER, SolverOptions, is_slow, iterations_for_time,
@@ -396,8 +397,10 @@ def _warn_if_short(result: SolverResult, options: SolverOptions, t, sparsity,
                 options.relaxation)
         else:
             why = f"raise max_iter (default {DEFAULT_MAX_ITER:,}) for a finer result"
-            weight = graph.edge_weight
-            lightest = float(weight.min() / weight.mean()) if weight.size else 1.0
+            lightest = 1.0
+            if frozen_grid_shape(graph) is None:  # (a grid's weights are 1: not read)
+                weight = graph.edge_weight
+                lightest = float(weight.min() / weight.mean()) if weight.size else 1.0
             if lightest < LIGHT_EDGE:
                 why += (f", though the lightest edge weighs {lightest:.3g} of the mean: a "
                         "difference across it counts that little, so it enters only after "

@@ -243,8 +243,10 @@ def grid_canonical(*shape: int, connectivity: int | None = None) -> CanonicalGra
     when they are first read (:class:`LazyGrid`): the solver's stencil kernels and the
     projection never read them, so smoothing a large image builds none."""
     shape, connectivity = _check_grid(*_read_shape(shape, connectivity))
-    if 24 * _edge_count(shape, connectivity) > _KEPT.budget:  # int64 edges, float64 weights
-        return LazyGrid(shape, connectivity)
+    # (int64 edges, float64 weights; a grid with an axis of one node is recognised as
+    # another shape, so only its arrays say which: built)
+    if 24 * _edge_count(shape, connectivity) > _KEPT.budget and min(shape) > 1:
+        return LazyGrid(shape, connectivity=connectivity)
     return _KEPT.get((shape, connectivity), lambda: _build_canonical(shape, connectivity))
 
 
@@ -257,16 +259,31 @@ def _edge_count(shape: tuple[int, ...], connectivity: int) -> int:
 
 class LazyGrid(CanonicalGraph):
     """A pixel or voxel grid in canonical form whose arrays are built when first read
-    (then shared while some graph holds them), as :func:`grid_canonical` gives a large
-    grid: what it is (``grid``: shape and connectivity), its nodes and its edges are known
-    without them. It behaves as any :class:`CanonicalGraph` (fields, unpacking,
-    ``_replace``, pickling)."""
+    (once, then shared while some graph holds them), as :func:`grid_canonical` gives a
+    large grid with no axis of one node: what it is (``grid``: its shape and
+    connectivity, as :func:`grid_shape` answers), its nodes and its edges are known
+    without them. Its fields, unpacking, indexing, ``_replace``, ``_make``, equality and
+    pickling behave as a :class:`CanonicalGraph`'s (rebuilt from its three fields, it is
+    one); what reads a tuple's items directly (``tuple.__getitem__``, ``+``, numba)
+    sees placeholders."""
 
-    def __new__(cls, shape: tuple[int, ...], connectivity: int) -> LazyGrid:
+    def __new__(cls, *fields, connectivity: int | None = None):
+        if len(fields) == 3 and not isinstance(fields[0], (int, np.integer)):
+            return CanonicalGraph(*fields)  # rebuilt from its fields: eager
+        shape, connectivity = _check_grid(*_read_shape(fields, connectivity))
         self = super().__new__(cls, None, None, math.prod(shape))
-        self.grid = (tuple(shape), connectivity)
+        self._grid = (shape, connectivity)
         self._arrays = None
+        self._lock = threading.Lock()
         return self
+
+    @classmethod
+    def _make(cls, iterable) -> CanonicalGraph:
+        return CanonicalGraph._make(iterable)
+
+    @property
+    def grid(self) -> tuple[tuple[int, ...], int]:
+        return self._grid
 
     @property
     def edge_index(self) -> np.ndarray:
@@ -283,7 +300,10 @@ class LazyGrid(CanonicalGraph):
     def _built(self) -> tuple[np.ndarray, np.ndarray]:
         arrays = self._arrays
         if arrays is None:
-            arrays = self._arrays = tuple(_build_canonical(*self.grid)[:2])
+            with self._lock:  # (threads reading it at once build it once)
+                arrays = self._arrays
+                if arrays is None:
+                    arrays = self._arrays = tuple(_build_canonical(*self.grid)[:2])
         return arrays
 
     def __iter__(self):
@@ -316,7 +336,8 @@ class LazyGrid(CanonicalGraph):
                 f"num_nodes={self.num_nodes}, num_edges={self.num_edges})")
 
     def __reduce__(self):
-        return LazyGrid, self.grid
+        shape, connectivity = self.grid
+        return functools.partial(LazyGrid, connectivity=connectivity), (shape,)
 
 
 def _build_canonical(shape: tuple[int, ...], connectivity: int) -> CanonicalGraph:

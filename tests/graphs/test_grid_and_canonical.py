@@ -238,9 +238,12 @@ def test_grids_are_kept_between_calls_within_a_budget_of_bytes(monkeypatch):
 def test_a_grid_too_large_to_keep_builds_its_arrays_only_when_read(monkeypatch):
     # Beyond what is kept, a grid's canonical form builds its edge list and weights when
     # first read: smoothing an image (one or a batch, joint or per channel, projected or
-    # not, a volume) reads neither, and gets the bits of the grid built whole. Read, the
+    # not, a volume, the torch backend, a run cut off by max_iter) reads neither, and
+    # gets the bits of the grid built whole. Read, the
     # grid is any canonical graph: the same arrays, fields, unpacking, copies, pickling.
+    import concurrent.futures
     import pickle
+    import warnings
 
     from isvs_graph._kept import Kept
     from isvs_graph.graphs import CanonicalGraph, _grid
@@ -252,14 +255,31 @@ def test_a_grid_too_large_to_keep_builds_its_arrays_only_when_read(monkeypatch):
              lambda: isvs_graph.smooth_image(image, t=3.0, project=False),
              lambda: isvs_graph.smooth_images(np.stack([image.transpose(2, 0, 1)] * 2),
                                               sparsity=0.85),
-             lambda: isvs_graph.smooth_image(volume, sparsity=0.8, channel_axis=None)]
-    whole = [call() for call in calls]
+             lambda: isvs_graph.smooth_image(volume, sparsity=0.8, channel_axis=None),
+             lambda: isvs_graph.smooth_image(torch.from_numpy(image.transpose(2, 0, 1)),
+                                             sparsity=0.8, backend="torch"),
+             lambda: isvs_graph.smooth_image(image, sparsity=0.5, max_iter=3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (max_iter warns)
+        whole = [call() for call in calls]
     monkeypatch.setattr(_grid, "_KEPT", Kept(1000, 32))  # every grid here: lazy
     built = LazyGrid._built
     monkeypatch.setattr(LazyGrid, "_built", lambda self: pytest.fail("arrays read"))
     for call, expected in zip(calls, whole):
-        np.testing.assert_array_equal(call(), expected)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            np.testing.assert_array_equal(call(), expected)
     monkeypatch.setattr(LazyGrid, "_built", built)
+    # A grid with an axis of one node is recognised as another shape: built whole, so
+    # that it is answered as before. Threads reading a lazy grid at once build it once.
+    for shape, connectivity in (((1, 30, 40), 6), ((30, 40, 1), 26), ((1, 500), 4)):
+        graph = grid_canonical(*shape, connectivity=connectivity)
+        assert not isinstance(graph, LazyGrid)
+        assert grid_shape(graph) == grid_shape(CanonicalGraph(*graph))
+    shared = grid_canonical(30, 20)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        read = list(pool.map(lambda _: shared.edge_index, range(8)))
+    assert all(array is read[0] for array in read)
     lazy, eager = grid_canonical(12, 10, 9, connectivity=26), _build_canonical((12, 10, 9), 26)
     assert isinstance(lazy, LazyGrid) and lazy.num_edges == eager.num_edges
     assert lazy.num_nodes == 1080 and grid_shape(lazy) == ((12, 10, 9), 26)
@@ -274,7 +294,16 @@ def test_a_grid_too_large_to_keep_builds_its_arrays_only_when_read(monkeypatch):
     assert isinstance(copy, LazyGrid) and copy.grid == lazy.grid
     np.testing.assert_array_equal(copy.edge_index, edge_index)
     assert "connectivity=26" in repr(lazy)
-    assert lazy == copy and lazy != LazyGrid((12, 10, 9), 6) and hash(lazy) == hash(copy)
+    assert lazy == copy and hash(lazy) == hash(copy)
+    assert lazy != LazyGrid((12, 10, 9), connectivity=6) and lazy == LazyGrid(12, 10, 9,
+                                                                               connectivity=26)
+    # Rebuilt from its fields, as generic code rebuilds a named tuple: an eager graph.
+    for rebuilt in (type(lazy)(*lazy), type(lazy)._make(lazy)):
+        assert type(rebuilt) is CanonicalGraph and rebuilt.edge_index is edge_index
+    with pytest.raises(ValueError, match="connectivity"):
+        LazyGrid((12, 10, 9), connectivity=8)
+    with pytest.raises(AttributeError):
+        lazy.grid = ((1, 1080), 4)
 
 
 def test_clear_caches_frees_the_kept_grids_and_layouts():
