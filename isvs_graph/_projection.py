@@ -165,6 +165,17 @@ if numba is not None:
             for j in range(rows):
                 out[k + j, :] = totals[j] / count
 
+    @numba.njit(cache=True, nogil=True, inline="always")
+    def _store_run(size, sums, at, n, a, b, c, d):
+        """The size and sums (of up to four planes) of component ``at`` after a run."""
+        size[at], sums[at, 0] = n, a
+        if sums.shape[1] > 1:
+            sums[at, 1] = b
+        if sums.shape[1] > 2:
+            sums[at, 2] = c
+        if sums.shape[1] > 3:
+            sums[at, 3] = d
+
     @numba.njit(cache=True, nogil=True)
     def _average(labels, count, values, out):
         """``out[k, i]``: the mean of plane ``values[k]`` over the component
@@ -187,13 +198,7 @@ if numba is not None:
             n, a, b, c, d = 0.0, 0.0, 0.0, 0.0, 0.0
             for i in range(labels.shape[0]):
                 if labels[i] != at:  # a run ends: store its component's, load the next's
-                    size[at], sums[at, 0] = n, a
-                    if planes > 1:
-                        sums[at, 1] = b
-                    if planes > 2:
-                        sums[at, 2] = c
-                    if planes > 3:
-                        sums[at, 3] = d
+                    _store_run(size, sums, at, n, a, b, c, d)
                     at = labels[i]
                     n, a = size[at], sums[at, 0]
                     if planes > 1:
@@ -210,13 +215,7 @@ if numba is not None:
                     c += values[2, i]
                 if planes > 3:
                     d += values[3, i]
-            size[at], sums[at, 0] = n, a
-            if planes > 1:
-                sums[at, 1] = b
-            if planes > 2:
-                sums[at, 2] = c
-            if planes > 3:
-                sums[at, 3] = d
+            _store_run(size, sums, at, n, a, b, c, d)
         for j in range(count):  # one division a component, not one a node
             for k in range(planes):
                 sums[j, k] /= size[j]
