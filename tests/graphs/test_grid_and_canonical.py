@@ -239,10 +239,11 @@ def test_a_grid_too_large_to_keep_builds_its_arrays_only_when_read(monkeypatch):
     # Beyond what is kept, a grid's canonical form builds its edge list and weights when
     # first read: smoothing an image (one or a batch, joint or per channel, projected or
     # not, a volume, the torch backend, a run cut off by max_iter) reads neither, and
-    # gets the bits of the grid built whole. Read, the
-    # grid is any canonical graph: the same arrays, fields, unpacking, copies, pickling.
+    # gets the bits of the grid built whole. Read, the grid is any canonical graph: the
+    # same arrays, fields, unpacking, copies, pickling.
     import concurrent.futures
     import pickle
+    import time
     import warnings
 
     from isvs_graph._kept import Kept
@@ -276,10 +277,19 @@ def test_a_grid_too_large_to_keep_builds_its_arrays_only_when_read(monkeypatch):
         graph = grid_canonical(*shape, connectivity=connectivity)
         assert not isinstance(graph, LazyGrid)
         assert grid_shape(graph) == grid_shape(CanonicalGraph(*graph))
+    builds = []
+
+    def slow_build(*grid):  # (a wide window for threads to build at once)
+        builds.append(grid)
+        time.sleep(0.05)
+        return _build_canonical(*grid)
+
+    monkeypatch.setattr(_grid, "_build_canonical", slow_build)
     shared = grid_canonical(30, 20)
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         read = list(pool.map(lambda _: shared.edge_index, range(8)))
-    assert all(array is read[0] for array in read)
+    assert all(array is read[0] for array in read) and len(builds) == 1
+    monkeypatch.setattr(_grid, "_build_canonical", _build_canonical)
     lazy, eager = grid_canonical(12, 10, 9, connectivity=26), _build_canonical((12, 10, 9), 26)
     assert isinstance(lazy, LazyGrid) and lazy.num_edges == eager.num_edges
     assert lazy.num_nodes == 1080 and grid_shape(lazy) == ((12, 10, 9), 26)
