@@ -1020,8 +1020,9 @@ def _waved(counts, reach, stretch, every=8):
     """The steps of a run to ``reach`` entries that go in wavefronts (of up to ``every``
     steps, to each check) in stretches of ``stretch`` steps, as the near test of
     ``numba_kernels.run_signal`` decides, from the support's size after each step
-    (``counts[k]``): one at a time until the support has grown between two checks and
-    while it does not grow; elsewhere halved while its share of twice the growth (times
+    (``counts[k]``): after the first wavefront (steps 1 to the first check), one at a
+    time until the support has grown between two checks and while it does not grow;
+    elsewhere halved while its share of twice the growth (times
     its acceleration), or of twice the largest growth between two checks fading by an
     eighth a check, would reach the target."""
     steps = count = mark = before = last = grown = waved = 0
@@ -1031,9 +1032,9 @@ def _waved(counts, reach, stretch, every=8):
             until += stretch
         depth = min(-steps % every + 1, until - steps)
         growth = max(last, count - mark)
-        if before <= 0 or growth <= 0:
+        if (before <= 0 or growth <= 0) and steps > 1:  # (the first wavefront runs)
             depth = 1
-        else:
+        elif steps > 1:
             ahead = 2 * max(growth * max(1.0, growth / before), grown)
             while depth > 1 and count + ahead * depth / every >= reach:
                 depth //= 2
@@ -1099,6 +1100,7 @@ def test_the_opening_runs_as_wavefronts_where_no_entries_are_foreseen(monkeypatc
     # many entries its step's r would bring within four times its depth: where twice that
     # leaves the target unreached, the opening runs as wavefronts too — the bits of plain
     # steps, no run going again; where entries come in a burst (flat blocks), it does not.
+    # The first wavefront (steps 1–8) runs either way: step 0's r is 0 (u_0 is the mean).
     from isvs_graph._solver import numba_backend, numba_kernels
     graph, x, plain = _coffee_plain(monkeypatch)
     _force_fronts(monkeypatch)
@@ -1117,7 +1119,7 @@ def test_the_opening_runs_as_wavefronts_where_no_entries_are_foreseen(monkeypatc
         fronts = run(graph, x, sparsity=0.5, jumps=False, progress=True)
         assert np.array_equal(fronts.u, plain.u) and stretches[0][0] == 24
         opening[foresight] = stretches[0][1]
-    assert opening == {0: 0, numba_backend.FORESIGHT: 8} and sum(reruns) == 0
+    assert opening == {0: 8, numba_backend.FORESIGHT: 16} and sum(reruns) == 0
     # Flat blocks: their edges enter together, soon after the first (a burst) — foreseen.
     rng = np.random.default_rng(2)
     blocks = np.kron(rng.random((16, 12, 3)), np.ones((4, 4, 1))).reshape(-1, 3)

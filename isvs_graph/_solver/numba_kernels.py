@@ -1084,7 +1084,11 @@ if numba is not None:
                             clear = count + 2 * _entering(
                                 consts, z, f, rb, rule.foresight * depth, joint,
                                 channel) < reach
-                        if not clear:
+                        # The first wavefront (steps 1 to the first check) runs all the
+                        # same: u_0 is the mean of each component, so r_0 = 0 foresees
+                        # nothing, and a run that passes its target there goes again over
+                        # no more than its own steps.
+                        if not clear and steps > 1:
                             depth = 1
                     else:
                         ahead = 2 * max(growth * max(1.0, growth / before), grown)
