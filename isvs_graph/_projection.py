@@ -27,7 +27,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ._threads import parallel_allowed
 from .graphs import CanonicalGraph
-from .graphs._grid import frozen_grid_shape, grid_offsets
+from .graphs._grid import _strides as grid_strides, frozen_grid_shape, grid_offsets
 
 try:
     import numba
@@ -143,24 +143,14 @@ if numba is not None:
         for k in range(0, planes.shape[0], 4):
             a, b, c, d = 0.0, 0.0, 0.0, 0.0
             rows = min(4, planes.shape[0] - k)
-            if rows == 4:
-                for i in range(count):
-                    a += planes[k, i]
+            for i in range(count):
+                a += planes[k, i]
+                if rows > 1:
                     b += planes[k + 1, i]
+                if rows > 2:
                     c += planes[k + 2, i]
+                if rows > 3:
                     d += planes[k + 3, i]
-            elif rows == 3:
-                for i in range(count):
-                    a += planes[k, i]
-                    b += planes[k + 1, i]
-                    c += planes[k + 2, i]
-            elif rows == 2:
-                for i in range(count):
-                    a += planes[k, i]
-                    b += planes[k + 1, i]
-            else:
-                for i in range(count):
-                    a += planes[k, i]
             totals = (a, b, c, d)
             for j in range(rows):
                 out[k + j, :] = totals[j] / count
@@ -243,7 +233,7 @@ def _grid_walk(shape: tuple[int, ...], connectivity: int) -> tuple[np.ndarray, n
     (depth 1 for an image) and the offsets to its neighbours ahead in canonical order
     (by increasing shift; two that share a shift never both leave one node)."""
     lead = (1,) * (3 - len(shape))
-    strides = np.cumprod((1, *shape[:0:-1]))[::-1]
+    strides = grid_strides(shape)
     offsets = sorted(grid_offsets(len(shape), connectivity),
                      key=lambda offset: int(np.dot(offset, strides)))
     return (_read_only(np.array(lead + tuple(shape), dtype=np.int64)),

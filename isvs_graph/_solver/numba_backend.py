@@ -100,7 +100,8 @@ ANTICIPATE = True
 #: With no growth of the support to go by (the opening, or while it does not grow), a
 #: wavefront runs where the entries due within this many times its depth at their present
 #: rate, twice, leave the target unreached (read once a check; 0: it steps one at a time,
-#: and a wavefront halved near a target runs without reading the entries due).
+#: and a wavefront halved near a target runs without reading the entries due). The first
+#: wavefront of a run runs either way (``r_0 = 0`` foresees nothing).
 FORESIGHT = 4
 #: Steps per chunk when a progress bar follows one signal.
 PROGRESS_STEPS = 64
