@@ -379,7 +379,9 @@ def _project_cpu(graph: CanonicalGraph, u: np.ndarray, support: np.ndarray | Non
         values = planes.reshape(batch * channels, 1, p)
     # A grid's edges follow from its shape (its edge list is not read); another graph's
     # are its list.
-    src, dst = _NO_EDGES if grid is not None else graph.edge_index
+    # Read-only views, as the placeholders are: one compiled kernel per dtype serves both.
+    src, dst = _NO_EDGES if grid is not None else (
+        _read_only(edges.view()) for edges in graph.edge_index)
     dims, offsets = _grid_walk(*grid) if grid is not None else _NO_GRID
     # A few planes (one image) are averaged on this thread: the same arithmetic, and a
     # first call then compiles no parallel loops.

@@ -219,13 +219,24 @@ def check_image_layout(shape: tuple[int, ...], *, kind: str, batch: bool = False
                   f"channel(s); if {it} {instead}, pass {fix} instead")
 
 
-def check_unmasked(values: Any, name: str) -> None:
-    """Refuse a numpy masked array: the solve would smooth the values under its mask
-    (and a NaN hidden there would pass the finiteness check)."""
+def check_dense(values: Any, name: str) -> None:
+    """Refuse what is not a numpy array or a torch tensor (a scipy sparse matrix, a
+    list), a numpy masked array (the solve would smooth the values under its mask, and
+    a NaN hidden there would pass the finiteness check) and a sparse torch tensor
+    (whose layout the solve does not read: every node has a value)."""
+    if not (isinstance(values, np.ndarray) or is_tensor(values)):
+        hint = f"; pass {name}.toarray()" if hasattr(values, "toarray") else ""
+        raise TypeError(f"{name} must be a numpy.ndarray or torch.Tensor, got "
+                        f"{type(values).__name__}{hint}")
     if isinstance(values, np.ma.MaskedArray):
         raise TypeError(f"{name} is a numpy masked array, and isvs_graph smooths every "
                         f"value, masked or not; pass {name}.filled(value) (or "
                         f"{name}.data) to say which values to smooth")
+    if is_tensor(values):
+        import torch
+        if values.layout != torch.strided:
+            raise TypeError(f"{name} is a sparse torch tensor ({values.layout}); every "
+                            f"node has a value to smooth: pass {name}.to_dense()")
 
 
 def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
@@ -235,10 +246,7 @@ def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
     graph, ``(B, p, C)``, where ``p`` is the number of nodes.
     """
     tensor = is_tensor(signal)
-    if not (tensor or isinstance(signal, np.ndarray)):
-        raise TypeError(f"{name} must be a numpy.ndarray or torch.Tensor, got "
-                        f"{type(signal).__name__}")
-    check_unmasked(signal, name)
+    check_dense(signal, name)
     boolean = dtype_name(signal.dtype) == "bool"
     if boolean or (not tensor and signal.dtype.kind not in "biuf") or (
             tensor and signal.is_complex()):

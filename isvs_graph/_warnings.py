@@ -24,10 +24,36 @@ class ConvergenceWarning(UserWarning):
     """A run stopped short of its target: at the floor (the target lies beyond the
     finest scale the signal has above the tolerance), at ``max_iter``, or slowed down
     by a stiff problem. The message names which, and the result is the finest scale
-    reached."""
+    reached.
+
+    Attributes
+    ----------
+    signals : numpy.ndarray
+        The positions in the batch (``int64``) of the signals (images) it is about:
+        ``[0]`` for one signal. Read it from a caught warning's ``message``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from isvs_graph import ConvergenceWarning, smooth_images
+    >>> images = np.random.default_rng(0).integers(0, 256, (3, 1, 8, 8), dtype=np.uint8)
+    >>> images[1] = 0
+    >>> images[1, :, :, 4:] = 255  # one edge: its other edges are flat
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = smooth_images(images, sparsity=0.5)
+    >>> [w.message.signals.tolist() for w in caught if w.category is ConvergenceWarning]
+    [[1]]
+    """
+
+    def __init__(self, message: str, signals=()) -> None:
+        super().__init__(message)
+        import numpy as np
+        self.signals = np.asarray(signals, dtype=np.int64).reshape(-1)
 
 
-def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
+def warn_user(message: str | Warning, category: type[Warning] = UserWarning) -> None:
     """``warnings.warn`` attributed to the first caller outside this package (and the
     libraries that call it back)."""
     frame, level = sys._getframe(1), 2

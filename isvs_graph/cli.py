@@ -472,9 +472,8 @@ def _smooth_many(args: argparse.Namespace, jobs: list[_Job]) -> None:
                 out = smooth_images(stack, t=args.t, sparsity=args.sparsity,
                                     progress=False, **options).transpose(0, 2, 3, 1)
             for warning in caught:  # a warning of a batch names its files
-                named = ", ".join(job.input for job in batch[:3]) + \
-                    (", …" if len(batch) > 3 else "")
-                warnings.warn_explicit(f"{named}: {warning.message}", warning.category,
+                warnings.warn_explicit(f"{_named(batch, warning.message)}: "
+                                       f"{warning.message}", warning.category,
                                        warning.filename, warning.lineno)
             grey = len(batch[0].key[0]) == 2  # H × W: the channel axis was added
             for job, smoothed, alpha in zip(batch, out, alphas):
@@ -486,6 +485,17 @@ def _smooth_many(args: argparse.Namespace, jobs: list[_Job]) -> None:
                     with bar.external_write_mode():
                         _say(line)
                 bar.update()
+
+
+def _named(batch: list[_Job], message: Warning, shown: int = 3) -> str:
+    """The input files a warning from a batch's solve is about: those its ``signals``
+    name (a :class:`~isvs_graph.ConvergenceWarning`), else every file of the batch; the
+    first ``shown``, and how many more."""
+    signals = getattr(message, "signals", None)
+    files = [batch[i].input for i in signals] if signals is not None and len(signals) \
+        else [job.input for job in batch]
+    more = len(files) - shown
+    return ", ".join(files[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def _display(panel, info, low: float, high: float):

@@ -19,7 +19,7 @@ from ._paths import DEFAULT_LEVELS, ISVSPath, Layout, check_levels, record
 from ._signals import dtype_name, is_integer, is_tensor, output_dtype, to_dtype, working_dtype
 from ._solve import SOLVER_OPTIONS, check_solver_options, prepare, solve
 from ._solver import DEFAULT_KAPPA, DEFAULT_TOL
-from ._validation import check_at_most_one, check_image_layout, check_unmasked, shown
+from ._validation import check_at_most_one, check_image_layout, check_dense, shown
 from .graphs._grid import CONNECTIVITIES, grid_canonical
 
 if TYPE_CHECKING:
@@ -75,10 +75,7 @@ def image_to_signal(image: np.ndarray | torch.Tensor, channel_axis: Any = IMAGE_
     are the grid's, as scikit-image reads ``channel_axis``.
     """
     tensor = is_tensor(image)
-    if not (tensor or isinstance(image, np.ndarray)):
-        raise TypeError("image must be a numpy.ndarray or torch.Tensor, got "
-                        f"{type(image).__name__}")
-    check_unmasked(image, "image")
+    check_dense(image, "image")
     if dtype_name(image.dtype) == "bool":
         raise TypeError(_BOOLEAN.format(name="image"))
     kind = "torch" if tensor else "numpy"
@@ -202,10 +199,7 @@ def images_to_signals(images: np.ndarray | torch.Tensor, *, check_layout: bool =
     ``check_layout``: refuse a batch that looks ``B × H × W × C`` (and warn where that is
     ambiguous), see :func:`~isvs_graph._validation.check_image_layout`.
     """
-    if not (isinstance(images, np.ndarray) or is_tensor(images)):
-        raise TypeError("images must be a numpy.ndarray or torch.Tensor, got "
-                        f"{type(images).__name__}")
-    check_unmasked(images, "images")
+    check_dense(images, "images")
     if images.ndim not in (4, 5):
         raise ValueError("images must have shape (B, C, H, W), or (B, C, D, H, W) for "
                          f"volumes, got {tuple(images.shape)}")

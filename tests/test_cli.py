@@ -665,6 +665,22 @@ def test_a_batch_warning_names_its_files(tmp_path, capsys):
                           f"{tmp_path / 'flat2.png'}: 2 of 2 signal(s) cannot reach")
 
 
+def test_a_batch_warning_names_only_the_files_it_is_about(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    names = [f"{i}.png" for i in range(7)]
+    for i, name in enumerate(names):  # 1, 2, 4, 5 and 6 are flat: at the floor
+        values = rng.integers(0, 256, (6, 6)) if i in (0, 3) else np.full((6, 6), 90)
+        Image.fromarray(values.astype(np.uint8)).save(tmp_path / name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", isvs_graph.ConvergenceWarning)
+        code, _, err = run(["smooth", *(tmp_path / name for name in names),
+                            "--out-dir", tmp_path / "o", "--sparsity", "0.5", "-q"], capsys)
+    assert code == 0 and err.count("\n") == 1
+    shown = ", ".join(str(tmp_path / f"{i}.png") for i in (1, 2, 4))
+    assert err.startswith(f"isvs-graph: warning: {shown} and 2 more: 5 of 7 signal(s) "
+                          "cannot reach")
+
+
 @pytest.mark.parametrize("arguments, says", [
     (["a.png"], "give INPUT OUTPUT, or the inputs and --out-dir DIR; got one path"),
     (["a.png", "b.png", "c.png"], "give INPUT OUTPUT, or the inputs and --out-dir DIR; "

@@ -119,6 +119,31 @@ def test_max_iter_cut_warns():
         isvs_graph.solve(graph, x, sparsity=0.1, max_iter=5)
 
 
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_a_convergence_warning_names_the_signals_it_is_about(backend):
+    graph = isvs_graph.grid_graph(1, 4)
+    rng = np.random.default_rng(4)
+    batch = rng.random((5, 4, 1))
+    batch[[1, 4], :, 0] = [0.0, 0.0, 1.0, 1.0]  # one edge of three can enter: the floor
+    with pytest.warns(isvs_graph.ConvergenceWarning, match="2 of 5 signal") as caught:
+        isvs_graph.solve(graph, batch, sparsity=0.2, backend=backend)
+    assert [w.message.signals.tolist() for w in caught] == [[1, 4]]
+    grid, _, x = grid_case()
+    with pytest.warns(isvs_graph.ConvergenceWarning, match="1 of 1 signal") as caught:
+        isvs_graph.solve(grid, x, sparsity=0.1, max_iter=5, backend=backend)
+    assert caught[0].message.signals.dtype == np.int64
+    assert caught[0].message.signals.tolist() == [0]
+    both = np.stack([x * 0 + x[:1], x])  # the first is constant: at the floor at once
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        isvs_graph.solve(grid, both, sparsity=0.1, max_iter=5, backend=backend)
+    assert {w.category for w in caught} == {isvs_graph.ConvergenceWarning}
+    said = {"floor" if "floor" in str(w.message) else "cut": w.message.signals.tolist()
+            for w in caught}
+    assert said == {"floor": [0], "cut": [1]}
+    assert isvs_graph.ConvergenceWarning("said elsewhere").signals.tolist() == []
+
+
 def test_graph_without_edges_returns_the_signal():
     from torch_geometric.data import Data
     graph = Data(edge_index=torch.empty(2, 0, dtype=torch.long), num_nodes=4)

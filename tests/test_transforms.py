@@ -50,3 +50,20 @@ def test_bad_transform_arguments():
     data = isvs_graph.grid_graph(2, 2)
     with pytest.raises(ValueError, match="no attribute 'x'"):
         ISVSSmooth(t=1.0)(data)
+
+
+def test_a_graph_counts_its_nodes_from_pos_as_pyg_does():
+    # A point cloud or mesh often has pos and no x nor num_nodes: smoothing pos works.
+    from torch_geometric.data import Data
+    grid = isvs_graph.grid_graph(4, 5)
+    pos = torch.from_numpy(np.random.default_rng(2).random((20, 3)))
+    data = Data(edge_index=grid.edge_index, pos=pos)
+    assert "num_nodes" not in data and data.num_nodes == 20
+    out = ISVSSmooth(sparsity=0.6, key="pos", keep="pos_raw")(data)
+    assert torch.equal(out.pos, isvs_graph.solve(grid, pos, sparsity=0.6))
+    assert torch.equal(out.pos_raw, pos)
+    batch = Batch.from_data_list([data, Data(edge_index=grid.edge_index, pos=pos.flip(0))])
+    parts = ISVSSmooth(sparsity=0.6, key="pos")(batch).to_data_list()
+    assert torch.equal(parts[1].pos, isvs_graph.solve(grid, pos.flip(0), sparsity=0.6))
+    with pytest.raises(ValueError, match="graph has neither num_nodes, x nor pos"):
+        ISVSSmooth(sparsity=0.6, key="y")(Data(edge_index=grid.edge_index, y=pos))

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.sparse
 import torch
 from torch_geometric.data import Data
 
@@ -72,7 +73,7 @@ def test_missing_signal():
     (graph_with(edge_weight=torch.ones(11)), "edge_weight must have shape \\(12,\\)"),
     (graph_with(num_nodes=0, edge_index=torch.empty(2, 0, dtype=torch.long)),
      "num_nodes must be >= 1"),
-    (Data(edge_index=GRAPH.edge_index), "neither num_nodes nor x"),
+    (Data(edge_index=GRAPH.edge_index), "neither num_nodes, x nor pos"),
     (Data(num_nodes=9), "no edge_index"),
 ])
 def test_bad_graphs(graph, match):
@@ -174,6 +175,28 @@ def test_either_byte_order_gives_the_same_result_in_the_dtype():
         out = isvs_graph.smooth_image(swapped, sparsity=0.6)
         assert out.dtype.name == swapped.dtype.name  # rounded uint16 / float32
         np.testing.assert_array_equal(out, isvs_graph.smooth_image(native, sparsity=0.6))
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+def test_sparse_signals_are_refused_with_the_call_that_makes_them_dense():
+    signal = torch.from_numpy(np.stack([X, X[::-1]], axis=1))
+    for sparse in (signal.to_sparse(), signal.to_sparse_csr()):
+        with pytest.raises(TypeError, match=rf"signal is a sparse torch tensor "
+                                            rf"\({sparse.layout}\).*signal.to_dense\(\)"):
+            isvs_graph.solve(GRAPH, sparse, 1.0)
+        with pytest.raises(TypeError, match="signal is a sparse torch tensor"):
+            isvs_graph.path(GRAPH, sparse)
+    image = torch.rand(3, 5, 6)
+    with pytest.raises(TypeError, match="image is a sparse torch tensor"):
+        isvs_graph.smooth_image(image.to_sparse(), t=1.0)
+    with pytest.raises(TypeError, match="images is a sparse torch tensor"):
+        isvs_graph.smooth_images(image[None].to_sparse(), t=1.0)
+    matrix = scipy.sparse.csr_array(X[:, None])
+    with pytest.raises(TypeError, match=r"signal must be a numpy.ndarray or torch.Tensor, "
+                                        r"got csr_array; pass signal.toarray\(\)"):
+        isvs_graph.solve(GRAPH, matrix, 1.0)
+    with pytest.raises(TypeError, match=r"got list$"):
+        isvs_graph.smooth_image([[0.0, 1.0]], t=1.0)
 
 
 def test_masked_arrays_and_empty_batches_are_refused():

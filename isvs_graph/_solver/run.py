@@ -383,12 +383,12 @@ def _warn_if_short(result: SolverResult, options: SolverOptions, t, sparsity,
     batch = len(status)
     floor = (status == FLOOR) & (sparsity is not None)
     if floor.any():
-        warn_user(
+        warn_user(ConvergenceWarning(
             f"{int(floor.sum())} of {batch} signal(s) cannot reach {what}: they stopped at "
             f"the floor, where every edge left outside the support has a weighted "
             f"difference below tol = {options.tol:g} of the signal's range (such edges "
             "count as flat and never enter). The result is the finest scale above the "
-            f"floor (sparsity {result.sparsity[floor].min():.4g}).", ConvergenceWarning)
+            f"floor (sparsity {result.sparsity[floor].min():.4g}).", np.flatnonzero(floor)))
     cut = status == MAX_ITER
     if cut.any():
         if is_slow(options):
@@ -406,7 +406,7 @@ def _warn_if_short(result: SolverResult, options: SolverOptions, t, sparsity,
                         "difference across it counts that little, so it enters only after "
                         f"about {1 / lightest:.3g} times the steps of an average edge, if "
                         "ever (drop such edges, or raise their weight)")
-        warn_user(
+        warn_user(ConvergenceWarning(
             f"{int(cut.sum())} of {batch} signal(s) stopped after max_iter = "
             f"{options.max_iter} steps short of {what} (sparsity reached: "
-            f"{result.sparsity[cut].min():.4g}); {why}.", ConvergenceWarning)
+            f"{result.sparsity[cut].min():.4g}); {why}.", np.flatnonzero(cut)))

@@ -78,8 +78,8 @@ def canonical_graph(graph: Data) -> CanonicalGraph:
     Parameters
     ----------
     graph : torch_geometric.data.Data
-        Needs ``edge_index`` and either ``num_nodes`` or ``x`` (from which the
-        number of nodes is read). ``edge_weight`` is optional (default 1): the weights
+        Needs ``edge_index`` and ``num_nodes``, ``x`` or ``pos``: the number of nodes
+        is read from the first of them present, as PyG does. ``edge_weight`` is optional (default 1): the weights
         are read from it only, as PyG keeps scalar weights there and features in
         ``edge_attr``. A graph with ``edge_attr`` but no ``edge_weight`` is refused
         (its weights might be in ``edge_attr``; the message says how to pass them).
@@ -111,8 +111,10 @@ def canonical_graph(graph: Data) -> CanonicalGraph:
         num_nodes = graph.num_nodes
     elif graph.get("x") is not None:
         num_nodes = graph.x.shape[0]
+    elif graph.get("pos") is not None:  # where PyG looks next
+        num_nodes = graph.pos.shape[0]
     else:
-        raise ValueError("graph has neither num_nodes nor x; set graph.num_nodes")
+        raise ValueError("graph has neither num_nodes, x nor pos; set graph.num_nodes")
     has_weight = graph.get("edge_weight") is not None
     check_edge_attr(graph.get("edge_attr"), has_weight)
     if hasattr(graph.edge_index, "shape") and graph.edge_index.ndim == 2:

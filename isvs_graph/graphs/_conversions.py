@@ -48,6 +48,33 @@ def from_scipy(adjacency: scipy.sparse.sparray | scipy.sparse.spmatrix | np.ndar
                 num_nodes=p)
 
 
+def _node_values(graph: nx.Graph, nodes: list, name: str) -> np.ndarray:
+    """The attribute ``name`` of every node as an array ``(p,)`` or ``(p, C)``: one
+    number or one vector of the same length a node."""
+    values = [graph.nodes[node][name] for node in nodes]
+    for node, value in zip(nodes, values):
+        try:
+            vector = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            vector = None
+        if vector is None or vector.ndim > 1:
+            raise ValueError(f"node {node!r} has {name} = {value!r}; each node's value must "
+                             "be a number or a vector of numbers")
+        if vector.shape != np.shape(values[0]):
+            raise ValueError(
+                f"node {nodes[0]!r} has {_described(values[0])} as {name} but node "
+                f"{node!r} has {_described(value)}; every node needs as many")
+    return np.asarray(values, dtype=np.float64)
+
+
+def _described(value) -> str:
+    """``one number`` or ``a vector of n number(s)``."""
+    shape = np.shape(value)
+    if not shape:
+        return "one number"
+    return f"a vector of {shape[0]} number" + ("" if shape[0] == 1 else "s")
+
+
 def from_networkx(graph: nx.Graph, weight: str | None = "weight",
                   signal: str | np.ndarray | torch.Tensor | None = None) -> Data:
     """A graph from networkx, nodes numbered in ``graph.nodes`` order.
@@ -86,8 +113,13 @@ def from_networkx(graph: nx.Graph, weight: str | None = "weight",
         raise ValueError("graph has no nodes")
     if weight is not None:
         for u, v, value in graph.edges(data=weight, default=1.0):
-            if u != v and not (isinstance(value, (int, float, np.number))
-                               and np.isfinite(value) and value > 0):
+            if u == v:
+                continue
+            if not isinstance(value, (int, float, np.number)):
+                raise TypeError(f"edge ({u!r}, {v!r}) has {weight} = {value!r}, a "
+                                f"{type(value).__name__}; weights must be plain numbers "
+                                "(a 0-d array's or tensor's .item())")
+            if not (np.isfinite(value) and value > 0):
                 raise ValueError(f"edge ({u!r}, {v!r}) has {weight} = {value!r}; weights "
                                  "must be finite and > 0")
     adjacency = nx.to_scipy_sparse_array(graph, nodelist=nodes, weight=weight,
@@ -106,7 +138,7 @@ def from_networkx(graph: nx.Graph, weight: str | None = "weight",
         missing = [node for node in nodes if signal not in graph.nodes[node]]
         if missing:
             raise ValueError(f"node {missing[0]!r} has no attribute {signal!r}")
-        signal = np.asarray([graph.nodes[node][signal] for node in nodes], dtype=np.float64)
+        signal = _node_values(graph, nodes, signal)
     if signal is not None:
         if isinstance(signal, np.ndarray):
             signal = torch.from_numpy(signal)

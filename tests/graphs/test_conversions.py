@@ -72,6 +72,38 @@ def test_networkx_bad_input():
         isvs_graph.from_networkx({0: [1]})
 
 
+def test_networkx_weights_and_node_values_that_are_not_plain_numbers():
+    graph = nx.path_graph(3)
+    graph.edges[1, 2]["weight"] = torch.tensor(2.0)
+    with pytest.raises(TypeError, match=r"edge \(1, 2\) has weight = tensor\(2\.\), a "
+                                        r"Tensor; weights must be plain numbers"):
+        isvs_graph.from_networkx(graph)
+    graph.edges[1, 2]["weight"] = np.float32(2.0)  # numpy scalars are numbers
+    assert isvs_graph.from_networkx(graph).edge_weight.tolist() == [1.0, 2.0]
+    ragged = {0: [1.0, 2.0], 1: [1.0], 2: [3.0, 4.0]}
+    nx.set_node_attributes(graph, ragged, "x")
+    with pytest.raises(ValueError, match="node 0 has a vector of 2 numbers as x but node 1 "
+                                         "has a vector of 1 number; every node needs as many"):
+        isvs_graph.from_networkx(graph, signal="x")
+    nx.set_node_attributes(graph, {0: 1.0, 1: [1.0, 2.0], 2: 3.0}, "x")
+    with pytest.raises(ValueError, match="node 0 has one number as x but node 1 has a "
+                                         "vector of 2 numbers"):
+        isvs_graph.from_networkx(graph, signal="x")
+    nx.set_node_attributes(graph, {0: 1.0, 1: "a", 2: 3.0}, "x")
+    with pytest.raises(ValueError, match="node 1 has x = 'a'; each node's value must be a "
+                                         "number or a vector of numbers"):
+        isvs_graph.from_networkx(graph, signal="x")
+    nx.set_node_attributes(graph, {0: np.eye(2), 1: np.eye(2), 2: np.eye(2)}, "x")
+    with pytest.raises(ValueError, match="node 0 has x = array"):
+        isvs_graph.from_networkx(graph, signal="x")
+    # Vectors as lists, arrays and tensors mix, as do numbers.
+    nx.set_node_attributes(graph, {0: torch.tensor([1.0, 2.0]), 1: np.array([1, 2]),
+                                   2: [3, 4]}, "x")
+    assert isvs_graph.from_networkx(graph, signal="x").x.tolist() == [[1, 2], [1, 2], [3, 4]]
+    nx.set_node_attributes(graph, {0: torch.tensor(1.0), 1: np.float32(2.0), 2: 3}, "x")
+    assert isvs_graph.from_networkx(graph, signal="x").x.tolist() == [1.0, 2.0, 3.0]
+
+
 def test_from_scipy_is_the_same_graph_as_the_grid():
     grid = isvs_graph.grid_graph(4, 5)
     adjacency = scipy.sparse.coo_array(
