@@ -112,9 +112,10 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray, ImageInfo]:
     images come out 8-bit grey (0 and 255); CMYK, YCbCr and Lab come out RGB.
 
     Raises :class:`ImageFileError`, naming ``path``, for a missing or unreadable file, a
-    folder, a file Pillow cannot decode (a truncated one included), an animation, and
-    16-bit colour, which Pillow would read at 8 bits, and a TIFF stack whose pages
-    differ in size or mode.
+    folder, a file Pillow cannot decode (a truncated one included), an animation,
+    16-bit colour, which Pillow would read at 8 bits, 16-bit grey with a transparent
+    level, whose transparency Pillow cannot write, and a TIFF stack whose pages differ
+    in size or mode.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -203,6 +204,12 @@ def _check_depth(image, name: str) -> None:
         raise ImageFileError(
             f"{name}: 16-bit colour (or grey with alpha) is read by Pillow at 8 bits only; "
             "convert it to 16-bit grey, or to 8 bits, to smooth it")
+    if image.mode.startswith("I") and "transparency" in image.info:
+        raise ImageFileError(
+            f"{name}: 16-bit grey with a transparent grey level "
+            f"({image.info['transparency']!r}), which Pillow cannot write back at 16 bits "
+            "(its transparency would be lost); remove the transparency, or convert it to "
+            "8 bits, whose transparent level is kept as alpha")
     if image.format == "TIFF":
         _check_tiff_values(image, name)
         samples = image.tag_v2.get(277, 1)  # SamplesPerPixel

@@ -281,6 +281,20 @@ def test_sixteen_bit_colour_which_pillow_reads_at_8_bits_is_refused(tmp_path):
         read_image(tmp_path / "rgb16.tif")
 
 
+def test_sixteen_bit_grey_with_a_transparent_level_is_refused_not_made_opaque(tmp_path):
+    grey = ramp((5, 6), 65535, np.uint16)
+    Image.fromarray(grey).save(tmp_path / "key.png", transparency=0)
+    with pytest.raises(ImageFileError, match=r"key.png: 16-bit grey with a transparent grey "
+                                             r"level \(0\).*convert it to 8 bits"):
+        read_image(tmp_path / "key.png")
+    Image.fromarray(grey).save(tmp_path / "opaque.png")  # the same, opaque: read by value
+    assert read_image(tmp_path / "opaque.png")[0].tolist() == grey.tolist()
+    eight = (grey // 257).astype(np.uint8)  # at 8 bits its transparency becomes alpha
+    Image.fromarray(eight).save(tmp_path / "key8.png", transparency=0)
+    array, info = read_image(tmp_path / "key8.png")
+    assert info.mode == "LA" and array[..., 1].tolist() == np.where(eight == 0, 0, 255).tolist()
+
+
 def test_animations_are_refused(tmp_path):
     frames = [Image.new("L", (4, 4), v) for v in (0, 128)]
     frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
