@@ -390,7 +390,7 @@ def _smooth(args: argparse.Namespace) -> None:
     for job in stacks:
         _smooth_one(args, job)
     images = [job for job in jobs if job.info.frames == 1]
-    if len(images) == 1:
+    if len(jobs) == 1 and images:  # (an image kept from its check: not read again)
         _smooth_one(args, images[0])
     elif images:
         _smooth_many(args, images)
@@ -415,9 +415,22 @@ def _smooth_one(args: argparse.Namespace, job: _Job) -> None:
     axes = {}
     if job.info.frames > 1:  # a volume: grey D × H × W, or D × H × W × C
         axes["channel_axis"] = None if colour.ndim == 3 else -1
-    out = smooth_image(colour, t=args.t, sparsity=args.sparsity, progress=_bars(args),
-                       **axes, **_solver_options(args))
+    with _naming([job], args.out_dir is not None):  # (one of several inputs: named)
+        out = smooth_image(colour, t=args.t, sparsity=args.sparsity, progress=_bars(args),
+                           **axes, **_solver_options(args))
     _say(_write(args, job, join_alpha(out, alpha)))
+
+
+@contextlib.contextmanager
+def _naming(batch: list[_Job], named: bool = True):
+    """Warnings of the solve inside, each again after it, led by the input files it is
+    about (:func:`_named`) when ``named``."""
+    with warnings.catch_warnings(record=True) as caught:
+        yield
+    for warning in caught:
+        message = f"{_named(batch, warning.message)}: {warning.message}" if named else \
+            warning.message
+        warnings.warn_explicit(message, warning.category, warning.filename, warning.lineno)
 
 
 def _write(args: argparse.Namespace, job: _Job, image) -> str:
@@ -468,13 +481,9 @@ def _smooth_many(args: argparse.Namespace, jobs: list[_Job]) -> None:
                 colours.append(colour if colour.ndim == 3 else colour[..., None])
                 alphas.append(alpha)
             stack = np.stack(colours).transpose(0, 3, 1, 2)  # B × C × H × W
-            with warnings.catch_warnings(record=True) as caught:
+            with _naming(batch):  # a warning of a batch names its files
                 out = smooth_images(stack, t=args.t, sparsity=args.sparsity,
                                     progress=False, **options).transpose(0, 2, 3, 1)
-            for warning in caught:  # a warning of a batch names its files
-                warnings.warn_explicit(f"{_named(batch, warning.message)}: "
-                                       f"{warning.message}", warning.category,
-                                       warning.filename, warning.lineno)
             grey = len(batch[0].key[0]) == 2  # H × W: the channel axis was added
             for job, smoothed, alpha in zip(batch, out, alphas):
                 smoothed = smoothed[..., 0] if grey else smoothed

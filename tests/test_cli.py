@@ -681,6 +681,21 @@ def test_a_batch_warning_names_only_the_files_it_is_about(tmp_path, capsys):
                           "cannot reach")
 
 
+def test_every_file_at_the_floor_is_named_stacks_and_lone_images_too(tmp_path, capsys):
+    pages = [Image.new("L", (5, 4), 90) for _ in range(3)]
+    for name in ("sA.tif", "sB.tif"):  # flat stacks: volumes, smoothed one by one
+        pages[0].save(tmp_path / name, save_all=True, append_images=pages[1:])
+    Image.new("L", (6, 6), 90).save(tmp_path / "lone.png")  # the only 2-D input
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        code, _, err = run(["smooth", *(tmp_path / n for n in ("sA.tif", "sB.tif", "lone.png")),
+                            "--out-dir", tmp_path / "o", "--sparsity", "0.5", "-q"], capsys)
+    assert code == 0
+    lines = err.splitlines()
+    assert [line.split(": 1 of 1 signal(s) cannot reach")[0] for line in lines] == [
+        f"isvs-graph: warning: {tmp_path / name}" for name in ("sA.tif", "sB.tif", "lone.png")]
+
+
 @pytest.mark.parametrize("arguments, says", [
     (["a.png"], "give INPUT OUTPUT, or the inputs and --out-dir DIR; got one path"),
     (["a.png", "b.png", "c.png"], "give INPUT OUTPUT, or the inputs and --out-dir DIR; "
