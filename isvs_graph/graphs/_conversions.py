@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import networkx as nx
 import numpy as np
 import scipy.sparse
@@ -48,16 +50,33 @@ def from_scipy(adjacency: scipy.sparse.sparray | scipy.sparse.spmatrix | np.ndar
                 num_nodes=p)
 
 
+def _weight(u, v, name: str | None, value) -> float:
+    """The weight ``value`` of edge ``(u, v)`` as a float, checked: a real number,
+    finite and > 0."""
+    if not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"edge ({u!r}, {v!r}) has {name} = {value!r}, a "
+                        f"{type(value).__name__}; weights must be plain real numbers (a "
+                        "0-d array's or tensor's .item())")
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float64
+        number = math.inf
+    if not (math.isfinite(number) and number > 0):
+        raise ValueError(f"edge ({u!r}, {v!r}) has {name} = {value!r}; weights must be "
+                         "finite and > 0")
+    return number
+
+
 def _node_values(graph: nx.Graph, nodes: list, name: str) -> np.ndarray:
     """The attribute ``name`` of every node as an array ``(p,)`` or ``(p, C)``: one
     number or one vector of the same length a node."""
     values = [graph.nodes[node][name] for node in nodes]
     for node, value in zip(nodes, values):
         try:
-            vector = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
+            vector = np.asarray(value)
+        except (TypeError, ValueError):  # ragged
             vector = None
-        if vector is None or vector.ndim > 1:
+        if vector is None or vector.ndim > 1 or vector.dtype.kind not in "biuf":
             raise ValueError(f"node {node!r} has {name} = {value!r}; each node's value must "
                              "be a number or a vector of numbers")
         if vector.shape != np.shape(values[0]):
@@ -82,12 +101,13 @@ def from_networkx(graph: nx.Graph, weight: str | None = "weight",
     Parameters
     ----------
     graph : networkx.Graph
-        A directed graph is read as undirected: an edge present in both directions
-        gets the mean of the two weights, as :func:`from_scipy` and
-        :func:`~isvs_graph.graphs.canonical_graph` merge copies; so do the parallel
-        edges of a multigraph.
+        A directed graph is read as undirected, and a multigraph's parallel edges as
+        one: an edge gets the mean weight of its copies (each direction, each parallel
+        edge), as :func:`~isvs_graph.graphs.canonical_graph` merges copies. Self-loops
+        are dropped.
     weight : str or None, default "weight"
-        Edge attribute holding the weight (1 where missing); ``None`` for unit weights.
+        Edge attribute holding the weight (1 where missing), a real number, finite and
+        > 0; ``None`` for unit weights.
     signal : str or array, optional
         A node attribute name (each node's value, a number or a vector) or an array
         of shape (p,) or (p, C) in ``graph.nodes`` order; stored as ``x``.
@@ -111,29 +131,22 @@ def from_networkx(graph: nx.Graph, weight: str | None = "weight",
     nodes = list(graph.nodes)
     if not nodes:
         raise ValueError("graph has no nodes")
-    if weight is not None:
-        for u, v, value in graph.edges(data=weight, default=1.0):
-            if u == v:
-                continue
-            if not isinstance(value, (int, float, np.number)):
-                raise TypeError(f"edge ({u!r}, {v!r}) has {weight} = {value!r}, a "
-                                f"{type(value).__name__}; weights must be plain numbers "
-                                "(a 0-d array's or tensor's .item())")
-            if not (np.isfinite(value) and value > 0):
-                raise ValueError(f"edge ({u!r}, {v!r}) has {weight} = {value!r}; weights "
-                                 "must be finite and > 0")
-    adjacency = nx.to_scipy_sparse_array(graph, nodelist=nodes, weight=weight,
-                                         format="csr")
-    if graph.is_multigraph() and adjacency.nnz:
-        # networkx sums parallel edges' weights: their mean, as copies merge elsewhere.
-        copies = nx.to_scipy_sparse_array(graph, nodelist=nodes, weight=None, format="csr")
-        adjacency.sort_indices()
-        copies.sort_indices()
-        adjacency = adjacency.astype(np.float64)
-        adjacency.data /= copies.data
-    adjacency = adjacency.tocoo()
-    data = from_scipy(adjacency) if adjacency.nnz else Data(
-        edge_index=torch.empty(2, 0, dtype=torch.long), num_nodes=len(nodes))
+    index = {node: i for i, node in enumerate(nodes)}
+    src, dst, weights = [], [], []
+    edges = graph.edges(data=weight, default=1.0) if weight is not None else \
+        ((u, v, 1.0) for u, v in graph.edges())
+    for u, v, value in edges:  # every copy: both directions, parallel edges
+        if u != v:  # (a self-loop is dropped, whatever it holds)
+            src.append(index[u])
+            dst.append(index[v])
+            weights.append(_weight(u, v, weight, value))
+    if src:  # one edge each, the mean of its copies' weights, as canonical_graph merges
+        edge_index, edge_weight = undirected_edges(np.array([src, dst], dtype=np.int64),
+                                                   len(nodes), np.array(weights))
+        data = Data(edge_index=torch.from_numpy(edge_index),
+                    edge_weight=torch.from_numpy(edge_weight), num_nodes=len(nodes))
+    else:
+        data = Data(edge_index=torch.empty(2, 0, dtype=torch.long), num_nodes=len(nodes))
     if isinstance(signal, str):
         missing = [node for node in nodes if signal not in graph.nodes[node]]
         if missing:

@@ -57,6 +57,23 @@ def test_parallel_edges_of_a_multigraph_get_their_mean_weight():
     assert unweighted.edge_weight.tolist() == [1.0, 1.0]
 
 
+def test_a_directed_multigraph_edge_gets_the_mean_of_all_its_copies():
+    graph = nx.MultiDiGraph()
+    graph.add_edge(0, 1, weight=1.0)
+    graph.add_edge(0, 1, weight=3.0)
+    graph.add_edge(1, 0, weight=5.0)
+    graph.add_edge(1, 2, weight=2.0)
+    data = isvs_graph.from_networkx(graph)
+    assert data.edge_index.tolist() == [[0, 1], [1, 2]]
+    assert data.edge_weight.tolist() == [3.0, 2.0]  # (1 + 3 + 5) / 3, not (2 + 5) / 2
+    from torch_geometric.data import Data
+    copies = Data(edge_index=torch.tensor([[0, 0, 1, 1], [1, 1, 0, 2]]),
+                  edge_weight=torch.tensor([1.0, 3.0, 5.0, 2.0]), num_nodes=3)
+    assert isvs_graph.canonical_graph(copies).edge_weight.tolist() == [3.0, 2.0]
+    directed = nx.DiGraph([(0, 1, {"weight": 2.0}), (1, 0, {"weight": 4.0})])
+    assert isvs_graph.from_networkx(directed).edge_weight.tolist() == [3.0]
+
+
 def test_networkx_bad_input():
     graph = nx.path_graph(3)
     graph.edges[0, 1]["weight"] = -1
@@ -76,10 +93,21 @@ def test_networkx_weights_and_node_values_that_are_not_plain_numbers():
     graph = nx.path_graph(3)
     graph.edges[1, 2]["weight"] = torch.tensor(2.0)
     with pytest.raises(TypeError, match=r"edge \(1, 2\) has weight = tensor\(2\.\), a "
-                                        r"Tensor; weights must be plain numbers"):
+                                        r"Tensor; weights must be plain real numbers"):
+        isvs_graph.from_networkx(graph)
+    graph.edges[1, 2]["weight"] = np.complex128(2.0)
+    with pytest.raises(TypeError, match="a complex128; weights must be plain real numbers"):
+        isvs_graph.from_networkx(graph)
+    graph.edges[1, 2]["weight"] = 2**1100  # beyond float64: not finite
+    with pytest.raises(ValueError, match=r"edge \(1, 2\) has weight = \d+; weights must "
+                                         r"be finite and > 0"):
         isvs_graph.from_networkx(graph)
     graph.edges[1, 2]["weight"] = np.float32(2.0)  # numpy scalars are numbers
     assert isvs_graph.from_networkx(graph).edge_weight.tolist() == [1.0, 2.0]
+    graph.edges[1, 2]["weight"] = 2**70  # a large int, as a float
+    assert isvs_graph.from_networkx(graph).edge_weight.tolist() == [1.0, 2.0**70]
+    graph.add_edge(1, 1, weight=None)  # a self-loop is dropped, whatever it holds
+    assert isvs_graph.from_networkx(graph).edge_index.tolist() == [[0, 1], [1, 2]]
     ragged = {0: [1.0, 2.0], 1: [1.0], 2: [3.0, 4.0]}
     nx.set_node_attributes(graph, ragged, "x")
     with pytest.raises(ValueError, match="node 0 has a vector of 2 numbers as x but node 1 "
@@ -93,6 +121,11 @@ def test_networkx_weights_and_node_values_that_are_not_plain_numbers():
     with pytest.raises(ValueError, match="node 1 has x = 'a'; each node's value must be a "
                                          "number or a vector of numbers"):
         isvs_graph.from_networkx(graph, signal="x")
+    for odd in ("2.5", b"7", None, [None, 1.0], 1j):  # strings, bytes, None, complex
+        nx.set_node_attributes(graph, {0: 1.0, 1: odd, 2: 3.0}, "x")
+        with pytest.raises(ValueError, match=r"node 1 has x = .*; each node's value must "
+                                             r"be a number or a vector of numbers"):
+            isvs_graph.from_networkx(graph, signal="x")
     nx.set_node_attributes(graph, {0: np.eye(2), 1: np.eye(2), 2: np.eye(2)}, "x")
     with pytest.raises(ValueError, match="node 0 has x = array"):
         isvs_graph.from_networkx(graph, signal="x")
