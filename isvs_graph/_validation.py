@@ -74,12 +74,11 @@ def check_real(name: str, value: Any, *, positive: bool = False,
                nonnegative: bool = False) -> float:
     """Return ``value`` as a finite Python float, or raise naming ``name``."""
     given = value
+    if (isinstance(value, np.ndarray) or is_tensor(value)) and value.ndim == 0:
+        value = value.item()  # (a 0-d bool or complex one is refused below)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        if (isinstance(value, np.ndarray) or is_tensor(value)) and value.ndim == 0:
-            value = value.item()
-        else:
-            raise TypeError(f"{name} must be a real number, got {type(value).__name__} "
-                            f"{shown(value)}")
+        raise TypeError(f"{name} must be a real number, got {type(given).__name__} "
+                        f"{shown(given)}")
     try:
         value = float(value)
     except OverflowError:  # an int beyond float64 (10**400)
@@ -221,13 +220,16 @@ def check_image_layout(shape: tuple[int, ...], *, kind: str, batch: bool = False
 
 def check_dense(values: Any, name: str) -> None:
     """Refuse what is not a numpy array or a torch tensor (a scipy sparse matrix, a
-    list), a numpy masked array (the solve would smooth the values under its mask, and
+    list), a numpy matrix (2-D whatever it becomes), a numpy masked array (the solve would smooth the values under its mask, and
     a NaN hidden there would pass the finiteness check) and a sparse torch tensor
     (whose layout the solve does not read: every node has a value)."""
     if not (isinstance(values, np.ndarray) or is_tensor(values)):
         hint = f"; pass {name}.toarray()" if hasattr(values, "toarray") else ""
         raise TypeError(f"{name} must be a numpy.ndarray or torch.Tensor, got "
                         f"{type(values).__name__}{hint}")
+    if isinstance(values, np.matrix):
+        raise TypeError(f"{name} is a numpy.matrix, which stays 2-D however it is indexed "
+                        f"or reshaped; pass np.asarray({name})")
     if isinstance(values, np.ma.MaskedArray):
         raise TypeError(f"{name} is a numpy masked array, and isvs_graph smooths every "
                         f"value, masked or not; pass {name}.filled(value) (or "
@@ -419,6 +421,11 @@ def check_batch_scale(t: Any, sparsity: Any, batch: int,
     name, value = ("t", t) if t is not None else ("sparsity", sparsity)
     if is_tensor(value):
         value = value.detach().cpu().numpy()
+    if type(value) in (list, tuple):  # each item one signal's: a number (not a bool)
+        for i, item in enumerate(value):
+            if item is None or isinstance(item, (bool, np.bool_)) or np.ndim(item):
+                raise TypeError(f"{name}[{i}] is {shown(item)}: give {name} as one number, "
+                                "or one number per signal")
     if isinstance(value, (np.ndarray, list, tuple)) and np.ndim(value) == 1:
         if len(value) != batch:
             raise ValueError(f"{name} has {len(value)} values for a batch of {batch}")

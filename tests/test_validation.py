@@ -199,6 +199,38 @@ def test_sparse_signals_are_refused_with_the_call_that_makes_them_dense():
         isvs_graph.smooth_image([[0.0, 1.0]], t=1.0)
 
 
+@pytest.mark.filterwarnings("ignore:the matrix subclass is not:PendingDeprecationWarning")
+def test_numpy_matrices_and_fields_that_are_not_arrays_are_refused():
+    with pytest.raises(TypeError, match=r"image is a numpy.matrix.*np.asarray\(image\)"):
+        isvs_graph.smooth_image(np.matrix(np.zeros((4, 4))), t=1.0)  # (numpy aborted)
+    with pytest.raises(TypeError, match="signal is a numpy.matrix"):
+        isvs_graph.solve(GRAPH, np.matrix(X[:, None]), 1.0)
+    edges = GRAPH.edge_index
+    for field, value, got in (("pos", [[0.0, 0.0]] * 9, "a list"), ("x", X.tolist(), "a list"),
+                              ("pos", torch.tensor(1.0), "a 0-d one")):
+        with pytest.raises(TypeError, match=rf"graph.{field}, which gives the number of "
+                                            rf"nodes, must be an array .*got {got}"):
+            isvs_graph.solve(Data(edge_index=edges, **{field: value}), X, 1.0)
+    np.testing.assert_array_equal(  # an array there counts the nodes
+        isvs_graph.solve(Data(edge_index=edges, pos=np.zeros((9, 2))), X, 1.0),
+        isvs_graph.solve(GRAPH, X, 1.0))
+
+
+def test_scales_per_signal_name_the_item_that_is_not_a_number():
+    images = np.random.default_rng(0).random((3, 1, 4, 4))
+    for scale, item in ((dict(t=[1.0, None, 3.0]), r"t\[1\] is None"),
+                        (dict(t=[1.0, [2.0], 3.0]), r"t\[1\] is \[2.0\]"),
+                        (dict(sparsity=[True, 0.5, 0.5]), r"sparsity\[0\] is True")):
+        with pytest.raises(TypeError, match=rf"{item}: give \w+ as one number, or one "
+                                            "number per signal"):
+            isvs_graph.smooth_images(images, **scale)
+    for zero_d in (np.array(True), np.array(1 + 2j), torch.tensor(True)):
+        with pytest.raises(TypeError, match="t must be a real number"):
+            isvs_graph.smooth_images(images, t=zero_d)
+    np.testing.assert_array_equal(isvs_graph.smooth_images(images, t=(1, 2.0, np.float32(3))),
+                                  isvs_graph.smooth_images(images, t=np.array([1.0, 2, 3])))
+
+
 def test_masked_arrays_and_empty_batches_are_refused():
     masked = np.ma.masked_array(X.copy(), mask=np.zeros(X.shape, bool))
     masked[0] = np.ma.masked

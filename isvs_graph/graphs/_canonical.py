@@ -107,12 +107,17 @@ def canonical_graph(graph: Data) -> CanonicalGraph:
     if graph.get("edge_index") is None:
         raise ValueError("graph has no edge_index; a graph without edges needs "
                          "edge_index = torch.empty(2, 0, dtype=torch.long)")
+    counted = next((key for key in ("x", "pos") if graph.get(key) is not None), None)
     if "num_nodes" in graph:
         num_nodes = graph.num_nodes
-    elif graph.get("x") is not None:
-        num_nodes = graph.x.shape[0]
-    elif graph.get("pos") is not None:  # where PyG looks next
-        num_nodes = graph.pos.shape[0]
+    elif counted is not None:  # (where PyG looks, in its order)
+        rows = graph[counted]
+        if not (isinstance(rows, np.ndarray) or is_tensor(rows)) or rows.ndim == 0:
+            got = "a 0-d one" if hasattr(rows, "ndim") else f"a {type(rows).__name__}"
+            raise TypeError(f"graph.{counted}, which gives the number of nodes, must be an "
+                            f"array or tensor of one row a node, got {got}; set "
+                            "graph.num_nodes, or make it one")
+        num_nodes = rows.shape[0]
     else:
         raise ValueError("graph has neither num_nodes, x nor pos; set graph.num_nodes")
     has_weight = graph.get("edge_weight") is not None
