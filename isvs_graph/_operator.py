@@ -43,10 +43,11 @@ def norm_bound(graph: CanonicalGraph) -> float:
     if grid is not None:
         return _grid_norm_bound(*grid)
     src, dst = graph.edge_index
-    squared = graph.edge_weight ** 2
-    degree = np.bincount(src, squared, minlength=graph.num_nodes) + \
-        np.bincount(dst, squared, minlength=graph.num_nodes)
-    return float((degree[src] + degree[dst]).max())
+    with np.errstate(over="ignore"):  # weights beyond 1e154: Λ = inf, refused as heavy
+        squared = graph.edge_weight ** 2
+        degree = np.bincount(src, squared, minlength=graph.num_nodes) + \
+            np.bincount(dst, squared, minlength=graph.num_nodes)
+        return float((degree[src] + degree[dst]).max())
 
 
 @functools.lru_cache(maxsize=16)

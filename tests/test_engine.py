@@ -209,6 +209,21 @@ def test_hopelessly_stiff_problems_are_refused_promptly(options, match):
         isvs_graph.solve(graph, x, sparsity=0.5, **options)
 
 
+@pytest.mark.parametrize("weight, steps", [(1e10, "more steps than any run can take"),
+                                           (1e160, "more steps than any run can take"),
+                                           (1e9, "about 4.21e\\+18 steps")])
+def test_uniformly_heavy_weights_are_blamed_not_kappa(weight, steps):
+    # Beyond 1e10 the default step is so small that no edge could ever enter; that was
+    # blamed on the default κ, and beyond 1e154 numpy warned of an overflow first.
+    graph, _, x = grid_case()
+    graph.edge_weight = torch.full((graph.num_edges,), weight, dtype=torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match=rf"stiff: the edge weights are heavy .*takes "
+                                             rf"{steps}; rescale edge_weight"):
+            isvs_graph.solve(graph, x, t=5.0)
+
+
 def test_a_given_max_iter_above_the_default_allows_slow_problems():
     graph, _, x = grid_case()
     with pytest.raises(ValueError, match="stiff"):

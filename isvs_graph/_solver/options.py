@@ -61,6 +61,10 @@ class SolverOptions:
     relaxation: float
 
 
+#: ``Λ / max(ν, 1)`` beyond which a stiff problem is blamed on heavy edge weights.
+HEAVY_WEIGHTS = 1e3
+
+
 def stability_bound(kappa: float, nu: float, norm_bound: float) -> float:
     """``2ν / (κ (ν + 1 + Λ))``: every ``α`` below it is stable (DESIGN §2)."""
     return 2.0 * nu / (kappa * (nu + 1.0 + norm_bound))
@@ -111,6 +115,10 @@ def solver_options(norm_bound: float, *, kappa: float = DEFAULT_KAPPA, nu: float
         # near float64's, α would be 0) no run could ever leave the coarsest scale.
         wait = nu / alpha if alpha > 0 else math.inf
         if not wait < 2**62:
+            if norm_bound > HEAVY_WEIGHTS * max(nu, 1.0):  # (not κ's fault)
+                raise ValueError("this problem is stiff: " + stiffness_cause(
+                    kappa, nu, alpha, tol, norm_bound,
+                    relaxation_steps(kappa, nu, alpha) if alpha > 0 else math.inf))
             raise ValueError(
                 f"kappa = {kappa:g} is far too large: the steps needed grow linearly with "
                 f"κ, and even the first edge would wait about ν/α = {wait:.3g} steps to "
@@ -159,14 +167,16 @@ def stiffness_cause(kappa: float, nu: float, alpha: float, tol: float,
     named as such.
     """
     default_alpha = 1.9 * nu / (kappa * (nu + 1.0 + norm_bound))
-    wait = floor_wait_steps(kappa, nu, alpha, tol)
+    wait = floor_wait_steps(kappa, nu, alpha, tol) if alpha > 0 else math.inf
     if alpha < 0.1 * default_alpha:
         return (f"alpha = {alpha:g} is far below the default step {default_alpha:.3g}, so "
                 f"one relaxation takes about {relaxation:.3g} steps; leave alpha=None")
-    if norm_bound > 1e3 * max(nu, 1.0):
+    if norm_bound > HEAVY_WEIGHTS * max(nu, 1.0):
+        steps = f"about {relaxation:.3g} steps" if relaxation < 2**62 else \
+            "more steps than any run can take"
         return (f"the edge weights are heavy (‖D‖² ≤ Λ = {norm_bound:.3g} against "
-                f"ν = {nu:g}), so one relaxation of the iteration takes about "
-                f"{relaxation:.3g} steps; rescale edge_weight (e.g. divide it by its mean)")
+                f"ν = {nu:g}), so one relaxation of the iteration takes {steps}; "
+                "rescale edge_weight (e.g. divide it by its mean)")
     if not 0.1 <= nu <= 10:
         what = ("one relaxation of the iteration take about "
                 f"{relaxation:.3g} steps" if relaxation >= wait else
