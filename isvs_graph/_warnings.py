@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -30,7 +32,10 @@ class ConvergenceWarning(UserWarning):
     ----------
     signals : numpy.ndarray
         The positions in the batch (``int64``) of the signals (images) it is about:
-        ``[0]`` for one signal. Read it from a caught warning's ``message``.
+        ``[0]`` for one signal; in the dataset for
+        :meth:`~isvs_graph.training.CachedISVSDataset.build`, the graphs of a PyG
+        ``Batch`` for :class:`~isvs_graph.transforms.ISVSSmooth`. Read it from a caught
+        warning's ``message``.
 
     Examples
     --------
@@ -61,3 +66,18 @@ def warn_user(message: str | Warning, category: type[Warning] = UserWarning) -> 
     while frame is not None and frame.f_code.co_filename.startswith(folders):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
+
+
+@contextlib.contextmanager
+def signals_moved(offset: int, where: str) -> Iterator[None]:
+    """The warnings of the solves inside, again once they are done; a
+    :class:`ConvergenceWarning` led by ``where`` (``"shard 2 (images 1024–1535)"``) and
+    its ``signals`` moved by ``offset``: positions in what the caller was given, where
+    the solves inside saw a part of it."""
+    with warnings.catch_warnings(record=True) as caught:
+        yield
+    for warning in caught:
+        message = warning.message
+        if isinstance(message, ConvergenceWarning):
+            message = ConvergenceWarning(f"{where}: {message}", message.signals + offset)
+        warnings.warn_explicit(message, warning.category, warning.filename, warning.lineno)

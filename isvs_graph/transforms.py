@@ -8,6 +8,7 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.transforms import BaseTransform
 
 from ._validation import check_scale
+from ._warnings import signals_moved
 from ._solve import check_solver_options, solve
 
 __all__ = ["ISVSSmooth"]
@@ -77,7 +78,10 @@ class ISVSSmooth(BaseTransform):
         if isinstance(data, Batch):
             # Each graph on its own: the solve is scale-free per signal (its own range),
             # and a sparsity is a fraction of each graph's edges.
-            graphs = [self.forward(graph) for graph in data.to_data_list()]
+            graphs = []
+            for i, graph in enumerate(data.to_data_list()):
+                with signals_moved(i, f"graph {i} of the batch"):  # (signals: graphs)
+                    graphs.append(self.forward(graph))
             return Batch.from_data_list(graphs)
         smoothed = solve(data, signal, self.t, sparsity=self.sparsity, **self.solver_options)
         if self.keep is not None:

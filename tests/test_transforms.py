@@ -67,3 +67,17 @@ def test_a_graph_counts_its_nodes_from_pos_as_pyg_does():
     assert torch.equal(parts[1].pos, isvs_graph.solve(grid, pos.flip(0), sparsity=0.6))
     with pytest.raises(ValueError, match="graph has neither num_nodes, x nor pos"):
         ISVSSmooth(sparsity=0.6, key="y")(Data(edge_index=grid.edge_index, y=pos))
+
+
+def test_a_floor_warning_on_a_batch_names_the_graph():
+    import warnings
+    flat = graph(1)
+    flat.x = torch.zeros(20, 3, dtype=torch.float64)
+    flat.x[:, 0] = torch.arange(20) % 5 >= 3  # one value step: at the floor of 0.2
+    batch = Batch.from_data_list([graph(0), flat, graph(2)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ISVSSmooth(sparsity=0.2)(batch)
+    floor = [w.message for w in caught if w.category is isvs_graph.ConvergenceWarning]
+    assert [m.signals.tolist() for m in floor] == [[1]]
+    assert str(floor[0]).startswith("graph 1 of the batch: 1 of 1 signal(s) cannot reach")

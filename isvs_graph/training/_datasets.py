@@ -20,6 +20,7 @@ from .._paths import ISVSPath, load_paths
 from ..images import image_paths
 from .._validation import check_count
 from .._progress import show_progress
+from .._warnings import signals_moved
 from ._schedules import SparsityRule, make_rule, rule_scale
 
 __all__ = ["CachedISVSDataset", "FASHION_MNIST_CLASSES", "FASHION_MNIST_ROOT", "bundled_digits",
@@ -363,9 +364,12 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         todo = [s for s in mine if not self._valid(s)]
         for shard in tqdm(todo, desc=f"ISVS path cache (rank {rank})", unit="shard",
                           disable=not todo or not show_progress(progress)):
-            paths = image_paths(self.images[self._rows(shard)], levels=self.levels,
-                                record_times=self.record_times, **self._stop(),
-                                **self.solver_options)
+            rows = self._rows(shard)
+            with signals_moved(rows.start, f"shard {shard} (images {rows.start}–"
+                                           f"{rows.stop - 1})"):
+                paths = image_paths(self.images[rows], levels=self.levels,
+                                    record_times=self.record_times, **self._stop(),
+                                    **self.solver_options)
             paths.save(self._shard_file(shard))
         return len(todo)
 

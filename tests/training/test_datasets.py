@@ -244,3 +244,20 @@ def test_damaged_idx_files_are_refused(tmp_path):
     with pytest.raises(ValueError, match="damaged"):
         read_idx(tmp_path / "cut.gz")
     assert read_idx(tmp_path / "ok").shape == (3, 4, 4)
+
+
+def test_a_floor_warning_of_a_shard_names_the_dataset_s_images(tmp_path):
+    import warnings
+
+    from isvs_graph import ConvergenceWarning
+    x, y = images(6)
+    x[4] = 0
+    x[4, :, :, 6:] = 255  # one edge, its others flat: at the floor of sparsity 0.6
+    dataset = CachedISVSDataset(x, y, tmp_path, sparsity=0.6, levels=[0.9, 0.6],
+                                shard_size=3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dataset.build(progress=False)
+    floor = [w.message for w in caught if w.category is ConvergenceWarning]
+    assert [m.signals.tolist() for m in floor] == [[4]]
+    assert str(floor[0]).startswith("shard 1 (images 3–5): 1 of 3 signal(s) cannot reach")
