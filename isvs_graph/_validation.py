@@ -234,11 +234,16 @@ def check_dense(values: Any, name: str) -> None:
         raise TypeError(f"{name} is a numpy masked array, and isvs_graph smooths every "
                         f"value, masked or not; pass {name}.filled(value) (or "
                         f"{name}.data) to say which values to smooth")
-    if is_tensor(values):
+    check_strided(values, name)
+
+
+def check_strided(value: Any, name: str) -> None:
+    """Refuse a sparse torch tensor (COO, CSR, …), whose values numpy cannot view."""
+    if is_tensor(value):
         import torch
-        if values.layout != torch.strided:
-            raise TypeError(f"{name} is a sparse torch tensor ({values.layout}); every "
-                            f"node has a value to smooth: pass {name}.to_dense()")
+        if value.layout != torch.strided:
+            raise TypeError(f"{name} is a sparse torch tensor ({value.layout}); pass "
+                            f"{name}.to_dense()")
 
 
 def check_signal(signal: Any, num_nodes: int, *, name: str = "signal") -> None:
@@ -315,6 +320,7 @@ def _misread_signal(name: str, shape: tuple[int, ...], p: int) -> str:
 
 def _as_numpy(name: str, value: Any) -> np.ndarray:
     """A field of a graph as a numpy array (a tensor is copied off its device)."""
+    check_strided(value, name)
     if is_tensor(value):
         return value.detach().cpu().numpy() if str(value.dtype) != "torch.bfloat16" else \
             value.detach().cpu().double().numpy()
@@ -419,6 +425,7 @@ def check_batch_scale(t: Any, sparsity: Any, batch: int,
     """Like :func:`check_scale`, but each may also be one value per signal."""
     check_exactly_one_scale(t, sparsity)
     name, value = ("t", t) if t is not None else ("sparsity", sparsity)
+    check_strided(value, name)
     if is_tensor(value):
         value = value.detach().cpu().numpy()
     if type(value) in (list, tuple):  # each item one signal's: a number (not a bool)

@@ -191,6 +191,17 @@ def test_sparse_signals_are_refused_with_the_call_that_makes_them_dense():
         isvs_graph.smooth_image(image.to_sparse(), t=1.0)
     with pytest.raises(TypeError, match="images is a sparse torch tensor"):
         isvs_graph.smooth_images(image[None].to_sparse(), t=1.0)
+    edges = GRAPH.edge_index
+    weight = torch.ones(edges.shape[1], dtype=torch.float64).to_sparse()
+    for field, graph in (("edge_index", Data(edge_index=edges.to_sparse(), num_nodes=9)),
+                         ("edge_weight", Data(edge_index=edges, edge_weight=weight,
+                                              num_nodes=9))):
+        with pytest.raises(TypeError, match=rf"graph.{field} is a sparse torch tensor .*"
+                                            rf"graph.{field}.to_dense\(\)"):
+            isvs_graph.solve(graph, X, 1.0)
+    with pytest.raises(TypeError, match=r"t is a sparse torch tensor .*t.to_dense\(\)"):
+        isvs_graph.smooth_images(image[None].expand(3, -1, -1, -1),
+                                 t=torch.tensor([1.0, 2.0, 3.0]).to_sparse())
     matrix = scipy.sparse.csr_array(X[:, None])
     with pytest.raises(TypeError, match=r"signal must be a numpy.ndarray or torch.Tensor, "
                                         r"got csr_array; pass signal.toarray\(\)"):
