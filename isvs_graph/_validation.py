@@ -220,9 +220,9 @@ def check_image_layout(shape: tuple[int, ...], *, kind: str, batch: bool = False
 
 def check_dense(values: Any, name: str) -> None:
     """Refuse what is not a numpy array or a torch tensor (a scipy sparse matrix, a
-    list), a numpy matrix (2-D whatever it becomes), a numpy masked array (the solve would smooth the values under its mask, and
-    a NaN hidden there would pass the finiteness check) and a sparse torch tensor
-    (whose layout the solve does not read: every node has a value)."""
+    list), a numpy matrix (2-D whatever it becomes), a numpy masked array (the solve
+    would smooth the values under its mask, and a NaN hidden there would pass the
+    finiteness check) and a sparse torch tensor (:func:`check_strided`)."""
     if not (isinstance(values, np.ndarray) or is_tensor(values)):
         hint = f"; pass {name}.toarray()" if hasattr(values, "toarray") else ""
         raise TypeError(f"{name} must be a numpy.ndarray or torch.Tensor, got "

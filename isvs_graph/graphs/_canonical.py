@@ -79,10 +79,11 @@ def canonical_graph(graph: Data) -> CanonicalGraph:
     ----------
     graph : torch_geometric.data.Data
         Needs ``edge_index`` and ``num_nodes``, ``x`` or ``pos``: the number of nodes
-        is read from the first of them present, as PyG does. ``edge_weight`` is optional (default 1): the weights
-        are read from it only, as PyG keeps scalar weights there and features in
-        ``edge_attr``. A graph with ``edge_attr`` but no ``edge_weight`` is refused
-        (its weights might be in ``edge_attr``; the message says how to pass them).
+        is read from the first of them present, as PyG does. ``edge_weight`` is
+        optional (default 1): the weights are read from it only, as PyG keeps scalar
+        weights there and features in ``edge_attr``. A graph with ``edge_attr`` but no
+        ``edge_weight`` is refused (its weights might be in ``edge_attr``; the message
+        says how to pass them).
 
     Returns
     -------
