@@ -12,6 +12,7 @@ user's umask for a new file, the old file's mode when one is replaced.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import socket
@@ -31,13 +32,22 @@ def _host() -> str:
 @contextlib.contextmanager
 def atomic_write(file: str | os.PathLike) -> Iterator[BinaryIO]:
     """Open ``file`` for writing in binary, atomically: the body writes to a handle, and
-    only when it ends without an exception does the file appear (flushed to disk)."""
+    only when it ends without an exception does the file appear (flushed to disk).
+
+    An ``OSError`` of the writer's own (a missing folder, a folder at ``file``, no
+    permission) names ``file``, not the temporary file; a folder at ``file`` is refused
+    before the body runs."""
     file = os.fspath(file)
+    if os.path.isdir(file):
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", file)
     folder, name = os.path.split(os.path.abspath(file))
     temporary = os.path.join(
         folder, f".{name}{_MARK}{_host()}-{os.getpid()}-{secrets.token_hex(4)}")
     # os.open applies the umask, as open() does; mkstemp would make it 0600.
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as error:
+        raise _naming(error, file) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
@@ -45,11 +55,19 @@ def atomic_write(file: str | os.PathLike) -> Iterator[BinaryIO]:
             os.fsync(handle.fileno())
         with contextlib.suppress(FileNotFoundError):
             os.chmod(temporary, stat.S_IMODE(os.stat(file).st_mode))
-        os.replace(temporary, file)
+        try:
+            os.replace(temporary, file)
+        except OSError as error:
+            raise _naming(error, file) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def _naming(error: OSError, file: str) -> OSError:
+    """``error`` again (its type and errno), naming ``file``."""
+    return type(error)(error.errno, error.strerror, file)
 
 
 def remove_orphans(folder: str | os.PathLike) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,14 +31,22 @@ def plot_path(path, shape: tuple[int, ...] | None = None, *, signal: int = 0,
         if sparsities is None:
             sparsities = np.linspace(1.0, float(path.levels.min()), 6)
         scales = [("sparsity", float(v)) for v in sparsities]
+    if not scales:
+        raise ValueError("no scale to draw: give at least one sparsity or time")
     images = path.layout.form == "images"
     if shape is None and images:
         _, channels, *spatial = path.layout.shape
         shape = (*spatial, channels)
+    elif shape is not None:
+        values = int(np.asarray(one.at(**dict([scales[0]]))[0]).size)
+        shape = _checked_shape(shape, path.graph.num_nodes,
+                               values // max(path.graph.num_nodes, 1), signal)
     if axes is None:
         fig, axes = plt.subplots(1, len(scales), figsize=(2.2 * len(scales), 2.6),
                                  squeeze=False)
         axes = axes[0]
+    elif len(axes) != len(scales):
+        raise ValueError(f"{len(axes)} axes for {len(scales)} scales: give one a scale")
     fig = axes[0].figure
     for ax, (kind, value) in zip(axes, scales):
         smoothed = one.at(**{kind: value})[0]
@@ -57,6 +66,21 @@ def plot_path(path, shape: tuple[int, ...] | None = None, *, signal: int = 0,
             title += said
         ax.set_title(title, fontsize=8)
     return fig
+
+
+def _checked_shape(shape: tuple[int, ...], nodes: int, channels: int,
+                   signal: int) -> tuple[int, ...]:
+    """``shape`` to draw a signal of ``nodes`` × ``channels`` values as an image: as
+    given where it holds them all, with the channels added to an ``(H, W)`` of the
+    nodes; refused otherwise."""
+    shape = tuple(int(side) for side in shape)
+    if math.prod(shape) == nodes * channels:
+        return shape
+    if math.prod(shape) == nodes:
+        return (*shape, channels)
+    raise ValueError(f"shape {shape} holds {math.prod(shape)} values, but signal {signal} "
+                     f"has {nodes} nodes × {channels} channel(s); give (H, W) with "
+                     f"H × W = {nodes}, or (H, W, {channels})")
 
 
 def _drawable(image: np.ndarray) -> tuple[np.ndarray, str | None, str]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import warnings
 from collections.abc import Sequence
@@ -831,7 +832,7 @@ def record(problem, layout: Layout, *, levels: Sequence[float], record_times=(),
         "kappa": opts.kappa, "nu": opts.nu, "alpha": opts.alpha, "mode": opts.mode,
         "tol": opts.tol, "jumps": bool(opts.jumps), "max_iter": int(opts.max_iter),
         "levels": [float(v) for v in levels],
-        "record_times": [float(v) for v in record_times],
+        "record_times": sorted({float(v) for v in record_times}),
         "t_max": None if t_max is None else float(np.max(t_max)),
         "sparsity_min": None if sparsity_min is None else float(np.min(sparsity_min)),
         **(options or {})}
@@ -947,6 +948,18 @@ def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
     return built
 
 
+def _same_option(have: Any, value: Any) -> bool:
+    """Whether an option read from a cache is the one expected: floats equal to a
+    relative 1e-9 (a level computed as ``np.linspace(1, 0.5, 11)[7]`` is the 0.65 written
+    by hand), lists item by item, anything else exactly."""
+    if isinstance(have, list) and isinstance(value, (list, tuple)):
+        return len(have) == len(value) and all(map(_same_option, have, value))
+    real = (int, float, np.integer, np.floating)
+    if isinstance(have, float) and isinstance(value, real) and not isinstance(value, bool):
+        return math.isclose(have, float(value), rel_tol=1e-9, abs_tol=1e-300)
+    return have == value
+
+
 def load_paths(file: str | os.PathLike, **expected_options: Any) -> ISVSPath:
     """Read paths written by :meth:`ISVSPath.save`.
 
@@ -969,6 +982,9 @@ def load_paths(file: str | os.PathLike, **expected_options: Any) -> ISVSPath:
     file = os.fspath(file)
     if not os.path.exists(file):
         raise FileNotFoundError(f"no path cache at {file!r}")
+    if os.path.isdir(file):
+        raise ValueError(f"{file!r} is a folder, not a path cache; give the path of a cache "
+                         "file (.npz) written by ISVSPath.save")
     if not _starts_like_a_cache(file):
         raise ValueError(f"{file!r} is not an isvs_graph path cache (those are .npz files "
                          "written by ISVSPath.save); give the path of one")
@@ -1000,9 +1016,11 @@ def load_paths(file: str | os.PathLike, **expected_options: Any) -> ISVSPath:
     options = meta["options"]
     for name, value in expected_options.items():
         have = options.get(name, "<missing>")
-        if name == "levels":
-            value = sorted((float(v) for v in value), reverse=True)
-        if have != value:
+        if name in ("levels", "record_times"):  # sets of floats: their order is no option
+            down = name == "levels"  # (levels from coarse to fine, times from 0 up)
+            value = sorted({float(v) for v in value}, reverse=down)
+            have = sorted(set(have), reverse=down) if isinstance(have, list) else have
+        if not _same_option(have, value):
             raise ValueError(f"path cache {file!r} was made with {name}={shown(have)}, not "
                              f"{shown(value)}: build it again with these options")
     spec = meta["graph"]

@@ -19,7 +19,8 @@ from ._paths import DEFAULT_LEVELS, ISVSPath, Layout, check_levels, record
 from ._signals import dtype_name, is_integer, is_tensor, output_dtype, to_dtype, working_dtype
 from ._solve import SOLVER_OPTIONS, check_solver_options, prepare, solve
 from ._solver import DEFAULT_KAPPA, DEFAULT_TOL
-from ._validation import check_at_most_one, check_image_layout, check_dense, shown
+from ._validation import (check_at_most_one, check_dense, check_image_layout, check_real,
+                          shown)
 from .graphs._grid import CONNECTIVITIES, grid_canonical
 
 if TYPE_CHECKING:
@@ -351,6 +352,7 @@ def image_paths(images: np.ndarray | torch.Tensor, *, levels: Sequence[float] = 
         images = images.detach().cpu()
     signals, shape, _ = images_to_signals(images)
     levels = check_levels(levels)
+    record_times = [check_real("record_times", v, nonnegative=True) for v in record_times]
     if sparsity_min is None and t_max is None:
         sparsity_min = levels[-1]
     graph = grid_canonical(*shape, connectivity=connectivity)

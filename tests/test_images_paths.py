@@ -96,6 +96,29 @@ def test_cache_made_with_other_options_is_refused(tmp_path):
         load_paths(file, levels=[1.0, 0.8])
 
 
+def test_cache_options_compare_as_values_not_as_written(tmp_path):
+    file = tmp_path / "cache.npz"
+    image_paths(photo_batch(2), record_times=[5.0, 2.0]).save(file)
+    # A level computed (0.6499999999999999) is the 0.65 of the defaults; times are a set.
+    loaded = load_paths(file, levels=np.linspace(1.0, 0.5, 11), record_times=[2, 5, 2])
+    assert loaded.options["record_times"] == [2.0, 5.0]
+    with pytest.raises(ValueError, match=r"made with record_times=\[2.0, 5.0\], not "
+                                         r"\[2.0, 6.0\]"):
+        load_paths(file, record_times=[2.0, 6.0])
+    with pytest.raises(ValueError, match="made with levels"):
+        load_paths(file, levels=np.linspace(1.0, 0.5, 11) + 1e-6)
+    with pytest.raises(ValueError, match=rf"'{tmp_path}' is a folder, not a path cache"):
+        load_paths(tmp_path)
+
+
+@pytest.mark.parametrize("times, says", [([-3.0], "must be >= 0"),
+                                         ([np.nan], "must be finite"),
+                                         ([np.inf], "must be finite")])
+def test_image_paths_check_their_record_times(times, says):
+    with pytest.raises(ValueError, match=f"record_times {says}"):
+        image_paths(photo_batch(1), record_times=times)
+
+
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty"])
 def test_damaged_cache_is_refused(tmp_path, damage):
     file = tmp_path / "cache.npz"

@@ -47,3 +47,14 @@ def test_orphans_of_dead_writers_on_this_host_only_are_removed(tmp_path):
     assert remove_orphans(tmp_path) == 1
     assert not orphan.exists()
     assert alive.exists() and elsewhere.exists() and unrelated.exists()
+
+
+def test_errors_name_the_file_asked_for_not_the_temporary(tmp_path):
+    with pytest.raises(FileNotFoundError, match=rf"'{tmp_path / 'gone' / 'a.bin'}'$"):
+        with atomic_write(tmp_path / "gone" / "a.bin") as handle:
+            handle.write(b"x")
+    body = []
+    with pytest.raises(IsADirectoryError, match=rf"is a folder, not a file: '{tmp_path}'"):
+        with atomic_write(tmp_path) as handle:  # refused before the body runs
+            body.append(1)
+    assert body == [] and os.listdir(tmp_path) == []

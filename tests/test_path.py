@@ -147,6 +147,23 @@ def test_plot_draws_one_panel_per_scale():
     assert "sparsity=1.00" in fig.axes[0].get_title()
 
 
+def test_plot_refuses_a_shape_that_does_not_hold_the_signal_and_adds_its_channels():
+    pytest.importorskip("matplotlib", reason="needs matplotlib for plotting")
+    import matplotlib
+    matplotlib.use("Agg")
+    graph, _, x = grid_case()  # 6 × 7 nodes, 3 channels
+    p = isvs_graph.path(graph, x)
+    assert len(p.plot((6, 7), sparsities=[1.0, 0.5]).axes) == 2  # (6, 7, 3) drawn
+    with pytest.raises(ValueError, match=r"shape \(5, 5\) holds 25 values, but signal 0 "
+                                         r"has 42 nodes × 3 channel\(s\)"):
+        p.plot((5, 5))
+    with pytest.raises(ValueError, match="no scale to draw"):
+        p.plot((6, 7), sparsities=[])
+    fig = p.plot((6, 7), sparsities=[1.0])
+    with pytest.raises(ValueError, match="1 axes for 3 scales: give one a scale"):
+        p.plot((6, 7), sparsities=[1.0, 0.8, 0.6], axes=fig.axes)
+
+
 @pytest.mark.parametrize("images, drawn, says", [
     ((1, 4, 8, 9), (8, 9, 4), None),  # RGBA: in colour, alpha included
     ((1, 2, 8, 9), (8, 9), "channel 0 of 2"),
