@@ -58,8 +58,8 @@ _CONVERT = {"1": "L", "La": "LA", "PA": "RGBA", "RGBa": "RGBA", "RGBX": "RGB",
 # Modes whose values are those of another colour space: an ICC profile does not carry over.
 _NEW_COLOURS = {"CMYK", "YCbCr", "LAB", "HSV"}
 
-# What Pillow raises on a file it cannot decode (besides OSError and its subclasses).
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error)
+#: What Pillow raises on a file it cannot decode (OSError for a truncated one, and more).
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error)
 
 
 class ImageFileError(Exception):
@@ -164,7 +164,7 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray, ImageInfo]:
         raise ImageFileError(f"{name}: not an image file Pillow can read") from None
     except Image.DecompressionBombError as error:
         raise ImageFileError(f"{name}: {error}") from None
-    except _DECODE_ERRORS as error:
+    except DECODE_ERRORS as error:
         raise ImageFileError(f"{name}: cannot decode the image ({error})") from None
     mode = image.mode
     if mode.startswith("I;16"):  # big- or little-endian in the file: native here

@@ -6,21 +6,25 @@ from __future__ import annotations
 from typing import Any
 
 import hashlib
+import math
+import numbers
 import os
 import pickle  # noqa: S403 - CIFAR's own format; read only from a path the user gives
 import tarfile
+import zlib
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .._image_files import DECODE_ERRORS
 from .._io import remove_orphans
-from .._paths import ISVSPath, load_paths
+from .._paths import ISVSPath, check_levels, load_paths
 from ..images import image_paths
-from .._validation import check_count
+from .._validation import check_count, check_real, shown
 from .._progress import show_progress
-from .._warnings import signals_moved
+from .._warnings import signals_moved, warn_user
 from ._schedules import SparsityRule, make_rule, rule_scale
 
 __all__ = ["CachedISVSDataset", "FASHION_MNIST_CLASSES", "FASHION_MNIST_ROOT", "bundled_digits",
@@ -36,8 +40,22 @@ def bundled_digits(size: int = 32, *, test_fraction: float = 0.2,
     scikit-learn, no download), resized to ``size × size`` RGB uint8.
 
     Returns ``(train_images, train_labels), (test_images, test_labels)``: images
-    ``N × 3 × size × size`` uint8, labels int64; a fixed stratified split.
+    ``N × 3 × size × size`` uint8, labels int64; a fixed stratified split, with
+    ``test_fraction`` (strictly between 0 and 1) of each class in the test set.
+
+    Raises
+    ------
+    TypeError
+        ``size`` is not an int.
+    ValueError
+        ``size`` is below 1, or ``test_fraction`` is not strictly between 0 and 1 or
+        leaves one side of the split empty.
     """
+    size = check_count("size", size)
+    fraction = check_real("test_fraction", test_fraction)
+    if not 0.0 < fraction < 1.0:
+        raise ValueError("test_fraction must lie strictly between 0 and 1 (the share of "
+                         f"each class held out for testing), got {shown(test_fraction)}")
     try:
         from sklearn.datasets import load_digits
     except ImportError as error:  # pragma: no cover - depends on the install
@@ -54,7 +72,12 @@ def bundled_digits(size: int = 32, *, test_fraction: float = 0.2,
     test = np.zeros(len(labels), dtype=bool)
     for label in np.unique(labels):
         members = rng.permutation(np.nonzero(labels == label)[0])
-        test[members[:int(round(test_fraction * len(members)))]] = True
+        test[members[:int(round(fraction * len(members)))]] = True
+    if test.all() or not test.any():
+        side = "training" if test.all() else "test"
+        raise ValueError(f"test_fraction={shown(test_fraction)} leaves no {side} images "
+                         "(it is rounded per class of about 180 digits); give one between "
+                         "0.01 and 0.99")
     return (images[~test], labels[~test]), (images[test], labels[test])
 
 
@@ -64,6 +87,15 @@ def read_cifar(root: str | os.PathLike, split: str = "train") -> Split:
     ``root`` holds ``cifar-10-batches-py/`` or ``cifar-100-python/`` (or the archive
     ``cifar-10-python.tar.gz`` / ``cifar-100-python.tar.gz``, unpacked next to it).
     Returns ``(images N × 3 × 32 × 32 uint8, labels int64)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No CIFAR data under ``root``, or a batch file missing.
+    ValueError
+        A damaged archive (nothing of it is left unpacked) or a batch file that is not
+        a CIFAR batch: not a pickle, rows other than 3072 bytes, as many labels as
+        images, labels outside 0–9 (0–99 for CIFAR-100); the message names the file.
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -72,14 +104,13 @@ def read_cifar(root: str | os.PathLike, split: str = "train") -> Split:
         folder = "cifar-10-batches-py" if "10-" in archive else "cifar-100-python"
         if os.path.exists(os.path.join(root, archive)) and \
                 not os.path.isdir(os.path.join(root, folder)):
-            with tarfile.open(os.path.join(root, archive)) as tar:
-                tar.extractall(root, filter="data")
+            _unpack(os.path.join(root, archive), root, folder)
     ten, hundred = os.path.join(root, "cifar-10-batches-py"), os.path.join(root, "cifar-100-python")
     if os.path.isdir(ten):
         names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
-        files, key = [os.path.join(ten, name) for name in names], b"labels"
+        files, key, classes = [os.path.join(ten, name) for name in names], b"labels", 10
     elif os.path.isdir(hundred):
-        files, key = [os.path.join(hundred, split)], b"fine_labels"
+        files, key, classes = [os.path.join(hundred, split)], b"fine_labels", 100
     else:
         raise FileNotFoundError(
             f"no CIFAR data under {root!r}: expected cifar-10-batches-py/ or "
@@ -89,10 +120,76 @@ def read_cifar(root: str | os.PathLike, split: str = "train") -> Split:
         if not os.path.exists(file):
             raise FileNotFoundError(f"CIFAR batch missing: {file!r}")
         with open(file, "rb") as handle:
-            batch = pickle.load(handle, encoding="bytes")  # noqa: S301 - user's own data
-        images.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-        labels.append(np.asarray(batch[key], dtype=np.int64))
+            try:
+                batch = pickle.load(handle, encoding="bytes")  # noqa: S301 - user's own data
+            except Exception as error:  # a truncated or foreign file: any unpickling error
+                raise ValueError(f"{file!r} is not a CIFAR batch: it cannot be unpickled "
+                                 f"({type(error).__name__}: {error}); download the python "
+                                 "version of CIFAR again") from None
+        data, batch_labels = _cifar_batch(file, batch, key, classes)
+        images.append(data.reshape(-1, 3, 32, 32))
+        labels.append(batch_labels)
     return np.concatenate(images), np.concatenate(labels)
+
+
+def _unpack(archive: str, root: str, folder: str) -> None:
+    """Unpack ``folder`` from the CIFAR ``archive`` into ``root``, whole or not at all: it
+    is unpacked into a hidden temporary folder first, so that a damaged archive leaves
+    no half of it behind to be read as the data set."""
+    import gzip
+    import shutil
+    import tempfile
+    temporary = tempfile.mkdtemp(prefix=".unpacking-", dir=root)
+    try:
+        try:
+            with tarfile.open(archive) as tar:
+                tar.extractall(temporary, filter="data")
+        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
+            raise ValueError(f"{archive!r} is damaged and cannot be unpacked ({error}); "
+                             "download it again") from None
+        unpacked = os.path.join(temporary, folder)
+        if not os.path.isdir(unpacked):
+            raise ValueError(f"{archive!r} holds no {folder}/ folder: it is not the python "
+                             "version of CIFAR")
+        try:
+            os.rename(unpacked, os.path.join(root, folder))
+        except OSError:
+            if not os.path.isdir(os.path.join(root, folder)):  # (unpacked by another process)
+                raise
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _cifar_batch(file: str, batch: Any, key: bytes, classes: int,
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The images (``N × 3072`` uint8) and labels (int64) of the unpickled CIFAR batch
+    ``file``, or a ValueError naming it."""
+    if not isinstance(batch, dict) or b"data" not in batch or key not in batch:
+        held = sorted(batch, key=repr) if isinstance(batch, dict) else type(batch).__name__
+        raise ValueError(f"{file!r} is not a CIFAR batch: expected a dict with keys "
+                         f"b'data' and {key!r}, got {held!r}")
+    try:
+        data, labels = np.asarray(batch[b"data"]), np.asarray(batch[key])
+    except ValueError:  # numpy's "inhomogeneous shape": rows of different lengths
+        raise ValueError(f"{file!r} holds rows or labels of different lengths; a CIFAR "
+                         "batch holds one row of 3072 bytes (3 × 32 × 32) an image") from None
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        raise ValueError(f"{file!r} holds data of shape {data.shape}; a CIFAR batch holds "
+                         "one row of 3072 bytes (3 × 32 × 32) an image")
+    if data.dtype != np.uint8 and (data.dtype.kind not in "iu" or data.size and (
+            data.min() < 0 or data.max() > 255)):
+        raise ValueError(f"{file!r} holds data of dtype {data.dtype} that are not bytes "
+                         "(integers 0–255)")
+    if labels.ndim != 1 or len(labels) != len(data):
+        raise ValueError(f"{file!r} holds {len(data)} images but labels of shape "
+                         f"{labels.shape}: one label an image")
+    if labels.size and labels.dtype.kind not in "iu":
+        raise ValueError(f"{file!r} holds labels of dtype {labels.dtype}; CIFAR-{classes}'s "
+                         f"are integers 0–{classes - 1}")
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(f"{file!r} holds labels {shown(labels.min())}–{shown(labels.max())}"
+                         f"; CIFAR-{classes}'s are integers 0–{classes - 1}")
+    return data.astype(np.uint8), labels.astype(np.int64)
 
 
 #: Where Debian's ``dataset-fashion-mnist`` package puts Fashion-MNIST.
@@ -111,8 +208,9 @@ def read_idx(file: str | os.PathLike) -> np.ndarray:
     FileNotFoundError
         No such file.
     ValueError
-        Not an IDX file of unsigned bytes, or truncated (the header promises more data
-        than the file holds).
+        Not an IDX file of unsigned bytes, or truncated (the header is cut short, or
+        promises more data than the file holds) or damaged (the header's sizes do not
+        match the data).
     """
     import gzip
     file = os.fspath(file)
@@ -128,12 +226,16 @@ def read_idx(file: str | os.PathLike) -> np.ndarray:
     if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 0x08 or not 1 <= raw[3] <= 4:
         raise ValueError(f"{file!r} is not an IDX file of unsigned bytes (magic "
                          f"{raw[:4].hex()}, expected 000008 and 1–4 dimensions)")
-    dims = raw[3]
+    dims, start = raw[3], 4 + 4 * raw[3]
+    if len(raw) < start:
+        raise ValueError(f"{file!r} is truncated: its header names {dims} dimension(s), "
+                         f"whose sizes take {start} bytes, but the file holds {len(raw)}")
     shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims))
-    start, count = 4 + 4 * dims, int(np.prod(shape))
-    if len(raw) != start + count:
-        raise ValueError(f"{file!r} is truncated or damaged: its header says {shape} "
-                         f"({count} bytes of data), the file holds {len(raw) - start}")
+    count = math.prod(shape)  # in Python ints: (65536,) * 4 is 2**64, not 0
+    if len(raw) - start != count:
+        raise ValueError(f"{file!r} is truncated or damaged: its header says shape {shape} "
+                         f"({count:,} bytes of data), the file holds {len(raw) - start:,} "
+                         "bytes after its header")
     return np.frombuffer(raw, dtype=np.uint8, offset=start).reshape(shape).copy()
 
 
@@ -160,13 +262,21 @@ def read_fashion_mnist(root: str | os.PathLike | None = None, split: str = "trai
     images, labels
         ``N × 3 × size × size`` uint8 (the grey photo in all three channels) and int64
         labels 0–9.
+
+    Raises
+    ------
+    FileNotFoundError
+        The images or labels of ``split`` are not under ``root``.
+    ValueError
+        A damaged IDX file (:func:`read_idx`), images of other than 28 × 28 pixels,
+        labels outside 0–9, or other than one label an image; the message names the file.
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     size = check_count("size", size, minimum=28)
     root = os.fspath(FASHION_MNIST_ROOT if root is None else root)
     prefix = "train" if split == "train" else "t10k"
-    arrays = []
+    arrays, files = [], []
     for kind in ("images-idx3", "labels-idx1"):
         names = [f"{prefix}-{kind}-ubyte{suffix}" for suffix in (".gz", "")]
         found = [os.path.join(root, name) for name in names
@@ -177,10 +287,20 @@ def read_fashion_mnist(root: str | os.PathLike | None = None, split: str = "trai
                 "Install it with `apt-get install dataset-fashion-mnist` (Debian, Ubuntu) "
                 "or give the folder of its IDX files")
         arrays.append(read_idx(found[0]))
-    images, labels = arrays
-    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(f"Fashion-MNIST files under {root!r} do not match: images "
-                         f"{images.shape}, labels {labels.shape}")
+        files.append(found[0])
+    (images, labels), (image_file, label_file) = arrays, files
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"{image_file!r} holds an array of shape {images.shape}; "
+                         "Fashion-MNIST's images are N × 28 × 28")
+    if labels.ndim != 1:
+        raise ValueError(f"{label_file!r} holds an array of shape {labels.shape}; "
+                         "Fashion-MNIST's labels are one list of N")
+    if len(images) != len(labels):
+        raise ValueError(f"{image_file!r} holds {len(images)} images but {label_file!r} "
+                         f"holds {len(labels)} labels: one label an image")
+    if labels.size and labels.max() > 9:
+        raise ValueError(f"{label_file!r} holds label {int(labels.max())}; Fashion-MNIST's "
+                         "labels are 0–9")
     before = (size - images.shape[1]) // 2
     after = size - images.shape[1] - before
     images = np.pad(images, ((0, 0), (before, after), (before, after)))
@@ -191,30 +311,103 @@ def read_image_folder(root: str | os.PathLike,
                       size: int = 32) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """An ImageFolder tree (``root/<class>/<image>``) resized to ``size × size`` RGB.
 
-    Returns ``(images N × 3 × size × size uint8, labels int64, class_names)``.
+    Returns ``(images N × 3 × size × size uint8, labels int64, class_names)``. The
+    classes are the folders of ``root`` in sorted order, hidden ones (``.name``) left
+    out. 8-bit images (grey, palette, RGBA …) are converted to RGB as Pillow converts
+    them; 16-bit grey ones are brought to 8 bits by value (``value / 257``, rounded).
+    Files that are not images (a ``README.txt``) are skipped; images that cannot be
+    read or decoded (truncated, damaged) are skipped with one warning, which names them.
+
+    Raises
+    ------
+    FileNotFoundError
+        No folder ``root``, no class folders in it, or a class folder without a
+        readable image (a class with no images would change the number of classes).
+    ValueError
+        A 32-bit integer or float image, which has no 8-bit reading to go by; the
+        message names the file.
     """
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
+    size = check_count("size", size)
     root = os.fspath(root)
     if not os.path.isdir(root):
         raise FileNotFoundError(f"no image folder at {root!r}")
-    classes = sorted(entry.name for entry in os.scandir(root) if entry.is_dir())
+    with os.scandir(root) as entries:
+        classes = sorted(entry.name for entry in entries
+                         if entry.is_dir() and not entry.name.startswith("."))
     if not classes:
         raise FileNotFoundError(f"{root!r} has no class folders (root/<class>/<image>)")
-    images, labels = [], []
+    images, labels, skipped = [], [], []
     for label, name in enumerate(classes):
-        for entry in sorted(os.scandir(os.path.join(root, name)), key=lambda e: e.name):
-            if not entry.is_file():
-                continue
+        folder, before, undecoded = os.path.join(root, name), len(images), len(skipped)
+        with os.scandir(folder) as entries:
+            files = sorted((entry for entry in entries if entry.is_file()),
+                           key=lambda e: e.name)
+        for entry in files:
             try:
                 with Image.open(entry.path) as image:
-                    image = image.convert("RGB").resize((size, size), Image.BILINEAR)
-            except OSError:
+                    image.load()  # decode all of it now: a truncated file fails here
+                    deep = _too_deep(image)
+                    picture = None if deep else _rgb(image, size)
+            except UnidentifiedImageError:
                 continue  # not an image
-            images.append(np.asarray(image).transpose(2, 0, 1))
+            except DECODE_ERRORS:
+                skipped.append(entry.path)  # an image, but damaged: named below
+                continue
+            if deep:
+                raise ValueError(f"{entry.path!r} is a {deep} image, which has no 8-bit "
+                                 "reading to go by; save it as an 8- or 16-bit image")
+            images.append(picture)
             labels.append(label)
-    if not images:
-        raise FileNotFoundError(f"no readable images under {root!r}")
+        if len(images) == before:
+            damaged = len(skipped) - undecoded
+            why = f" ({damaged} image(s) in it cannot be decoded)" if damaged else ""
+            raise FileNotFoundError(
+                f"class folder {folder!r} holds no readable images{why}: every class "
+                "needs one at least (as torchvision's ImageFolder does); remove the folder "
+                "or put its images in it")
+    if skipped:
+        more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        warn_user(f"read_image_folder skipped {len(skipped)} image file(s) under {root!r} "
+                  f"that cannot be read or decoded (truncated or damaged): "
+                  f"{', '.join(repr(path) for path in skipped[:3])}{more}")
     return np.stack(images), np.asarray(labels, dtype=np.int64), classes
+
+
+def _too_deep(image: Any) -> str | None:
+    """What a decoded image is (``"float"``, ``"32-bit integer"``) where it has more
+    than 16 bits a sample; ``None`` where it is read here."""
+    if image.mode == "F":
+        return "float"
+    if image.mode == "I" and image.format not in ("PNG", "PPM"):  # (these hold 16 bits)
+        return "32-bit integer"
+    return None
+
+
+def _rgb(image: Any, size: int) -> np.ndarray:
+    """A decoded 8- or 16-bit image as ``3 × size × size`` uint8: 16-bit grey by value
+    (``value / 257``, rounded), other modes as Pillow converts them to RGB."""
+    from PIL import Image
+    if image.mode == "I" or image.mode.startswith("I;16"):
+        values = np.asarray(image).astype(np.int64)  # (big-endian ones native here)
+        image = Image.fromarray(((np.clip(values, 0, 65535) + 128) // 257).astype(np.uint8))
+    image = image.convert("RGB").resize((size, size), Image.BILINEAR)
+    return np.asarray(image).transpose(2, 0, 1)
+
+
+def _as_index(value: Any) -> int:
+    """``value`` as a Python int: an int, a numpy integer or a 0-d integer array or
+    tensor; anything else (a float, a bool) raises TypeError, as a list's index does."""
+    given = value
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iu":
+        value = value.item()
+    elif torch.is_tensor(value) and value.ndim == 0 and not (
+            value.is_floating_point() or value.is_complex() or value.dtype == torch.bool):
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"dataset indices must be integers, got {type(given).__name__} "
+                        f"{shown(given)}")
+    return int(value)
 
 
 class CachedISVSDataset(torch.utils.data.Dataset):
@@ -247,6 +440,8 @@ class CachedISVSDataset(torch.utils.data.Dataset):
     record_times : sequence of float, optional
         Recorded times (exact reads there); for a time rule default eight times evenly
         spaced up to its largest.
+    shard_size : int, default 512
+        Images a shard file holds, ``>= 1``.
     seed : int
         Makes the per-item draws reproducible: item ``i`` in epoch ``e`` always gets
         the same scale.
@@ -283,13 +478,13 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         else:
             self.t_max = None
             levels = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5) if levels is None else levels
-        self.levels = sorted((float(v) for v in levels), reverse=True)
+        self.levels = check_levels(levels)  # each in [0, 1], at least one, decreasing
         self.record_times = sorted(float(v) for v in (() if record_times is None else
                                                       record_times))
         if self.scale == "sparsity" and finest is not None and finest < self.levels[-1]:
             raise ValueError(f"sparsity can reach {finest!r}, below the finest cached level "
                              f"{self.levels[-1]!r}: add a lower level")
-        self.shard_size = shard_size
+        self.shard_size = check_count("shard_size", shard_size)
         self.seed = seed
         self.solver_options = solver_options
         # The epoch in shared memory: DataLoader workers, persistent ones included, see
@@ -322,9 +517,13 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         return -(-len(self.images) // self.shard_size)
 
     def _shard_file(self, shard: int) -> str:
-        # The name carries a digest of the shard's images: other data, other file.
-        digest = hashlib.sha256(self.images[self._rows(shard)].numpy().tobytes()).hexdigest()
-        return os.path.join(self.cache_dir, f"paths-{shard:05d}-{digest[:12]}.npz")
+        # The name carries a digest of the shard's images, their shape and dtype with their
+        # bytes: other data, other file (the same bytes as 8 × 1 × 48 × 16 images, not
+        # 8 × 3 × 16 × 16 ones, too).
+        images = self.images[self._rows(shard)]
+        digest = hashlib.sha256(f"{tuple(images.shape)} {images.dtype}\n".encode())
+        digest.update(images.numpy().tobytes())
+        return os.path.join(self.cache_dir, f"paths-{shard:05d}-{digest.hexdigest()[:12]}.npz")
 
     def _expected(self) -> dict:
         """Everything that defines the cached paths, as their files record it: every
@@ -355,9 +554,15 @@ class CachedISVSDataset(torch.utils.data.Dataset):
                                                   len(self.images)))
 
     def build(self, *, rank: int = 0, world_size: int = 1, progress: bool = True) -> int:
-        """Build the shards of this rank (``shard % world_size == rank``) that are
-        missing or invalid. Returns how many were built. ``progress``: a bar over the
-        shards, drawn only on a terminal (:func:`show_progress`)."""
+        """Build the shards of this rank (``shard % world_size == rank``, ``rank`` in
+        ``[0, world_size)``) that are missing or invalid. Returns how many were built.
+        ``progress``: a bar over the shards, drawn only on a terminal
+        (:func:`show_progress`)."""
+        world_size = check_count("world_size", world_size)
+        rank = check_count("rank", rank, minimum=0)
+        if rank >= world_size:
+            raise ValueError(f"rank must lie in [0, world_size) = [0, {world_size}), got "
+                             f"{rank}: ranks count from 0")
         os.makedirs(self.cache_dir, exist_ok=True)
         remove_orphans(self.cache_dir)
         mine = [s for s in range(self.n_shards) if s % world_size == rank]
@@ -439,16 +644,18 @@ class CachedISVSDataset(torch.utils.data.Dataset):
 
     def __getitems__(self, indices: Sequence[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Items ``indices`` at once (the DataLoader asks for whole batches this way):
-        one read per shard for all of the batch's images in it."""
+        one read per shard for all of the batch's images in it. Indices are integers
+        (Python, numpy or torch ones), negative ones counted from the end, as a list's."""
+        indices = [_as_index(index) for index in indices]
+        count = len(self)
+        for index in indices:
+            if not -count <= index < count:
+                raise IndexError(f"index {index} is out of range for {count} items")
+        if not indices:
+            return []
         if self._shards is None:
             self.load()
-        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
-        count = len(self)
-        outside = (indices < -count) | (indices >= count)
-        if outside.any():
-            raise IndexError(f"index {int(indices[outside][0])} is out of range for "
-                             f"{count} items")
-        indices = indices % count if count else indices  # negative ones from the end
+        indices = np.asarray(indices, dtype=np.int64) % count  # negative ones from the end
         images = self.images[torch.from_numpy(indices)]  # indexing copies
         levels = [self.scale_of(int(i)) for i in indices]
         smoothed = np.array([level is not None for level in levels])
