@@ -26,7 +26,7 @@ _MARK = ".isvs-tmp-"
 
 
 def _host() -> str:
-    return "".join(c if c.isalnum() else "_" for c in socket.gethostname()) or "host"
+    return "".join(c if c.isalnum() else "_" for c in socket.gethostname()[:40]) or "host"
 
 
 @contextlib.contextmanager
@@ -41,8 +41,8 @@ def atomic_write(file: str | os.PathLike) -> Iterator[BinaryIO]:
     if os.path.isdir(file):
         raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", file)
     folder, name = os.path.split(os.path.abspath(file))
-    temporary = os.path.join(
-        folder, f".{name}{_MARK}{_host()}-{os.getpid()}-{secrets.token_hex(4)}")
+    temporary = os.path.join(  # (a long name cut: any name open() takes gets a temporary)
+        folder, f".{name[:128]}{_MARK}{_host()}-{os.getpid()}-{secrets.token_hex(4)}")
     # os.open applies the umask, as open() does; mkstemp would make it 0600.
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)

@@ -45,7 +45,7 @@ def plot_path(path, shape: tuple[int, ...] | None = None, *, signal: int = 0,
         fig, axes = plt.subplots(1, len(scales), figsize=(2.2 * len(scales), 2.6),
                                  squeeze=False)
         axes = axes[0]
-    elif len(axes) != len(scales):
+    elif len(axes) < len(scales):
         raise ValueError(f"{len(axes)} axes for {len(scales)} scales: give one a scale")
     fig = axes[0].figure
     for ax, (kind, value) in zip(axes, scales):

@@ -32,7 +32,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -839,11 +839,17 @@ def record(problem, layout: Layout, *, levels: Sequence[float], record_times=(),
     return ISVSPath(problem.graph, layout, record_options, arrays)
 
 
-def check_levels(levels: Sequence[float]) -> list[float]:
-    """Recorded sparsities: each in [0, 1], decreasing, at least one."""
-    if isinstance(levels, (str, bytes)) or not isinstance(levels, (Sequence, np.ndarray)):
-        raise TypeError(f"levels must be a sequence of sparsities, got {shown(levels)}")
-    out = sorted({check_sparsity("levels", v) for v in levels}, reverse=True)
+def check_levels(levels: Iterable[float]) -> list[float]:
+    """Recorded sparsities: each in [0, 1], decreasing, at least one; from any collection
+    of them (a list, an array, a tensor, a set)."""
+    try:
+        values = None if isinstance(levels, (str, bytes)) else list(levels)
+    except TypeError:  # not iterable (a number, a 0-d tensor)
+        values = None
+    if values is None:
+        raise TypeError(f"levels must be a collection of sparsities, got "
+                        f"{type(levels).__name__} {shown(levels)}")
+    out = sorted({check_sparsity("levels", v) for v in values}, reverse=True)
     if not out:
         raise ValueError("levels must name at least one sparsity")
     return out

@@ -7,6 +7,7 @@ import os
 import sys
 import warnings
 from collections.abc import Iterator
+from contextvars import ContextVar
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -68,16 +69,29 @@ def warn_user(message: str | Warning, category: type[Warning] = UserWarning) -> 
     warnings.warn(message, category, stacklevel=level)
 
 
+#: Where the signals of the solves now running lie in what the caller gave: an offset to
+#: their positions and the words that lead a warning (:func:`signals_moved`).
+_MOVED: ContextVar[tuple[int, str]] = ContextVar("isvs_graph_signals_moved", default=(0, ""))
+
+
 @contextlib.contextmanager
 def signals_moved(offset: int, where: str) -> Iterator[None]:
-    """The warnings of the solves inside, again once they are done; a
-    :class:`ConvergenceWarning` led by ``where`` (``"shard 2 (images 1024–1535)"``) and
-    its ``signals`` moved by ``offset``: positions in what the caller was given, where
-    the solves inside saw a part of it."""
-    with warnings.catch_warnings(record=True) as caught:
+    """Within the block, a :class:`ConvergenceWarning` (:func:`convergence_warning`) is
+    led by ``where`` (``"shard 2 (images 1024–1535)"``) and its ``signals`` are moved by
+    ``offset``: positions in what the caller was given, where the solves inside see a
+    part of it. The warning is made so where it arises: filters and Python's once-only
+    registry treat it as any other (one turned into an error raises it moved)."""
+    outer, said = _MOVED.get()
+    token = _MOVED.set((outer + offset, f"{said}{where}: "))
+    try:
         yield
-    for warning in caught:
-        message = warning.message
-        if isinstance(message, ConvergenceWarning):
-            message = ConvergenceWarning(f"{where}: {message}", message.signals + offset)
-        warnings.warn_explicit(message, warning.category, warning.filename, warning.lineno)
+    finally:
+        _MOVED.reset(token)
+
+
+def convergence_warning(message: str, signals) -> ConvergenceWarning:
+    """A :class:`ConvergenceWarning` about the signals at ``signals`` of a solve, moved
+    to the caller's positions and led by its words (:func:`signals_moved`)."""
+    import numpy as np
+    offset, said = _MOVED.get()
+    return ConvergenceWarning(f"{said}{message}", np.asarray(signals, dtype=np.int64) + offset)

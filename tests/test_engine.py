@@ -224,6 +224,14 @@ def test_uniformly_heavy_weights_are_blamed_not_kappa(weight, steps):
             isvs_graph.solve(graph, x, t=5.0)
 
 
+def test_a_huge_kappa_is_blamed_where_the_weights_would_do_with_the_default():
+    graph, _, x = grid_case()
+    graph.edge_weight = torch.full((graph.num_edges,), 20.0, dtype=torch.float64)
+    with pytest.raises(ValueError, match="kappa = 1e\\+30 is far too large"):
+        isvs_graph.solve(graph, x, t=1.0, kappa=1e30)
+    isvs_graph.solve(graph, x, t=1.0, kappa=1.0)  # these weights do with a usual κ
+
+
 def test_a_given_max_iter_above_the_default_allows_slow_problems():
     graph, _, x = grid_case()
     with pytest.raises(ValueError, match="stiff"):

@@ -58,3 +58,10 @@ def test_errors_name_the_file_asked_for_not_the_temporary(tmp_path):
         with atomic_write(tmp_path) as handle:  # refused before the body runs
             body.append(1)
     assert body == [] and os.listdir(tmp_path) == []
+
+
+def test_a_long_name_open_takes_gets_a_temporary_too(tmp_path):
+    name = tmp_path / ("n" * 240 + ".bin")  # the temporary's marks would pass 255 bytes
+    with atomic_write(name) as handle:
+        handle.write(b"whole")
+    assert name.read_bytes() == b"whole" and os.listdir(tmp_path) == [name.name]

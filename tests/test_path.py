@@ -162,6 +162,8 @@ def test_plot_refuses_a_shape_that_does_not_hold_the_signal_and_adds_its_channel
     fig = p.plot((6, 7), sparsities=[1.0])
     with pytest.raises(ValueError, match="1 axes for 3 scales: give one a scale"):
         p.plot((6, 7), sparsities=[1.0, 0.8, 0.6], axes=fig.axes)
+    three = p.plot((6, 7), sparsities=[1.0, 0.8, 0.6]).axes
+    assert p.plot((6, 7), sparsities=[1.0], axes=three) is three[0].figure  # more: fine
 
 
 @pytest.mark.parametrize("images, drawn, says", [

@@ -81,3 +81,22 @@ def test_a_floor_warning_on_a_batch_names_the_graph():
     floor = [w.message for w in caught if w.category is isvs_graph.ConvergenceWarning]
     assert [m.signals.tolist() for m in floor] == [[1]]
     assert str(floor[0]).startswith("graph 1 of the batch: 1 of 1 signal(s) cannot reach")
+
+
+def test_batch_warnings_are_made_where_they_arise_filters_and_once_only_apply():
+    import warnings
+    flat = graph(1)
+    flat.x = torch.zeros(20, 3, dtype=torch.float64)
+    flat.x[:, 0] = torch.arange(20) % 5 >= 3  # at the floor of sparsity 0.2
+    batch = Batch.from_data_list([graph(0), graph(2), flat.clone()])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # Python's own: each text once a place
+        for _ in range(3):
+            ISVSSmooth(sparsity=0.2)(batch)
+    assert len([w for w in caught if w.category is isvs_graph.ConvergenceWarning]) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", isvs_graph.ConvergenceWarning)
+        with pytest.raises(isvs_graph.ConvergenceWarning, match="^graph 2 of the batch: ") \
+                as raised:
+            ISVSSmooth(sparsity=0.2)(batch)
+    assert raised.value.signals.tolist() == [2]

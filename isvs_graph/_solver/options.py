@@ -115,7 +115,9 @@ def solver_options(norm_bound: float, *, kappa: float = DEFAULT_KAPPA, nu: float
         # near float64's, α would be 0) no run could ever leave the coarsest scale.
         wait = nu / alpha if alpha > 0 else math.inf
         if not wait < 2**62:
-            if norm_bound > HEAVY_WEIGHTS * max(nu, 1.0):  # (not κ's fault)
+            # The weights are the cause where the default κ would fail on them too.
+            default = 1.9 * nu / (DEFAULT_KAPPA * (nu + 1.0 + norm_bound))
+            if not (default > 0 and nu / default < 2**62):
                 raise ValueError("this problem is stiff: " + stiffness_cause(
                     kappa, nu, alpha, tol, norm_bound,
                     relaxation_steps(kappa, nu, alpha) if alpha > 0 else math.inf))

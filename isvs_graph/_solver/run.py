@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._signals import dtype_name
-from .._warnings import ConvergenceWarning, warn_user
+from .._warnings import convergence_warning, warn_user
 from ..graphs import CanonicalGraph
 from ..graphs._grid import frozen_grid_shape
 from . import numba_backend, numba_kernels
@@ -383,7 +383,7 @@ def _warn_if_short(result: SolverResult, options: SolverOptions, t, sparsity,
     batch = len(status)
     floor = (status == FLOOR) & (sparsity is not None)
     if floor.any():
-        warn_user(ConvergenceWarning(
+        warn_user(convergence_warning(
             f"{int(floor.sum())} of {batch} signal(s) cannot reach {what}: they stopped at "
             f"the floor, where every edge left outside the support has a weighted "
             f"difference below tol = {options.tol:g} of the signal's range (such edges "
@@ -406,7 +406,7 @@ def _warn_if_short(result: SolverResult, options: SolverOptions, t, sparsity,
                         "difference across it counts that little, so it enters only after "
                         f"about {1 / lightest:.3g} times the steps of an average edge, if "
                         "ever (drop such edges, or raise their weight)")
-        warn_user(ConvergenceWarning(
+        warn_user(convergence_warning(
             f"{int(cut.sum())} of {batch} signal(s) stopped after max_iter = "
             f"{options.max_iter} steps short of {what} (sparsity reached: "
             f"{result.sparsity[cut].min():.4g}); {why}.", np.flatnonzero(cut)))

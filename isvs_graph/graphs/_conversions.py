@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 import networkx as nx
 import numpy as np
@@ -76,6 +77,9 @@ def _node_values(graph: nx.Graph, nodes: list, name: str) -> np.ndarray:
             vector = np.asarray(value)
         except (TypeError, ValueError):  # ragged
             vector = None
+        if vector is not None and vector.dtype.kind == "O" and all(
+                map(_real, vector.ravel())):
+            vector = vector.astype(np.float64)  # numbers numpy holds as objects: Fraction
         if vector is None or vector.ndim > 1 or vector.dtype.kind not in "biuf":
             raise ValueError(f"node {node!r} has {name} = {value!r}; each node's value must "
                              "be a number or a vector of numbers")
@@ -84,6 +88,12 @@ def _node_values(graph: nx.Graph, nodes: list, name: str) -> np.ndarray:
                 f"node {nodes[0]!r} has {_described(values[0])} as {name} but node "
                 f"{node!r} has {_described(value)}; every node needs as many")
     return np.asarray(values, dtype=np.float64)
+
+
+def _real(value) -> bool:
+    """Whether ``value`` is a real number of any kind (Decimal is a number, not complex)."""
+    return isinstance(value, numbers.Real) or (
+        isinstance(value, numbers.Number) and not isinstance(value, numbers.Complex))
 
 
 def _described(value) -> str:

@@ -41,21 +41,21 @@ def bundled_digits(size: int = 32, *, test_fraction: float = 0.2,
 
     Returns ``(train_images, train_labels), (test_images, test_labels)``: images
     ``N × 3 × size × size`` uint8, labels int64; a fixed stratified split, with
-    ``test_fraction`` (strictly between 0 and 1) of each class in the test set.
+    ``test_fraction`` (in [0, 1)) of each class in the test set: none for 0.
 
     Raises
     ------
     TypeError
         ``size`` is not an int.
     ValueError
-        ``size`` is below 1, or ``test_fraction`` is not strictly between 0 and 1 or
-        leaves one side of the split empty.
+        ``size`` is below 1, or ``test_fraction`` is outside [0, 1), or above 0 and
+        too small to hold out a digit of each class.
     """
     size = check_count("size", size)
     fraction = check_real("test_fraction", test_fraction)
-    if not 0.0 < fraction < 1.0:
-        raise ValueError("test_fraction must lie strictly between 0 and 1 (the share of "
-                         f"each class held out for testing), got {shown(test_fraction)}")
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError("test_fraction must lie in [0, 1) (the share of each class held "
+                         f"out for testing), got {shown(test_fraction)}")
     try:
         from sklearn.datasets import load_digits
     except ImportError as error:  # pragma: no cover - depends on the install
@@ -73,11 +73,11 @@ def bundled_digits(size: int = 32, *, test_fraction: float = 0.2,
     for label in np.unique(labels):
         members = rng.permutation(np.nonzero(labels == label)[0])
         test[members[:int(round(fraction * len(members)))]] = True
-    if test.all() or not test.any():
+    if test.all() or (fraction > 0 and not test.any()):
         side = "training" if test.all() else "test"
         raise ValueError(f"test_fraction={shown(test_fraction)} leaves no {side} images "
                          "(it is rounded per class of about 180 digits); give one between "
-                         "0.01 and 0.99")
+                         "0.01 and 0.99, or 0 for no test set")
     return (images[~test], labels[~test]), (images[test], labels[test])
 
 
@@ -395,15 +395,28 @@ def _rgb(image: Any, size: int) -> np.ndarray:
     return np.asarray(image).transpose(2, 0, 1)
 
 
+def _as_indices(indices: Any) -> list[int]:
+    """``indices`` as Python ints: an integer array or tensor of any shape read whole,
+    another sequence item by item (:func:`_as_index`)."""
+    if isinstance(indices, np.ndarray) or torch.is_tensor(indices):
+        array = np.asarray(indices.cpu() if torch.is_tensor(indices) else indices)
+        if array.dtype.kind not in "iu":
+            raise TypeError(f"dataset indices must be integers, got an array of "
+                            f"{array.dtype}")
+        return array.reshape(-1).tolist()
+    return [_as_index(index) for index in indices]
+
+
 def _as_index(value: Any) -> int:
-    """``value`` as a Python int: an int, a numpy integer or a 0-d integer array or
-    tensor; anything else (a float, a bool) raises TypeError, as a list's index does."""
+    """``value`` as a Python int: an int, a numpy integer or an integer array or tensor
+    of one element; anything else (a float, a bool) raises TypeError, as a list's index
+    does."""
     given = value
-    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iu":
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iu":
         value = value.item()
-    elif torch.is_tensor(value) and value.ndim == 0 and not (
+    elif torch.is_tensor(value) and value.numel() == 1 and not (
             value.is_floating_point() or value.is_complex() or value.dtype == torch.bool):
-        value = value.item()
+        value = value.item()  # (one element of any shape: as a list takes it)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"dataset indices must be integers, got {type(given).__name__} "
                         f"{shown(given)}")
@@ -646,7 +659,7 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         """Items ``indices`` at once (the DataLoader asks for whole batches this way):
         one read per shard for all of the batch's images in it. Indices are integers
         (Python, numpy or torch ones), negative ones counted from the end, as a list's."""
-        indices = [_as_index(index) for index in indices]
+        indices = _as_indices(indices)
         count = len(self)
         for index in indices:
             if not -count <= index < count:

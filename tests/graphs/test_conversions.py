@@ -129,6 +129,10 @@ def test_networkx_weights_and_node_values_that_are_not_plain_numbers():
     nx.set_node_attributes(graph, {0: np.eye(2), 1: np.eye(2), 2: np.eye(2)}, "x")
     with pytest.raises(ValueError, match="node 0 has x = array"):
         isvs_graph.from_networkx(graph, signal="x")
+    from decimal import Decimal
+    from fractions import Fraction
+    nx.set_node_attributes(graph, {0: Fraction(1, 2), 1: Decimal(2), 2: [3][0]}, "x")
+    assert isvs_graph.from_networkx(graph, signal="x").x.tolist() == [0.5, 2.0, 3.0]
     # Vectors as lists, arrays and tensors mix, as do numbers.
     nx.set_node_attributes(graph, {0: torch.tensor([1.0, 2.0]), 1: np.array([1, 2]),
                                    2: [3, 4]}, "x")
