@@ -48,8 +48,8 @@ def bundled_digits(size: int = 32, *, test_fraction: float = 0.2,
     TypeError
         ``size`` is not an int.
     ValueError
-        ``size`` is below 1, or ``test_fraction`` is outside [0, 1), or above 0 and
-        too small to hold out a digit of each class.
+        ``size`` is below 1, or ``test_fraction`` is outside [0, 1), above 0 but too
+        small to hold out any digit, or so large that no digit is left to train on.
     """
     size = check_count("size", size)
     fraction = check_real("test_fraction", test_fraction)
