@@ -351,6 +351,8 @@ def read_image_folder(root: str | os.PathLike,
                     picture = None if deep else _rgb(image, size)
             except UnidentifiedImageError:
                 continue  # not an image
+            except Image.DecompressionBombError as error:  # (Pillow's guard: not a warning)
+                raise ValueError(f"{entry.path!r}: {error}") from None
             except DECODE_ERRORS:
                 skipped.append(entry.path)  # an image, but damaged: named below
                 continue

@@ -572,3 +572,12 @@ def test_bundled_digits_arguments_are_checked(arguments, error, message):
 def test_bundled_digits_without_a_test_set():
     (train, labels), (test, test_labels) = bundled_digits(8, test_fraction=0)
     assert len(train) == len(labels) == 1797 and len(test) == len(test_labels) == 0
+
+
+def test_read_image_folder_names_an_image_too_large_for_pillow(tmp_path, monkeypatch):
+    from PIL import Image
+    (tmp_path / "a").mkdir()
+    Image.new("RGB", (40, 30)).save(tmp_path / "a" / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 500)  # 1,200 pixels: beyond twice it
+    with pytest.raises(ValueError, match=r"big.png'?: Image size \(1200 pixels\) exceeds"):
+        read_image_folder(tmp_path, size=8)
