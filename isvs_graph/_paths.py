@@ -433,8 +433,11 @@ class ISVSPath:
         else:
             magnitude = np.maximum(np.abs(a["low"]), np.abs(a["low"] + a["scale"]))
             eps = float(np.finfo(self.layout.stored).eps)
-            # Rounding in the stored dtype, and in the cast to a narrower one.
-            out = out + (4 * eps + self.layout.resolution) * magnitude
+            # Rounding in the stored dtype, and in the cast to a narrower one; and the
+            # component means' float64 sums, formed in other orders by the two: up to a
+            # rounding a node (an offset far above the range makes that count).
+            sums = self.graph.num_nodes * float(np.finfo(np.float64).eps)
+            out = out + (4 * eps + self.layout.resolution + sums) * magnitude
         out = np.where(exact, 0.0, out)
         return float(out[0]) if self.layout.single else out
 
