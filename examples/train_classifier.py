@@ -40,6 +40,7 @@ counted in the last line; ``--help`` answers before torch loads.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import sys
@@ -139,15 +140,40 @@ class DefaultsOnceFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return f"{help} (default: %(default)s)"
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1."""
+def positive_int(text: str, low: int = 1) -> int:
+    """An argparse type: an integer >= 1 (``low``)."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
     return value
+
+
+def nonnegative_int(text: str) -> int:
+    """An argparse type: an integer >= 0."""
+    return positive_int(text, low=0)
+
+
+def real(low: float = -math.inf, high: float = math.inf, *, above: bool = False):
+    """An argparse type: a finite number in ``[low, high]`` (``(low, high]`` when
+    ``above``)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        inside = math.isfinite(value) and (value > low if above else value >= low) and \
+            value <= high
+        if not inside:
+            bounds = [f"{'>' if above else '>='} {low:g}"] if low > -math.inf else []
+            bounds += [f"<= {high:g}"] if high < math.inf else []
+            raise argparse.ArgumentTypeError(
+                f"expected a finite number{' ' + ' and '.join(bounds) if bounds else ''}, "
+                f"got {text}")
+        return value
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,10 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="training epochs of each method")
     parser.add_argument("--batch-size", type=positive_int, default=64,
                         help="images per batch and process")
-    parser.add_argument("--lr", type=float, default=0.05,
+    parser.add_argument("--lr", type=real(0.0, above=True), default=0.05,
                         help="peak learning rate of the one-cycle schedule")
-    parser.add_argument("--seed", type=int, default=0, help="the seed of a one-seed run")
-    parser.add_argument("--seeds", type=int, nargs="+",
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="the seed of a one-seed run")
+    parser.add_argument("--seeds", type=nonnegative_int, nargs="+",
                         help="train every method once per seed and report mean ± std and "
                              "the paired difference to vanilla (default: --seed only)")
     parser.add_argument("--device", help="torch device (default: cuda if available, "
@@ -185,32 +211,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=Path("out/train"),
                         help="folder of the results, plots, checkpoints and path cache")
     parser.add_argument("--resume", action="store_true", help="continue from checkpoints")
-    parser.add_argument("--num-workers", type=int, default=0,
+    parser.add_argument("--num-workers", type=nonnegative_int, default=0,
                         help="data-loading worker processes (0: load in the main one)")
     parser.add_argument("--isvs-schedule", choices=("fixed", "random", "curriculum"),
                         default="random", help="how the isvs method draws its scales")
     parser.add_argument("--isvs-scale", choices=("t", "sparsity"), default="t",
                         help="the scale of --isvs-range and --isvs-value: the dimensionless "
                              "time (the same strength on every data set) or the sparsity")
-    parser.add_argument("--isvs-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
+    parser.add_argument("--isvs-range", type=real(0.0), nargs=2, metavar=("LOW", "HIGH"),
                         help="the range drawn from (and the curriculum's) (default: "
                              f"{DEFAULT_TIMES[0]:g} {DEFAULT_TIMES[1]:g} in t, 0.6 0.8 in "
                              "sparsity)")
-    parser.add_argument("--isvs-value", type=float,
+    parser.add_argument("--isvs-value", type=real(0.0),
                         help="fixed schedule, and the test-time scale (default: the middle "
                              "of the range)")
-    parser.add_argument("--isvs-levels", type=float, nargs="+",
+    parser.add_argument("--isvs-levels", type=real(0.0, 1.0), nargs="+",
                         default=[0.9, 0.8, 0.7, 0.6],
                         help="recorded sparsities of the cache (sparsity scale)")
     parser.add_argument("--isvs-test", action="store_true",
                         help="also smooth test inputs of the isvs models (attacks then go "
                              "through the smoothing straight-through, BPDA)")
-    parser.add_argument("--lowpass-radius", type=float,
+    parser.add_argument("--lowpass-radius", type=real(0.0, above=True),
                         help="a fixed low-pass radius, 1 = Nyquist (default: radii "
                              "matched to ISVS's PSNR, drawn per image like its scales)")
     parser.add_argument("--lowpass-test", action="store_true",
                         help="also low-pass test inputs of the lowpass model")
-    parser.add_argument("--eps", type=float, default=4.0, help="attack radius, in /255")
+    parser.add_argument("--eps", type=real(0.0), default=4.0, help="attack radius, in /255")
     parser.add_argument("--pgd-steps", type=positive_int, default=20,
                         help="PGD steps per restart")
     parser.add_argument("--pgd-restarts", type=positive_int, default=1,
@@ -223,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sweep", action="store_true",
                         help="train isvs at each --sweep-ranges range on a validation split "
                              "of the training images, beside vanilla, and pick a range")
-    parser.add_argument("--sweep-ranges", type=float, nargs="+", metavar="LOW HIGH",
+    parser.add_argument("--sweep-ranges", type=real(0.0), nargs="+", metavar="LOW HIGH",
                         help="flat list of ranges in --isvs-scale (default: the times "
                              + " ".join(f"{a:g} {b:g}" for a, b in SWEEP_TIMES) + ")")
     parser.add_argument("--val-fraction", type=float, default=0.2,
@@ -248,6 +274,12 @@ def parse(argv=None) -> argparse.Namespace:
                      f"range for --isvs-scale {args.isvs_scale}")
     if args.isvs_value is None:
         args.isvs_value = (args.isvs_range[0] + args.isvs_range[1]) / 2
+    elif args.isvs_scale == "sparsity" and args.isvs_value > 1.0:
+        parser.error(f"--isvs-value {args.isvs_value:g} is not a sparsity (in [0, 1]); "
+                     "with --isvs-scale sparsity give one")
+    if args.seeds is not None and len(set(args.seeds)) < len(args.seeds):
+        parser.error(f"--seeds {' '.join(map(str, args.seeds))} repeats a seed: each run "
+                     "is one seed, counted once")
     if args.sweep_ranges is not None and len(args.sweep_ranges) % 2:
         parser.error("--sweep-ranges takes pairs LOW HIGH")
     if args.sweep and args.isvs_scale == "sparsity" and args.sweep_ranges is None:

@@ -90,8 +90,14 @@ def mesh_graph(pos: np.ndarray | torch.Tensor, faces: np.ndarray | torch.Tensor,
     padded_a = np.pad(side_a, ((0, 0), (0, 3 - side_a.shape[1])))
     padded_b = np.pad(side_b, ((0, 0), (0, 3 - side_b.shape[1])))
     area = np.linalg.norm(np.cross(padded_a, padded_b), axis=1) / 2
+    # Zero within rounding: against the face's own size (a sliver), and against what
+    # its coordinates' rounding makes of an area (far from the origin): not against
+    # where the mesh sits (a 0.1 triangle at 4e6 has the area 0.005).
+    longest = np.linalg.norm(np.stack([side_a, side_b, side_b - side_a], axis=1),
+                             axis=2).max(axis=1)
     scale = np.abs(pos).max() if pos.size else 1.0
-    flat = area <= 1e-14 * max(scale, 1e-300) ** 2
+    rounding = 64 * np.finfo(np.float64).eps * scale * longest
+    flat = area <= np.maximum(1e-14 * longest ** 2, rounding)
     if flat.any():
         raise ValueError(f"face {int(np.argmax(flat))} is degenerate: its area is zero "
                          f"(vertices {faces[flat][0].tolist()})")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from .._validation import check_count
 from ..images import check_image_options, smooth_images
 from ._schedules import SparsityRule, make_rule, rule_scale
 
@@ -69,7 +70,7 @@ class SmoothImages:
         self.rule = make_rule(sparsity, t)
         self.scale = rule_scale(self.rule)[0]
         self.solver_options = solver_options
-        self.seed = seed
+        self.seed = None if seed is None else check_count("seed", seed, minimum=0)
         self.epoch = 0
         self.generator = torch.Generator()
         self._context: tuple | None = None
@@ -95,6 +96,11 @@ class SmoothImages:
         return self.generator
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        if not (torch.is_tensor(images) or isinstance(images, np.ndarray)):
+            hint = " (a PIL image: put torchvision's PILToTensor() before this)" if \
+                hasattr(images, "getbands") else ""
+            raise TypeError(f"{type(self).__name__} takes image tensors (C × H × W or "
+                            f"B × C × H × W), got {type(images).__name__}{hint}")
         single = images.ndim == 3
         batch = images[None] if single else images
         levels = self.rule.draw(len(batch), epoch=self.epoch, generator=self._draws())

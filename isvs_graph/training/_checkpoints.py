@@ -8,6 +8,7 @@ import io
 import json
 import os
 
+import numpy as np
 import torch
 
 from .._io import atomic_write
@@ -19,14 +20,37 @@ CHECKPOINT_VERSION = 1
 
 
 def save_checkpoint(file: str | os.PathLike, payload: dict, config: dict) -> None:
-    """Write ``payload`` (tensors, numbers, state dicts) and the ``config`` that made it:
-    the sha256 of the torch payload on the first line, then the payload; atomically."""
+    """Write ``payload`` (tensors, numbers, strings, lists, dicts, state dicts) and the
+    ``config`` that made it: the sha256 of the torch payload on the first line, then the
+    payload; atomically. numpy scalars become Python numbers and numpy arrays tensors
+    (what :func:`load_checkpoint` reads back); a payload it could not read back is
+    refused here, with a ``TypeError``, not written."""
     buffer = io.BytesIO()
-    torch.save({**payload, "version": CHECKPOINT_VERSION,
-                "config": json.dumps(config, sort_keys=True)}, buffer)
-    data = buffer.getvalue()
+    try:  # and what the load will do: a file saved now must resume later
+        torch.save({**_loadable(payload), "version": CHECKPOINT_VERSION,
+                    "config": json.dumps(config, sort_keys=True)}, buffer)
+        data = buffer.getvalue()
+        torch.load(io.BytesIO(data), weights_only=True)
+    except Exception as error:
+        raise TypeError(f"the checkpoint's payload holds what torch.load(weights_only=True) "
+                        f"does not read back ({error}); keep to tensors, numbers, strings, "
+                        "lists and dicts") from None
     with atomic_write(file) as handle:
         handle.write(hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
+
+
+def _loadable(value):
+    """``value`` with numpy scalars as Python numbers and numpy arrays as tensors, in
+    dicts, lists and tuples at any depth."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.array(value))  # (a copy: writable, owned)
+    if isinstance(value, dict):
+        return {key: _loadable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_loadable(item) for item in value)
+    return value
 
 
 def load_checkpoint(file: str | os.PathLike, config: dict) -> dict | None:

@@ -80,6 +80,12 @@ def corruption_table(height: int, width: int) -> Literal["cifar10", "imagenet"]:
     return "cifar10" if max(height, width) < SMALL_IMAGE_SIDE else "imagenet"
 
 
+def _is_severity(value) -> bool:
+    """Whether ``value`` is one of the ints 1–5 (``3.0`` and ``True`` are not)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) \
+        and 1 <= value <= 5
+
+
 def corrupt(images: np.ndarray, name: str, severity: int, *, seed: int | None = None,
             table: Literal["auto", "cifar10", "imagenet"] = "auto") -> np.ndarray:
     """Apply one of :data:`CORRUPTIONS` at ``severity`` 1–5 to uint8 images.
@@ -114,7 +120,7 @@ def corrupt(images: np.ndarray, name: str, severity: int, *, seed: int | None = 
     """
     if name not in CORRUPTIONS:
         raise ValueError(f"Invalid corruption: {name!r}; use one of {CORRUPTIONS}")
-    if severity not in (1, 2, 3, 4, 5):
+    if not _is_severity(severity):
         raise ValueError(f"severity must be 1, 2, 3, 4 or 5, got {severity!r}")
     if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 4 \
             or images.shape[1] not in (1, 3):
@@ -343,7 +349,7 @@ def read_cifar10c(root: str | os.PathLike, name: str,
     """
     if name not in CORRUPTIONS:
         raise ValueError(f"Invalid corruption: {name!r}; use one of {CORRUPTIONS}")
-    if severity not in (1, 2, 3, 4, 5):
+    if not _is_severity(severity):
         raise ValueError(f"severity must be 1, 2, 3, 4 or 5, got {severity!r}")
     root = os.fspath(root)
     files = os.path.join(root, f"{name}.npy"), os.path.join(root, "labels.npy")

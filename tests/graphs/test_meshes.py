@@ -86,6 +86,10 @@ def test_read_mesh_from_off_obj_and_ply(tmp_path):
     (np.eye(3), np.array([[0, 1, 1]]), "degenerate: it repeats a vertex"),
     (np.array([[0.0, 0, 0], [1, 0, 0], [2, 0, 0]]), np.array([[0, 1, 2]]),
      "degenerate: its area is zero"),
+    (np.array([[0.0, 0, 0], [1, 0, 0], [2, 0, 0]]) + 4e6, np.array([[0, 1, 2]]),
+     "degenerate: its area is zero"),
+    (np.array([[0.0, 0, 0], [1, 0, 0], [2, 1e-15, 0]]), np.array([[0, 1, 2]]),
+     "degenerate: its area is zero"),  # a sliver within rounding of its own size
     (np.array([[np.nan, 0, 0], [1, 0, 0], [0, 1, 0]]), np.array([[0, 1, 2]]), "NaN"),
     (np.eye(3), np.array([[0, 1, 2, 0]]), "triangles"),
     (np.eye(3), np.array([[0.0, 1.0, 2.0]]), "integer vertex indices"),
@@ -98,3 +102,11 @@ def test_bad_meshes(pos, faces, match):
         return
     with pytest.raises(ValueError, match=match):
         isvs_graph.mesh_graph(pos, faces)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e3, 4e6, 1e8])
+def test_a_small_triangle_far_from_the_origin_is_not_degenerate(offset):
+    # (UTM-like coordinates: the area test once scaled with the distance from 0.)
+    triangle = np.array([[0.0, 0, 0], [0.1, 0, 0], [0, 0.1, 0]]) + [offset, offset, 100.0]
+    graph = isvs_graph.mesh_graph(triangle, np.array([[0, 1, 2]]))
+    assert graph.edge_index.shape[1] == 3

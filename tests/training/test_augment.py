@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -140,3 +141,16 @@ def test_messages_quote_plain_numbers():
         with pytest.raises((TypeError, ValueError)) as error:
             call()
         assert quoted in str(error.value) and "np." not in str(error.value), error.value
+
+
+def test_seeds_are_checked_when_built_and_pil_images_refused_with_the_fix():
+    from PIL import Image
+    for seed, error in ((-1, ValueError), (1.5, TypeError), ("a", TypeError)):
+        with pytest.raises(error, match="seed must be"):
+            SmoothImages(seed=seed)
+    assert SmoothImages(seed=np.int64(3)).seed == 3
+    transform = SmoothImages(seed=0)
+    with pytest.raises(TypeError, match=r"takes image tensors .*got Image.*PILToTensor\(\)"):
+        transform(Image.new("RGB", (8, 8)))
+    with pytest.raises(TypeError, match="takes image tensors .*got list"):
+        transform([[0.0]])

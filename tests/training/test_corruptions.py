@@ -158,6 +158,8 @@ def test_severities_strengthen():
 @pytest.mark.parametrize("args,kwargs,match", [
     (("rain", 1), {}, "Invalid corruption"),
     (("fog", 6), {}, "severity must be"),
+    (("fog", 3.0), {}, "severity must be 1, 2, 3, 4 or 5, got 3.0"),  # (a table index)
+    (("fog", True), {}, "severity must be"),
     (("fog", 1), {"table": "tiny"}, "table must be"),
 ])
 def test_bad_corruptions(args, kwargs, match):

@@ -52,6 +52,28 @@ def test_help_and_bad_options_answer_before_torch_loads(arguments, status):
     assert not heavy, sorted(heavy)[:10]
 
 
+@pytest.mark.parametrize("arguments, says", [
+    (["--isvs-value", "-5"], "--isvs-value: expected a finite number >= 0, got -5"),
+    (["--isvs-range", "12", "inf"], "--isvs-range: expected a finite number >= 0, got inf"),
+    (["--isvs-value", "nan"], "--isvs-value: expected a finite number >= 0, got nan"),
+    (["--isvs-scale", "sparsity", "--isvs-value", "3"], "--isvs-value 3 is not a sparsity"),
+    (["--isvs-levels", "1.5"], "--isvs-levels: expected a finite number >= 0 and <= 1"),
+    (["--lowpass-radius", "0"], "--lowpass-radius: expected a finite number > 0, got 0"),
+    (["--num-workers", "-3"], "--num-workers: expected an integer >= 0, got -3"),
+    (["--lr", "nan"], "--lr: expected a finite number > 0, got nan"),
+    (["--eps", "-4"], "--eps: expected a finite number >= 0, got -4"),
+    (["--seed", "-1"], "--seed: expected an integer >= 0, got -1"),
+    (["--seeds", "0", "0"], "--seeds 0 0 repeats a seed"),
+])
+def test_values_no_run_can_use_are_refused_when_parsed(example, capsys, arguments, says):
+    # (Each was taken, and failed after the data loaded or, for --isvs-value, after
+    # training, losing the other methods' results; a negative --eps attacked backwards.)
+    with pytest.raises(SystemExit) as exit_:
+        example.parse(arguments)
+    assert exit_.value.code == 2 and says in capsys.readouterr().err
+    assert example.parse(["--seeds", "0", "1", "--eps", "0", "--lr", "0.1"]).seeds == [0, 1]
+
+
 def option_blocks(help_text: str) -> dict[str, str]:
     """``--option``: its lines in ``--help``, joined."""
     blocks, name = {}, None
