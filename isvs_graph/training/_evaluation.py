@@ -44,6 +44,8 @@ def accuracy(model: torch.nn.Module, images: np.ndarray | torch.Tensor,
              transform: Transform | None = None) -> float:
     """Fraction of ``images`` (``N × C × H × W``, uint8 or floats in [0, 1]) that
     ``model`` classifies as ``labels``, after ``transform`` if given."""
+    if not len(images):
+        raise ValueError("no images to classify: an accuracy needs one at least")
     model.eval()
     device, correct = _device(model), 0
     for start in range(0, len(images), batch_size):
@@ -117,6 +119,10 @@ def evaluate(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray,
     as ``"attack": "bpda"`` in the result says. ``progress``: a bar over the
     corrupted sets, drawn only on a terminal (:func:`show_progress`).
     """
+    if not corrupted:
+        raise ValueError("corrupted holds no corrupted sets, whose mean accuracy the "
+                         "table's corruption column is: give one at least (corrupted_sets "
+                         "with a severity)")
     result = {"clean": accuracy(model, images, labels, transform=transform)}
     detail: dict[str, list[float]] = {}
     for (corruption, _), (corrupted_images, corrupted_labels) in tqdm(
@@ -188,8 +194,16 @@ def summarize(runs: dict[int, dict[str, dict]], baseline: str = "vanilla", *,
     (0.55, 0.05)
     """
     seeds = list(runs)
+    if not seeds:
+        raise ValueError("runs holds no seed: nothing to summarize")
+    methods = list(dict.fromkeys(method for seed in seeds for method in runs[seed]))
+    for seed in seeds:  # the means and paired differences are over the same seeds
+        missing = [method for method in methods if method not in runs[seed]]
+        if missing:
+            raise ValueError(f"seed {seed!r} has no run of {', '.join(missing)}, which "
+                             "other seeds have: summarize runs of the same methods")
     out: dict[str, dict[str, dict[str, float]]] = {}
-    for method in runs[seeds[0]]:
+    for method in methods:
         out[method] = {}
         for metric in COLUMNS:
             values = np.array([runs[seed][method][metric] for seed in seeds])
@@ -231,13 +245,26 @@ def summary_table(summary: dict[str, dict[str, dict[str, float]]],
     return "\n".join(lines)
 
 
+def _strict(value):
+    """``value`` for strict JSON: a NaN or infinite float as ``None`` (``null``; Python's
+    ``NaN`` is not JSON), in dicts and lists at any depth."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _strict(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(item) for item in value]
+    return value
+
+
 def write_results(folder: str | os.PathLike, summary: dict,
                   markdown: str | None = None, *, stem: str = "results") -> str:
     """Write ``summary`` (its ``"results"``: method -> :func:`evaluate` dict, and any
-    run information) to ``folder/<stem>.json`` and ``markdown`` (default its
-    :func:`table`) to ``folder/<stem>.md``, each atomically. Returns the Markdown."""
+    run information) to ``folder/<stem>.json`` (strict JSON: a NaN as ``null``) and
+    ``markdown`` (default its :func:`table`) to ``folder/<stem>.md``, each atomically.
+    Returns the Markdown."""
     markdown = table(summary["results"]) if markdown is None else markdown
-    for name, text in ((f"{stem}.json", json.dumps(summary, indent=2)),
+    for name, text in ((f"{stem}.json", json.dumps(_strict(summary), indent=2)),
                        (f"{stem}.md", markdown + "\n")):
         with atomic_write(os.path.join(folder, name)) as handle:
             handle.write(text.encode())
