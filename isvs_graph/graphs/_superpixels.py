@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
+from .._validation import check_count, check_real
 from ._canonical import undirected_edges
 
 __all__ = ["superpixel_graph"]
@@ -71,6 +72,12 @@ def superpixel_graph(image: np.ndarray, n_segments: int = 200, compactness: floa
 
     if segments is None:
         from skimage.segmentation import slic
+        check_count("n_segments", n_segments)
+        check_real("compactness", compactness, positive=True)
+        if image.ndim == 3 and image.shape[0] in (1, 3, 4) and image.shape[2] > 4:
+            raise ValueError(f"image of shape {image.shape} looks like C × H × W; "
+                             "superpixel_graph reads H × W × C: pass "
+                             "image.transpose(1, 2, 0)")
         segments = slic(image, n_segments=n_segments, compactness=compactness,
                         channel_axis=-1 if image.ndim == 3 else None, start_label=0,
                         **slic_options)

@@ -73,3 +73,17 @@ def test_superpixel_graph_solves_like_the_reference():
 def test_bad_superpixel_input(image, segments, error, match):
     with pytest.raises(error, match=match):
         isvs_graph.superpixel_graph(image, segments=segments)
+
+
+@pytest.mark.parametrize("image, options, error, match", [
+    (np.zeros((16, 16, 3)), {"n_segments": 0}, ValueError, "n_segments must be >= 1, got 0"),
+    (np.zeros((16, 16, 3)), {"n_segments": -5}, ValueError, "n_segments must be >= 1"),
+    (np.zeros((16, 16, 3)), {"n_segments": 2.5}, TypeError, "n_segments must be an int"),
+    (np.zeros((16, 16, 3)), {"compactness": 0}, ValueError, "compactness must be > 0"),
+    (np.zeros((3, 16, 16)), {}, ValueError, r"looks like C × H × W.*transpose\(1, 2, 0\)"),
+])
+def test_slic_options_and_a_channels_first_image_are_refused(image, options, error, match):
+    # (SLIC raised ZeroDivisionError or a TypeError about complex numbers, and read a
+    # 3 × 16 × 16 image as 3 rows of 16 pixels of 16 channels.)
+    with pytest.raises(error, match=match):
+        isvs_graph.superpixel_graph(image, **options)
