@@ -152,8 +152,12 @@ def read_mesh(path: str | os.PathLike, weights: str | None = None) -> Data:
     if extension not in readers:
         raise ValueError(f"cannot read {extension!r} meshes; use one of "
                          f"{sorted([*readers, '.ply'])}")
-    mesh = readers[extension](path)
-    if mesh.get("face") is None:
+    try:
+        mesh = readers[extension](path)
+    except Exception as error:  # PyG's readers parse as they go: any error is the file's
+        raise ValueError(f"{path!r} cannot be read as an {extension[1:].upper()} mesh "
+                         f"({type(error).__name__}: {error})") from None
+    if mesh is None or mesh.get("face") is None or not mesh.face.numel():
         raise ValueError(f"{path!r} holds no triangle faces")
     return mesh_graph(mesh.pos, mesh.face.T, weights=weights)
 
@@ -165,8 +169,15 @@ def _read_ply(path: str) -> tuple[np.ndarray, np.ndarray]:
     if "vertex" not in names or "face" not in names:
         raise ValueError(f"{path!r} needs 'vertex' and 'face' elements, has {names}")
     vertex = ply["vertex"]
-    pos = np.stack([vertex[axis] for axis in ("x", "y", "z")], axis=1)
+    axes = [axis for axis in ("x", "y", "z") if axis in vertex.data.dtype.names]
+    if axes[:2] != ["x", "y"]:
+        raise ValueError(f"{path!r}: its vertices have the properties "
+                         f"{list(vertex.data.dtype.names)}; a mesh's have x, y and z (or x "
+                         "and y)")
+    pos = np.stack([vertex[axis] for axis in axes], axis=1)
     face = ply["face"].data
+    if not len(face):
+        raise ValueError(f"{path!r} holds no triangle faces")
     field = "vertex_indices" if "vertex_indices" in face.dtype.names else face.dtype.names[0]
     polygons = list(face[field])
     if any(len(polygon) != 3 for polygon in polygons):

@@ -110,3 +110,34 @@ def test_a_small_triangle_far_from_the_origin_is_not_degenerate(offset):
     triangle = np.array([[0.0, 0, 0], [0.1, 0, 0], [0, 0.1, 0]]) + [offset, offset, 100.0]
     graph = isvs_graph.mesh_graph(triangle, np.array([[0, 1, 2]]))
     assert graph.edge_index.shape[1] == 3
+
+
+PLY_HEAD = "ply\nformat ascii 1.0\nelement vertex 3\n{props}element face {faces}\n" \
+    "property list uchar int vertex_indices\nend_header\n"
+
+
+@pytest.mark.parametrize("name, text, says", [
+    ("points.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\n", "holds no triangle faces"),
+    ("empty.obj", "", "holds no triangle faces"),
+    ("points.off", "OFF\n3 0 0\n0 0 0\n1 0 0\n0 1 0\n", "holds no triangle faces"),
+    ("noface.ply", PLY_HEAD.format(props="property float x\nproperty float y\n"
+                                   "property float z\n", faces=0) + "0 0 0\n1 0 0\n0 1 0\n",
+     "holds no triangle faces"),
+    ("ab.ply", PLY_HEAD.format(props="property float a\nproperty float b\n", faces=1)
+     + "0 0\n1 0\n0 1\n3 0 1 2\n", r"its vertices have the properties \['a', 'b'\]"),
+])
+def test_mesh_files_without_faces_or_coordinates_are_refused_alike(tmp_path, name, text,
+                                                                   says):
+    # (An OBJ without faces raised an AttributeError, a PLY without z plyfile's bare
+    # error, and a PLY with no faces was taken as a graph without edges.)
+    (tmp_path / name).write_text(text)
+    with pytest.raises(ValueError, match=f"{name}'?:? .*{says}|{says}"):
+        isvs_graph.read_mesh(tmp_path / name)
+
+
+def test_a_ply_mesh_in_the_plane_has_x_and_y_only(tmp_path):
+    text = PLY_HEAD.format(props="property float x\nproperty float y\n", faces=1) + \
+        "0 0\n1 0\n0 1\n3 0 1 2\n"
+    (tmp_path / "flat.ply").write_text(text)
+    graph = isvs_graph.read_mesh(tmp_path / "flat.ply")
+    assert graph.pos.shape == (3, 2) and graph.edge_index.shape[1] == 3
