@@ -38,6 +38,8 @@ def from_scipy(adjacency: scipy.sparse.sparray | scipy.sparse.spmatrix | np.ndar
                         f"got {type(adjacency).__name__}")
     if adjacency.ndim != 2 or adjacency.shape[0] != adjacency.shape[1]:
         raise ValueError(f"adjacency must be square (p, p), got shape {adjacency.shape}")
+    if not adjacency.shape[0]:
+        raise ValueError("adjacency has no nodes (shape (0, 0)): a graph needs one at least")
     coo = scipy.sparse.coo_array(adjacency)
     coo.sum_duplicates()
     keep = (coo.row != coo.col) & (coo.data != 0)

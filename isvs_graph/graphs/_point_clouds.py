@@ -19,8 +19,9 @@ def _points(points) -> np.ndarray:
     if not isinstance(points, np.ndarray):
         raise TypeError(f"points must be a numpy.ndarray or torch.Tensor, got "
                         f"{type(points).__name__}")
-    if points.ndim != 2 or points.shape[0] == 0:
-        raise ValueError(f"points must have shape (n, d) with n >= 1, got {points.shape}")
+    if points.ndim != 2 or 0 in points.shape:
+        raise ValueError(f"points must have shape (n, d) with n >= 1 and d >= 1, got "
+                         f"{points.shape}")
     points = points.astype(np.float64)
     if not np.isfinite(points).all():
         raise ValueError("points contain NaN or infinite coordinates")

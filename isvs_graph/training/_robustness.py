@@ -45,7 +45,10 @@ def lowpass(images: torch.Tensor,
         mask = mask[:, None]
     else:
         mask = mask[0]
-    spectrum = torch.fft.rfft2(images if images.is_floating_point() else images.float())
+    # (float16 and bfloat16 have no FFT on the CPU, and only sizes of powers of 2 on
+    # CUDA: float32 inside; integers too.)
+    exact = images.is_floating_point() and images.dtype in (torch.float32, torch.float64)
+    spectrum = torch.fft.rfft2(images if exact else images.float())
     return torch.fft.irfft2(spectrum * mask, s=(height, width)).to(images.dtype)
 
 
@@ -94,9 +97,16 @@ def matched_radii(images: torch.Tensor, levels: Sequence[float], *, scale: str =
 
 
 def low_resolution(images: torch.Tensor, factor: int) -> torch.Tensor:
-    """Down-sample by ``factor`` (area average) and back up (bilinear)."""
-    if factor < 1:
-        raise ValueError(f"factor must be >= 1, got {factor!r}")
+    """Down-sample by ``factor`` (area average) and back up (bilinear): float images
+    ``B × C × H × W`` at least ``factor`` pixels a side."""
+    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
+        raise ValueError(f"factor must be an int >= 1, got {factor!r}")
+    if not images.is_floating_point():
+        raise TypeError(f"images must be floats (in [0, 1], say), got {images.dtype}")
+    if min(images.shape[-2:]) < factor:
+        raise ValueError(f"images of {images.shape[-2]} × {images.shape[-1]} pixels have "
+                         f"no {factor}× lower resolution: factor must be at most their "
+                         "shorter side")
     small = F.avg_pool2d(images, factor) if factor > 1 else images
     return F.interpolate(small, size=images.shape[-2:], mode="bilinear", align_corners=False)
 

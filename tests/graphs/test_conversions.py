@@ -161,6 +161,8 @@ def test_from_scipy_dense_and_bad_input():
         isvs_graph.from_scipy(np.array([[0.0, -1.0], [-1.0, 0.0]]))
     with pytest.raises(TypeError, match="SciPy sparse"):
         isvs_graph.from_scipy([[0, 1], [1, 0]])
+    with pytest.raises(ValueError, match=r"adjacency has no nodes \(shape \(0, 0\)\)"):
+        isvs_graph.from_scipy(np.zeros((0, 0)))  # (a graph every solver then refused)
 
 
 def test_any_pyg_data_works_directly():

@@ -50,6 +50,7 @@ def test_gaussian_weights_and_solve_against_reference():
     (lambda: isvs_graph.knn_graph(cloud(5), k=0), "k must be >= 1"),
     (lambda: isvs_graph.knn_graph(np.array([[np.nan, 0.0], [1.0, 1.0]]), k=1), "NaN"),
     (lambda: isvs_graph.knn_graph(np.zeros(5), k=1), "shape \\(n, d\\)"),
+    (lambda: isvs_graph.knn_graph(np.zeros((5, 0)), k=2), "d >= 1, got \\(5, 0\\)"),
     (lambda: isvs_graph.radius_graph(cloud(5), -1.0), "r must be > 0, got -1.0"),
     (lambda: isvs_graph.radius_graph(cloud(5), np.inf), "r must be finite"),
     (lambda: isvs_graph.knn_graph(cloud(5), k=2, weights="cosine"), "Invalid weights"),

@@ -107,6 +107,22 @@ def test_low_resolution():
     assert not torch.allclose(low_resolution(images, 4), low_resolution(images, 2))
 
 
+def test_low_resolution_refuses_what_it_cannot_do_and_lowpass_takes_half_floats():
+    images = torch.rand(2, 3, 8, 8)
+    for factor, error, says in ((16, ValueError, "have no 16× lower resolution"),
+                                (2.0, ValueError, "factor must be an int >= 1, got 2.0"),
+                                (0, ValueError, "factor must be an int >= 1")):
+        with pytest.raises(error, match=says):
+            low_resolution(images, factor)
+    with pytest.raises(TypeError, match="images must be floats"):
+        low_resolution((images * 255).to(torch.uint8), 2)
+    assert torch.equal(low_resolution(images, np.int64(2)), low_resolution(images, 2))
+    for dtype in (torch.float16, torch.bfloat16):  # (torch has no CPU FFT for them)
+        out = lowpass(images.to(dtype), 0.5)
+        assert out.dtype == dtype
+        torch.testing.assert_close(out.float(), lowpass(images, 0.5), atol=1e-2, rtol=0)
+
+
 def test_lowpass_takes_one_radius_per_image():
     images = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
     radii = [0.2, 0.5, 1.5]
