@@ -201,7 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="images per batch and process")
     parser.add_argument("--lr", type=real(0.0, above=True), default=0.05,
                         help="peak learning rate of the one-cycle schedule")
-    parser.add_argument("--seed", type=nonnegative_int, default=0, help="the seed of a one-seed run")
+    parser.add_argument("--seed", type=nonnegative_int, default=0,
+                        help="the seed of a one-seed run")
     parser.add_argument("--seeds", type=nonnegative_int, nargs="+",
                         help="train every method once per seed and report mean ± std and "
                              "the paired difference to vanilla (default: --seed only)")

@@ -49,7 +49,8 @@ def _loadable(value):
     if isinstance(value, dict):
         return {key: _loadable(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_loadable(item) for item in value)
+        items = [_loadable(item) for item in value]
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
     return value
 
 
