@@ -65,6 +65,12 @@ class SolverOptions:
 HEAVY_WEIGHTS = 1e3
 
 
+def default_alpha(kappa: float, nu: float, norm_bound: float) -> float:
+    """The default step ``1.9ν / (κ (ν + 1 + Λ))``, 0.95 of :func:`stability_bound`,
+    written so that every implementation rounds it alike (DESIGN §2)."""
+    return 1.9 * nu / (kappa * (nu + 1.0 + norm_bound))
+
+
 def stability_bound(kappa: float, nu: float, norm_bound: float) -> float:
     """``2ν / (κ (ν + 1 + Λ))``: every ``α`` below it is stable (DESIGN §2)."""
     return 2.0 * nu / (kappa * (nu + 1.0 + norm_bound))
@@ -109,14 +115,14 @@ def solver_options(norm_bound: float, *, kappa: float = DEFAULT_KAPPA, nu: float
     jumps = bool(jumps)
     bound = stability_bound(kappa, nu, norm_bound)
     if alpha is None:
-        alpha = 1.9 * nu / (kappa * (nu + 1.0 + norm_bound))
+        alpha = default_alpha(kappa, nu, norm_bound)
         # z grows by about α/ν a step and an edge enters once it reaches 1: beyond 2**62
         # steps (κ of about 1e18 and up; κ near float32's limit would overflow, and
         # near float64's, α would be 0) no run could ever leave the coarsest scale.
         wait = nu / alpha if alpha > 0 else math.inf
         if not wait < 2**62:
             # The weights are the cause where the default κ would fail on them too.
-            default = 1.9 * nu / (DEFAULT_KAPPA * (nu + 1.0 + norm_bound))
+            default = default_alpha(DEFAULT_KAPPA, nu, norm_bound)
             if not (default > 0 and nu / default < 2**62):
                 raise ValueError("this problem is stiff: " + stiffness_cause(
                     kappa, nu, alpha, tol, norm_bound,
@@ -168,10 +174,10 @@ def stiffness_cause(kappa: float, nu: float, alpha: float, tol: float,
     extreme ``ν``, a large ``κ`` or a small ``tol``; a given ``α`` below the default is
     named as such.
     """
-    default_alpha = 1.9 * nu / (kappa * (nu + 1.0 + norm_bound))
+    usual = default_alpha(kappa, nu, norm_bound)
     wait = floor_wait_steps(kappa, nu, alpha, tol) if alpha > 0 else math.inf
-    if alpha < 0.1 * default_alpha:
-        return (f"alpha = {alpha:g} is far below the default step {default_alpha:.3g}, so "
+    if alpha < 0.1 * usual:
+        return (f"alpha = {alpha:g} is far below the default step {usual:.3g}, so "
                 f"one relaxation takes about {relaxation:.3g} steps; leave alpha=None")
     if norm_bound > HEAVY_WEIGHTS * max(nu, 1.0):
         steps = f"about {relaxation:.3g} steps" if relaxation < 2**62 else \
