@@ -1000,8 +1000,9 @@ if numba is not None:
         # entries; a plateau, after which a burst may follow) a wavefront runs only where
         # the entries due within ``foresight`` times its depth at their present rate,
         # counted twice, leave the target unreached, but for the first (steps 1 to the
-        # first check: r_0 = 0 foresees nothing, and going again costs those steps). Where twice the support's growth
-        # since the last check or between the last two, times its acceleration (that
+        # first check: r_0 = 0 foresees nothing, and going again costs those steps).
+        # Where twice the support's growth since the last check or between the last two,
+        # times its acceleration (that
         # growth over the one before), or twice its largest growth between two checks
         # (fading by an eighth a check: a burst seen before) would reach the target, it is
         # halved (rounding down: 8, 4, 2 steps, then one) while its share (its steps of

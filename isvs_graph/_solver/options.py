@@ -137,7 +137,8 @@ def solver_options(norm_bound: float, *, kappa: float = DEFAULT_KAPPA, nu: float
             raise ValueError(
                 f"alpha = {alpha:g} is unstable for kappa = {kappa:g}, nu = {nu:g} on this "
                 f"graph (norm bound Λ = {norm_bound:g}): it must be < 2ν / (κ (ν + 1 + Λ)) "
-                f"= {bound:g}; leave alpha=None for the default {0.95 * bound:g}")
+                f"= {bound:g}; leave alpha=None for the default "
+                f"{default_alpha(kappa, nu, norm_bound):g}")
     relaxation = relaxation_steps(kappa, nu, alpha)
     if relaxation > max(max_iter, DEFAULT_MAX_ITER):
         raise ValueError("this problem is stiff: " + stiffness_cause(
