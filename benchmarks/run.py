@@ -29,8 +29,10 @@ the machine it ran on:
 9. single images (``--sections single``): RGB photos of 64² to 4096² and a noisy grey
    128³ volume, ISVS (``smooth_image``) on 1 and 2 threads against ``denoise_tv_bregman``
    and ``denoise_tv_chambolle`` (1 thread), with the steps per image; the cost per
-   edge-channel per step by size against a batch of 32×32 crops; the peak memory of the
-   4096²×3 solve (in a fresh process).
+   edge-channel per step by size against a batch of 32×32 crops; the least time the
+   iteration's steps can take on one thread (their bare arithmetic in cache,
+   ``bare_step.py``) against TV-Bregman's; the peak memory of the 4096²×3 solve (in a
+   fresh process).
 
 The images are made from the photos bundled with scikit-image (``inputs.py``): no
 download. Speed figures are ratios against a peer measured in the same run.
@@ -712,6 +714,35 @@ def _single_row(image, axis, threads, peers, repeats: int) -> dict:
                        for name in peers for n in threads}}
 
 
+def _bare_floor(rows: dict, images: list) -> dict:
+    """Print and return, for each photo, a floor under the solver's time on one thread:
+    its steps × edge-channels × the bare step's cost in cache (``bare_step.py``: the
+    step's arithmetic alone, compiled by numba as the kernels are), against
+    TV-Bregman's time (> 1: no tuning of the kernels can match it)."""
+    from bare_step import bare_floor_ns
+    ns = bare_floor_ns()
+    print(f"\nThe bare arithmetic of a step (joint, 4-grid, RGB, float32; no stop rule, "
+          f"checks or records), in cache on 1 thread: {ns:.3f} ns per edge-channel step "
+          "(best over 32², 64² and 128² grids). Times the steps each photo needs, it is "
+          "a floor under the solver's time on one thread here (the kernels compute this "
+          "and more, with numba), against TV-Bregman's (> 1: no tuning of the kernels "
+          "lets one thread match TV-Bregman).\n")
+    print("| image | steps | edge-channels | floor s | tv_bregman s | floor ÷ tv_bregman |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    out = {"ns": ns, "images": {}}
+    for label, _, image, axis, peers, _ in images:
+        if axis is None or "tv_bregman" not in peers:
+            continue
+        row = rows[label]
+        work = _grid_edges(image.shape[:2]) * image.shape[2]
+        least = row["steps"] * work * ns * 1e-9
+        bregman = float(np.median(row["seconds"]["tv_bregman"]))
+        out["images"][label] = {"floor s": least, "tv_bregman s": bregman}
+        print(f"| {label} | {row['steps']} | {work:,} | {least:.3g} | {bregman:.3g} | "
+              f"{least / bregman:.2f} |")
+    return out
+
+
 def single_image(args, results: dict) -> None:
     """One image at a time: RGB photos and a noisy grey volume, ISVS on 1 and 2 threads
     against scikit-image's TV denoisers (1 thread); the cost per edge-channel per step
@@ -793,6 +824,7 @@ def single_image(args, results: dict) -> None:
         cells = [np.median(costs[size, n]) for n in threads]
         print(f"| {size} | " + " | ".join(f"{c:.2f} | {c / batch_ns:.2f}" for c in cells)
               + " |")
+    floor = _bare_floor(rows, images)
     side = args.single_sides[-1]
     memory = peak_memory(side)
     load.append(os.getloadavg()[0])
@@ -803,6 +835,7 @@ def single_image(args, results: dict) -> None:
     print(f"\nLoad average at the start and end: {load[0]:.2f}, {load[1]:.2f} "
           f"({os.cpu_count()} cores).", flush=True)
     results["single"] = {"images": rows, "batch ns": batch_ns, "memory": memory,
+                         "bare step": floor,
                          "ns per edge-channel step": {f"{size}, {n} threads": costs[size, n]
                                                       for size, n in costs},
                          "load": load}

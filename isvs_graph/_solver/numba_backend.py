@@ -357,9 +357,10 @@ def _run_signals(graph, consts, rule, xs, u0s, signals, m, slots, per_edge, leve
     # block of rows a thread (``numba_kernels._step_fronts``), whatever its size:
     # measured on 2 threads, 5–14 % faster than split steps at 128², 1–7 % at 256², up
     # to 1.5× from 1024² (the state read from memory once for all the steps). Not when
-    # support changes are recorded (a path), nor where its blocks cannot take one step.
+    # support changes are recorded (a path), nor where its blocks cannot take one step
+    # (asked in Python: compiled for this call alone, it cost a cold first photo 0.17 s).
     split_front = wide and graph.grid and not record_entries and not levels and \
-        kernels.front_depth(graph, CHECK_EVERY) >= 1
+        kernels.front_depth.py_func(graph, CHECK_EVERY) >= 1
     if (front or split_front) and (sub_rule.s_target >= 0).any():
         # Where a wavefront passes the target sparsity, the run goes again from here.
         state = state._replace(start=state.u.copy())
