@@ -110,7 +110,7 @@ def output_dtype(dtype: np.dtype | torch.dtype | str, *, images: bool = False) -
     * other floats (numpy's ``longdouble``, torch's float8 types): computed and returned
       in float64.
 
-    By value: the solve is scale-free (DESIGN §2), so an ``int64`` image holding 0–255
+    By value: the solve is scale-free (see the Theory page), so an ``int64`` image holding 0–255
     (numpy's and ``torch.randint``'s default) is smoothed exactly as the same values in
     uint8 or in float, never scaled by its dtype's maximum.
     """

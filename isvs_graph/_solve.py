@@ -204,7 +204,7 @@ def solve(graph: Data, signal: np.ndarray | torch.Tensor | None = None,
 
     Notes
     -----
-    One iteration (``r_k = D u_k − γ_k``, DESIGN §2)::
+    One iteration (``r_k = D u_k − γ_k``; see the Theory page)::
 
         u_{k+1} = u_k − κ α [(u_k − x) + Dᵀ r_k / ν]
         z_{k+1} = z_k + α r_k / ν,    γ_{k+1} = κ shrink(z_{k+1}),    t_k = k α

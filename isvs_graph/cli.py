@@ -143,9 +143,10 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     scale = smooth.add_mutually_exclusive_group(required=True)
     scale.add_argument("--t", type=_time,
                        help="dimensionless time t >= 0 (0 is the coarsest scale): by then, "
-                            "structure whose contrast exceeds roughly 1/t of the image's "
-                            "range has split; the same t smooths every image about "
-                            "equally")
+                            "structure whose contrast exceeds roughly 2.5/t of the image's "
+                            "range has split (grey; colour counts a contrast over its "
+                            "channels and splits sooner); the same t smooths images with "
+                            "the same channels about equally")
     scale.add_argument("--sparsity", type=_sparsity,
                        help="fraction of pixel edges not yet split, in [0, 1] "
                             "(1 is the coarsest scale; 0.8 keeps strong contours)")

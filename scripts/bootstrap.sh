@@ -2,8 +2,10 @@
 # Set up (or refresh) a virtual environment in .venv with isvs_graph and its test
 # and example dependencies. Safe to run again: it installs only what is missing.
 #
-# PyTorch: when the environment has no torch yet, install the CPU build 2.13.0 first,
-# so that the package's torch range is met without pulling a multi-GB CUDA build.
+# PyTorch: when the environment has no torch yet, install 2.13.0 first, so that the
+# package's torch range is met by the build pip finds: the CPU build on this project's
+# machines (their pip reads local wheels); from PyPI on Linux a multi-GB CUDA build
+# (see the README: install the torch of your choice into .venv first).
 # An environment that already has a torch (a CUDA build, say) keeps it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

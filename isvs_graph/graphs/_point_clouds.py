@@ -98,7 +98,8 @@ def knn_graph(points: np.ndarray | torch.Tensor, k: int = 8, *, weights: str | N
 
 def radius_graph(points: np.ndarray | torch.Tensor, r: float, *, weights: str | None = None,
                  sigma: float | None = None) -> Data:
-    """Join every pair of points closer than ``r`` (``r > 0``); see :func:`knn_graph`."""
+    """Join every pair of points at most ``r`` apart (``r > 0``); see
+    :func:`knn_graph`."""
     points = _points(points)
     r = check_real("r", r, positive=True)
     pairs = cKDTree(points).query_pairs(r, output_type="ndarray").astype(np.int64)
