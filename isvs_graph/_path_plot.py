@@ -28,8 +28,9 @@ def plot_path(path, shape: tuple[int, ...] | None = None, *, signal: int = 0,
     if times is not None:
         scales = [("t", check_real("t", v, nonnegative=True)) for v in times]
     else:
-        if sparsities is None:
-            sparsities = np.linspace(1.0, float(path.levels.min()), 6)
+        if sparsities is None:  # down to the finest level the signal's path reaches
+            reached = float(np.atleast_1d(one.sparsity_at(one.n_iter))[0])
+            sparsities = np.linspace(1.0, max(float(path.levels.min()), reached), 6)
         scales = [("sparsity", float(v)) for v in sparsities]
     if not scales:
         raise ValueError("no scale to draw: give at least one sparsity or time")
@@ -38,7 +39,7 @@ def plot_path(path, shape: tuple[int, ...] | None = None, *, signal: int = 0,
         _, channels, *spatial = path.layout.shape
         shape = (*spatial, channels)
     elif shape is not None:
-        values = int(np.asarray(one.at(**dict([scales[0]]))[0]).size)
+        values = math.prod(one.at(**dict([scales[0]]))[0].shape)  # (on any device)
         shape = _checked_shape(shape, path.graph.num_nodes,
                                values // max(path.graph.num_nodes, 1), signal)
     if axes is None:
@@ -51,7 +52,10 @@ def plot_path(path, shape: tuple[int, ...] | None = None, *, signal: int = 0,
     for ax, (kind, value) in zip(axes, scales):
         smoothed = one.at(**{kind: value})[0]
         if isinstance(smoothed, torch.Tensor):
-            smoothed = smoothed.cpu().numpy()
+            smoothed = smoothed.detach().cpu()
+            if smoothed.dtype == torch.bfloat16:  # (numpy has no bfloat16)
+                smoothed = smoothed.float()
+            smoothed = smoothed.numpy()
         if images:
             smoothed = np.moveaxis(smoothed, 0, -1)  # (C, [D,] H, W) → ([D,] H, W, C)
         k = int(one.iterations(**{kind: value})[0])

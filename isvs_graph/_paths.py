@@ -392,7 +392,7 @@ class ISVSPath:
         """
         rows = None
         if signals is not None:
-            rows = np.atleast_1d(np.arange(len(self))[signals]).astype(np.int64)
+            rows = np.atleast_1d(np.arange(len(self))[_host_index(signals)]).astype(np.int64)
         k, snap = self._locate(t, sparsity, rows)
         rows = np.arange(len(k)) if rows is None else rows
         a = self._arrays
@@ -525,7 +525,7 @@ class ISVSPath:
     def select(self, index: int | slice | Sequence[int] | np.ndarray) -> ISVSPath:
         """The paths of some signals only (``index``: an int, a slice or indices), as a
         batch."""
-        rows = np.atleast_1d(np.arange(len(self))[index])
+        rows = np.atleast_1d(np.arange(len(self))[_host_index(index)])
         a = self._arrays
         picked = {}
         for name, ptr in (("order", self._order_ptr), ("log", self._log_ptr),
@@ -591,7 +591,7 @@ class ISVSPath:
             Which signal of a batch.
         sparsities, times : sequence of float, optional
             The scales to draw (at most one); default six sparsities from 1 down to the
-            finest recorded level.
+            finest recorded level the signal's path reaches.
         axes : sequence of matplotlib Axes, optional
             One per scale; default a new figure.
 
@@ -943,6 +943,7 @@ def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
         device = str(signal.device)
         signal = signal.detach().cpu()
     if signal is None and is_graph(graph) and is_tensor(graph.get("x")):
+        device = str(graph.x.device)  # read back where graph.x lives
         signal = graph.x.detach().cpu()  # paths are a CPU-side cache
     problem = prepare(graph, signal, kappa=kappa, nu=nu, alpha=alpha, mode=mode, tol=tol,
                       max_iter=max_iter, jumps=jumps)
@@ -955,6 +956,11 @@ def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
                    sparsity_min=sparsity_min, progress=progress)
     built._device = device
     return built
+
+
+def _host_index(index: Any) -> Any:
+    """Indices given as a tensor (on any device) as a numpy array; others as they are."""
+    return index.detach().cpu().numpy() if is_tensor(index) else index
 
 
 def _same_option(have: Any, value: Any) -> bool:

@@ -420,6 +420,15 @@ def check_num_nodes(num_nodes: Any) -> int:
     return check_count("graph.num_nodes", num_nodes)
 
 
+def _host(tensor: Any) -> np.ndarray:
+    """A tensor's values, on any device, as a numpy array (bfloat16, which numpy lacks,
+    as float32)."""
+    tensor = tensor.detach().cpu()
+    if dtype_name(tensor.dtype) == "bfloat16":
+        tensor = tensor.float()
+    return tensor.numpy()
+
+
 def check_batch_scale(t: Any, sparsity: Any, batch: int,
                       ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Like :func:`check_scale`, but each may also be one value per signal."""
@@ -427,8 +436,11 @@ def check_batch_scale(t: Any, sparsity: Any, batch: int,
     name, value = ("t", t) if t is not None else ("sparsity", sparsity)
     check_strided(value, name)
     if is_tensor(value):
-        value = value.detach().cpu().numpy()
+        value = _host(value)
     if type(value) in (list, tuple):  # each item one signal's: a number (not a bool)
+        # (0-d tensors, on any device, read as numbers: numpy cannot read a CUDA one)
+        value = type(value)(item.detach().cpu().item() if is_tensor(item) and item.ndim == 0
+                            else item for item in value)
         for i, item in enumerate(value):
             if item is None or isinstance(item, (bool, np.bool_)) or np.ndim(item):
                 raise TypeError(f"{name}[{i}] is {shown(item)}: give {name} as one number, "

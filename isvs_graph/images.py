@@ -318,7 +318,8 @@ def image_paths(images: np.ndarray | torch.Tensor, *, levels: Sequence[float] = 
     ----------
     images : numpy.ndarray or torch.Tensor
         ``B × C × H × W`` (or ``B × C × D × H × W`` volumes); integers (uint8 …) are
-        read by value. CUDA tensors are brought to the CPU: paths are a CPU-side cache.
+        read by value. CUDA tensors are recorded on the CPU (paths are a CPU-side cache)
+        and read back on their device.
     levels : sequence of float
         Sparsities whose iterates are recorded, so that :meth:`ISVSPath.at` is exact
         there (default 1, 0.95, …, 0.5).
@@ -348,7 +349,9 @@ def image_paths(images: np.ndarray | torch.Tensor, *, levels: Sequence[float] = 
     """
     check_at_most_one(t_max=t_max, sparsity_min=sparsity_min)
     kind = "torch" if is_tensor(images) else "numpy"
-    if kind == "torch":
+    device = "cpu"
+    if kind == "torch":  # recorded on the CPU, read back on the images' device
+        device = str(images.device)
         images = images.detach().cpu()
     signals, shape, _ = images_to_signals(images)
     levels = check_levels(levels)
@@ -365,7 +368,9 @@ def image_paths(images: np.ndarray | torch.Tensor, *, levels: Sequence[float] = 
     exact = flat[:, 0] if is_integer(dtype) else None
     if exact is not None and is_tensor(exact):
         exact = exact.numpy()
-    return record(problem, layout, levels=levels, record_times=record_times, t_max=t_max,
-                  sparsity_min=sparsity_min, progress=progress, exact_constants=exact,
-                  options={"connectivity": connectivity if connectivity is not None else
-                           min(CONNECTIVITIES[len(shape)])})
+    paths = record(problem, layout, levels=levels, record_times=record_times, t_max=t_max,
+                   sparsity_min=sparsity_min, progress=progress, exact_constants=exact,
+                   options={"connectivity": connectivity if connectivity is not None else
+                            min(CONNECTIVITIES[len(shape)])})
+    paths._device = device
+    return paths

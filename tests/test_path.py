@@ -147,6 +147,22 @@ def test_plot_draws_one_panel_per_scale():
     assert "sparsity=1.00" in fig.axes[0].get_title()
 
 
+def test_plot_by_default_stops_where_the_path_does():
+    """Six sparsities down to the finest level the signal reaches: a path stopped above
+    the lowest level (``sparsity_min``) drew nothing but an error before."""
+    pytest.importorskip("matplotlib", reason="needs matplotlib for plotting")
+    import matplotlib
+    matplotlib.use("Agg")
+    images = np.random.default_rng(0).random((1, 3, 16, 16))
+    p = isvs_graph.image_paths(images, sparsity_min=0.8)
+    assert p.levels.min() == 0.5 and p.sparsity_at(p.n_iter)[0] > 0.7
+    fig = p.plot()
+    assert len(fig.axes) == 6
+    assert fig.axes[-1].get_title().endswith(f"sparsity={p.sparsity_at(p.n_iter)[0]:.2f}")
+    bf16 = isvs_graph.image_paths(torch.from_numpy(images).to(torch.bfloat16))
+    assert len(bf16.plot().axes) == 6  # (numpy has no bfloat16: drawn as float32)
+
+
 def test_plot_refuses_a_shape_that_does_not_hold_the_signal_and_adds_its_channels():
     pytest.importorskip("matplotlib", reason="needs matplotlib for plotting")
     import matplotlib

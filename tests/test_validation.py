@@ -240,6 +240,15 @@ def test_scales_per_signal_name_the_item_that_is_not_a_number():
             isvs_graph.smooth_images(images, t=zero_d)
     np.testing.assert_array_equal(isvs_graph.smooth_images(images, t=(1, 2.0, np.float32(3))),
                                   isvs_graph.smooth_images(images, t=np.array([1.0, 2, 3])))
+    # 0-d tensors as the items (any device: read as numbers), bfloat16 tensors as a whole
+    np.testing.assert_array_equal(
+        isvs_graph.smooth_images(images, t=[torch.tensor(1.0), 2.0, torch.tensor(3)]),
+        isvs_graph.smooth_images(images, t=np.array([1.0, 2, 3])))
+    with pytest.raises(TypeError, match=r"t\[1\] is True"):
+        isvs_graph.smooth_images(images, t=[1.0, torch.tensor(True), 3.0])
+    np.testing.assert_array_equal(
+        isvs_graph.smooth_images(images, t=torch.tensor([1.0, 2, 3], dtype=torch.bfloat16)),
+        isvs_graph.smooth_images(images, t=np.array([1.0, 2, 3])))
 
 
 def test_masked_arrays_and_empty_batches_are_refused():

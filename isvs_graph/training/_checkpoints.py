@@ -30,7 +30,7 @@ def save_checkpoint(file: str | os.PathLike, payload: dict, config: dict) -> Non
         torch.save({**_loadable(payload), "version": CHECKPOINT_VERSION,
                     "config": json.dumps(config, sort_keys=True)}, buffer)
         data = buffer.getvalue()
-        torch.load(io.BytesIO(data), weights_only=True)
+        torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
     except Exception as error:
         raise TypeError(f"the checkpoint's payload holds what torch.load(weights_only=True) "
                         f"does not read back ({error}); keep to tensors, numbers, strings, "
@@ -57,7 +57,8 @@ def _loadable(value):
 def load_checkpoint(file: str | os.PathLike, config: dict) -> dict | None:
     """The checkpoint at ``file`` if it is whole and was made with ``config``; else
     ``None``, with a message saying why (absent files say nothing). Never unpickles
-    arbitrary objects (``weights_only``)."""
+    arbitrary objects (``weights_only``). Tensors are read onto the CPU, wherever they
+    were saved (``load_state_dict`` copies them to a model's device)."""
     if not os.path.exists(file):
         return None
     with open(file, "rb") as handle:
@@ -65,7 +66,9 @@ def load_checkpoint(file: str | os.PathLike, config: dict) -> dict | None:
     if hashlib.sha256(data).hexdigest().encode() != digest:
         print(f"checkpoint {os.fspath(file)} is damaged (checksum); starting afresh")
         return None
-    payload = torch.load(io.BytesIO(data), weights_only=True)
+    # On the CPU, wherever it was saved: a GPU run resumes on a machine without one, and
+    # each process of a multi-GPU run moves what it reads to its own device.
+    payload = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
     if payload.get("version") != CHECKPOINT_VERSION or \
             payload.get("config") != json.dumps(config, sort_keys=True):
         print(f"checkpoint {os.fspath(file)} was made with other options or version; "

@@ -397,6 +397,14 @@ def _rgb(image: Any, size: int) -> np.ndarray:
     return np.asarray(image).transpose(2, 0, 1)
 
 
+def _on_cpu(values: Any) -> torch.Tensor:
+    """``values`` (an array, a list, a tensor on any device) as a CPU tensor, whatever
+    torch's default device."""
+    if isinstance(values, torch.Tensor):
+        return values.detach().cpu()
+    return torch.as_tensor(np.asarray(values), device="cpu")
+
+
 def _as_indices(indices: Any) -> list[int]:
     """``indices`` as Python ints: an integer array or tensor of any shape read whole,
     another sequence item by item (:func:`_as_index`)."""
@@ -471,11 +479,12 @@ class CachedISVSDataset(torch.utils.data.Dataset):
                  levels: Sequence[float] | None = None,
                  record_times: Sequence[float] | None = None,
                  shard_size: int = 512, seed: int = 0, **solver_options: Any) -> None:
-        self.images = torch.as_tensor(np.asarray(images))
+        # On the CPU, whatever the tensors' device or torch's default device.
+        self.images = _on_cpu(images)
         if self.images.dtype != torch.uint8 or self.images.ndim != 4:
             raise ValueError("images must be uint8 of shape (N, C, H, W), got "
                              f"{self.images.dtype} {tuple(self.images.shape)}")
-        self.labels = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
+        self.labels = _on_cpu(labels).to(torch.int64)
         if len(self.labels) != len(self.images):
             raise ValueError(f"{len(self.labels)} labels for {len(self.images)} images")
         self.cache_dir = os.fspath(cache_dir)
@@ -679,7 +688,7 @@ class CachedISVSDataset(torch.utils.data.Dataset):
             members = np.flatnonzero(smoothed & (shards == shard))
             read = self._shards[shard].at(**{self.scale: [levels[m] for m in members]},
                                           signals=rows[members])
-            images[torch.from_numpy(members)] = torch.as_tensor(read)
+            images[torch.from_numpy(members)] = torch.as_tensor(read, device="cpu")
         images = images.float() / 255.0
         labels = self.labels[torch.from_numpy(indices)]
         return list(zip(images, labels))

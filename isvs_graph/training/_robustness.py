@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .._signals import to_dtype
 from .._validation import check_count
 
 __all__ = ["fgsm", "lowpass", "low_resolution", "matched_radii", "pgd", "psnr"]
@@ -49,7 +50,10 @@ def lowpass(images: torch.Tensor,
     # CUDA: float32 inside; integers too.)
     exact = images.is_floating_point() and images.dtype in (torch.float32, torch.float64)
     spectrum = torch.fft.rfft2(images if exact else images.float())
-    return torch.fft.irfft2(spectrum * mask, s=(height, width)).to(images.dtype)
+    # Integers come back rounded and clipped to their dtype: the ringing of a sharp
+    # edge overshoots the range, and a bare cast would wrap it around (or, on CUDA,
+    # leave it undefined).
+    return to_dtype(torch.fft.irfft2(spectrum * mask, s=(height, width)), images.dtype)
 
 
 def psnr(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
@@ -165,8 +169,9 @@ def pgd(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, eps:
     followed by projection onto the ball around ``images`` and clipping to ``[0, 1]``,
     from a uniform random start (``random_start``); with ``restarts > 1`` each image
     keeps the run with the highest loss. ``transform``: a test-time transform the
-    model's inputs go through, attacked straight-through (BPDA). Eval mode, restored
-    afterwards.
+    model's inputs go through, attacked straight-through (BPDA). ``generator``: a CPU
+    ``torch.Generator`` for the random start, which is drawn on the CPU and moved to the
+    images' device (the same start on any device). Eval mode, restored afterwards.
     """
     check_count("steps", steps)
     restarts = check_count("restarts", restarts)
@@ -178,7 +183,8 @@ def pgd(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, eps:
         for _ in range(restarts):
             adversarial = images.clone().detach()
             if random_start:
-                noise = torch.rand(images.shape, generator=generator, dtype=images.dtype)
+                noise = torch.rand(images.shape, generator=generator, dtype=images.dtype,
+                                   device="cpu")  # (a CPU generator's draws)
                 adversarial = adversarial + (2 * noise.to(images.device) - 1) * eps
                 adversarial = adversarial.clamp(0.0, 1.0)
             for _ in range(steps):

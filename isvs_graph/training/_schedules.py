@@ -135,7 +135,8 @@ def _draw_uniform(self, count: int, *, epoch: int = 0,
                   generator: torch.Generator | None = None) -> np.ndarray:
     """``count`` independent uniform draws from ``[low, high]`` (from ``generator``; the
     same for every epoch). The ``draw`` of both ranges."""
-    uniform = torch.rand(count, generator=generator, dtype=torch.float64).numpy()
+    uniform = torch.rand(count, generator=generator, dtype=torch.float64,
+                         device="cpu").numpy()  # (whatever torch's default device)
     return self.low + (self.high - self.low) * uniform
 
 

@@ -123,6 +123,19 @@ def test_low_resolution_refuses_what_it_cannot_do_and_lowpass_takes_half_floats(
         torch.testing.assert_close(out.float(), lowpass(images, 0.5), atol=1e-2, rtol=0)
 
 
+def test_lowpass_rounds_and_clips_integer_images():
+    """A sharp edge rings beyond the range: uint8 values come back clipped to 0–255
+    (a bare cast wrapped −33 to 223) and rounded (not truncated)."""
+    images = torch.zeros(1, 1, 16, 16, dtype=torch.uint8)
+    images[..., 8:] = 255
+    out = lowpass(images, 0.3)
+    assert out.dtype == torch.uint8
+    exact = lowpass(images.double(), 0.3)
+    assert exact.min() < -10 and exact.max() > 265  # the ringing a cast would wrap
+    torch.testing.assert_close(out, exact.round().clamp(0, 255).to(torch.uint8),
+                               rtol=0, atol=0)
+
+
 def test_lowpass_takes_one_radius_per_image():
     images = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
     radii = [0.2, 0.5, 1.5]
