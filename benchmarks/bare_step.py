@@ -26,7 +26,8 @@ def _steps(u, x, z, f, r, mask, shifts, pad, steps, kappa, step_z, step_u, inv_n
     length = pad + p
     one, zero = u.dtype.type(1), u.dtype.type(0)
     for _ in range(steps):
-        # Edges: r = D u − γ, z += (α/ν) r, γ = κ shrink(z) kept as f = κ max(0, 1 − 1/‖z‖).
+        # Edges: r = D u − γ, z += (α/ν) r, γ = κ shrink(z), kept as
+        # f = κ max(0, 1 − 1/‖z‖).
         for d in range(shifts.shape[0]):
             shift = shifts[d]
             top = p - shift

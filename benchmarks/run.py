@@ -29,8 +29,8 @@ the machine it ran on:
 9. single images (``--sections single``): RGB photos of 64² to 4096² and a noisy grey
    128³ volume, ISVS (``smooth_image``) on 1 and 2 threads against ``denoise_tv_bregman``
    and ``denoise_tv_chambolle`` (1 thread), with the steps per image; the cost per
-   edge-channel per step by size against a batch of 32×32 crops; the least time the
-   iteration's steps can take on one thread (their bare arithmetic in cache,
+   edge-channel per step by size against a batch of 32×32 crops; a floor under one
+   thread's time (each photo's steps at the cost of their bare arithmetic in cache,
    ``bare_step.py``) against TV-Bregman's; the peak memory of the 4096²×3 solve (in a
    fresh process).
 

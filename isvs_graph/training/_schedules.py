@@ -8,9 +8,9 @@ it can ever draw (so that a path cache can be built to reach it).
 The time is the training scale that transfers between images and data sets: a contour
 enters the support about when ``t`` times its contrast (a fraction of the image's range)
 reaches 2.5 (at ``ν = 1``, on a grey image; a colour image's contrast counts over its
-channels), whatever the share of flat edges, where a sparsity counts flat
-background edges that never enter (see the Theory page). :class:`TimeRange` with no arguments is the
-recipe's default, :data:`DEFAULT_TIMES`.
+channels), whatever the share of flat edges, where a sparsity counts flat background
+edges that never enter (see the Theory page). :class:`TimeRange` with no arguments is
+the recipe's default, :data:`DEFAULT_TIMES`.
 """
 
 from __future__ import annotations
