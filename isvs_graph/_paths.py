@@ -959,8 +959,14 @@ def path(graph: Data, signal: np.ndarray | torch.Tensor | None = None, *,
 
 
 def _host_index(index: Any) -> Any:
-    """Indices given as a tensor (on any device) as a numpy array; others as they are."""
-    return index.detach().cpu().numpy() if is_tensor(index) else index
+    """Indices given as a tensor (on any device), or as a list or tuple holding 0-d
+    ones, as numpy can read them; others as they are."""
+    if is_tensor(index):
+        return index.detach().cpu().numpy()
+    if type(index) in (list, tuple):
+        return [item.detach().cpu().item() if is_tensor(item) and item.ndim == 0 else item
+                for item in index]
+    return index
 
 
 def _same_option(have: Any, value: Any) -> bool:
@@ -976,7 +982,9 @@ def _same_option(have: Any, value: Any) -> bool:
 
 
 def load_paths(file: str | os.PathLike, **expected_options: Any) -> ISVSPath:
-    """Read paths written by :meth:`ISVSPath.save`.
+    """Read paths written by :meth:`ISVSPath.save`. Paths made from tensors read back
+    as CPU tensors (a file does not say which device its signals came from: move the
+    reads with ``.to(device)``).
 
     Parameters
     ----------

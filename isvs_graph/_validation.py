@@ -421,11 +421,12 @@ def check_num_nodes(num_nodes: Any) -> int:
 
 
 def _host(tensor: Any) -> np.ndarray:
-    """A tensor's values, on any device, as a numpy array (bfloat16, which numpy lacks,
-    as float32)."""
+    """A tensor's values, on any device, as a numpy array (floats numpy lacks, bfloat16
+    and float8, as float64)."""
     tensor = tensor.detach().cpu()
-    if dtype_name(tensor.dtype) == "bfloat16":
-        tensor = tensor.float()
+    if tensor.is_floating_point() and dtype_name(tensor.dtype) not in (
+            "float16", "float32", "float64"):
+        tensor = tensor.double()
     return tensor.numpy()
 
 

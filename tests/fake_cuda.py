@@ -154,8 +154,7 @@ class FakeCuda(TorchFunctionMode):
         elif self.default_device and short in (
                 "zeros", "ones", "full", "empty", "arange", "rand", "randn", "randint",
                 "tensor", "linspace", "eye", "randperm", "as_tensor", "asarray", "fftfreq",
-                "rfftfreq", "scalar_tensor", "range", "logspace", "empty_strided") and not (
-                short in ("as_tensor", "asarray") and tensors):
+                "rfftfreq", "scalar_tensor", "range", "logspace", "empty_strided"):
             target = True
             gen = kwargs.get("generator")
             if gen is not None and gen.device.type == "cpu":

@@ -72,7 +72,11 @@ def test_paths_read_back_on_the_signals_device(grid):
         assert bool((read == smooth_images(to_dev(images), sparsity=0.8)).all())
         picked = paths.at(sparsity=0.8, signals=to_dev(torch.tensor([1, 0])))
         assert torch.equal(picked.cpu(), read.cpu()[[1, 0]])
-        assert len(paths.select(to_dev(torch.tensor([1])))) == 1
+        listed = paths.at(sparsity=0.8, signals=[to_dev(torch.tensor(1)), 0])
+        assert torch.equal(listed.cpu(), picked.cpu())
+        chosen = paths.select(to_dev(torch.tensor([1, 0])))
+        assert torch.equal(chosen.at(sparsity=0.8).cpu(), picked.cpu())
+        assert len(paths.select([to_dev(torch.tensor(1))])) == 1
 
 
 def test_plotting_a_path_made_on_the_device(grid):
@@ -105,12 +109,26 @@ def test_draws_on_the_cpu_whatever_the_default_device(tmp_path):
         got = TimeRange(8, 16).draw(5, generator=torch.Generator().manual_seed(0))
         SparsityRange(0.6, 0.9).draw(5, generator=torch.Generator().manual_seed(0))
         data = CachedISVSDataset(images, np.arange(4) % 2, tmp_path, t=4.0, shard_size=2)
+        assert not tagged(data._epoch)  # shared with workers: CPU memory
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", isvs_graph.ConvergenceWarning)
             data.build()
         image, label = data[1]
     np.testing.assert_array_equal(got, want)
     assert image.shape == (1, 8, 8) and int(label) == 1
+
+
+def test_pgd_draws_its_start_on_the_cpu_whatever_the_default_device():
+    from isvs_graph.training import pgd
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 2))
+    images = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(7))
+    labels = torch.tensor([0, 1])
+    want = pgd(model, images, labels, 0.03, steps=2, generator=torch.Generator().manual_seed(0))
+    with FakeCuda(default_device=True):
+        got = pgd(model, images, labels, 0.03, steps=2,
+                  generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(got.cpu(), want, rtol=0, atol=0)
 
 
 def test_a_checkpoint_saved_on_a_gpu_resumes_on_the_cpu(tmp_path):

@@ -513,7 +513,7 @@ class CachedISVSDataset(torch.utils.data.Dataset):
         self.solver_options = solver_options
         # The epoch in shared memory: DataLoader workers, persistent ones included, see
         # every set_epoch (their copy of the dataset shares this tensor's memory).
-        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
+        self._epoch = torch.zeros((), dtype=torch.int64, device="cpu").share_memory_()
         self._shards: list[ISVSPath] | None = None
         self._key: dict | None = None
 

@@ -134,6 +134,14 @@ def test_lowpass_rounds_and_clips_integer_images():
     assert exact.min() < -10 and exact.max() > 265  # the ringing a cast would wrap
     torch.testing.assert_close(out, exact.round().clamp(0, 255).to(torch.uint8),
                                rtol=0, atol=0)
+    # Wider integers in float64: float32 rounded 2³¹ − 1 up past int32 (and wrapped it).
+    top = 2 ** 31 - 1
+    flat = torch.full((1, 1, 8, 8), top, dtype=torch.int32)
+    assert bool((lowpass(flat, 0.3) == top).all())
+    edge = torch.zeros(1, 1, 16, 16, dtype=torch.int32)
+    edge[..., 8:] = top
+    want = lowpass(edge.double(), 0.3).round().clamp(-2 ** 31, top).to(torch.int32)
+    torch.testing.assert_close(lowpass(edge, 0.3), want, rtol=0, atol=0)
 
 
 def test_lowpass_takes_one_radius_per_image():
