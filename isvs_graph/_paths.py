@@ -40,8 +40,8 @@ import numpy as np
 
 from . import _path_kernels as kernels
 from ._io import atomic_write
-from ._signals import (dtype_name, float_bounds, is_integer, is_tensor, output_dtype,
-                       to_dtype, torch_dtype)
+from ._signals import (dtype_name, float_bounds, host_array, host_numbers, is_integer,
+                       is_tensor, output_dtype, to_dtype, torch_dtype)
 from ._threads import parallel_allowed
 from ._validation import (check_at_most_one, check_batch_scale, check_real, check_scale,
                           check_sparsity, shown)
@@ -962,11 +962,8 @@ def _host_index(index: Any) -> Any:
     """Indices given as a tensor (on any device), or as a list or tuple holding 0-d
     ones, as numpy can read them; others as they are."""
     if is_tensor(index):
-        return index.detach().cpu().numpy()
-    if type(index) in (list, tuple):
-        return [item.detach().cpu().item() if is_tensor(item) and item.ndim == 0 else item
-                for item in index]
-    return index
+        return host_array(index)
+    return host_numbers(index) if type(index) in (list, tuple) else index
 
 
 def _same_option(have: Any, value: Any) -> bool:

@@ -60,6 +60,22 @@ def numpy_view(tensor: torch.Tensor) -> np.ndarray | None:
         return None
 
 
+def host_array(tensor: torch.Tensor) -> np.ndarray:
+    """A tensor's values, from any device, as a numpy array; floats numpy has no dtype
+    for (bfloat16, float8) as float64."""
+    tensor = tensor.detach().cpu()
+    if tensor.is_floating_point() and dtype_name(tensor.dtype) not in _SHARED_DTYPES:
+        tensor = tensor.double()
+    return tensor.numpy()
+
+
+def host_numbers(values: list | tuple) -> list:
+    """``values`` with its 0-d tensors, from any device, as Python numbers (numpy cannot
+    read a CUDA one in a list); other items as they are."""
+    return [item.detach().cpu().item() if is_tensor(item) and item.ndim == 0 else item
+            for item in values]
+
+
 @functools.lru_cache(maxsize=64)  # str() of a numpy dtype takes microseconds
 def dtype_name(dtype: np.dtype | torch.dtype | str) -> str:
     """``"float32"``, ``"uint8"``, ``"bfloat16"`` …: one name for numpy and torch dtypes

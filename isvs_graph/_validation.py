@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._signals import dtype_name, is_tensor, numpy_view
+from ._signals import dtype_name, host_array, host_numbers, is_tensor, numpy_view
 from ._warnings import warn_user
 
 MODES = ("joint", "channel")
@@ -322,8 +322,7 @@ def _as_numpy(name: str, value: Any) -> np.ndarray:
     """A field of a graph as a numpy array (a tensor is copied off its device)."""
     check_strided(value, name)
     if is_tensor(value):
-        return value.detach().cpu().numpy() if str(value.dtype) != "torch.bfloat16" else \
-            value.detach().cpu().double().numpy()
+        return host_array(value)
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{name} must be a torch.Tensor or numpy.ndarray, got "
                         f"{type(value).__name__}")
@@ -420,16 +419,6 @@ def check_num_nodes(num_nodes: Any) -> int:
     return check_count("graph.num_nodes", num_nodes)
 
 
-def _host(tensor: Any) -> np.ndarray:
-    """A tensor's values, on any device, as a numpy array (floats numpy lacks, bfloat16
-    and float8, as float64)."""
-    tensor = tensor.detach().cpu()
-    if tensor.is_floating_point() and dtype_name(tensor.dtype) not in (
-            "float16", "float32", "float64"):
-        tensor = tensor.double()
-    return tensor.numpy()
-
-
 def check_batch_scale(t: Any, sparsity: Any, batch: int,
                       ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Like :func:`check_scale`, but each may also be one value per signal."""
@@ -437,11 +426,9 @@ def check_batch_scale(t: Any, sparsity: Any, batch: int,
     name, value = ("t", t) if t is not None else ("sparsity", sparsity)
     check_strided(value, name)
     if is_tensor(value):
-        value = _host(value)
+        value = host_array(value)
     if type(value) in (list, tuple):  # each item one signal's: a number (not a bool)
-        # (0-d tensors, on any device, read as numbers: numpy cannot read a CUDA one)
-        value = type(value)(item.detach().cpu().item() if is_tensor(item) and item.ndim == 0
-                            else item for item in value)
+        value = host_numbers(value)
         for i, item in enumerate(value):
             if item is None or isinstance(item, (bool, np.bool_)) or np.ndim(item):
                 raise TypeError(f"{name}[{i}] is {shown(item)}: give {name} as one number, "

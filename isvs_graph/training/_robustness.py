@@ -49,10 +49,13 @@ def lowpass(images: torch.Tensor,
     # (float16 and bfloat16 have no FFT on the CPU, and only sizes of powers of 2 on
     # CUDA: float32 inside; integers of up to 16 bits too, wider ones in float64, exact
     # to 2⁵³: float32's 24 bits would round them, and round 2³¹ − 1 up past int32.)
-    exact = images.is_floating_point() and images.dtype in (torch.float32, torch.float64)
-    wide = not images.is_floating_point() and images.element_size() > 2
-    spectrum = torch.fft.rfft2(images if exact else images.double() if wide else
-                               images.float())
+    if images.dtype in (torch.float32, torch.float64):
+        inside = images
+    elif images.is_floating_point() or images.element_size() <= 2:
+        inside = images.float()
+    else:
+        inside = images.double()
+    spectrum = torch.fft.rfft2(inside)
     # Integers come back rounded and clipped to their dtype: the ringing of a sharp
     # edge overshoots the range, and a bare cast would wrap it around (or, on CUDA,
     # leave it undefined).
